@@ -1,0 +1,164 @@
+"""pytest plugin `pgtrickle`: PostgreSQL 18 + pg_trickle fixtures for your own tests.
+
+Registered through the `pytest11` entry point, so installing
+`airflow-provider-pgtrickle[testing]` makes these fixtures available everywhere:
+
+- `pgtrickle_server` (session): a throwaway PostgreSQL 18 with the pg_trickle test double, or
+  the server named by `PGTRICKLE_TEST_DSN` (a real pg_trickle).
+- `pgtrickle_db`: a fresh database with the extension, dropped afterwards.
+- `pgtrickle_conn`: an autocommit psycopg connection to it.
+- `pgtrickle_tick`: run one scheduler tick (double only).
+- `pgtrickle_statement_log`: the statements a client sent to the test's database (double only).
+- `pgtrickle_airflow_conn`: `AIRFLOW_CONN_POSTGRES_DEFAULT` pointing at the test database.
+
+Mark tests that need the double's helper functions with `@pytest.mark.requires_double`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg.rows import dict_row
+
+from airflow_provider_pgtrickle.testing.server import (
+    TestDatabase,
+    TestServer,
+    connect_server,
+    start_double_server,
+)
+
+DSN_ENV = "PGTRICKLE_TEST_DSN"
+_REAL_SERVER_REASON = (
+    "needs the pg_trickle test double's helpers; "
+    f"{DSN_ENV} points at a real pg_trickle server"
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "requires_double: needs the pg_trickle test double's helpers "
+        f"(skipped when {DSN_ENV} is set)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not os.environ.get(DSN_ENV):
+        return
+    skip = pytest.mark.skip(reason=_REAL_SERVER_REASON)
+    for item in items:
+        if item.get_closest_marker("requires_double"):
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def pgtrickle_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestServer]:
+    dsn = os.environ.get(DSN_ENV)
+    if dsn:
+        yield connect_server(dsn)
+        return
+    with start_double_server(log_statements=True) as server:
+        yield server
+
+
+@pytest.fixture
+def pgtrickle_db(pgtrickle_server: TestServer) -> Iterator[TestDatabase]:
+    db = pgtrickle_server.create_database()
+    try:
+        yield db
+    finally:
+        pgtrickle_server.drop_database(db.dbname)
+
+
+@pytest.fixture
+def pgtrickle_conn(pgtrickle_db: TestDatabase) -> Iterator[psycopg.Connection[Any]]:
+    with pgtrickle_db.connect(autocommit=True) as conn:
+        yield conn
+
+
+@pytest.fixture
+def pgtrickle_tick(pgtrickle_db: TestDatabase) -> Callable[[], list[dict[str, Any]]]:
+    """One synchronous scheduler tick of the double; returns the attempts it made."""
+    if not pgtrickle_db.is_double:
+        pytest.skip(_REAL_SERVER_REASON)
+
+    def tick() -> list[dict[str, Any]]:
+        with pgtrickle_db.connect(autocommit=True, row_factory=dict_row) as conn:
+            return list(conn.execute("SELECT * FROM pgtrickle_test.run_scheduler_tick()"))
+
+    return tick
+
+
+class StatementLog:
+    """Top-level statements one database received, read from the server log.
+
+    The test server runs with `log_statement = 'all'` and a log line prefix that names the
+    database, so a test can count exactly what a client (dbt, an operator) sent.
+    """
+
+    _ENTRY = re.compile(r"^\S+ \S+ \S+ \[\d+\] db=(?P<db>\S*) (?P<level>[A-Z]+):  (?P<msg>.*)$")
+
+    def __init__(self, log_path: Path, dbname: str) -> None:
+        self._path = log_path
+        self._dbname = dbname
+        self._offset = 0
+
+    def mark(self) -> None:
+        """Forget everything logged so far."""
+        self._offset = self._path.stat().st_size
+
+    def statements(self) -> list[str]:
+        """Statements logged for this database since the last `mark()`."""
+        with self._path.open("rb") as fh:
+            fh.seek(self._offset)
+            text = fh.read().decode("utf-8", errors="replace")
+        out: list[str] = []
+        current: list[str] | None = None
+        for line in text.splitlines():
+            match = self._ENTRY.match(line)
+            if match:
+                if current is not None:
+                    out.append("\n".join(current))
+                current = None
+                if (
+                    match["db"] == self._dbname
+                    and match["level"] == "LOG"
+                    and match["msg"].startswith("statement: ")
+                ):
+                    current = [match["msg"][len("statement: ") :]]
+            elif current is not None:
+                # Continuation lines of a multi-line statement are logged with a leading tab.
+                current.append(line[1:] if line.startswith("\t") else line)
+        if current is not None:
+            out.append("\n".join(current))
+        return out
+
+    def calls(self, pattern: str = r"pgtrickle\.\w+") -> list[str]:
+        """Every match of `pattern` in the statements since the mark (default: pgtrickle calls)."""
+        regex = re.compile(pattern)
+        return [m.group(0) for stmt in self.statements() for m in regex.finditer(stmt)]
+
+
+@pytest.fixture
+def pgtrickle_statement_log(
+    pgtrickle_server: TestServer, pgtrickle_db: TestDatabase
+) -> StatementLog:
+    if pgtrickle_server.log_path is None:
+        pytest.skip(f"statement counting reads the test server's log; {DSN_ENV} is a remote server")
+    log = StatementLog(pgtrickle_server.log_path, pgtrickle_db.dbname)
+    log.mark()
+    return log
+
+
+@pytest.fixture
+def pgtrickle_airflow_conn(pgtrickle_db: TestDatabase, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Point Airflow's `postgres_default` connection at the test database."""
+    for key, value in pgtrickle_db.airflow_env("postgres_default").items():
+        monkeypatch.setenv(key, value)
+    return "postgres_default"

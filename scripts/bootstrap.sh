@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Create (or reuse) the project virtualenv and install the project into it.
+# Usage: source-free; prints the venv's python path on its last line.
+#   VENV=.venv EXTRAS=dev bash scripts/bootstrap.sh
+# Optional: DBT_CORE_VERSION=1.9 pins dbt-core/dbt-postgres to that minor version (the
+# second, optional test environment for the dbt package).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${VENV:-.venv}
+EXTRAS=${EXTRAS:-dev}
+PY=${PYTHON:-$(command -v python3.11 || command -v python3)}
+
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "bootstrap: creating $VENV with $($PY --version)" >&2
+  "$PY" -m venv "$VENV"
+fi
+
+# Reinstall only when the dependency declaration changed: pip's resolver alone costs ~10 s.
+stamp="$VENV/.pgtrickle-installed"
+want="$(cat pyproject.toml; echo "$EXTRAS ${DBT_CORE_VERSION:-}")"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "bootstrap: installing .[$EXTRAS] into $VENV" >&2
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[$EXTRAS]" >&2
+  if [ -n "${DBT_CORE_VERSION:-}" ]; then
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+      "dbt-core~=${DBT_CORE_VERSION}.0" "dbt-postgres~=${DBT_CORE_VERSION}.0" >&2
+  fi
+  printf '%s' "$want" > "$stamp"
+fi
+echo "$VENV/bin/python"

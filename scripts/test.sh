@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Run everything CI runs: lint, format check, types, then the whole pytest suite.
+# Extra arguments go to pytest, e.g. `bash scripts/test.sh tests/provider -k sensor`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=$(bash scripts/bootstrap.sh)
+BIN=$(dirname "$PY")
+echo "== ruff check"; "$BIN/ruff" check .
+echo "== ruff format --check"; "$BIN/ruff" format --check .
+echo "== mypy"; "$BIN/mypy"
+echo "== pytest"; "$PY" -m pytest "$@"
