@@ -35,8 +35,7 @@ from airflow_provider_pgtrickle.testing.server import (
 
 DSN_ENV = "PGTRICKLE_TEST_DSN"
 _REAL_SERVER_REASON = (
-    "needs the pg_trickle test double's helpers; "
-    f"{DSN_ENV} points at a real pg_trickle server"
+    f"needs the pg_trickle test double's helpers; {DSN_ENV} points at a real pg_trickle server"
 )
 
 

@@ -197,7 +197,14 @@ def _os_user() -> tuple[int, int] | None:
         entry = pwd.getpwnam(_SERVER_OS_USER)
     except KeyError:
         subprocess.run(
-            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", _SERVER_OS_USER],
+            [
+                "useradd",
+                "--system",
+                "--no-create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+                _SERVER_OS_USER,
+            ],
             check=True,
             capture_output=True,
         )
@@ -256,8 +263,10 @@ def start_double_server(
         _run(
             [
                 str(bin_dir / "initdb"),
-                "-D", str(data_dir),
-                "-U", "postgres",
+                "-D",
+                str(data_dir),
+                "-U",
+                "postgres",
                 "--auth=trust",
                 "--encoding=UTF8",
                 "--no-sync",
@@ -278,11 +287,15 @@ def start_double_server(
         _run(
             [
                 str(bin_dir / "pg_ctl"),
-                "-D", str(data_dir),
-                "-l", str(log_path),
+                "-D",
+                str(data_dir),
+                "-l",
+                str(log_path),
                 "-w",
-                "-t", "60",
-                "-o", f"-h 127.0.0.1 -p {port} -k {sock_dir}",
+                "-t",
+                "60",
+                "-o",
+                f"-h 127.0.0.1 -p {port} -k {sock_dir}",
                 "start",
             ],
             owner,
@@ -316,7 +329,9 @@ def _prepare_template(server: TestServer) -> None:
     with server.database(_TEMPLATE_DB).connect() as conn:
         conn.execute("CREATE EXTENSION pg_trickle")
         if (EXTENSION_DIR / f"{DOUBLE_HELPER_EXTENSION}.control").exists():
-            conn.execute(sql.SQL("CREATE EXTENSION {}").format(sql.Identifier(DOUBLE_HELPER_EXTENSION)))
+            conn.execute(
+                sql.SQL("CREATE EXTENSION {}").format(sql.Identifier(DOUBLE_HELPER_EXTENSION))
+            )
 
 
 def connect_server(dsn: str) -> TestServer:
