@@ -102,6 +102,7 @@ class StatementLog:
     """
 
     _ENTRY = re.compile(r"^\S+ \S+ \S+ \[\d+\] db=(?P<db>\S*) (?P<level>[A-Z]+):  (?P<msg>.*)$")
+    _STATEMENT = re.compile(r"(?:statement|execute [^:]*): ")
 
     def __init__(self, log_path: Path, dbname: str) -> None:
         self._path = log_path
@@ -125,12 +126,11 @@ class StatementLog:
                 if current is not None:
                     out.append("\n".join(current))
                 current = None
-                if (
-                    match["db"] == self._dbname
-                    and match["level"] == "LOG"
-                    and match["msg"].startswith("statement: ")
-                ):
-                    current = [match["msg"][len("statement: ") :]]
+                # Simple-protocol queries log as `statement: …`; extended-protocol ones (psycopg
+                # with bound parameters) as `execute <unnamed>: …` or `execute _pg3_0: …`.
+                stmt = self._STATEMENT.match(match["msg"])
+                if match["db"] == self._dbname and match["level"] == "LOG" and stmt:
+                    current = [match["msg"][stmt.end() :]]
             elif current is not None:
                 # Continuation lines of a multi-line statement are logged with a leading tab.
                 current.append(line[1:] if line.startswith("\t") else line)

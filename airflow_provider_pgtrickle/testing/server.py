@@ -213,12 +213,12 @@ def _os_user() -> tuple[int, int] | None:
 
 
 def _run(cmd: list[str], owner: tuple[int, int] | None) -> None:
-    kwargs: dict[str, Any] = {"check": True, "capture_output": True, "text": True}
+    kwargs: dict[str, Any] = {"capture_output": True, "text": True}
     if owner is not None:
         kwargs["user"], kwargs["group"] = owner
         kwargs["extra_groups"] = []
     try:
-        subprocess.run(cmd, **kwargs)
+        subprocess.run(cmd, check=True, **kwargs)
     except subprocess.CalledProcessError as exc:
         from airflow_provider_pgtrickle.exceptions import PgTrickleTestServerError
 
@@ -342,7 +342,7 @@ def connect_server(dsn: str) -> TestServer:
     """
     params = conninfo_to_dict(dsn)
     host = str(params.pop("host", "localhost"))
-    port = int(params.pop("port", 5432))
+    port = int(str(params.pop("port", None) or 5432))
     user = str(params.pop("user", os.environ.get("PGUSER", "postgres")))
     password = params.pop("password", None)
     admin_dbname = str(params.pop("dbname", "postgres"))

@@ -37,12 +37,17 @@ def test_connection_helpers_describe_the_same_database(pgtrickle_db: TestDatabas
     assert uri.endswith(f":{pgtrickle_db.port}/{pgtrickle_db.dbname}")
 
 
-def test_statement_log_sees_only_this_database(pgtrickle_db: TestDatabase, pgtrickle_statement_log) -> None:
+def test_statement_log_sees_only_this_database(
+    pgtrickle_db: TestDatabase, pgtrickle_statement_log
+) -> None:
     with pgtrickle_db.connect() as conn:
         conn.execute("SELECT 1 AS\n  first_marker")
         conn.execute("SELECT pgtrickle.version()")
+        # Bound parameters go through the extended protocol, logged as `execute <name>: …`.
+        conn.execute("SELECT %s::text AS bound_marker", ["x"])
     statements = pgtrickle_statement_log.statements()
     assert "SELECT 1 AS\n  first_marker" in statements
+    assert "SELECT $1::text AS bound_marker" in statements
     assert pgtrickle_statement_log.calls() == ["pgtrickle.version"]
     pgtrickle_statement_log.mark()
     assert pgtrickle_statement_log.statements() == []

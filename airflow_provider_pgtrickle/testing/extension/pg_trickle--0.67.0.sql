@@ -1,0 +1,2414 @@
+-- pg_trickle 0.67.0 TEST DOUBLE (airflow-provider-pgtrickle).
+-- A plain SQL / PL/pgSQL re-implementation of the client-visible surface of pg_trickle 0.67.0
+-- (see the project's pgtrickle-api.md). There is no incremental engine: every refresh
+-- recomputes the defining query and writes the difference into the storage table. There is no
+-- background scheduler; the separate extension pg_trickle_test offers a synchronous tick.
+
+\echo Use "CREATE EXTENSION pg_trickle" to load this file. \quit
+
+CREATE SCHEMA pgtrickle;
+CREATE SCHEMA pgtrickle_changes;
+REVOKE ALL ON SCHEMA pgtrickle_changes FROM PUBLIC;
+
+-- ---------------------------------------------------------------------------------------
+-- §6.1 catalog
+-- ---------------------------------------------------------------------------------------
+CREATE TABLE pgtrickle.pgt_stream_tables (
+    pgt_id bigserial PRIMARY KEY,
+    pgt_relid oid NOT NULL UNIQUE,
+    pgt_name text NOT NULL,
+    pgt_schema text NOT NULL,
+    defining_query text NOT NULL,
+    original_query text,
+    schedule text,
+    refresh_mode text NOT NULL DEFAULT 'DIFFERENTIAL'
+        CONSTRAINT pgt_stream_tables_refresh_mode_check
+        CHECK (refresh_mode IN ('FULL', 'DIFFERENTIAL', 'IMMEDIATE')),
+    status text NOT NULL DEFAULT 'INITIALIZING'
+        CONSTRAINT pgt_stream_tables_status_check
+        CHECK (status IN ('INITIALIZING', 'ACTIVE', 'SUSPENDED', 'ERROR')),
+    is_populated boolean NOT NULL DEFAULT false,
+    data_timestamp timestamptz,
+    frontier jsonb,
+    last_refresh_at timestamptz,
+    consecutive_errors integer NOT NULL DEFAULT 0,
+    needs_reinit boolean NOT NULL DEFAULT false,
+    auto_threshold double precision,
+    last_full_ms double precision,
+    functions_used text[],
+    topk_limit integer,
+    topk_order_by text,
+    topk_offset integer,
+    diamond_consistency text NOT NULL DEFAULT 'atomic'
+        CONSTRAINT pgt_stream_tables_diamond_consistency_check
+        CHECK (diamond_consistency IN ('none', 'atomic')),
+    diamond_schedule_policy text NOT NULL DEFAULT 'fastest'
+        CONSTRAINT pgt_stream_tables_diamond_schedule_policy_check
+        CHECK (diamond_schedule_policy IN ('fastest', 'slowest')),
+    has_keyless_source boolean NOT NULL DEFAULT false,
+    function_hashes text,
+    requested_cdc_mode text
+        CONSTRAINT pgt_stream_tables_requested_cdc_mode_check
+        CHECK (requested_cdc_mode IN ('auto', 'trigger', 'wal')),
+    is_append_only boolean NOT NULL DEFAULT false,
+    scc_id integer,
+    last_fixpoint_iterations integer,
+    max_differential_joins integer,
+    max_delta_fraction double precision,
+    pooler_compatibility_mode boolean NOT NULL DEFAULT false,
+    refresh_tier text NOT NULL DEFAULT 'hot'
+        CONSTRAINT pgt_stream_tables_refresh_tier_check
+        CHECK (refresh_tier IN ('hot', 'warm', 'cold', 'frozen')),
+    effective_refresh_mode text,
+    fuse_mode text NOT NULL DEFAULT 'off'
+        CONSTRAINT pgt_stream_tables_fuse_mode_check CHECK (fuse_mode IN ('off', 'on', 'auto')),
+    fuse_state text NOT NULL DEFAULT 'armed'
+        CONSTRAINT pgt_stream_tables_fuse_state_check
+        CHECK (fuse_state IN ('armed', 'blown', 'disabled')),
+    fuse_ceiling bigint,
+    fuse_sensitivity integer,
+    blown_at timestamptz,
+    blow_reason text,
+    last_error_message text,
+    last_error_at timestamptz,
+    downstream_publication_name text,
+    freshness_deadline_ms bigint,
+    st_partition_key text,
+    st_placement text NOT NULL DEFAULT 'local',
+    temporal_mode boolean NOT NULL DEFAULT false,
+    storage_backend text NOT NULL DEFAULT 'heap',
+    post_refresh_action text NOT NULL DEFAULT 'none'
+        CONSTRAINT pgt_stream_tables_post_refresh_action_check
+        CHECK (post_refresh_action IN ('none', 'analyze', 'reindex', 'reindex_if_drift')),
+    reindex_drift_threshold double precision
+        CONSTRAINT pgt_stream_tables_reindex_drift_threshold_check
+        CHECK (reindex_drift_threshold > 0 AND reindex_drift_threshold <= 1),
+    rows_changed_since_last_reindex bigint NOT NULL DEFAULT 0,
+    last_reindex_at timestamptz,
+    column_lineage jsonb,
+    defining_query_hash bigint NOT NULL DEFAULT 0,
+    ducklake_compaction_policy text,
+    ducklake_sink_mode text,
+    ducklake_sink_path text,
+    ducklake_sink_table_id bigint,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE UNIQUE INDEX pgt_stream_tables_schema_name_idx
+    ON pgtrickle.pgt_stream_tables (pgt_schema, pgt_name);
+CREATE INDEX pgt_stream_tables_status_idx ON pgtrickle.pgt_stream_tables (status);
+
+CREATE FUNCTION pgtrickle._pgt_touch_updated_at() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.updated_at := now();
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER pgt_stream_tables_updated_at BEFORE UPDATE ON pgtrickle.pgt_stream_tables
+    FOR EACH ROW EXECUTE FUNCTION pgtrickle._pgt_touch_updated_at();
+
+-- §6.2
+CREATE TABLE pgtrickle.pgt_dependencies (
+    pgt_id bigint NOT NULL REFERENCES pgtrickle.pgt_stream_tables (pgt_id) ON DELETE CASCADE,
+    source_relid oid NOT NULL,
+    source_type text NOT NULL
+        CONSTRAINT pgt_dependencies_source_type_check
+        CHECK (source_type IN ('TABLE', 'STREAM_TABLE', 'VIEW', 'MATVIEW', 'FOREIGN_TABLE')),
+    columns_used text[],
+    column_snapshot jsonb,
+    schema_fingerprint text,
+    cdc_mode text NOT NULL DEFAULT 'TRIGGER'
+        CONSTRAINT pgt_dependencies_cdc_mode_check
+        CHECK (cdc_mode IN ('TRIGGER', 'TRANSITIONING', 'WAL', 'DUCKLAKE_CHANGE_FEED')),
+    slot_name text,
+    decoder_confirmed_lsn pg_lsn,
+    transition_started_at timestamptz,
+    source_stable_name text,
+    source_placement text NOT NULL DEFAULT 'local',
+    PRIMARY KEY (pgt_id, source_relid)
+);
+CREATE INDEX pgt_dependencies_source_idx ON pgtrickle.pgt_dependencies (source_relid);
+
+-- §6.3
+CREATE TABLE pgtrickle.pgt_refresh_history (
+    refresh_id bigserial PRIMARY KEY,
+    pgt_id bigint NOT NULL REFERENCES pgtrickle.pgt_stream_tables (pgt_id) ON DELETE CASCADE,
+    data_timestamp timestamptz NOT NULL,
+    start_time timestamptz NOT NULL,
+    end_time timestamptz,
+    action text NOT NULL
+        CONSTRAINT pgt_refresh_history_action_check
+        CHECK (action IN ('NO_DATA', 'FULL', 'DIFFERENTIAL', 'REINITIALIZE', 'SKIP')),
+    rows_inserted bigint DEFAULT 0,
+    rows_deleted bigint DEFAULT 0,
+    delta_row_count bigint DEFAULT 0,
+    merge_strategy_used text,
+    was_full_fallback boolean NOT NULL DEFAULT false,
+    error_message text,
+    status text NOT NULL
+        CONSTRAINT pgt_refresh_history_status_check
+        CHECK (status IN ('RUNNING', 'COMPLETED', 'FAILED', 'SKIPPED')),
+    initiated_by text
+        CONSTRAINT pgt_refresh_history_initiated_by_check
+        CHECK (initiated_by IN ('SCHEDULER', 'MANUAL', 'INITIAL', 'SELF_MONITOR')),
+    freshness_deadline timestamptz,
+    tick_watermark_lsn pg_lsn,
+    fixpoint_iteration integer
+);
+CREATE INDEX pgt_refresh_history_pgt_id_idx ON pgtrickle.pgt_refresh_history (pgt_id, refresh_id);
+
+-- §6.4 (present for completeness; the double does not use them)
+CREATE TABLE pgtrickle.pgt_refresh_groups (
+    group_id bigserial PRIMARY KEY, group_name text NOT NULL UNIQUE,
+    member_pgt_ids bigint[] NOT NULL DEFAULT '{}', created_at timestamptz NOT NULL DEFAULT now());
+CREATE TABLE pgtrickle.pgt_change_tracking (
+    source_relid oid PRIMARY KEY, slot_name text, last_consumed_lsn pg_lsn,
+    tracked_by_pgt_ids bigint[] NOT NULL DEFAULT '{}');
+CREATE TABLE pgtrickle.pgt_scheduler_jobs (
+    job_id bigserial PRIMARY KEY, pgt_id bigint, status text NOT NULL DEFAULT 'QUEUED',
+    enqueued_at timestamptz NOT NULL DEFAULT now(), started_at timestamptz,
+    finished_at timestamptz, worker_pid integer, error_message text);
+CREATE TABLE pgtrickle.pgt_source_gates (
+    source_relid oid PRIMARY KEY, gated boolean NOT NULL DEFAULT true,
+    gated_at timestamptz NOT NULL DEFAULT now(), gated_by text);
+CREATE TABLE pgtrickle.pgt_watermarks (
+    source_relid oid PRIMARY KEY, watermark text, updated_at timestamptz NOT NULL DEFAULT now());
+CREATE TABLE pgtrickle.pgt_watermark_groups (
+    group_name text PRIMARY KEY, source_relids oid[] NOT NULL DEFAULT '{}',
+    tolerance_secs double precision);
+CREATE TABLE pgtrickle.pgt_schema_version (
+    version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now(), description text);
+INSERT INTO pgtrickle.pgt_schema_version (version, description) VALUES ('0.19.0', 'initial');
+CREATE TABLE pgtrickle.pgt_st_locks (
+    pgt_id bigint PRIMARY KEY, locked_by integer, locked_at timestamptz);
+CREATE TABLE pgtrickle.pgt_worker_slots (
+    slot_id integer PRIMARY KEY, pid integer, pgt_id bigint, started_at timestamptz);
+CREATE UNLOGGED TABLE pgtrickle.pgt_template_cache (
+    pgt_id bigint PRIMARY KEY, template text, cached_at timestamptz NOT NULL DEFAULT now());
+CREATE TABLE pgtrickle.pgt_ducklake_provenance (
+    pgt_id bigint PRIMARY KEY, snapshot_id bigint, recorded_at timestamptz);
+CREATE TABLE pgtrickle.pgt_distance_subscriptions (
+    subscription_id bigserial PRIMARY KEY, pgt_id bigint, channel text);
+CREATE TABLE pgtrickle.pgt_outbox_config (
+    pgt_id bigint PRIMARY KEY, outbox_table text, enabled boolean NOT NULL DEFAULT false);
+
+-- The double's change "buffers": one pending-row counter per (stream table, source).
+CREATE TABLE pgtrickle_changes.pgt_pending (
+    pgt_id bigint NOT NULL REFERENCES pgtrickle.pgt_stream_tables (pgt_id) ON DELETE CASCADE,
+    source_relid oid NOT NULL,
+    pending_rows bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (pgt_id, source_relid)
+);
+CREATE INDEX pgt_pending_source_idx ON pgtrickle_changes.pgt_pending (source_relid);
+
+-- ---------------------------------------------------------------------------------------
+-- version / small helpers
+-- ---------------------------------------------------------------------------------------
+CREATE FUNCTION pgtrickle.version() RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT '0.67.0'::text $$;
+
+CREATE FUNCTION pgtrickle.version_check() RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    ext text := (SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'pg_trickle');
+    lib text := pgtrickle.version();
+BEGIN
+    IF ext IS DISTINCT FROM lib THEN
+        RAISE WARNING 'pg_trickle: library version % does not match extension version %', lib, ext;
+    END IF;
+    RETURN json_build_object(
+        'library_version', lib,
+        'extension_version', ext,
+        'pg_version', current_setting('server_version'),
+        'version_match', ext IS NOT DISTINCT FROM lib)::text;
+END
+$$;
+
+CREATE FUNCTION pgtrickle._signal_launcher_rescan() RETURNS void
+LANGUAGE sql AS $$ SELECT $$;
+
+-- Error helper: every pg_trickle "invalid argument:" error is SQLSTATE 22023.
+CREATE FUNCTION pgtrickle._invalid(msg text) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION USING MESSAGE = 'invalid argument: ' || msg, ERRCODE = '22023';
+END
+$$;
+
+-- "schema.name" → (schema, name), splitting at the first dot only (§2).
+CREATE FUNCTION pgtrickle._parse_name(p_name text, p_default_public boolean DEFAULT false,
+                                      OUT nsp text, OUT rel text)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    pos integer := position('.' IN p_name);
+BEGIN
+    IF pos > 0 THEN
+        nsp := substr(p_name, 1, pos - 1);
+        rel := substr(p_name, pos + 1);
+    ELSE
+        nsp := CASE WHEN p_default_public THEN 'public' ELSE coalesce(current_schema(), 'public') END;
+        rel := p_name;
+    END IF;
+END
+$$;
+
+CREATE FUNCTION pgtrickle._not_found(p_schema text, p_name text) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION USING MESSAGE = format('stream table not found: %s.%s', p_schema, p_name),
+        ERRCODE = '42P01';
+END
+$$;
+
+-- Duration parser shared by parse_duration_seconds (NULL on error) and schedule validation.
+CREATE FUNCTION pgtrickle._parse_duration(p_text text, OUT seconds bigint, OUT err text)
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    i integer;
+    c text;
+    digits text := '';
+    total bigint := 0;
+    mult bigint;
+BEGIN
+    IF p_text ~ '^[0-9]+$' THEN
+        seconds := p_text::bigint;
+        RETURN;
+    END IF;
+    FOR i IN 1 .. length(p_text) LOOP
+        c := substr(p_text, i, 1);
+        IF c ~ '[0-9]' THEN
+            digits := digits || c;
+        ELSE
+            mult := CASE c WHEN 's' THEN 1 WHEN 'm' THEN 60 WHEN 'h' THEN 3600
+                           WHEN 'd' THEN 86400 WHEN 'w' THEN 604800 END;
+            IF mult IS NULL THEN
+                err := format('invalid duration unit ''%s'' in ''%s''. Use s (seconds), m (minutes), h (hours), d (days), w (weeks). Example: ''5m'', ''1h30m'', ''2d''', c, p_text);
+                RETURN;
+            END IF;
+            IF digits = '' THEN
+                err := format('expected a number before ''%s'' in duration ''%s''', c, p_text);
+                RETURN;
+            END IF;
+            total := total + digits::bigint * mult;
+            digits := '';
+        END IF;
+    END LOOP;
+    IF digits <> '' THEN
+        err := format('trailing digits ''%s'' without a unit in duration ''%s''. Append s, m, h, d, or w. Example: ''1h30m''', digits, p_text);
+        RETURN;
+    END IF;
+    seconds := total;
+END
+$$;
+
+CREATE FUNCTION pgtrickle.parse_duration_seconds(text) RETURNS bigint
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT CASE WHEN d.err IS NULL THEN d.seconds END
+    FROM pgtrickle._parse_duration($1) d
+    WHERE $1 <> '' AND $1 !~ '[ @]'
+$$;
+
+-- Validates a schedule (§3.1); returns the value to store (NULL = CALCULATED).
+CREATE FUNCTION pgtrickle._validate_schedule(p_schedule text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    t text := btrim(p_schedule, E' \t\r\n');
+    d record;
+    fields text[];
+    f text;
+    min_s bigint := coalesce(nullif(current_setting('pg_trickle.min_schedule_seconds', true), '')::bigint, 1);
+BEGIN
+    IF p_schedule IS NULL THEN
+        PERFORM pgtrickle._invalid('use ''calculated'' instead of NULL to set CALCULATED schedule');
+    END IF;
+    IF t = '' THEN
+        PERFORM pgtrickle._invalid('schedule cannot be empty');
+    END IF;
+    IF lower(t) = 'calculated' THEN
+        RETURN NULL;
+    END IF;
+    IF left(t, 1) = '@' THEN
+        IF lower(t) NOT IN ('@hourly', '@daily', '@weekly', '@monthly', '@yearly', '@annually', '@midnight') THEN
+            PERFORM pgtrickle._invalid(format('invalid cron expression ''%s'': unknown alias ''%s''', t, t));
+        END IF;
+        RETURN t;
+    END IF;
+    IF t ~ '\s' THEN
+        fields := regexp_split_to_array(t, '\s+');
+        IF array_length(fields, 1) NOT IN (5, 6) THEN
+            PERFORM pgtrickle._invalid(format('invalid cron expression ''%s'': expected 5 or 6 fields, got %s', t, array_length(fields, 1)));
+        END IF;
+        f := pgtrickle._cron_error(t);
+        IF f IS NOT NULL THEN
+            PERFORM pgtrickle._invalid(format('invalid cron expression ''%s'': %s', t, f));
+        END IF;
+        RETURN t;
+    END IF;
+    d := pgtrickle._parse_duration(t);
+    IF d.err IS NOT NULL THEN
+        PERFORM pgtrickle._invalid(d.err);
+    END IF;
+    IF d.seconds < min_s THEN
+        PERFORM pgtrickle._invalid(format('schedule must be at least %ss, got %ss', min_s, d.seconds));
+    END IF;
+    RETURN t;
+END
+$$;
+
+-- AUTO / INCREMENTAL / DIFFERENTIAL / FULL / IMMEDIATE → stored word (§3.2).
+CREATE FUNCTION pgtrickle._normalize_mode(p_mode text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    m text := upper(btrim(coalesce(p_mode, 'AUTO')));
+BEGIN
+    IF m IN ('AUTO', 'DIFFERENTIAL', 'INCREMENTAL') THEN
+        RETURN 'DIFFERENTIAL';
+    ELSIF m IN ('FULL', 'IMMEDIATE') THEN
+        RETURN m;
+    END IF;
+    PERFORM pgtrickle._invalid(format('unknown refresh mode: %s. Must be ''AUTO'', ''FULL'', ''DIFFERENTIAL'', or ''IMMEDIATE''', m));
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION pgtrickle._normalize_diamond(p_consistency text, p_policy text,
+                                             OUT consistency text, OUT policy text)
+LANGUAGE plpgsql AS $$
+BEGIN
+    consistency := lower(btrim(coalesce(p_consistency, 'atomic')));
+    IF consistency NOT IN ('none', 'atomic') THEN
+        PERFORM pgtrickle._invalid(format('invalid diamond_consistency value: ''%s'' (expected ''none'' or ''atomic'')', p_consistency));
+    END IF;
+    policy := lower(btrim(coalesce(p_policy, 'fastest')));
+    IF policy NOT IN ('fastest', 'slowest') THEN
+        PERFORM pgtrickle._invalid(format('invalid diamond_schedule_policy value: ''%s'' (expected ''fastest'' or ''slowest'')', p_policy));
+    END IF;
+    IF policy = 'slowest' AND consistency <> 'atomic' THEN
+        PERFORM pgtrickle._invalid('diamond_schedule_policy = ''slowest'' requires diamond_consistency = ''atomic''. Set diamond_consistency => ''atomic'' or use diamond_schedule_policy => ''fastest''.');
+    END IF;
+END
+$$;
+
+CREATE FUNCTION pgtrickle._normalize_cdc_mode(p_cdc text, p_mode text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    c text := lower(btrim(p_cdc));
+BEGIN
+    IF p_cdc IS NULL THEN
+        RETURN NULL;
+    END IF;
+    IF c NOT IN ('auto', 'trigger', 'wal') THEN
+        PERFORM pgtrickle._invalid(format('invalid cdc_mode value: ''%s'' (expected ''auto'', ''trigger'', or ''wal'')', p_cdc));
+    END IF;
+    IF c = 'wal' AND p_mode = 'IMMEDIATE' THEN
+        PERFORM pgtrickle._invalid('refresh_mode = ''IMMEDIATE'' is incompatible with cdc_mode = ''wal''. IMMEDIATE maintenance runs inside the writing transaction; use cdc_mode => ''trigger'' or ''auto''.');
+    END IF;
+    IF c = 'wal' AND current_setting('wal_level') <> 'logical' THEN
+        PERFORM pgtrickle._invalid('cdc_mode = ''wal'' requires wal_level = logical and an available replication slot');
+    END IF;
+    RETURN c;
+END
+$$;
+
+-- Removes comments, string literals and quoted identifiers, for lexical checks only.
+CREATE FUNCTION pgtrickle._strip_sql(p_query text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT regexp_replace(regexp_replace(regexp_replace(regexp_replace(
+        p_query,
+        '/\*.*?\*/', ' ', 'g'),
+        E'--[^\n]*', ' ', 'g'),
+        '''(?:[^'']|'''')*''', ' '''' ', 'g'),
+        '"(?:[^"]|"")*"', ' "x" ', 'g')
+$$;
+-- ---------------------------------------------------------------------------------------
+-- Query analysis: statement count, LIMIT/OFFSET rules, TopK stripping, output columns,
+-- referenced relations (through a temporary probe view's pg_depend rows), volatility.
+-- ---------------------------------------------------------------------------------------
+CREATE FUNCTION pgtrickle._analyze_query(
+    p_query text, p_mode text,
+    OUT defining_query text, OUT original_query text,
+    OUT topk_limit integer, OUT topk_order_by text, OUT topk_offset integer,
+    OUT col_names text[], OUT col_types text[], OUT has_count boolean,
+    OUT src_oids oid[], OUT src_types text[], OUT src_cols jsonb,
+    OUT keyless boolean, OUT has_volatile boolean, OUT has_view boolean)
+LANGUAGE plpgsql AS $$
+DECLARE
+    stripped text := pgtrickle._strip_sql(coalesce(p_query, ''));
+    body text;
+    n_stmt integer;
+    m text[];
+    probe oid;
+    policy text := coalesce(nullif(current_setting('pg_trickle.volatile_function_policy', true), ''), 'reject');
+    r record;
+    old_path text;
+BEGIN
+    SELECT count(*) INTO n_stmt
+    FROM regexp_split_to_table(stripped, ';') s WHERE btrim(s, E' \t\r\n') <> '';
+    IF n_stmt <> 1 THEN
+        RAISE EXCEPTION USING MESSAGE = format('query parse error: Expected 1 statement, got %s', n_stmt),
+            ERRCODE = '42000';
+    END IF;
+    body := regexp_replace(p_query, '[\s;]+$', '');
+
+    IF stripped ~* '\mlimit\M' AND stripped !~* '\morder\s+by\M' THEN
+        RAISE EXCEPTION USING ERRCODE = '0A000', MESSAGE =
+            'unsupported operator for DIFFERENTIAL mode: LIMIT is not supported in defining queries without ORDER BY. Add an ORDER BY clause (TopK) or remove the LIMIT.';
+    END IF;
+    IF stripped ~* '\moffset\M' AND (stripped !~* '\morder\s+by\M' OR stripped !~* '\mlimit\M') THEN
+        RAISE EXCEPTION USING ERRCODE = '0A000', MESSAGE =
+            'unsupported operator for DIFFERENTIAL mode: OFFSET is not supported in defining queries without ORDER BY ... LIMIT. Add ORDER BY ... LIMIT or remove the OFFSET.';
+    END IF;
+
+    -- Probe view: PostgreSQL itself parses and analyses the query (native errors surface).
+    IF to_regclass('pg_temp.__pgt_probe') IS NOT NULL THEN
+        EXECUTE 'DROP VIEW pg_temp.__pgt_probe';
+    END IF;
+    EXECUTE format('CREATE TEMP VIEW __pgt_probe AS %s', body);
+    probe := 'pg_temp.__pgt_probe'::regclass;
+
+    SELECT coalesce(array_agg(a.attname::text ORDER BY a.attnum), '{}'),
+           coalesce(array_agg(format_type(a.atttypid, NULL) ORDER BY a.attnum), '{}')
+      INTO col_names, col_types
+      FROM pg_attribute a WHERE a.attrelid = probe AND a.attnum > 0 AND NOT a.attisdropped;
+
+    WITH RECURSIVE refs(relid, objsubid) AS (
+        SELECT d.refobjid, d.refobjsubid
+        FROM pg_depend d JOIN pg_rewrite rw ON rw.oid = d.objid
+        WHERE d.classid = 'pg_rewrite'::regclass AND rw.ev_class = probe
+          AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> probe
+        UNION
+        SELECT d.refobjid, d.refobjsubid
+        FROM refs JOIN pg_class c ON c.oid = refs.relid AND c.relkind = 'v'
+        JOIN pg_rewrite rw ON rw.ev_class = c.oid
+        JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = rw.oid
+        WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid <> c.oid
+    ), rels AS (
+        SELECT c.oid, c.relkind,
+               array_agg(DISTINCT a.attname::text) FILTER (WHERE a.attname IS NOT NULL) AS cols
+        FROM refs JOIN pg_class c ON c.oid = refs.relid
+        LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = refs.objsubid AND refs.objsubid > 0
+        WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
+        GROUP BY c.oid, c.relkind
+    )
+    SELECT coalesce(array_agg(r2.oid ORDER BY r2.oid), '{}'),
+           coalesce(array_agg(CASE
+                WHEN r2.relkind IN ('r', 'p') AND EXISTS (
+                    SELECT 1 FROM pgtrickle.pgt_stream_tables s WHERE s.pgt_relid = r2.oid)
+                    THEN 'STREAM_TABLE'
+                WHEN r2.relkind IN ('r', 'p') THEN 'TABLE'
+                WHEN r2.relkind = 'v' THEN 'VIEW'
+                WHEN r2.relkind = 'm' THEN 'MATVIEW'
+                ELSE 'FOREIGN_TABLE' END ORDER BY r2.oid), '{}'),
+           coalesce(jsonb_object_agg(r2.oid::text, to_jsonb(coalesce(r2.cols, '{}'))), '{}'::jsonb)
+      INTO src_oids, src_types, src_cols
+      FROM rels r2;
+
+    IF coalesce(array_length(col_names, 1), 0) = 0 THEN
+        RAISE EXCEPTION USING ERRCODE = '42000',
+            MESSAGE = 'query parse error: Defining query must return at least one column';
+    END IF;
+    IF coalesce(array_length(src_oids, 1), 0) = 0 THEN
+        RAISE EXCEPTION USING ERRCODE = '42000',
+            MESSAGE = 'query parse error: Defining query references no tables';
+    END IF;
+
+    has_view := 'VIEW' = ANY (src_types);
+    SELECT coalesce(bool_or(NOT EXISTS (
+               SELECT 1 FROM pg_index i WHERE i.indrelid = u.o AND i.indisprimary)), false)
+      INTO keyless
+      FROM unnest(src_oids, src_types) AS u(o, t) WHERE u.t = 'TABLE';
+
+    -- Volatility: functions called by name in the text (built-ins are pinned, so pg_depend
+    -- does not list them) whose every overload is volatile, plus user functions in pg_depend.
+    SELECT coalesce(bool_or(v), false) INTO has_volatile FROM (
+        SELECT bool_and(p.provolatile = 'v') AS v
+        FROM (SELECT DISTINCT lower(x[1]) AS fname
+              FROM regexp_matches(stripped, '([A-Za-z_][A-Za-z0-9_]*)\s*\(', 'g') AS x) f
+        JOIN pg_proc p ON p.proname = f.fname
+        GROUP BY f.fname
+        UNION ALL
+        SELECT p.provolatile = 'v'
+        FROM pg_depend d JOIN pg_rewrite rw ON rw.oid = d.objid
+        JOIN pg_proc p ON p.oid = d.refobjid
+        WHERE d.classid = 'pg_rewrite'::regclass AND rw.ev_class = probe
+          AND d.refclassid = 'pg_proc'::regclass) vv;
+
+    has_count := stripped ~* '\mgroup\s+by\M' OR stripped ~* '\mdistinct\M'
+        OR stripped ~* '\munion\M(?!\s+all\M)'
+        OR EXISTS (
+            SELECT 1
+            FROM (SELECT DISTINCT lower(x[1]) AS fname
+                  FROM regexp_matches(stripped, '([A-Za-z_][A-Za-z0-9_]*)\s*\(', 'g') AS x) f
+            JOIN pg_proc p ON p.proname = f.fname AND p.prokind = 'a');
+
+    -- TopK: a trailing top-level ORDER BY ... LIMIT n [OFFSET m].
+    m := regexp_match(body, '^(.*\S)\s+order\s+by\s+(.*\S)\s+limit\s+([0-9]+)(?:\s+offset\s+([0-9]+))?$', 'is');
+    -- Only a top-level clause counts: the text before and inside it must balance parentheses.
+    IF m IS NOT NULL AND stripped ~* '\mlimit\s+[0-9]+(\s+offset\s+[0-9]+)?\s*;?\s*$'
+       AND length(regexp_replace(m[1], '[^(]', '', 'g')) = length(regexp_replace(m[1], '[^)]', '', 'g'))
+       AND length(regexp_replace(m[2], '[^(]', '', 'g')) = length(regexp_replace(m[2], '[^)]', '', 'g')) THEN
+        defining_query := m[1];
+        topk_order_by := m[2];
+        topk_limit := m[3]::integer;
+        topk_offset := m[4]::integer;
+    ELSIF has_view THEN
+        -- Views are "inlined": store a fully qualified rewritten text, keep the user's text.
+        old_path := current_setting('search_path');
+        PERFORM set_config('search_path', 'pg_catalog', true);
+        defining_query := regexp_replace(pg_get_viewdef(probe, false), '[\s;]+$', '');
+        PERFORM set_config('search_path', old_path, true);
+        original_query := p_query;
+    ELSE
+        defining_query := p_query;
+    END IF;
+    IF has_view AND original_query IS NULL THEN
+        original_query := p_query;
+    END IF;
+
+    EXECUTE 'DROP VIEW pg_temp.__pgt_probe';
+
+    IF has_volatile AND p_mode <> 'FULL' THEN
+        IF policy = 'reject' THEN
+            RAISE EXCEPTION USING ERRCODE = '0A000', MESSAGE =
+                'unsupported operator for DIFFERENTIAL mode: Defining query contains volatile expressions (e.g., random(), clock_timestamp(), or volatile user-defined functions). Use refresh_mode => ''FULL'' or set pg_trickle.volatile_function_policy = ''allow''.';
+        ELSIF policy = 'warn' THEN
+            RAISE WARNING 'pg_trickle: defining query contains volatile expressions; DIFFERENTIAL results may drift from a full recomputation';
+        END IF;
+    END IF;
+END
+$$;
+
+-- The query a refresh runs: defining_query plus any stripped TopK clause.
+CREATE FUNCTION pgtrickle._pgt_full_query(p_id bigint) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT regexp_replace(s.defining_query, '[\s;]+$', '')
+           || CASE WHEN s.topk_limit IS NOT NULL
+                   THEN ' ORDER BY ' || s.topk_order_by || ' LIMIT ' || s.topk_limit
+                        || coalesce(' OFFSET ' || s.topk_offset, '')
+                   ELSE '' END
+    FROM pgtrickle.pgt_stream_tables s WHERE s.pgt_id = p_id
+$$;
+
+-- partition_by (§3.6): returns kind (RANGE/LIST/HASH), columns and HASH modulus.
+CREATE FUNCTION pgtrickle._parse_partition(p_spec text, p_cols text[],
+                                           OUT kind text, OUT cols text[], OUT modulus integer)
+LANGUAGE plpgsql AS $$
+DECLARE
+    rest text := btrim(p_spec);
+    parts text[];
+    c text;
+    found_col text;
+BEGIN
+    kind := 'RANGE';
+    IF rest ~* '^list:' THEN
+        kind := 'LIST';
+        rest := substr(rest, 6);
+    ELSIF rest ~* '^hash:' THEN
+        kind := 'HASH';
+        rest := substr(rest, 6);
+        modulus := 4;
+        IF rest ~ ':' THEN
+            IF split_part(rest, ':', 2) !~ '^\s*[0-9]+\s*$' THEN
+                PERFORM pgtrickle._invalid(format('invalid HASH partition count in partition_by ''%s''', p_spec));
+            END IF;
+            modulus := btrim(split_part(rest, ':', 2))::integer;
+            rest := split_part(rest, ':', 1);
+            IF modulus < 2 OR modulus > 256 THEN
+                PERFORM pgtrickle._invalid(format('HASH partition count must be between 2 and 256, got %s', modulus));
+            END IF;
+        END IF;
+    END IF;
+    parts := regexp_split_to_array(btrim(rest), '\s*,\s*');
+    IF btrim(rest) = '' THEN
+        PERFORM pgtrickle._invalid(format('partition_by ''%s'' names no column', p_spec));
+    END IF;
+    IF kind IN ('LIST', 'HASH') AND array_length(parts, 1) > 1 THEN
+        PERFORM pgtrickle._invalid(format('%s partitioning supports exactly one column, got %s', kind, array_length(parts, 1)));
+    END IF;
+    cols := '{}';
+    FOREACH c IN ARRAY parts LOOP
+        SELECT x INTO found_col FROM unnest(p_cols) x WHERE lower(x) = lower(btrim(c)) LIMIT 1;
+        IF found_col IS NULL THEN
+            PERFORM pgtrickle._invalid(format('partition_by column ''%s'' is not in the stream table''s SELECT output. Available columns: %s',
+                btrim(c), array_to_string(p_cols, ', ')));
+        END IF;
+        cols := cols || found_col;
+    END LOOP;
+END
+$$;
+-- ---------------------------------------------------------------------------------------
+-- Storage table (§9): __pgt_row_id, query columns (typmods dropped), auxiliary columns,
+-- row-id index, DML guard function and triggers. Returns the new table's OID.
+-- ---------------------------------------------------------------------------------------
+CREATE FUNCTION pgtrickle._build_storage(
+    p_schema text, p_name text, p_cols text[], p_types text[], p_has_count boolean,
+    p_temporal boolean, p_partition text, p_keyless boolean) RETURNS oid
+LANGUAGE plpgsql AS $$
+DECLARE
+    defs text := '__pgt_row_id bigint';
+    i integer;
+    part record;
+    part_clause text := '';
+    qual text := format('%I.%I', p_schema, p_name);
+    guard text := '_pgt_guard_' || p_name;
+BEGIN
+    FOR i IN 1 .. coalesce(array_length(p_cols, 1), 0) LOOP
+        defs := defs || format(', %I %s', p_cols[i], p_types[i]);
+    END LOOP;
+    IF p_has_count THEN
+        defs := defs || ', __pgt_count bigint NOT NULL DEFAULT 0';
+    END IF;
+    IF p_temporal THEN
+        defs := defs || ', __pgt_valid_from timestamptz NOT NULL DEFAULT now(), __pgt_valid_to timestamptz';
+    END IF;
+    IF nullif(btrim(p_partition), '') IS NOT NULL THEN
+        part := pgtrickle._parse_partition(p_partition, p_cols);
+        part_clause := format(' PARTITION BY %s (%s)', part.kind,
+            (SELECT string_agg(quote_ident(c), ', ') FROM unnest(part.cols) c));
+    END IF;
+    EXECUTE format('CREATE TABLE %s (%s)%s', qual, defs, part_clause);
+    IF part_clause <> '' THEN
+        IF part.kind = 'HASH' THEN
+            FOR i IN 0 .. part.modulus - 1 LOOP
+                EXECUTE format('CREATE TABLE %I.%I PARTITION OF %s FOR VALUES WITH (MODULUS %s, REMAINDER %s)',
+                    p_schema, p_name || '_p' || i, qual, part.modulus, i);
+            END LOOP;
+        ELSE
+            EXECUTE format('CREATE TABLE %I.%I PARTITION OF %s DEFAULT', p_schema, p_name || '_default', qual);
+        END IF;
+        EXECUTE format('CREATE INDEX ON %s (__pgt_row_id)', qual);
+    ELSIF p_keyless THEN
+        EXECUTE format('CREATE INDEX ON %s (__pgt_row_id)', qual);
+    ELSE
+        EXECUTE format('CREATE UNIQUE INDEX ON %s (__pgt_row_id)', qual);
+    END IF;
+    EXECUTE format($f$CREATE OR REPLACE FUNCTION %I.%I() RETURNS trigger LANGUAGE plpgsql AS $g$
+BEGIN
+    IF current_setting('pg_trickle.internal_refresh', true) = 'true' THEN
+        IF TG_LEVEL = 'ROW' THEN
+            IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
+            RETURN NEW;
+        END IF;
+        RETURN NULL;
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = 'P0001', MESSAGE = format(
+        'Direct DML on stream table %%s.%%s is not allowed. Stream tables are maintained automatically by pg_trickle.',
+        TG_TABLE_SCHEMA, TG_TABLE_NAME);
+END
+$g$ $f$, p_schema, guard);
+    EXECUTE format('CREATE TRIGGER pgt_dml_guard BEFORE INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW EXECUTE FUNCTION %I.%I()',
+        qual, p_schema, guard);
+    EXECUTE format('CREATE TRIGGER pgt_truncate_guard BEFORE TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION %I.%I()',
+        qual, p_schema, guard);
+    RETURN qual::regclass::oid;
+END
+$$;
+
+-- The flag tells the sql_drop event trigger that the catalog is being handled here.
+CREATE FUNCTION pgtrickle._drop_storage(p_schema text, p_name text) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    prev text := current_setting('pg_trickle.internal_drop', true);
+BEGIN
+    PERFORM set_config('pg_trickle.internal_drop', 'true', true);
+    EXECUTE format('DROP TABLE IF EXISTS %I.%I CASCADE', p_schema, p_name);
+    IF to_regprocedure(format('%I.%I()', p_schema, '_pgt_guard_' || p_name)) IS NOT NULL THEN
+        EXECUTE format('DROP FUNCTION %I.%I()', p_schema, '_pgt_guard_' || p_name);
+    END IF;
+    PERFORM set_config('pg_trickle.internal_drop', coalesce(prev, ''), true);
+END
+$$;
+
+-- ---------------------------------------------------------------------------------------
+-- Change capture: statement-level triggers count changed rows per (stream table, source);
+-- IMMEDIATE stream tables are rebuilt from the same triggers.
+-- ---------------------------------------------------------------------------------------
+CREATE FUNCTION pgtrickle._pgt_capture() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER AS $$
+DECLARE
+    n bigint := 0;
+    st record;
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        SELECT count(*) INTO n FROM __pgt_new;
+    ELSIF TG_OP = 'UPDATE' THEN
+        SELECT count(*) INTO n FROM __pgt_new;
+    ELSIF TG_OP = 'DELETE' THEN
+        SELECT count(*) INTO n FROM __pgt_old;
+    ELSE
+        EXECUTE format('SELECT count(*) FROM %s', TG_RELID::regclass) INTO n;
+    END IF;
+    IF n > 0 THEN
+        UPDATE pgtrickle_changes.pgt_pending SET pending_rows = pending_rows + n
+        WHERE source_relid = TG_RELID;
+    END IF;
+    IF TG_WHEN = 'AFTER' THEN
+        FOR st IN
+            SELECT s.pgt_id FROM pgtrickle.pgt_stream_tables s
+            JOIN pgtrickle.pgt_dependencies d ON d.pgt_id = s.pgt_id
+            WHERE d.source_relid = TG_RELID AND s.refresh_mode = 'IMMEDIATE'
+              AND s.status IN ('ACTIVE', 'INITIALIZING')
+            ORDER BY s.pgt_id
+        LOOP
+            PERFORM pgtrickle._pgt_immediate_rebuild(st.pgt_id);
+        END LOOP;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+-- TRUNCATE needs a BEFORE (count) and an AFTER (IMMEDIATE rebuild) trigger.
+CREATE FUNCTION pgtrickle._install_capture(p_relid oid) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    qual text := p_relid::regclass::text;
+BEGIN
+    -- CREATE TRIGGER's own lock mode: two sessions creating stream tables on the same source
+    -- now queue here, and the second sees the first one's committed triggers below.
+    EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', qual);
+    IF EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = p_relid AND tgname = 'pgt_cdc_ins') THEN
+        RETURN;
+    END IF;
+    EXECUTE format('CREATE TRIGGER pgt_cdc_ins AFTER INSERT ON %s REFERENCING NEW TABLE AS __pgt_new FOR EACH STATEMENT EXECUTE FUNCTION pgtrickle._pgt_capture()', qual);
+    EXECUTE format('CREATE TRIGGER pgt_cdc_upd AFTER UPDATE ON %s REFERENCING OLD TABLE AS __pgt_old NEW TABLE AS __pgt_new FOR EACH STATEMENT EXECUTE FUNCTION pgtrickle._pgt_capture()', qual);
+    EXECUTE format('CREATE TRIGGER pgt_cdc_del AFTER DELETE ON %s REFERENCING OLD TABLE AS __pgt_old FOR EACH STATEMENT EXECUTE FUNCTION pgtrickle._pgt_capture()', qual);
+    EXECUTE format('CREATE TRIGGER pgt_cdc_trunc BEFORE TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION pgtrickle._pgt_capture()', qual);
+    EXECUTE format('CREATE TRIGGER pgt_cdc_trunc_after AFTER TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION pgtrickle._pgt_capture()', qual);
+END
+$$;
+
+CREATE FUNCTION pgtrickle._remove_capture(p_relid oid) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    t text;
+BEGIN
+    IF EXISTS (SELECT 1 FROM pgtrickle.pgt_dependencies
+               WHERE source_relid = p_relid AND source_type IN ('TABLE', 'STREAM_TABLE')) THEN
+        RETURN;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_class WHERE oid = p_relid) THEN
+        RETURN;
+    END IF;
+    FOREACH t IN ARRAY ARRAY['pgt_cdc_ins', 'pgt_cdc_upd', 'pgt_cdc_del', 'pgt_cdc_trunc', 'pgt_cdc_trunc_after'] LOOP
+        EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', t, p_relid::regclass);
+    END LOOP;
+END
+$$;
+
+-- Dependency rows + pending counters + capture for one stream table.
+CREATE FUNCTION pgtrickle._install_dependencies(p_id bigint, p_src_oids oid[], p_src_types text[],
+                                               p_src_cols jsonb, p_cdc text) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    i integer;
+    src oid;
+    typ text;
+BEGIN
+    FOR i IN 1 .. coalesce(array_length(p_src_oids, 1), 0) LOOP
+        src := p_src_oids[i];
+        typ := p_src_types[i];
+        INSERT INTO pgtrickle.pgt_dependencies (pgt_id, source_relid, source_type, columns_used, cdc_mode)
+        VALUES (p_id, src, typ,
+                ARRAY(SELECT jsonb_array_elements_text(p_src_cols -> src::text) ORDER BY 1),
+                'TRIGGER');
+        IF typ IN ('TABLE', 'STREAM_TABLE') THEN
+            INSERT INTO pgtrickle_changes.pgt_pending (pgt_id, source_relid) VALUES (p_id, src);
+            PERFORM pgtrickle._install_capture(src);
+        END IF;
+    END LOOP;
+END
+$$;
+
+CREATE FUNCTION pgtrickle._remove_dependencies(p_id bigint) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    srcs oid[];
+    src oid;
+BEGIN
+    SELECT coalesce(array_agg(source_relid), '{}') INTO srcs
+      FROM pgtrickle.pgt_dependencies WHERE pgt_id = p_id;
+    DELETE FROM pgtrickle.pgt_dependencies WHERE pgt_id = p_id;
+    DELETE FROM pgtrickle_changes.pgt_pending WHERE pgt_id = p_id;
+    FOREACH src IN ARRAY srcs LOOP
+        PERFORM pgtrickle._remove_capture(src);
+    END LOOP;
+END
+$$;
+
+-- ---------------------------------------------------------------------------------------
+-- Refresh core. Recomputes the query; FULL replaces the content, DIFFERENTIAL writes only the
+-- difference. __pgt_row_id = hash of the row's text plus its occurrence number, so equal rows
+-- keep their ids across refreshes and the difference is a comparison of ids.
+-- ---------------------------------------------------------------------------------------
+CREATE FUNCTION pgtrickle._pgt_apply(p_id bigint, p_full boolean,
+                                     OUT rows_inserted bigint, OUT rows_deleted bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+    st pgtrickle.pgt_stream_tables;
+    q text;
+    qual text;
+    cols text;
+    sel text;
+    extra_cols text := '';
+    extra_vals text := '';
+    prev text := current_setting('pg_trickle.internal_refresh', true);
+BEGIN
+    SELECT * INTO st FROM pgtrickle.pgt_stream_tables WHERE pgt_id = p_id;
+    q := pgtrickle._pgt_full_query(p_id);
+    qual := st.pgt_relid::regclass::text;
+    SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum),
+           string_agg('__pgt_n.' || quote_ident(attname), ', ' ORDER BY attnum)
+      INTO cols, sel
+      FROM pg_attribute
+     WHERE attrelid = st.pgt_relid AND attnum > 0 AND NOT attisdropped
+       AND attname NOT LIKE '\_\_pgt\_%';
+    IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = st.pgt_relid
+               AND attname = '__pgt_count' AND NOT attisdropped) THEN
+        extra_cols := ', __pgt_count';
+        extra_vals := ', 1';
+    END IF;
+    PERFORM set_config('pg_trickle.internal_refresh', 'true', true);
+    IF p_full THEN
+        EXECUTE format('DELETE FROM %s', qual);
+        EXECUTE format(
+            'INSERT INTO %1$s (__pgt_row_id, %2$s%4$s)
+             SELECT __pgt_n.__pgt_rid, %3$s%5$s FROM (
+                SELECT hashtextextended(__pgt_q::text || ''#'' || (row_number() OVER (PARTITION BY __pgt_q::text))::text, 0) AS __pgt_rid, __pgt_q.*
+                FROM (%6$s) __pgt_q) __pgt_n',
+            qual, cols, sel, extra_cols, extra_vals, q);
+        GET DIAGNOSTICS rows_inserted = ROW_COUNT;
+        rows_deleted := 0;
+    ELSE
+        EXECUTE format(
+            'WITH __pgt_n AS (
+                SELECT hashtextextended(__pgt_q::text || ''#'' || (row_number() OVER (PARTITION BY __pgt_q::text))::text, 0) AS __pgt_rid, __pgt_q.*
+                FROM (%6$s) __pgt_q),
+             __pgt_d AS (
+                DELETE FROM %1$s __pgt_s
+                WHERE __pgt_s.__pgt_row_id IS NULL
+                   OR NOT EXISTS (SELECT 1 FROM __pgt_n WHERE __pgt_n.__pgt_rid = __pgt_s.__pgt_row_id)
+                RETURNING 1),
+             __pgt_i AS (
+                INSERT INTO %1$s (__pgt_row_id, %2$s%4$s)
+                SELECT __pgt_n.__pgt_rid, %3$s%5$s FROM __pgt_n
+                WHERE NOT EXISTS (SELECT 1 FROM %1$s __pgt_s2 WHERE __pgt_s2.__pgt_row_id = __pgt_n.__pgt_rid)
+                RETURNING 1)
+             SELECT (SELECT count(*) FROM __pgt_i), (SELECT count(*) FROM __pgt_d)',
+            qual, cols, sel, extra_cols, extra_vals, q)
+        INTO rows_inserted, rows_deleted;
+    END IF;
+    PERFORM set_config('pg_trickle.internal_refresh', coalesce(prev, ''), true);
+    UPDATE pgtrickle_changes.pgt_pending SET pending_rows = 0 WHERE pgt_id = p_id AND pending_rows <> 0;
+END
+$$;
+
+-- One complete refresh with catalog + history bookkeeping (manual, scheduler, IMMEDIATE).
+-- Returns the action label and the row counts.
+CREATE FUNCTION pgtrickle._pgt_refresh(p_id bigint, p_initiated_by text, p_write_history boolean DEFAULT true,
+                                       OUT action text, OUT rows_inserted bigint, OUT rows_deleted bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+    st pgtrickle.pgt_stream_tables;
+    is_full boolean;
+    res record;
+BEGIN
+    SELECT * INTO st FROM pgtrickle.pgt_stream_tables WHERE pgt_id = p_id;
+    is_full := st.refresh_mode IN ('FULL', 'IMMEDIATE') OR st.topk_limit IS NOT NULL
+               OR st.frontier IS NULL OR st.needs_reinit
+               OR coalesce(current_setting('pg_trickle.force_full_refresh', true), 'off') IN ('on', 'true');
+    action := CASE WHEN is_full THEN 'FULL' ELSE 'DIFFERENTIAL' END;
+    res := pgtrickle._pgt_apply(p_id, is_full);
+    rows_inserted := res.rows_inserted;
+    rows_deleted := res.rows_deleted;
+    UPDATE pgtrickle.pgt_stream_tables SET
+        status = 'ACTIVE',
+        is_populated = true,
+        last_refresh_at = now(),
+        data_timestamp = CASE WHEN is_full OR NOT st.is_populated OR res.rows_inserted + res.rows_deleted > 0
+                              THEN now() ELSE data_timestamp END,
+        consecutive_errors = 0,
+        last_error_message = NULL,
+        last_error_at = NULL,
+        needs_reinit = false,
+        frontier = jsonb_build_object('double', true, 'refreshed_at', now()),
+        effective_refresh_mode = CASE WHEN st.topk_limit IS NOT NULL THEN 'TOP_K' ELSE st.refresh_mode END
+    WHERE pgt_id = p_id;
+    IF p_write_history THEN
+        INSERT INTO pgtrickle.pgt_refresh_history
+            (pgt_id, data_timestamp, start_time, end_time, action, rows_inserted, rows_deleted,
+             delta_row_count, merge_strategy_used, status, initiated_by)
+        VALUES (p_id, now(), now(), now(), action, res.rows_inserted, res.rows_deleted,
+                res.rows_inserted + res.rows_deleted,
+                CASE WHEN is_full THEN 'truncate_insert' ELSE 'recompute_diff' END,
+                'COMPLETED', p_initiated_by);
+    END IF;
+END
+$$;
+
+CREATE FUNCTION pgtrickle._pgt_immediate_rebuild(p_id bigint) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pgtrickle._pgt_apply(p_id, true);
+    UPDATE pgtrickle.pgt_stream_tables
+       SET data_timestamp = now(), last_refresh_at = now(), is_populated = true,
+           frontier = coalesce(frontier, jsonb_build_object('double', true))
+     WHERE pgt_id = p_id;
+END
+$$;
+-- ---------------------------------------------------------------------------------------
+-- §4.1 create_stream_table
+-- ---------------------------------------------------------------------------------------
+CREATE FUNCTION pgtrickle.create_stream_table(
+    name text,
+    query text,
+    schedule text DEFAULT 'calculated',
+    refresh_mode text DEFAULT 'AUTO',
+    initialize boolean DEFAULT true,
+    diamond_consistency text DEFAULT NULL,
+    diamond_schedule_policy text DEFAULT NULL,
+    cdc_mode text DEFAULT NULL,
+    append_only boolean DEFAULT false,
+    pooler_compatibility_mode boolean DEFAULT false,
+    partition_by text DEFAULT NULL,
+    max_differential_joins integer DEFAULT NULL,
+    max_delta_fraction double precision DEFAULT NULL,
+    output_distribution_column text DEFAULT NULL,
+    temporal boolean DEFAULT false,
+    storage_backend text DEFAULT NULL,
+    sink text DEFAULT NULL,
+    ducklake_sink_path text DEFAULT NULL,
+    ducklake_sink_table_id bigint DEFAULT NULL) RETURNS void
+LANGUAGE plpgsql AS $$
+#variable_conflict use_variable
+DECLARE
+    v_mode text;
+    v_diamond record;
+    v_nsp text;
+    v_rel text;
+    v_schedule text;
+    v_cdc text;
+    a record;
+    v_backend text;
+    v_relid oid;
+    v_id bigint;
+    v_part text := nullif(btrim(partition_by), '');
+BEGIN
+    -- Order of checks as upstream (§4.1): mode → diamond → name → schedule → cdc → query
+    -- → append_only → duplicate → partition_by.
+    v_mode := pgtrickle._normalize_mode(refresh_mode);
+    v_diamond := pgtrickle._normalize_diamond(diamond_consistency, diamond_schedule_policy);
+    IF name IS NULL OR btrim(name) = '' THEN
+        PERFORM pgtrickle._invalid('stream table name cannot be empty');
+    END IF;
+    SELECT p.nsp, p.rel INTO v_nsp, v_rel FROM pgtrickle._parse_name(name) p;
+    IF v_rel !~ '^[a-z_][a-z0-9_]*$' OR v_nsp !~ '^[a-z_][a-z0-9_]*$'
+       OR octet_length(v_rel) > 63 OR octet_length(v_nsp) > 63 THEN
+        PERFORM pgtrickle._invalid(format('unsupported stream table name ''%s'': only lowercase unquoted identifiers ([a-z_][a-z0-9_]*, at most 63 bytes) are supported', name));
+    END IF;
+    IF v_mode = 'IMMEDIATE' THEN
+        v_schedule := NULL;
+    ELSE
+        v_schedule := pgtrickle._validate_schedule(schedule);
+    END IF;
+    v_cdc := pgtrickle._normalize_cdc_mode(cdc_mode, v_mode);
+    IF query IS NULL THEN
+        PERFORM pgtrickle._invalid('query cannot be NULL');
+    END IF;
+    a := pgtrickle._analyze_query(query, v_mode);
+    IF append_only THEN
+        IF v_mode IN ('FULL', 'IMMEDIATE') THEN
+            PERFORM pgtrickle._invalid(format('append_only is not supported with %s refresh mode. Use DIFFERENTIAL or AUTO refresh mode.', v_mode));
+        END IF;
+        IF a.keyless THEN
+            PERFORM pgtrickle._invalid('append_only is not supported when a source table has no primary key. Add a primary key or disable append_only.');
+        END IF;
+    END IF;
+    IF EXISTS (SELECT 1 FROM pgtrickle.pgt_stream_tables s WHERE s.pgt_schema = v_nsp AND s.pgt_name = v_rel) THEN
+        RAISE EXCEPTION USING ERRCODE = '42P07',
+            MESSAGE = format('stream table already exists: %s.%s', v_nsp, v_rel);
+    END IF;
+    IF v_part IS NOT NULL THEN
+        IF v_mode = 'IMMEDIATE' THEN
+            PERFORM pgtrickle._invalid('partition_by is not supported with IMMEDIATE refresh mode');
+        END IF;
+        PERFORM pgtrickle._parse_partition(v_part, a.col_names);
+    END IF;
+    IF max_differential_joins < 0 THEN
+        PERFORM pgtrickle._invalid('max_differential_joins must be >= 0');
+    END IF;
+    IF max_delta_fraction < 0 THEN
+        PERFORM pgtrickle._invalid('max_delta_fraction must be >= 0');
+    END IF;
+    IF output_distribution_column IS NOT NULL THEN
+        PERFORM pgtrickle._invalid('output_distribution_column requires Citus to be installed and loaded');
+    END IF;
+    v_backend := lower(btrim(coalesce(storage_backend, 'heap')));
+    IF v_backend NOT IN ('heap', 'citus', 'pg_mooncake', 'none') THEN
+        PERFORM pgtrickle._invalid(format('invalid storage_backend value: ''%s'' (expected ''heap'', ''citus'', ''pg_mooncake'', or ''none'')', storage_backend));
+    ELSIF v_backend IN ('citus', 'pg_mooncake') THEN
+        PERFORM pgtrickle._invalid(format('storage_backend = ''%s'' requires the %s extension to be installed', v_backend, v_backend));
+    END IF;
+    IF sink IS NOT NULL AND lower(btrim(sink)) <> 'none' THEN
+        IF lower(btrim(sink)) IN ('ducklake', 'append', 'replace') THEN
+            PERFORM pgtrickle._invalid(format('sink = ''%s'' requires DuckLake (pg_duckdb) to be installed and loaded', sink));
+        END IF;
+        PERFORM pgtrickle._invalid(format('invalid sink value: ''%s'' (expected ''ducklake'', ''append'', ''replace'', or ''none'')', sink));
+    END IF;
+
+    v_relid := pgtrickle._build_storage(v_nsp, v_rel, a.col_names, a.col_types, a.has_count,
+                                        coalesce(temporal, false), v_part, a.keyless);
+    INSERT INTO pgtrickle.pgt_stream_tables (
+        pgt_relid, pgt_name, pgt_schema, defining_query, original_query, schedule, refresh_mode,
+        status, is_populated, topk_limit, topk_order_by, topk_offset, diamond_consistency,
+        diamond_schedule_policy, has_keyless_source, requested_cdc_mode, is_append_only,
+        max_differential_joins, max_delta_fraction, pooler_compatibility_mode, st_partition_key,
+        temporal_mode, storage_backend, defining_query_hash)
+    VALUES (
+        v_relid, v_rel, v_nsp, a.defining_query, a.original_query, v_schedule, v_mode,
+        'INITIALIZING', false, a.topk_limit, a.topk_order_by, a.topk_offset, v_diamond.consistency,
+        v_diamond.policy, a.keyless, v_cdc, coalesce(append_only, false),
+        nullif(max_differential_joins, 0), nullif(max_delta_fraction, 0),
+        coalesce(pooler_compatibility_mode, false), v_part,
+        coalesce(temporal, false), v_backend, hashtextextended(a.defining_query, 0))
+    RETURNING pgt_id INTO v_id;
+    PERFORM pgtrickle._install_dependencies(v_id, a.src_oids, a.src_types, a.src_cols, v_cdc);
+
+    IF coalesce(initialize, true) THEN
+        PERFORM pgtrickle._pgt_apply(v_id, true);
+        UPDATE pgtrickle.pgt_stream_tables SET
+            status = 'ACTIVE', is_populated = true, data_timestamp = now(), last_refresh_at = now(),
+            consecutive_errors = 0,
+            frontier = jsonb_build_object('double', true, 'refreshed_at', now()),
+            effective_refresh_mode = CASE WHEN a.topk_limit IS NOT NULL THEN 'TOP_K' ELSE v_mode END
+        WHERE pgt_id = v_id;
+        INSERT INTO pgtrickle.pgt_refresh_history
+            (pgt_id, data_timestamp, start_time, end_time, action, rows_inserted, rows_deleted,
+             status, initiated_by)
+        VALUES (v_id, now(), now(), now(), 'FULL', 0, 0, 'COMPLETED', 'INITIAL');
+    END IF;
+    IF v_schedule IS NULL AND v_mode <> 'IMMEDIATE' THEN
+        RAISE NOTICE 'Stream table %.% has a CALCULATED schedule but no downstream stream tables yet; it refreshes at the fallback interval (pg_trickle.default_schedule_seconds) when its sources change.', v_nsp, v_rel;
+    END IF;
+    RAISE INFO 'Stream table %.% created (pgt_id=%, mode=%, initialized=%)',
+        v_nsp, v_rel, v_id, v_mode, CASE WHEN coalesce(initialize, true) THEN 'true' ELSE 'false' END;
+END
+$$;
+
+-- §4.2
+CREATE FUNCTION pgtrickle.create_stream_table_if_not_exists(
+    name text,
+    query text,
+    schedule text DEFAULT 'calculated',
+    refresh_mode text DEFAULT 'AUTO',
+    initialize boolean DEFAULT true,
+    diamond_consistency text DEFAULT NULL,
+    diamond_schedule_policy text DEFAULT NULL,
+    cdc_mode text DEFAULT NULL,
+    append_only boolean DEFAULT false,
+    pooler_compatibility_mode boolean DEFAULT false,
+    partition_by text DEFAULT NULL,
+    max_differential_joins integer DEFAULT NULL,
+    max_delta_fraction double precision DEFAULT NULL,
+    output_distribution_column text DEFAULT NULL,
+    temporal boolean DEFAULT false,
+    storage_backend text DEFAULT NULL,
+    sink text DEFAULT NULL,
+    ducklake_sink_path text DEFAULT NULL,
+    ducklake_sink_table_id bigint DEFAULT NULL) RETURNS void
+LANGUAGE plpgsql AS $$
+#variable_conflict use_variable
+DECLARE
+    p record;
+BEGIN
+    p := pgtrickle._parse_name(name);
+    IF EXISTS (SELECT 1 FROM pgtrickle.pgt_stream_tables s WHERE s.pgt_schema = p.nsp AND s.pgt_name = p.rel) THEN
+        RAISE INFO 'Stream table %.% already exists — skipping creation.', p.nsp, p.rel;
+        RETURN;
+    END IF;
+    PERFORM pgtrickle.create_stream_table(name, query, schedule, refresh_mode, initialize,
+        diamond_consistency, diamond_schedule_policy, cdc_mode, append_only,
+        pooler_compatibility_mode, partition_by, max_differential_joins, max_delta_fraction,
+        output_distribution_column, temporal, storage_backend, sink, ducklake_sink_path,
+        ducklake_sink_table_id);
+END
+$$;
+
+-- ---------------------------------------------------------------------------------------
+-- §4.6 refresh_stream_table
+-- ---------------------------------------------------------------------------------------
+CREATE FUNCTION pgtrickle.refresh_stream_table(name text) RETURNS void
+LANGUAGE plpgsql STRICT AS $$
+DECLARE
+    p record;
+    st pgtrickle.pgt_stream_tables;
+    shown text;
+    res record;
+BEGIN
+    IF pg_is_in_recovery() THEN
+        PERFORM pgtrickle._invalid('Cannot refresh stream tables on a read replica. The server is in recovery mode (pg_is_in_recovery() = true). Run refresh on the primary server instead.');
+    END IF;
+    p := pgtrickle._parse_name(name);
+    SELECT * INTO st FROM pgtrickle.pgt_stream_tables s WHERE s.pgt_schema = p.nsp AND s.pgt_name = p.rel;
+    IF NOT FOUND THEN
+        PERFORM pgtrickle._not_found(p.nsp, p.rel);
+    END IF;
+    shown := CASE WHEN st.pgt_schema = 'public' THEN st.pgt_name ELSE st.pgt_schema || '.' || st.pgt_name END;
+    IF st.status = 'SUSPENDED' THEN
+        PERFORM pgtrickle._invalid(format('stream table %s.%s is suspended ; use pgtrickle.resume_stream_table(''%s'') first', st.pgt_schema, st.pgt_name, shown));
+    ELSIF st.status = 'ERROR' THEN
+        PERFORM pgtrickle._invalid(format('stream table %s.%s is in error state ; use pgtrickle.resume_stream_table(''%s'') first', st.pgt_schema, st.pgt_name, shown));
+    END IF;
+    IF NOT pg_try_advisory_xact_lock(st.pgt_id) THEN
+        RAISE NOTICE 'refresh skipped: %.% — another refresh is already in progress', st.pgt_schema, st.pgt_name;
+        RETURN;
+    END IF;
+    PERFORM 1 FROM pgtrickle.pgt_stream_tables s WHERE s.pgt_id = st.pgt_id FOR UPDATE SKIP LOCKED;
+    IF NOT FOUND THEN
+        RAISE NOTICE 'refresh skipped: %.% — another refresh is already in progress', st.pgt_schema, st.pgt_name;
+        RETURN;
+    END IF;
+    res := pgtrickle._pgt_refresh(st.pgt_id, 'MANUAL');
+    IF res.action = 'FULL' THEN
+        RAISE INFO 'Stream table %.% refreshed (FULL)', st.pgt_schema, st.pgt_name;
+    ELSE
+        RAISE INFO 'Stream table %.% refreshed (DIFFERENTIAL: +% -%)', st.pgt_schema, st.pgt_name,
+            res.rows_inserted, res.rows_deleted;
+    END IF;
+END
+$$;
+
+-- ---------------------------------------------------------------------------------------
+-- §4.5 drop_stream_table
+-- ---------------------------------------------------------------------------------------
+CREATE FUNCTION pgtrickle._check_owner(st pgtrickle.pgt_stream_tables) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
+       AND NOT pg_has_role(current_user,
+                           coalesce((SELECT relowner FROM pg_class WHERE oid = st.pgt_relid), 10), 'MEMBER') THEN
+        RAISE EXCEPTION USING ERRCODE = '42501', MESSAGE =
+            format('permission denied: must be owner of stream table %s.%s', st.pgt_schema, st.pgt_name);
+    END IF;
+END
+$$;
+
+CREATE FUNCTION pgtrickle.drop_stream_table(name text, "cascade" boolean DEFAULT false) RETURNS void
+LANGUAGE plpgsql STRICT AS $$
+DECLARE
+    p record;
+    st pgtrickle.pgt_stream_tables;
+    dependents text;
+    d record;
+BEGIN
+    p := pgtrickle._parse_name(name);
+    SELECT * INTO st FROM pgtrickle.pgt_stream_tables s WHERE s.pgt_schema = p.nsp AND s.pgt_name = p.rel;
+    IF NOT FOUND THEN
+        PERFORM pgtrickle._not_found(p.nsp, p.rel);
+    END IF;
+    PERFORM pgtrickle._check_owner(st);
+    SELECT string_agg(s.pgt_schema || '.' || s.pgt_name, ', ' ORDER BY s.pgt_schema, s.pgt_name)
+      INTO dependents
+      FROM pgtrickle.pgt_stream_tables s
+     WHERE s.pgt_id IN (SELECT dd.pgt_id FROM pgtrickle.pgt_dependencies dd
+                         WHERE dd.source_relid = st.pgt_relid AND dd.pgt_id <> st.pgt_id);
+    IF dependents IS NOT NULL THEN
+        IF NOT "cascade" THEN
+            PERFORM pgtrickle._invalid(format('stream table %s.%s has dependent stream tables: %s. Use cascade => true to drop them automatically.',
+                st.pgt_schema, st.pgt_name, dependents));
+        END IF;
+        FOR d IN
+            SELECT s.pgt_schema, s.pgt_name FROM pgtrickle.pgt_stream_tables s
+             WHERE s.pgt_id IN (SELECT dd.pgt_id FROM pgtrickle.pgt_dependencies dd
+                                 WHERE dd.source_relid = st.pgt_relid AND dd.pgt_id <> st.pgt_id)
+             ORDER BY s.pgt_id
+        LOOP
+            -- A dependent may already be gone through an earlier recursive drop.
+            IF EXISTS (SELECT 1 FROM pgtrickle.pgt_stream_tables s
+                        WHERE s.pgt_schema = d.pgt_schema AND s.pgt_name = d.pgt_name) THEN
+                PERFORM pgtrickle.drop_stream_table(d.pgt_schema || '.' || d.pgt_name, true);
+            END IF;
+        END LOOP;
+    END IF;
+    PERFORM pgtrickle._remove_dependencies(st.pgt_id);
+    DELETE FROM pgtrickle.pgt_stream_tables WHERE pgt_id = st.pgt_id;
+    PERFORM pgtrickle._drop_storage(st.pgt_schema, st.pgt_name);
+    RAISE INFO 'Stream table %.% dropped (pgt_id=%)', st.pgt_schema, st.pgt_name, st.pgt_id;
+END
+$$;
+
+-- ---------------------------------------------------------------------------------------
+-- §4.7 resume_stream_table
+-- ---------------------------------------------------------------------------------------
+CREATE FUNCTION pgtrickle.resume_stream_table(name text) RETURNS void
+LANGUAGE plpgsql STRICT AS $$
+DECLARE
+    p record;
+    st pgtrickle.pgt_stream_tables;
+BEGIN
+    p := pgtrickle._parse_name(name);
+    SELECT * INTO st FROM pgtrickle.pgt_stream_tables s WHERE s.pgt_schema = p.nsp AND s.pgt_name = p.rel;
+    IF NOT FOUND THEN
+        PERFORM pgtrickle._not_found(p.nsp, p.rel);
+    END IF;
+    IF st.status NOT IN ('SUSPENDED', 'ERROR') THEN
+        PERFORM pgtrickle._invalid(format('stream table %s.%s is not suspended or in error state (current status: %s)',
+            st.pgt_schema, st.pgt_name, st.status));
+    END IF;
+    UPDATE pgtrickle.pgt_stream_tables
+       SET status = 'ACTIVE', consecutive_errors = 0, last_error_message = NULL, last_error_at = NULL
+     WHERE pgt_id = st.pgt_id;
+    PERFORM pg_notify('pg_trickle_alert', json_build_object(
+        'event', 'resumed', 'pgt_schema', st.pgt_schema, 'pgt_name', st.pgt_name,
+        'st', st.pgt_schema || '.' || st.pgt_name, 'pgt_id', st.pgt_id)::text);
+    RAISE INFO 'Stream table %.% resumed (pgt_id=%)', st.pgt_schema, st.pgt_name, st.pgt_id;
+END
+$$;
+
+-- ---------------------------------------------------------------------------------------
+-- Event triggers: a plain DROP TABLE of a storage table removes its catalog row; dropping
+-- a source of an ACTIVE stream table puts it into ERROR.
+-- ---------------------------------------------------------------------------------------
+CREATE FUNCTION pgtrickle._on_sql_drop() RETURNS event_trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    obj record;
+    st record;
+BEGIN
+    IF current_setting('pg_trickle.internal_drop', true) = 'true' THEN
+        RETURN;
+    END IF;
+    FOR obj IN
+        SELECT * FROM pg_event_trigger_dropped_objects()
+        WHERE object_type IN ('table', 'view', 'materialized view', 'foreign table')
+          AND NOT is_temporary
+    LOOP
+        FOR st IN SELECT * FROM pgtrickle.pgt_stream_tables WHERE pgt_relid = obj.objid LOOP
+            PERFORM pgtrickle._remove_dependencies(st.pgt_id);
+            DELETE FROM pgtrickle.pgt_stream_tables WHERE pgt_id = st.pgt_id;
+            IF to_regprocedure(format('%I.%I()', st.pgt_schema, '_pgt_guard_' || st.pgt_name)) IS NOT NULL THEN
+                EXECUTE format('DROP FUNCTION %I.%I()', st.pgt_schema, '_pgt_guard_' || st.pgt_name);
+            END IF;
+        END LOOP;
+        UPDATE pgtrickle.pgt_stream_tables s
+           SET status = 'ERROR',
+               last_error_message = format('source relation %s (oid %s) was dropped', obj.object_identity, obj.objid),
+               last_error_at = now()
+         WHERE s.status = 'ACTIVE'
+           AND s.pgt_id IN (SELECT d.pgt_id FROM pgtrickle.pgt_dependencies d WHERE d.source_relid = obj.objid);
+        DELETE FROM pgtrickle_changes.pgt_pending WHERE source_relid = obj.objid;
+    END LOOP;
+END
+$$;
+
+CREATE FUNCTION pgtrickle._on_ddl_command_end() RETURNS event_trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    -- Upstream tracks source DDL here (needs_reinit, block_source_ddl); the double does not.
+    RETURN;
+END
+$$;
+
+CREATE EVENT TRIGGER pg_trickle_drop_tracker ON sql_drop
+    EXECUTE FUNCTION pgtrickle._on_sql_drop();
+CREATE EVENT TRIGGER pg_trickle_ddl_tracker ON ddl_command_end
+    EXECUTE FUNCTION pgtrickle._on_ddl_command_end();
+-- ---------------------------------------------------------------------------------------
+-- §4.4 alter_stream_table
+-- ---------------------------------------------------------------------------------------
+-- Rebuilds storage for a new query or partition key; keeps pgt_id. Returns the schema-change
+-- class ('same', 'compatible', 'incompatible (full rebuild)').
+CREATE FUNCTION pgtrickle._rebuild_for_query(p_id bigint, p_query text, p_partition text,
+                                             p_force_recreate boolean) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    st pgtrickle.pgt_stream_tables;
+    a record;
+    old_cols text[];
+    old_types text[];
+    old_has_count boolean;
+    change text;
+    i integer;
+    new_relid oid;
+    old_srcs oid[];
+    old_src oid;
+BEGIN
+    SELECT * INTO st FROM pgtrickle.pgt_stream_tables WHERE pgt_id = p_id;
+    a := pgtrickle._analyze_query(p_query, st.refresh_mode);
+    SELECT coalesce(array_agg(attname::text ORDER BY attnum), '{}'),
+           coalesce(array_agg(format_type(atttypid, NULL) ORDER BY attnum), '{}')
+      INTO old_cols, old_types
+      FROM pg_attribute
+     WHERE attrelid = st.pgt_relid AND attnum > 0 AND NOT attisdropped AND attname NOT LIKE '\_\_pgt\_%';
+    old_has_count := EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = st.pgt_relid
+                             AND attname = '__pgt_count' AND NOT attisdropped);
+    IF old_cols = a.col_names AND old_types = a.col_types THEN
+        change := 'same';
+    ELSIF NOT EXISTS (
+        SELECT 1 FROM unnest(a.col_names, a.col_types) n(c, t)
+        JOIN unnest(old_cols, old_types) o(c, t) ON o.c = n.c WHERE o.t <> n.t) THEN
+        change := 'compatible';
+    ELSE
+        change := 'incompatible (full rebuild)';
+    END IF;
+    -- Partitioned storage cannot be re-keyed in place.
+    IF p_force_recreate OR change = 'incompatible (full rebuild)' THEN
+        PERFORM pgtrickle._drop_storage(st.pgt_schema, st.pgt_name);
+        new_relid := pgtrickle._build_storage(st.pgt_schema, st.pgt_name, a.col_names, a.col_types,
+                                              a.has_count, st.temporal_mode, p_partition, a.keyless);
+        -- Stream tables reading this one follow the new OID.
+        UPDATE pgtrickle.pgt_dependencies SET source_relid = new_relid WHERE source_relid = st.pgt_relid;
+        UPDATE pgtrickle_changes.pgt_pending SET source_relid = new_relid WHERE source_relid = st.pgt_relid;
+        IF EXISTS (SELECT 1 FROM pgtrickle.pgt_dependencies WHERE source_relid = new_relid) THEN
+            PERFORM pgtrickle._install_capture(new_relid);
+        END IF;
+        IF change = 'incompatible (full rebuild)' THEN
+            RAISE WARNING 'pg_trickle: stream table %.% storage was dropped and recreated for an incompatible schema change; its OID changed.', st.pgt_schema, st.pgt_name;
+        END IF;
+    ELSE
+        new_relid := st.pgt_relid;
+        IF change = 'compatible' THEN
+            FOR i IN 1 .. array_length(old_cols, 1) LOOP
+                IF NOT old_cols[i] = ANY (a.col_names) THEN
+                    EXECUTE format('ALTER TABLE %s DROP COLUMN %I', st.pgt_relid::regclass, old_cols[i]);
+                END IF;
+            END LOOP;
+            FOR i IN 1 .. array_length(a.col_names, 1) LOOP
+                IF NOT a.col_names[i] = ANY (old_cols) THEN
+                    EXECUTE format('ALTER TABLE %s ADD COLUMN %I %s', st.pgt_relid::regclass, a.col_names[i], a.col_types[i]);
+                END IF;
+            END LOOP;
+        END IF;
+        IF a.has_count AND NOT old_has_count THEN
+            EXECUTE format('ALTER TABLE %s ADD COLUMN __pgt_count bigint NOT NULL DEFAULT 0', st.pgt_relid::regclass);
+        ELSIF old_has_count AND NOT a.has_count THEN
+            EXECUTE format('ALTER TABLE %s DROP COLUMN __pgt_count', st.pgt_relid::regclass);
+        END IF;
+    END IF;
+    -- Rewire dependencies; capture triggers are dropped only from sources no longer read
+    -- (DROP TRIGGER would lock a source that stays in use).
+    SELECT coalesce(array_agg(source_relid), '{}') INTO old_srcs
+      FROM pgtrickle.pgt_dependencies WHERE pgt_id = p_id;
+    DELETE FROM pgtrickle.pgt_dependencies WHERE pgt_id = p_id;
+    DELETE FROM pgtrickle_changes.pgt_pending WHERE pgt_id = p_id;
+    UPDATE pgtrickle.pgt_stream_tables SET
+        pgt_relid = new_relid, defining_query = a.defining_query, original_query = a.original_query,
+        topk_limit = a.topk_limit, topk_order_by = a.topk_order_by, topk_offset = a.topk_offset,
+        has_keyless_source = a.keyless, st_partition_key = nullif(btrim(p_partition), ''),
+        defining_query_hash = hashtextextended(a.defining_query, 0)
+    WHERE pgt_id = p_id;
+    PERFORM pgtrickle._install_dependencies(p_id, a.src_oids, a.src_types, a.src_cols, st.requested_cdc_mode);
+    FOREACH old_src IN ARRAY old_srcs LOOP
+        PERFORM pgtrickle._remove_capture(old_src);
+    END LOOP;
+    RETURN change;
+END
+$$;
+
+-- Full repopulation without a history row (alter: query / mode / partition changes).
+CREATE FUNCTION pgtrickle._repopulate(p_id bigint) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    st pgtrickle.pgt_stream_tables;
+BEGIN
+    PERFORM pgtrickle._pgt_apply(p_id, true);
+    SELECT * INTO st FROM pgtrickle.pgt_stream_tables WHERE pgt_id = p_id;
+    UPDATE pgtrickle.pgt_stream_tables SET
+        status = 'ACTIVE', is_populated = true, data_timestamp = now(), last_refresh_at = now(),
+        needs_reinit = false, frontier = jsonb_build_object('double', true, 'refreshed_at', now()),
+        effective_refresh_mode = CASE WHEN st.topk_limit IS NOT NULL THEN 'TOP_K' ELSE st.refresh_mode END
+    WHERE pgt_id = p_id;
+END
+$$;
+
+CREATE FUNCTION pgtrickle.alter_stream_table(
+    name text,
+    query text DEFAULT NULL,
+    schedule text DEFAULT NULL,
+    refresh_mode text DEFAULT NULL,
+    status text DEFAULT NULL,
+    diamond_consistency text DEFAULT NULL,
+    diamond_schedule_policy text DEFAULT NULL,
+    cdc_mode text DEFAULT NULL,
+    append_only boolean DEFAULT NULL,
+    pooler_compatibility_mode boolean DEFAULT NULL,
+    tier text DEFAULT NULL,
+    fuse text DEFAULT NULL,
+    fuse_ceiling bigint DEFAULT NULL,
+    fuse_sensitivity integer DEFAULT NULL,
+    partition_by text DEFAULT NULL,
+    max_differential_joins integer DEFAULT NULL,
+    max_delta_fraction double precision DEFAULT NULL,
+    post_refresh_action text DEFAULT NULL,
+    reindex_drift_threshold double precision DEFAULT NULL,
+    sink text DEFAULT NULL,
+    ducklake_sink_path text DEFAULT NULL,
+    ducklake_sink_table_id bigint DEFAULT NULL) RETURNS void
+LANGUAGE plpgsql AS $$
+#variable_conflict use_variable
+DECLARE
+    p record;
+    st pgtrickle.pgt_stream_tables;
+    was_error boolean;
+    v_id bigint;
+    change text;
+    v_part text;
+    v_word text;
+    v_mode text;
+    v_status text;
+    v_diamond record;
+    v_tier text;
+    v_fuse text;
+    v_action text;
+    needs_repopulate boolean := false;
+BEGIN
+    p := pgtrickle._parse_name(name);
+    SELECT * INTO st FROM pgtrickle.pgt_stream_tables s WHERE s.pgt_schema = p.nsp AND s.pgt_name = p.rel;
+    IF NOT FOUND THEN
+        PERFORM pgtrickle._not_found(p.nsp, p.rel);
+    END IF;
+    PERFORM pgtrickle._check_owner(st);
+    v_id := st.pgt_id;
+    was_error := st.status = 'ERROR';
+
+    -- query
+    IF query IS NOT NULL THEN
+        change := pgtrickle._rebuild_for_query(v_id, query, st.st_partition_key, false);
+        PERFORM pgtrickle._repopulate(v_id);
+        RAISE WARNING 'pg_trickle: stream table %.% ALTER QUERY applied a full refresh (schema change: %). Downstream consumers see the new result at once.',
+            st.pgt_schema, st.pgt_name, change;
+        SELECT * INTO st FROM pgtrickle.pgt_stream_tables WHERE pgt_id = v_id;
+    END IF;
+
+    -- partition_by: '' removes partitioning, a different key rebuilds the storage.
+    IF partition_by IS NOT NULL THEN
+        v_part := nullif(btrim(partition_by), '');
+        IF v_part IS DISTINCT FROM st.st_partition_key THEN
+            IF v_part IS NOT NULL AND st.refresh_mode = 'IMMEDIATE' THEN
+                PERFORM pgtrickle._invalid('partition_by is not supported with IMMEDIATE refresh mode');
+            END IF;
+            PERFORM pgtrickle._rebuild_for_query(v_id, pgtrickle._pgt_full_query(v_id), v_part, true);
+            PERFORM pgtrickle._repopulate(v_id);
+            SELECT * INTO st FROM pgtrickle.pgt_stream_tables WHERE pgt_id = v_id;
+        END IF;
+    END IF;
+
+    -- cdc_mode
+    IF cdc_mode IS NOT NULL THEN
+        UPDATE pgtrickle.pgt_stream_tables
+           SET requested_cdc_mode = pgtrickle._normalize_cdc_mode(cdc_mode, st.refresh_mode)
+         WHERE pgt_id = v_id;
+    END IF;
+
+    -- schedule
+    IF schedule IS NOT NULL THEN
+        UPDATE pgtrickle.pgt_stream_tables SET schedule = pgtrickle._validate_schedule(schedule)
+         WHERE pgt_id = v_id;
+    END IF;
+
+    -- refresh_mode: upstream writes the upper-cased input word (AUTO → CHECK violation).
+    IF refresh_mode IS NOT NULL THEN
+        v_mode := pgtrickle._normalize_mode(refresh_mode);
+        v_word := upper(btrim(refresh_mode));
+        SELECT * INTO st FROM pgtrickle.pgt_stream_tables WHERE pgt_id = v_id;
+        IF v_mode IS DISTINCT FROM st.refresh_mode THEN
+            IF v_mode = 'IMMEDIATE' AND st.st_partition_key IS NOT NULL THEN
+                PERFORM pgtrickle._invalid('partition_by is not supported with IMMEDIATE refresh mode');
+            END IF;
+            UPDATE pgtrickle.pgt_stream_tables SET
+                refresh_mode = v_word,
+                schedule = CASE WHEN v_mode = 'IMMEDIATE' THEN NULL
+                                WHEN st.refresh_mode = 'IMMEDIATE' AND alter_stream_table.schedule IS NULL THEN '1m'
+                                ELSE pgt_stream_tables.schedule END
+             WHERE pgt_id = v_id;
+            PERFORM pgtrickle._repopulate(v_id);
+            RAISE WARNING 'pg_trickle: stream table %.% refresh mode changed from % to %; a full refresh was applied. Check the new mode with pgtrickle.explain_refresh_mode().',
+                st.pgt_schema, st.pgt_name, st.refresh_mode, v_word;
+        ELSE
+            UPDATE pgtrickle.pgt_stream_tables SET refresh_mode = v_word WHERE pgt_id = v_id;
+        END IF;
+    END IF;
+
+    -- status
+    IF status IS NOT NULL THEN
+        v_status := upper(btrim(status));
+        IF v_status NOT IN ('INITIALIZING', 'ACTIVE', 'SUSPENDED', 'ERROR') THEN
+            PERFORM pgtrickle._invalid(format('unknown status: %s', v_status));
+        END IF;
+        UPDATE pgtrickle.pgt_stream_tables SET
+            status = v_status,
+            consecutive_errors = CASE WHEN v_status = 'ACTIVE' THEN 0 ELSE consecutive_errors END
+         WHERE pgt_id = v_id;
+    END IF;
+
+    -- diamond settings
+    IF diamond_consistency IS NOT NULL OR diamond_schedule_policy IS NOT NULL THEN
+        SELECT * INTO st FROM pgtrickle.pgt_stream_tables WHERE pgt_id = v_id;
+        v_diamond := pgtrickle._normalize_diamond(coalesce(diamond_consistency, st.diamond_consistency),
+                                                 coalesce(diamond_schedule_policy, st.diamond_schedule_policy));
+        UPDATE pgtrickle.pgt_stream_tables
+           SET diamond_consistency = v_diamond.consistency, diamond_schedule_policy = v_diamond.policy
+         WHERE pgt_id = v_id;
+    END IF;
+
+    -- append_only
+    IF append_only IS NOT NULL THEN
+        SELECT * INTO st FROM pgtrickle.pgt_stream_tables WHERE pgt_id = v_id;
+        IF append_only AND st.refresh_mode IN ('FULL', 'IMMEDIATE') THEN
+            PERFORM pgtrickle._invalid(format('append_only is not supported with %s refresh mode. Use DIFFERENTIAL or AUTO refresh mode.', st.refresh_mode));
+        END IF;
+        IF append_only AND st.has_keyless_source THEN
+            PERFORM pgtrickle._invalid('append_only is not supported when a source table has no primary key. Add a primary key or disable append_only.');
+        END IF;
+        UPDATE pgtrickle.pgt_stream_tables SET is_append_only = append_only WHERE pgt_id = v_id;
+    END IF;
+
+    IF pooler_compatibility_mode IS NOT NULL THEN
+        UPDATE pgtrickle.pgt_stream_tables SET pooler_compatibility_mode = alter_stream_table.pooler_compatibility_mode
+         WHERE pgt_id = v_id;
+    END IF;
+
+    IF tier IS NOT NULL THEN
+        v_tier := lower(btrim(tier));
+        IF v_tier NOT IN ('hot', 'warm', 'cold', 'frozen') THEN
+            PERFORM pgtrickle._invalid(format('invalid tier value: ''%s'' (expected ''hot'', ''warm'', ''cold'', or ''frozen'')', tier));
+        END IF;
+        UPDATE pgtrickle.pgt_stream_tables SET refresh_tier = v_tier WHERE pgt_id = v_id;
+    END IF;
+
+    IF fuse IS NOT NULL OR fuse_ceiling IS NOT NULL OR fuse_sensitivity IS NOT NULL THEN
+        IF fuse IS NOT NULL THEN
+            v_fuse := lower(btrim(fuse));
+            IF v_fuse NOT IN ('off', 'on', 'auto') THEN
+                PERFORM pgtrickle._invalid(format('invalid fuse value: ''%s'' (expected ''off'', ''on'', or ''auto'')', fuse));
+            END IF;
+        END IF;
+        IF fuse_ceiling IS NOT NULL AND fuse_ceiling <= 0 THEN
+            PERFORM pgtrickle._invalid('fuse_ceiling must be a positive integer');
+        END IF;
+        IF fuse_sensitivity IS NOT NULL AND fuse_sensitivity <= 0 THEN
+            PERFORM pgtrickle._invalid('fuse_sensitivity must be a positive integer');
+        END IF;
+        UPDATE pgtrickle.pgt_stream_tables SET
+            fuse_mode = coalesce(v_fuse, fuse_mode),
+            fuse_ceiling = coalesce(alter_stream_table.fuse_ceiling, pgt_stream_tables.fuse_ceiling),
+            fuse_sensitivity = coalesce(alter_stream_table.fuse_sensitivity, pgt_stream_tables.fuse_sensitivity)
+         WHERE pgt_id = v_id;
+    END IF;
+
+    IF max_differential_joins IS NOT NULL THEN
+        IF max_differential_joins < 0 THEN
+            PERFORM pgtrickle._invalid('max_differential_joins must be >= 0');
+        END IF;
+        UPDATE pgtrickle.pgt_stream_tables SET max_differential_joins = nullif(alter_stream_table.max_differential_joins, 0)
+         WHERE pgt_id = v_id;
+    END IF;
+    IF max_delta_fraction IS NOT NULL THEN
+        IF max_delta_fraction < 0 THEN
+            PERFORM pgtrickle._invalid('max_delta_fraction must be >= 0');
+        END IF;
+        UPDATE pgtrickle.pgt_stream_tables SET max_delta_fraction = nullif(alter_stream_table.max_delta_fraction, 0)
+         WHERE pgt_id = v_id;
+    END IF;
+
+    IF post_refresh_action IS NOT NULL THEN
+        v_action := lower(btrim(post_refresh_action));
+        IF v_action NOT IN ('none', 'analyze', 'reindex', 'reindex_if_drift') THEN
+            PERFORM pgtrickle._invalid(format('invalid post_refresh_action value: ''%s'' (expected ''none'', ''analyze'', ''reindex'', or ''reindex_if_drift'')', post_refresh_action));
+        END IF;
+        UPDATE pgtrickle.pgt_stream_tables SET post_refresh_action = v_action WHERE pgt_id = v_id;
+    END IF;
+    IF reindex_drift_threshold IS NOT NULL THEN
+        IF reindex_drift_threshold <= 0 OR reindex_drift_threshold > 1 THEN
+            PERFORM pgtrickle._invalid('reindex_drift_threshold must be in (0, 1]');
+        END IF;
+        UPDATE pgtrickle.pgt_stream_tables SET reindex_drift_threshold = alter_stream_table.reindex_drift_threshold
+         WHERE pgt_id = v_id;
+    END IF;
+    IF sink IS NOT NULL AND lower(btrim(sink)) <> 'none' THEN
+        PERFORM pgtrickle._invalid(format('sink = ''%s'' requires DuckLake (pg_duckdb) to be installed and loaded', sink));
+    END IF;
+
+    IF was_error AND alter_stream_table.status IS NULL THEN
+        UPDATE pgtrickle.pgt_stream_tables
+           SET status = 'ACTIVE', consecutive_errors = 0, last_error_message = NULL, last_error_at = NULL
+         WHERE pgt_id = v_id AND pgt_stream_tables.status = 'ERROR';
+    END IF;
+END
+$$;
+-- ---------------------------------------------------------------------------------------
+-- §4.3 create_or_replace_stream_table
+-- ---------------------------------------------------------------------------------------
+CREATE FUNCTION pgtrickle.create_or_replace_stream_table(
+    name text,
+    query text,
+    schedule text DEFAULT 'calculated',
+    refresh_mode text DEFAULT 'AUTO',
+    initialize boolean DEFAULT true,
+    diamond_consistency text DEFAULT NULL,
+    diamond_schedule_policy text DEFAULT NULL,
+    cdc_mode text DEFAULT NULL,
+    append_only boolean DEFAULT false,
+    pooler_compatibility_mode boolean DEFAULT false,
+    partition_by text DEFAULT NULL,
+    max_differential_joins integer DEFAULT NULL,
+    max_delta_fraction double precision DEFAULT NULL,
+    output_distribution_column text DEFAULT NULL,
+    temporal boolean DEFAULT false,
+    storage_backend text DEFAULT NULL) RETURNS void
+LANGUAGE plpgsql AS $$
+#variable_conflict use_variable
+DECLARE
+    p record;
+    st pgtrickle.pgt_stream_tables;
+    v_mode text;
+    v_schedule text;
+    v_diamond record;
+    v_cdc text;
+    a record;
+    q_changed boolean;
+    c_sched boolean;
+    c_mode boolean;
+    c_dc boolean;
+    c_dp boolean;
+    c_cdc boolean;
+    c_ao boolean;
+    c_pool boolean;
+BEGIN
+    p := pgtrickle._parse_name(name);
+    SELECT * INTO st FROM pgtrickle.pgt_stream_tables s WHERE s.pgt_schema = p.nsp AND s.pgt_name = p.rel;
+    IF NOT FOUND THEN
+        PERFORM pgtrickle.create_stream_table(name, query, schedule, refresh_mode, initialize,
+            diamond_consistency, diamond_schedule_policy, cdc_mode, append_only,
+            pooler_compatibility_mode, partition_by, max_differential_joins, max_delta_fraction,
+            output_distribution_column, temporal, storage_backend);
+        RETURN;
+    END IF;
+    v_mode := pgtrickle._normalize_mode(refresh_mode);
+    v_diamond := pgtrickle._normalize_diamond(diamond_consistency, diamond_schedule_policy);
+    v_schedule := CASE WHEN v_mode = 'IMMEDIATE' THEN NULL ELSE pgtrickle._validate_schedule(schedule) END;
+    v_cdc := pgtrickle._normalize_cdc_mode(cdc_mode, v_mode);
+    a := pgtrickle._analyze_query(query, v_mode);
+    q_changed := btrim(regexp_replace(a.defining_query, '\s+', ' ', 'g'))
+                     IS DISTINCT FROM btrim(regexp_replace(st.defining_query, '\s+', ' ', 'g'))
+                 OR a.topk_limit IS DISTINCT FROM st.topk_limit
+                 OR a.topk_offset IS DISTINCT FROM st.topk_offset
+                 OR btrim(regexp_replace(a.topk_order_by, '\s+', ' ', 'g'))
+                     IS DISTINCT FROM btrim(regexp_replace(st.topk_order_by, '\s+', ' ', 'g'));
+    c_sched := v_schedule IS DISTINCT FROM st.schedule;
+    c_mode := v_mode IS DISTINCT FROM st.refresh_mode;
+    c_dc := v_diamond.consistency IS DISTINCT FROM st.diamond_consistency;
+    c_dp := v_diamond.policy IS DISTINCT FROM st.diamond_schedule_policy;
+    c_cdc := v_cdc IS DISTINCT FROM st.requested_cdc_mode;
+    c_ao := coalesce(append_only, false) IS DISTINCT FROM st.is_append_only;
+    c_pool := coalesce(pooler_compatibility_mode, false) IS DISTINCT FROM st.pooler_compatibility_mode;
+    IF NOT (q_changed OR c_sched OR c_mode OR c_dc OR c_dp OR c_cdc OR c_ao OR c_pool) THEN
+        RAISE INFO 'Stream table %.% already exists with identical definition — no changes made.', st.pgt_schema, st.pgt_name;
+        RETURN;
+    END IF;
+    PERFORM pgtrickle.alter_stream_table(
+        name => st.pgt_schema || '.' || st.pgt_name,
+        query => CASE WHEN q_changed THEN query END,
+        schedule => CASE WHEN c_sched AND v_mode <> 'IMMEDIATE' THEN coalesce(v_schedule, 'calculated') END,
+        refresh_mode => CASE WHEN c_mode THEN upper(btrim(coalesce(refresh_mode, 'AUTO'))) END,
+        diamond_consistency => CASE WHEN c_dc THEN v_diamond.consistency END,
+        diamond_schedule_policy => CASE WHEN c_dp THEN v_diamond.policy END,
+        cdc_mode => CASE WHEN c_cdc THEN v_cdc END,
+        append_only => CASE WHEN c_ao THEN coalesce(append_only, false) END,
+        pooler_compatibility_mode => CASE WHEN c_pool THEN coalesce(pooler_compatibility_mode, false) END,
+        max_differential_joins => max_differential_joins,
+        max_delta_fraction => max_delta_fraction);
+    RAISE INFO 'Stream table %.% replaced (query_changed=%, config_changed=%).', st.pgt_schema, st.pgt_name,
+        q_changed, (c_sched OR c_mode OR c_dc OR c_dp OR c_cdc OR c_ao OR c_pool);
+END
+$$;
+
+-- ---------------------------------------------------------------------------------------
+-- §7 views
+-- ---------------------------------------------------------------------------------------
+CREATE FUNCTION pgtrickle._is_stale(p_schedule text, p_last timestamptz) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN p_schedule IS NOT NULL AND p_last IS NOT NULL
+                     AND position(' ' IN p_schedule) = 0 AND position('@' IN p_schedule) = 0
+                THEN extract(epoch FROM now() - p_last) > pgtrickle.parse_duration_seconds(p_schedule)
+           END
+$$;
+
+CREATE VIEW pgtrickle.pg_stat_stream_tables AS
+SELECT st.pgt_id,
+       st.pgt_schema,
+       st.pgt_name,
+       st.status,
+       st.refresh_mode,
+       st.is_populated,
+       st.data_timestamp,
+       st.schedule,
+       now() - st.last_refresh_at AS staleness,
+       pgtrickle._is_stale(st.schedule, st.last_refresh_at) AS stale,
+       st.consecutive_errors,
+       st.needs_reinit,
+       st.last_refresh_at,
+       coalesce(h.total_refreshes, 0)::bigint AS total_refreshes,
+       coalesce(h.successful_refreshes, 0)::bigint AS successful_refreshes,
+       coalesce(h.failed_refreshes, 0)::bigint AS failed_refreshes,
+       coalesce(h.total_rows_inserted, 0)::bigint AS total_rows_inserted,
+       coalesce(h.total_rows_deleted, 0)::bigint AS total_rows_deleted,
+       h.avg_duration_ms,
+       last_h.action AS last_action,
+       last_h.status AS last_status,
+       (SELECT array_agg(DISTINCT d.cdc_mode ORDER BY d.cdc_mode)
+          FROM pgtrickle.pgt_dependencies d
+         WHERE d.pgt_id = st.pgt_id AND d.source_type = 'TABLE') AS cdc_modes,
+       st.scc_id,
+       st.last_fixpoint_iterations,
+       st.refresh_tier
+FROM pgtrickle.pgt_stream_tables st
+LEFT JOIN LATERAL (
+    SELECT count(*) AS total_refreshes,
+           count(*) FILTER (WHERE hh.status = 'COMPLETED') AS successful_refreshes,
+           count(*) FILTER (WHERE hh.status = 'FAILED') AS failed_refreshes,
+           sum(hh.rows_inserted) AS total_rows_inserted,
+           sum(hh.rows_deleted) AS total_rows_deleted,
+           avg(extract(epoch FROM hh.end_time - hh.start_time) * 1000)
+               FILTER (WHERE hh.end_time IS NOT NULL)::double precision AS avg_duration_ms
+    FROM pgtrickle.pgt_refresh_history hh WHERE hh.pgt_id = st.pgt_id) h ON true
+LEFT JOIN LATERAL (
+    SELECT hh.action, hh.status FROM pgtrickle.pgt_refresh_history hh
+    WHERE hh.pgt_id = st.pgt_id ORDER BY hh.refresh_id DESC LIMIT 1) last_h ON true;
+
+CREATE VIEW pgtrickle.stream_tables_info AS
+SELECT st.*,
+       now() - st.last_refresh_at AS staleness,
+       pgtrickle._is_stale(st.schedule, st.last_refresh_at) AS stale,
+       st.topk_limit IS NOT NULL AS is_topk
+FROM pgtrickle.pgt_stream_tables st;
+
+CREATE VIEW pgtrickle.quick_health AS
+SELECT c.total_stream_tables,
+       c.error_tables,
+       c.stale_tables,
+       EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'pg_trickle scheduler') AS scheduler_running,
+       CASE WHEN c.total_stream_tables = 0 THEN 'EMPTY'
+            WHEN c.suspended_tables > 0 THEN 'CRITICAL'
+            WHEN c.error_tables > 0 OR c.stale_tables > 0 THEN 'WARNING'
+            ELSE 'OK' END AS status
+FROM (
+    SELECT count(*) AS total_stream_tables,
+           count(*) FILTER (WHERE st.status = 'ERROR' OR st.consecutive_errors > 0) AS error_tables,
+           count(*) FILTER (WHERE pgtrickle._is_stale(st.schedule, st.last_refresh_at)) AS stale_tables,
+           count(*) FILTER (WHERE st.status = 'SUSPENDED') AS suspended_tables
+    FROM pgtrickle.pgt_stream_tables st) c;
+
+CREATE VIEW pgtrickle.pgt_cdc_status AS
+SELECT st.pgt_schema, st.pgt_name, d.source_relid, c.relname::text AS source_name,
+       n.nspname::text AS source_schema, d.cdc_mode, d.slot_name, d.decoder_confirmed_lsn,
+       d.transition_started_at
+FROM pgtrickle.pgt_dependencies d
+JOIN pgtrickle.pgt_stream_tables st ON st.pgt_id = d.pgt_id
+LEFT JOIN pg_class c ON c.oid = d.source_relid
+LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE d.source_type = 'TABLE';
+
+-- ---------------------------------------------------------------------------------------
+-- §8 status and health
+-- ---------------------------------------------------------------------------------------
+CREATE FUNCTION pgtrickle.pgt_status()
+RETURNS TABLE(name text, status text, refresh_mode text, is_populated boolean,
+              consecutive_errors integer, schedule text, data_timestamp timestamptz,
+              staleness interval, scc_id integer)
+LANGUAGE sql STABLE AS $$
+    SELECT st.pgt_schema || '.' || st.pgt_name, st.status, st.refresh_mode, st.is_populated,
+           st.consecutive_errors, st.schedule, st.data_timestamp, now() - st.data_timestamp, st.scc_id
+    FROM pgtrickle.pgt_stream_tables st
+    ORDER BY st.pgt_schema, st.pgt_name
+$$;
+
+CREATE FUNCTION pgtrickle.health_check()
+RETURNS TABLE(check_name text, severity text, detail text)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    n bigint;
+    names text;
+BEGIN
+    check_name := 'scheduler_running';
+    IF EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'pg_trickle scheduler' AND datname = current_database()) THEN
+        severity := 'OK'; detail := 'pg_trickle scheduler is running';
+    ELSIF EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'pg_trickle launcher') THEN
+        severity := 'WARN'; detail := 'pg_trickle launcher is running but no scheduler for this database';
+    ELSE
+        severity := 'ERROR'; detail := 'pg_trickle scheduler is not running (is pg_trickle in shared_preload_libraries?)';
+    END IF;
+    RETURN NEXT;
+
+    SELECT count(*), string_agg(st.pgt_schema || '.' || st.pgt_name, ', ' ORDER BY st.pgt_schema, st.pgt_name)
+      INTO n, names FROM pgtrickle.pgt_stream_tables st WHERE st.status IN ('ERROR', 'SUSPENDED');
+    check_name := 'error_tables';
+    IF n = 0 THEN severity := 'OK'; detail := 'no stream tables in ERROR/SUSPENDED';
+    ELSE severity := 'ERROR'; detail := format('%s stream table(s) in ERROR/SUSPENDED: %s', n, names);
+    END IF;
+    RETURN NEXT;
+
+    SELECT count(*), string_agg(i.pgt_schema || '.' || i.pgt_name, ', ' ORDER BY i.pgt_schema, i.pgt_name)
+      INTO n, names FROM pgtrickle.stream_tables_info i WHERE i.stale;
+    check_name := 'stale_tables';
+    IF n = 0 THEN severity := 'OK'; detail := 'no stale stream tables';
+    ELSE severity := 'WARN'; detail := format('%s stale stream table(s): %s', n, names);
+    END IF;
+    RETURN NEXT;
+
+    SELECT count(*), string_agg(st.pgt_schema || '.' || st.pgt_name, ', ' ORDER BY st.pgt_schema, st.pgt_name)
+      INTO n, names FROM pgtrickle.pgt_stream_tables st WHERE st.needs_reinit;
+    check_name := 'needs_reinit';
+    IF n = 0 THEN severity := 'OK'; detail := 'no stream tables need reinitialization';
+    ELSE severity := 'WARN'; detail := format('%s stream table(s) need reinitialization: %s', n, names);
+    END IF;
+    RETURN NEXT;
+
+    SELECT count(*), string_agg(st.pgt_schema || '.' || st.pgt_name, ', ' ORDER BY st.pgt_schema, st.pgt_name)
+      INTO n, names FROM pgtrickle.pgt_stream_tables st
+     WHERE st.status IN ('ACTIVE', 'INITIALIZING') AND st.consecutive_errors > 0;
+    check_name := 'consecutive_errors';
+    IF n = 0 THEN severity := 'OK'; detail := 'no stream tables with consecutive errors';
+    ELSE severity := 'WARN'; detail := format('%s stream table(s) with consecutive errors: %s', n, names);
+    END IF;
+    RETURN NEXT;
+
+    SELECT count(*) INTO n FROM (
+        SELECT source_relid FROM pgtrickle_changes.pgt_pending GROUP BY source_relid
+        HAVING max(pending_rows) > 10000) b;
+    check_name := 'buffer_growth';
+    IF n = 0 THEN severity := 'OK'; detail := 'no change buffer over 10000 pending rows';
+    ELSE severity := 'WARN'; detail := format('%s source(s) with more than 10000 pending rows', n);
+    END IF;
+    RETURN NEXT;
+
+    check_name := 'slot_lag'; severity := 'OK'; detail := 'no WAL replication slots in use';
+    RETURN NEXT;
+
+    IF coalesce(current_setting('pg_trickle.parallel_refresh_mode', true), 'on') NOT IN ('off', 'false') THEN
+        check_name := 'worker_pool'; severity := 'OK'; detail := 'no refresh workers busy';
+        RETURN NEXT;
+        check_name := 'job_queue'; severity := 'OK'; detail := 'no queued refresh jobs';
+        RETURN NEXT;
+    END IF;
+
+    check_name := 'attachment_owner_check'; severity := 'OK'; detail := 'no ownership mismatches';
+    RETURN NEXT;
+END
+$$;
+
+CREATE FUNCTION pgtrickle.check_cdc_health()
+RETURNS TABLE(source_relid bigint, source_table text, cdc_mode text, slot_name text,
+              lag_bytes bigint, confirmed_lsn text, alert text, selective_capture boolean)
+LANGUAGE sql STABLE AS $$
+    SELECT d.source_relid::bigint, d.source_relid::regclass::text, upper(min(d.cdc_mode)),
+           NULL::text, NULL::bigint, NULL::text, NULL::text, false
+    FROM pgtrickle.pgt_dependencies d
+    WHERE d.source_type = 'TABLE'
+    GROUP BY d.source_relid
+    ORDER BY d.source_relid
+$$;
+
+CREATE FUNCTION pgtrickle.change_buffer_sizes()
+RETURNS TABLE(stream_table text, source_table text, source_oid bigint, cdc_mode text,
+              pending_rows bigint, buffer_bytes bigint)
+LANGUAGE sql STABLE AS $$
+    SELECT st.pgt_schema || '.' || st.pgt_name,
+           coalesce(n.nspname || '.' || c.relname, d.source_relid::text),
+           d.source_relid::bigint,
+           d.cdc_mode,
+           coalesce(pp.pending_rows, 0)::bigint,
+           (coalesce(pp.pending_rows, 0) * 64)::bigint
+    FROM pgtrickle.pgt_dependencies d
+    JOIN pgtrickle.pgt_stream_tables st ON st.pgt_id = d.pgt_id
+    LEFT JOIN pg_class c ON c.oid = d.source_relid
+    LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
+    LEFT JOIN pgtrickle_changes.pgt_pending pp ON pp.pgt_id = d.pgt_id AND pp.source_relid = d.source_relid
+    ORDER BY 1, 2
+$$;
+
+CREATE TYPE pgtrickle.refresh_history_record AS (
+    refresh_id bigint,
+    data_timestamp timestamptz,
+    start_time timestamptz,
+    end_time timestamptz,
+    action text,
+    status text,
+    rows_inserted bigint,
+    rows_deleted bigint,
+    duration_ms double precision,
+    error_message text);
+
+CREATE FUNCTION pgtrickle.get_refresh_history(name text, max_rows integer DEFAULT 20)
+RETURNS SETOF pgtrickle.refresh_history_record
+LANGUAGE sql STABLE STRICT AS $$
+    SELECT h.refresh_id, h.data_timestamp, h.start_time, h.end_time, h.action, h.status,
+           h.rows_inserted, h.rows_deleted,
+           (extract(epoch FROM h.end_time - h.start_time) * 1000)::double precision,
+           h.error_message
+    FROM pgtrickle.pgt_refresh_history h
+    JOIN pgtrickle.pgt_stream_tables st ON st.pgt_id = h.pgt_id
+    JOIN pgtrickle._parse_name($1, true) p ON p.nsp = st.pgt_schema AND p.rel = st.pgt_name
+    ORDER BY h.refresh_id DESC
+    LIMIT $2
+$$;
+
+-- ---------------------------------------------------------------------------------------
+-- §5 fleet operations (pause_all / resume_all carry upstream's broken bodies on purpose)
+-- ---------------------------------------------------------------------------------------
+CREATE FUNCTION pgtrickle.pause_all() RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE pgtrickle.pgt_stream_tables SET status = 'PAUSED' WHERE status = 'ACTIVE';
+    RAISE NOTICE 'pg_trickle: all stream tables paused.';
+END
+$$;
+
+CREATE FUNCTION pgtrickle.resume_all() RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE pgtrickle.pgt_stream_tables SET status = 'ACTIVE' WHERE status = 'PAUSED';
+    RAISE NOTICE 'pg_trickle: all stream tables resumed.';
+END
+$$;
+
+CREATE FUNCTION pgtrickle.drain(timeout_s integer DEFAULT 60) RETURNS boolean
+LANGUAGE sql AS $$ SELECT true $$;
+
+CREATE FUNCTION pgtrickle.is_drained() RETURNS boolean
+LANGUAGE sql STABLE AS $$ SELECT true $$;
+-- ---------------------------------------------------------------------------------------
+-- Cron support: validation detail and a coarse evaluator used by the test scheduler tick
+-- (minute resolution; a 6-field expression's seconds field is ignored for evaluation).
+-- ---------------------------------------------------------------------------------------
+CREATE FUNCTION pgtrickle._cron_expand(p_field text, p_lo integer, p_hi integer, p_kind text)
+RETURNS integer[]
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    f text := upper(p_field);
+    part text;
+    m text[];
+    a integer;
+    b integer;
+    step integer;
+    out integer[] := '{}';
+    i integer;
+    names text[];
+BEGIN
+    IF p_kind = 'month' THEN
+        names := ARRAY['JAN','FEB','MAR','APR','MAY','JUN','JUL','AUG','SEP','OCT','NOV','DEC'];
+        FOR i IN 1 .. 12 LOOP f := replace(f, names[i], i::text); END LOOP;
+    ELSIF p_kind = 'dow' THEN
+        names := ARRAY['SUN','MON','TUE','WED','THU','FRI','SAT'];
+        FOR i IN 1 .. 7 LOOP f := replace(f, names[i], (i - 1)::text); END LOOP;
+    END IF;
+    IF f = '?' THEN f := '*'; END IF;
+    FOREACH part IN ARRAY string_to_array(f, ',') LOOP
+        m := regexp_match(part, '^(\*|([0-9]+)(?:-([0-9]+))?)(?:/([0-9]+))?$');
+        IF m IS NULL THEN
+            RETURN NULL;
+        END IF;
+        step := coalesce(m[4]::integer, 1);
+        IF step < 1 THEN RETURN NULL; END IF;
+        IF m[1] = '*' THEN
+            a := p_lo; b := p_hi;
+        ELSE
+            a := m[2]::integer;
+            b := coalesce(m[3]::integer, CASE WHEN m[4] IS NOT NULL THEN p_hi ELSE a END);
+        END IF;
+        IF a < p_lo OR b > p_hi OR a > b THEN
+            RETURN NULL;
+        END IF;
+        FOR i IN a .. b BY step LOOP
+            out := out || CASE WHEN p_kind = 'dow' AND i = 7 THEN 0 ELSE i END;
+        END LOOP;
+    END LOOP;
+    RETURN out;
+END
+$$;
+
+-- Returns NULL when valid, else the parser detail.
+CREATE FUNCTION pgtrickle._cron_error(p_expr text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    fields text[] := regexp_split_to_array(btrim(p_expr), '\s+');
+    kinds text[] := ARRAY['minute', 'hour', 'dom', 'month', 'dow'];
+    los integer[] := ARRAY[0, 0, 1, 1, 0];
+    his integer[] := ARRAY[59, 23, 31, 12, 7];
+    i integer;
+BEGIN
+    IF array_length(fields, 1) = 6 THEN
+        IF pgtrickle._cron_expand(fields[1], 0, 59, 'second') IS NULL THEN
+            RETURN format('invalid second field ''%s'' (allowed 0-59)', fields[1]);
+        END IF;
+        fields := fields[2:6];
+    END IF;
+    FOR i IN 1 .. 5 LOOP
+        IF pgtrickle._cron_expand(fields[i], los[i], his[i], kinds[i]) IS NULL THEN
+            RETURN format('invalid %s field ''%s'' (allowed %s-%s)', kinds[i], fields[i], los[i], his[i]);
+        END IF;
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION pgtrickle._cron_due(p_expr text, p_last timestamptz, p_now timestamptz DEFAULT now())
+RETURNS boolean
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    e text := lower(btrim(p_expr));
+    fields text[];
+    mins integer[]; hours integer[]; doms integer[]; mons integer[]; dows integer[];
+    dom_any boolean; dow_any boolean;
+    t timestamp;
+    stop timestamp;
+    day_ok boolean;
+BEGIN
+    IF p_last IS NULL THEN
+        RETURN true;
+    END IF;
+    e := CASE e WHEN '@hourly' THEN '0 * * * *' WHEN '@daily' THEN '0 0 * * *'
+                WHEN '@midnight' THEN '0 0 * * *' WHEN '@weekly' THEN '0 0 * * 0'
+                WHEN '@monthly' THEN '0 0 1 * *' WHEN '@yearly' THEN '0 0 1 1 *'
+                WHEN '@annually' THEN '0 0 1 1 *' ELSE e END;
+    fields := regexp_split_to_array(e, '\s+');
+    IF array_length(fields, 1) = 6 THEN
+        fields := fields[2:6];
+    END IF;
+    mins := pgtrickle._cron_expand(fields[1], 0, 59, 'minute');
+    hours := pgtrickle._cron_expand(fields[2], 0, 23, 'hour');
+    doms := pgtrickle._cron_expand(fields[3], 1, 31, 'dom');
+    mons := pgtrickle._cron_expand(fields[4], 1, 12, 'month');
+    dows := pgtrickle._cron_expand(fields[5], 0, 7, 'dow');
+    dom_any := fields[3] IN ('*', '?');
+    dow_any := fields[5] IN ('*', '?');
+    t := date_trunc('minute', p_last AT TIME ZONE 'UTC') + interval '1 minute';
+    stop := p_now AT TIME ZONE 'UTC';
+    IF stop - t > interval '3 days' THEN
+        RETURN true;  -- coarse: assume an occurrence in any span longer than three days
+    END IF;
+    WHILE t <= stop LOOP
+        IF extract(minute FROM t)::integer = ANY (mins) AND extract(hour FROM t)::integer = ANY (hours)
+           AND extract(month FROM t)::integer = ANY (mons) THEN
+            IF dom_any OR dow_any THEN
+                day_ok := extract(day FROM t)::integer = ANY (doms) AND extract(dow FROM t)::integer = ANY (dows);
+            ELSE
+                day_ok := extract(day FROM t)::integer = ANY (doms) OR extract(dow FROM t)::integer = ANY (dows);
+            END IF;
+            IF day_ok THEN
+                RETURN true;
+            END IF;
+        END IF;
+        t := t + interval '1 minute';
+    END LOOP;
+    RETURN false;
+END
+$$;
+-- ---------------------------------------------------------------------------------------
+-- [OPT] inspection and convenience functions (simplified where noted)
+-- ---------------------------------------------------------------------------------------
+CREATE FUNCTION pgtrickle.get_staleness(name text) RETURNS double precision
+LANGUAGE sql STABLE STRICT AS $$
+    SELECT extract(epoch FROM now() - st.data_timestamp)::double precision
+    FROM pgtrickle.pgt_stream_tables st
+    JOIN pgtrickle._parse_name($1, true) p ON p.nsp = st.pgt_schema AND p.rel = st.pgt_name
+$$;
+
+CREATE FUNCTION pgtrickle.list_sources(name text)
+RETURNS TABLE(source_table text, source_oid bigint, source_type text, cdc_mode text, columns_used text)
+LANGUAGE sql STABLE STRICT AS $$
+    SELECT coalesce(n.nspname || '.' || c.relname, d.source_relid::text), d.source_relid::bigint,
+           d.source_type, d.cdc_mode, array_to_string(d.columns_used, ', ')
+    FROM pgtrickle.pgt_dependencies d
+    JOIN pgtrickle.pgt_stream_tables st ON st.pgt_id = d.pgt_id
+    JOIN pgtrickle._parse_name($1, true) p ON p.nsp = st.pgt_schema AND p.rel = st.pgt_name
+    LEFT JOIN pg_class c ON c.oid = d.source_relid
+    LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
+    ORDER BY 1
+$$;
+
+CREATE FUNCTION pgtrickle.dependency_tree()
+RETURNS TABLE(tree_line text, node text, node_type text, depth integer, status text, refresh_mode text)
+LANGUAGE sql STABLE AS $$
+    WITH RECURSIVE edges AS (
+        SELECT d.pgt_id AS child, up.pgt_id AS parent
+        FROM pgtrickle.pgt_dependencies d
+        JOIN pgtrickle.pgt_stream_tables up ON up.pgt_relid = d.source_relid
+        WHERE d.source_type = 'STREAM_TABLE'
+    ), walk AS (
+        -- Roots: stream tables nobody reads from; children are their sources.
+        SELECT st.pgt_id, 0 AS depth, ARRAY[st.pgt_schema || '.' || st.pgt_name] AS path
+        FROM pgtrickle.pgt_stream_tables st
+        WHERE NOT EXISTS (SELECT 1 FROM edges e WHERE e.parent = st.pgt_id)
+        UNION ALL
+        SELECT e.parent, w.depth + 1, w.path || (up.pgt_schema || '.' || up.pgt_name)
+        FROM walk w JOIN edges e ON e.child = w.pgt_id
+        JOIN pgtrickle.pgt_stream_tables up ON up.pgt_id = e.parent
+        WHERE w.depth < 64
+    ), nodes AS (
+        SELECT repeat('  ', w.depth) || CASE WHEN w.depth > 0 THEN '└─ ' ELSE '' END
+                   || st.pgt_schema || '.' || st.pgt_name AS tree_line,
+               st.pgt_schema || '.' || st.pgt_name AS node, 'stream_table'::text AS node_type,
+               w.depth, st.status, st.refresh_mode, w.path
+        FROM walk w JOIN pgtrickle.pgt_stream_tables st ON st.pgt_id = w.pgt_id
+        UNION ALL
+        SELECT repeat('  ', w.depth + 1) || '└─ ' || coalesce(n.nspname || '.' || c.relname, d.source_relid::text) || ' [src]',
+               coalesce(n.nspname || '.' || c.relname, d.source_relid::text), 'source_table',
+               w.depth + 1, NULL, NULL,
+               w.path || coalesce(n.nspname || '.' || c.relname, d.source_relid::text)
+        FROM walk w JOIN pgtrickle.pgt_dependencies d ON d.pgt_id = w.pgt_id AND d.source_type <> 'STREAM_TABLE'
+        LEFT JOIN pg_class c ON c.oid = d.source_relid
+        LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
+    )
+    SELECT tree_line, node, node_type, depth, status, refresh_mode FROM nodes ORDER BY path
+$$;
+
+CREATE FUNCTION pgtrickle.explain_refresh_mode(name text)
+RETURNS TABLE(configured_mode text, effective_mode text, downgrade_reason text)
+LANGUAGE plpgsql STABLE STRICT AS $$
+DECLARE
+    p record;
+    s pgtrickle.pgt_stream_tables;
+BEGIN
+    p := pgtrickle._parse_name(explain_refresh_mode.name);
+    SELECT * INTO s FROM pgtrickle.pgt_stream_tables st WHERE st.pgt_schema = p.nsp AND st.pgt_name = p.rel;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'XX000',
+            MESSAGE = format('diagnostic error: stream table ''%s'' not found', explain_refresh_mode.name);
+    END IF;
+    configured_mode := s.refresh_mode;
+    effective_mode := coalesce(s.effective_refresh_mode, s.refresh_mode);
+    downgrade_reason := NULL;
+    RETURN NEXT;
+END
+$$;
+
+CREATE FUNCTION pgtrickle.refresh_if_stale(p_name text, p_max_age interval DEFAULT '5 minutes')
+RETURNS boolean
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_last timestamptz;
+BEGIN
+    SELECT max(h.end_time) INTO v_last
+    FROM pgtrickle.pgt_refresh_history h
+    JOIN pgtrickle.pgt_stream_tables st ON st.pgt_id = h.pgt_id
+    WHERE st.pgt_name = p_name AND h.status = 'COMPLETED';
+    IF v_last IS NULL OR now() - v_last > p_max_age THEN
+        PERFORM pgtrickle.refresh_stream_table(p_name);
+        RETURN true;
+    END IF;
+    RETURN false;
+END
+$$;
+
+CREATE FUNCTION pgtrickle._spec_of(s pgtrickle.pgt_stream_tables) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object(
+        'name', s.pgt_name, 'schema', s.pgt_schema,
+        'query', coalesce(s.original_query, pgtrickle._pgt_full_query(s.pgt_id)),
+        'refresh_mode', s.refresh_mode, 'schedule', s.schedule,
+        'cdc_mode', coalesce(s.requested_cdc_mode, current_setting('pg_trickle.cdc_mode', true), 'auto'),
+        'oid', s.pgt_relid::bigint, 'diamond_group', NULL, 'attach_outbox', false,
+        'cdc_slot_name', NULL)
+$$;
+
+CREATE FUNCTION pgtrickle.stream_table_spec(qualified_name text) RETURNS jsonb
+LANGUAGE sql STABLE STRICT AS $$
+    SELECT pgtrickle._spec_of(st)
+    FROM pgtrickle.pgt_stream_tables st
+    JOIN pgtrickle._parse_name($1) p ON p.nsp = st.pgt_schema AND p.rel = st.pgt_name
+$$;
+
+CREATE FUNCTION pgtrickle.stream_table_spec(relid oid) RETURNS jsonb
+LANGUAGE sql STABLE STRICT AS $$
+    SELECT pgtrickle._spec_of(st) FROM pgtrickle.pgt_stream_tables st WHERE st.pgt_relid = $1
+$$;
+
+CREATE FUNCTION pgtrickle.bulk_create(definitions jsonb) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    i integer := 0;
+    d jsonb;
+    out jsonb := '[]';
+    p record;
+    v_id bigint;
+    msg text;
+BEGIN
+    IF jsonb_typeof(definitions) <> 'array' THEN
+        PERFORM pgtrickle._invalid('bulk_create() expects a JSON array of objects');
+    END IF;
+    FOR d IN SELECT value FROM jsonb_array_elements(definitions) LOOP
+        BEGIN
+            IF d ->> 'name' IS NULL OR d ->> 'query' IS NULL THEN
+                RAISE EXCEPTION 'each element needs "name" and "query"';
+            END IF;
+            PERFORM pgtrickle.create_stream_table(
+                name => d ->> 'name', query => d ->> 'query',
+                schedule => coalesce(d ->> 'schedule', 'calculated'),
+                refresh_mode => coalesce(d ->> 'refresh_mode', 'AUTO'),
+                initialize => coalesce((d ->> 'initialize')::boolean, true),
+                diamond_consistency => d ->> 'diamond_consistency',
+                diamond_schedule_policy => d ->> 'diamond_schedule_policy',
+                cdc_mode => d ->> 'cdc_mode',
+                append_only => coalesce((d ->> 'append_only')::boolean, false),
+                pooler_compatibility_mode => coalesce((d ->> 'pooler_compatibility_mode')::boolean, false),
+                partition_by => d ->> 'partition_by',
+                max_differential_joins => (d ->> 'max_differential_joins')::integer,
+                max_delta_fraction => (d ->> 'max_delta_fraction')::double precision,
+                output_distribution_column => d ->> 'output_distribution_column',
+                temporal => coalesce((d ->> 'temporal')::boolean, false),
+                storage_backend => d ->> 'storage_backend');
+        EXCEPTION WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT;
+            PERFORM pgtrickle._invalid(format('bulk_create() failed on element [%s] "%s": %s', i, d ->> 'name', msg));
+        END;
+        p := pgtrickle._parse_name(d ->> 'name');
+        SELECT st.pgt_id INTO v_id FROM pgtrickle.pgt_stream_tables st WHERE st.pgt_schema = p.nsp AND st.pgt_name = p.rel;
+        out := out || jsonb_build_array(jsonb_build_object('name', d ->> 'name', 'status', 'created', 'pgt_id', v_id));
+        i := i + 1;
+    END LOOP;
+    RETURN out;
+END
+$$;
+
+CREATE FUNCTION pgtrickle.health_summary()
+RETURNS TABLE(total_stream_tables integer, active_count integer, error_count integer,
+              suspended_count integer, stale_count integer, reinit_pending integer,
+              max_staleness_seconds double precision, scheduler_status text,
+              cache_hit_rate double precision)
+LANGUAGE sql STABLE AS $$
+    SELECT count(*)::integer,
+           count(*) FILTER (WHERE st.status = 'ACTIVE')::integer,
+           count(*) FILTER (WHERE st.status = 'ERROR')::integer,
+           count(*) FILTER (WHERE st.status = 'SUSPENDED')::integer,
+           count(*) FILTER (WHERE pgtrickle._is_stale(st.schedule, st.last_refresh_at))::integer,
+           count(*) FILTER (WHERE st.needs_reinit)::integer,
+           max(extract(epoch FROM now() - st.last_refresh_at))::double precision,
+           CASE WHEN EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'pg_trickle scheduler') THEN 'ACTIVE'
+                WHEN EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'pg_trickle launcher') THEN 'STARTING'
+                ELSE 'NOT_LOADED' END,
+           NULL::double precision
+    FROM pgtrickle.pgt_stream_tables st
+$$;
+
+CREATE FUNCTION pgtrickle.fuse_status()
+RETURNS TABLE(stream_table text, fuse_mode text, fuse_state text, fuse_ceiling bigint,
+              effective_ceiling bigint, fuse_sensitivity integer, blown_at timestamptz, blow_reason text)
+LANGUAGE sql STABLE AS $$
+    SELECT st.pgt_schema || '.' || st.pgt_name, st.fuse_mode, st.fuse_state, st.fuse_ceiling,
+           st.fuse_ceiling, st.fuse_sensitivity, st.blown_at, st.blow_reason
+    FROM pgtrickle.pgt_stream_tables st
+    ORDER BY st.pgt_schema, st.pgt_name
+$$;
+
+CREATE FUNCTION pgtrickle.refresh_timeline(max_rows integer DEFAULT 50)
+RETURNS TABLE(start_time timestamptz, stream_table text, action text, status text,
+              rows_inserted bigint, rows_deleted bigint, duration_ms double precision,
+              error_message text)
+LANGUAGE sql STABLE AS $$
+    SELECT h.start_time, st.pgt_schema || '.' || st.pgt_name, h.action, h.status,
+           h.rows_inserted, h.rows_deleted,
+           (extract(epoch FROM h.end_time - h.start_time) * 1000)::double precision, h.error_message
+    FROM pgtrickle.pgt_refresh_history h JOIN pgtrickle.pgt_stream_tables st ON st.pgt_id = h.pgt_id
+    ORDER BY h.refresh_id DESC
+    LIMIT $1
+$$;
+
+CREATE FUNCTION pgtrickle.repair_stream_table(name text) RETURNS text
+LANGUAGE plpgsql STRICT AS $$
+DECLARE
+    p record;
+    s pgtrickle.pgt_stream_tables;
+    src oid;
+BEGIN
+    p := pgtrickle._parse_name(repair_stream_table.name);
+    SELECT * INTO s FROM pgtrickle.pgt_stream_tables st WHERE st.pgt_schema = p.nsp AND st.pgt_name = p.rel;
+    IF NOT FOUND THEN
+        PERFORM pgtrickle._not_found(p.nsp, p.rel);
+    END IF;
+    FOR src IN SELECT d.source_relid FROM pgtrickle.pgt_dependencies d
+               JOIN pg_class c ON c.oid = d.source_relid
+               WHERE d.pgt_id = s.pgt_id AND d.source_type IN ('TABLE', 'STREAM_TABLE') LOOP
+        PERFORM pgtrickle._install_capture(src);
+    END LOOP;
+    UPDATE pgtrickle.pgt_stream_tables SET frontier = NULL WHERE pgt_id = s.pgt_id;
+    RETURN format('capture triggers checked; frontier reset for %s.%s (next refresh is FULL)', s.pgt_schema, s.pgt_name);
+END
+$$;
+
+CREATE FUNCTION pgtrickle.write_and_refresh(sql text, stream_table_name text) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE write_and_refresh.sql;
+    PERFORM pgtrickle.refresh_stream_table(write_and_refresh.stream_table_name);
+END
+$$;
+
+CREATE FUNCTION pgtrickle.reset_fuse(name text, action text DEFAULT 'apply') RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    p record;
+    s pgtrickle.pgt_stream_tables;
+    a text := lower(btrim(coalesce(reset_fuse.action, 'apply')));
+BEGIN
+    p := pgtrickle._parse_name(reset_fuse.name);
+    SELECT * INTO s FROM pgtrickle.pgt_stream_tables st WHERE st.pgt_schema = p.nsp AND st.pgt_name = p.rel;
+    IF NOT FOUND THEN
+        PERFORM pgtrickle._not_found(p.nsp, p.rel);
+    END IF;
+    IF a NOT IN ('apply', 'reinitialize', 'skip_changes') THEN
+        PERFORM pgtrickle._invalid(format('invalid reset_fuse action: ''%s'' (expected ''apply'', ''reinitialize'', or ''skip_changes'')', reset_fuse.action));
+    END IF;
+    IF s.fuse_state <> 'blown' THEN
+        PERFORM pgtrickle._invalid(format('fuse is not blown for %s.%s (current state: %s)', s.pgt_schema, s.pgt_name, s.fuse_state));
+    END IF;
+    UPDATE pgtrickle.pgt_stream_tables
+       SET fuse_state = 'armed', blown_at = NULL, blow_reason = NULL, status = 'ACTIVE',
+           needs_reinit = needs_reinit OR a = 'reinitialize'
+     WHERE pgt_id = s.pgt_id;
+    IF a = 'skip_changes' THEN
+        UPDATE pgtrickle_changes.pgt_pending SET pending_rows = 0 WHERE pgt_id = s.pgt_id;
+    ELSE
+        PERFORM pgtrickle._pgt_refresh(s.pgt_id, 'MANUAL');
+    END IF;
+END
+$$;
+
+CREATE FUNCTION pgtrickle.stream_table_definition(p_name text) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT format('SELECT pgtrickle.create_stream_table(name => %L, query => %L, schedule => %L, refresh_mode => %L);',
+                  st.pgt_schema || '.' || st.pgt_name,
+                  coalesce(st.original_query, pgtrickle._pgt_full_query(st.pgt_id)),
+                  coalesce(st.schedule, 'calculated'), st.refresh_mode)
+    FROM pgtrickle.pgt_stream_tables st
+    JOIN pgtrickle._parse_name($1) p ON p.nsp = st.pgt_schema AND p.rel = st.pgt_name
+$$;
+
+CREATE FUNCTION pgtrickle.export_definition(st_name text) RETURNS text
+LANGUAGE sql STABLE AS $$ SELECT pgtrickle.stream_table_definition($1) $$;
+
+-- Upstream keeps these pauses in shared memory only; the double just acknowledges them.
+CREATE FUNCTION pgtrickle.pause_scheduler(nodes text[]) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    n text;
+    p record;
+BEGIN
+    FOREACH n IN ARRAY coalesce(nodes, '{}') LOOP
+        p := pgtrickle._parse_name(n);
+        IF NOT EXISTS (SELECT 1 FROM pgtrickle.pgt_stream_tables st WHERE st.pgt_schema = p.nsp AND st.pgt_name = p.rel) THEN
+            RAISE WARNING 'pg_trickle: stream table %.% not found', p.nsp, p.rel;
+        END IF;
+    END LOOP;
+    RETURN 'OK';
+END
+$$;
+
+CREATE FUNCTION pgtrickle.resume_scheduler(nodes text[]) RETURNS text
+LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN pgtrickle.pause_scheduler(nodes);
+END
+$$;
+
+SELECT pgtrickle._signal_launcher_rescan();

@@ -1,0 +1,1 @@
+"""Tests of the pg_trickle test double's own helpers (`pgtrickle_test` schema)."""
