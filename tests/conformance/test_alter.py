@@ -1,0 +1,300 @@
+"""§4.4 / §13.10: alter_stream_table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+import pytest
+
+from airflow_provider_pgtrickle.testing.server import TestDatabase
+
+from ._helpers import (
+    SIMPLE_QUERY,
+    Conn,
+    assert_invalid_argument,
+    assert_pg_error,
+    call,
+    content,
+    create_st,
+    history,
+    make_source,
+    query_result,
+    set_catalog,
+    snapshot,
+    st,
+)
+
+CHECK_MODE = (
+    'new row for relation "pgt_stream_tables" violates check constraint'
+    ' "pgt_stream_tables_refresh_mode_check"'
+)
+STABLE_COLUMNS = (
+    "pgt_id", "pgt_relid", "defining_query", "schedule", "refresh_mode", "status",
+    "is_populated", "data_timestamp", "last_refresh_at", "diamond_consistency",
+    "diamond_schedule_policy", "requested_cdc_mode", "is_append_only", "refresh_tier",
+    "fuse_mode", "max_differential_joins", "max_delta_fraction",
+)  # fmt: skip
+
+
+def alter(conn: Conn, name: str, **kwargs: Any) -> None:
+    call(conn, "alter_stream_table", name, **kwargs)
+
+
+def test_13_10_null_arguments_leave_everything_unchanged(
+    pgtrickle_db: TestDatabase, pgtrickle_conn: Conn
+) -> None:
+    make_source(pgtrickle_conn)
+    create_st(pgtrickle_conn, "public.t")
+    before = st(pgtrickle_conn, "public.t")
+    assert before is not None
+    alter(pgtrickle_conn, "public.t")
+    alter(
+        pgtrickle_conn,
+        "public.t",
+        query=None,
+        schedule=None,
+        refresh_mode=None,
+        status=None,
+        cdc_mode=None,
+        tier=None,
+    )
+    with pgtrickle_db.connect() as other:
+        after = st(other, "public.t")
+        assert after is not None
+        assert {c: after[c] for c in STABLE_COLUMNS} == {c: before[c] for c in STABLE_COLUMNS}
+        assert len(history(other, "public.t")) == 1
+        assert content(other, "public.t") == query_result(other, SIMPLE_QUERY)
+
+
+@pytest.mark.parametrize("word", ["calculated", "CALCULATED", " Calculated "])
+def test_13_10_calculated_sets_null_schedule(pgtrickle_conn: Conn, word: str) -> None:
+    make_source(pgtrickle_conn)
+    create_st(pgtrickle_conn, "public.t", schedule="1h")
+    alter(pgtrickle_conn, "public.t", schedule=word)
+    assert st(pgtrickle_conn, "public.t")["schedule"] is None  # type: ignore[index]
+
+
+def test_13_10_schedule_is_stored_trimmed(pgtrickle_conn: Conn) -> None:
+    make_source(pgtrickle_conn)
+    create_st(pgtrickle_conn, "public.t", schedule="calculated")
+    alter(pgtrickle_conn, "public.t", schedule=" 2h ")
+    assert st(pgtrickle_conn, "public.t")["schedule"] == "2h"  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("word", "stored"),
+    [
+        ("SUSPENDED", "SUSPENDED"),
+        ("suspended", "SUSPENDED"),
+        ("Error", "ERROR"),
+        ("initializing", "INITIALIZING"),
+        ("active", "ACTIVE"),
+    ],
+)
+def test_13_10_status_accepts_the_four_statuses(
+    pgtrickle_conn: Conn, word: str, stored: str
+) -> None:
+    make_source(pgtrickle_conn)
+    create_st(pgtrickle_conn, "public.t")
+    alter(pgtrickle_conn, "public.t", status=word)
+    assert st(pgtrickle_conn, "public.t")["status"] == stored  # type: ignore[index]
+
+
+def test_13_10_status_paused_is_rejected(pgtrickle_db: TestDatabase, pgtrickle_conn: Conn) -> None:
+    make_source(pgtrickle_conn)
+    create_st(pgtrickle_conn, "public.t")
+    before = snapshot(pgtrickle_conn, "public.t")
+    with pytest.raises(psycopg.Error) as err:
+        alter(pgtrickle_conn, "public.t", status="PAUSED")
+    assert_pg_error(err.value, "22023", "invalid argument: unknown status: PAUSED")
+    with pgtrickle_db.connect() as other:
+        assert snapshot(other, "public.t") == before
+
+
+def test_13_10_status_active_zeroes_consecutive_errors(pgtrickle_conn: Conn) -> None:
+    make_source(pgtrickle_conn)
+    create_st(pgtrickle_conn, "public.t")
+    alter(pgtrickle_conn, "public.t", status="SUSPENDED")
+    set_catalog(pgtrickle_conn, "public.t", {"consecutive_errors": 3})
+    alter(pgtrickle_conn, "public.t", status="ACTIVE")
+    entry = st(pgtrickle_conn, "public.t")
+    assert entry is not None
+    assert (entry["status"], entry["consecutive_errors"]) == ("ACTIVE", 0)
+
+
+@pytest.mark.parametrize("word", ["AUTO", "auto", "INCREMENTAL"])
+def test_13_10_refresh_mode_auto_is_check_violation(
+    pgtrickle_db: TestDatabase, pgtrickle_conn: Conn, word: str
+) -> None:
+    make_source(pgtrickle_conn)
+    create_st(pgtrickle_conn, "public.t", refresh_mode="FULL")
+    before = snapshot(pgtrickle_conn, "public.t")
+    with pytest.raises(psycopg.Error) as err:
+        alter(pgtrickle_conn, "public.t", refresh_mode=word)
+    assert_pg_error(err.value, "23514", CHECK_MODE)
+    with pgtrickle_db.connect() as other:
+        assert snapshot(other, "public.t") == before
+
+
+def test_13_10_mode_change_repopulates_without_history(
+    pgtrickle_db: TestDatabase, pgtrickle_conn: Conn
+) -> None:
+    make_source(pgtrickle_conn)
+    create_st(pgtrickle_conn, "public.t", refresh_mode="DIFFERENTIAL")
+    pgtrickle_conn.execute("INSERT INTO src VALUES (4, 40), (5, 50)")
+    pgtrickle_conn.execute("DELETE FROM src WHERE id = 1")
+    alter(pgtrickle_conn, "public.t", refresh_mode="FULL")
+    with pgtrickle_db.connect() as other:
+        entry = st(other, "public.t")
+        assert entry is not None
+        assert (entry["refresh_mode"], entry["status"], entry["schedule"]) == (
+            "FULL",
+            "ACTIVE",
+            "1h",
+        )
+        assert content(other, "public.t") == query_result(other, SIMPLE_QUERY)
+        assert len(history(other, "public.t")) == 1
+
+
+def test_13_10_query_change_repopulates_without_history(
+    pgtrickle_db: TestDatabase, pgtrickle_conn: Conn
+) -> None:
+    make_source(pgtrickle_conn)
+    create_st(pgtrickle_conn, "public.t")
+    before = st(pgtrickle_conn, "public.t")
+    assert before is not None
+    new_query = "SELECT id, v, v + 1 AS w FROM src"
+    alter(pgtrickle_conn, "public.t", query=new_query)
+    with pgtrickle_db.connect() as other:
+        entry = st(other, "public.t")
+        assert entry is not None
+        assert entry["pgt_id"] == before["pgt_id"]
+        assert entry["defining_query"] == new_query
+        assert entry["status"] == "ACTIVE"
+        assert content(other, "public.t") == query_result(other, new_query)
+        assert len(history(other, "public.t")) == 1
+
+
+def test_13_10_query_change_resets_suspended_to_active(pgtrickle_conn: Conn) -> None:
+    make_source(pgtrickle_conn)
+    create_st(pgtrickle_conn, "public.t")
+    alter(pgtrickle_conn, "public.t", status="SUSPENDED")
+    alter(pgtrickle_conn, "public.t", query="SELECT id FROM src")
+    assert st(pgtrickle_conn, "public.t")["status"] == "ACTIVE"  # type: ignore[index]
+
+
+def test_13_10_failing_query_change_changes_nothing(
+    pgtrickle_db: TestDatabase, pgtrickle_conn: Conn
+) -> None:
+    make_source(pgtrickle_conn)
+    create_st(pgtrickle_conn, "public.t")
+    before = snapshot(pgtrickle_conn, "public.t")
+    with pytest.raises(psycopg.errors.DivisionByZero):
+        alter(pgtrickle_conn, "public.t", query="SELECT id, 100 / (v - 20) AS q FROM src")
+    with pgtrickle_db.connect() as other:
+        assert snapshot(other, "public.t") == before
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"schedule": "2h"}, {}, {"tier": "warm"}], ids=["schedule", "name-only", "tier"]
+)
+def test_13_10_successful_alter_of_error_table_sets_active(
+    pgtrickle_db: TestDatabase, pgtrickle_conn: Conn, kwargs: dict[str, Any]
+) -> None:
+    make_source(pgtrickle_conn)
+    create_st(pgtrickle_conn, "public.t")
+    alter(pgtrickle_conn, "public.t", status="ERROR")
+    set_catalog(pgtrickle_conn, "public.t", {"last_error_message": "boom"})
+    pgtrickle_conn.execute(
+        "UPDATE pgtrickle.pgt_stream_tables SET last_error_at = now() WHERE pgt_name = 't'"
+    )
+    alter(pgtrickle_conn, "public.t", **kwargs)
+    with pgtrickle_db.connect() as other:
+        entry = st(other, "public.t")
+        assert entry is not None
+        assert entry["status"] == "ACTIVE"
+        assert entry["last_error_message"] is None
+        assert entry["last_error_at"] is None
+        for key, value in kwargs.items():
+            column = {"tier": "refresh_tier"}.get(key, key)
+            assert entry[column] == value
+
+
+def test_13_10_unknown_table(pgtrickle_conn: Conn) -> None:
+    with pytest.raises(psycopg.Error) as err:
+        alter(pgtrickle_conn, "public.nope", schedule="1h")
+    assert_pg_error(err.value, "42P01", "stream table not found: public.nope")
+
+
+def test_04_4_immediate_clears_schedule_and_leaving_restores_1m(pgtrickle_conn: Conn) -> None:
+    make_source(pgtrickle_conn)
+    create_st(pgtrickle_conn, "public.t", schedule="1h")
+    alter(pgtrickle_conn, "public.t", refresh_mode="IMMEDIATE")
+    entry = st(pgtrickle_conn, "public.t")
+    assert entry is not None
+    assert (entry["refresh_mode"], entry["schedule"]) == ("IMMEDIATE", None)
+    alter(pgtrickle_conn, "public.t", refresh_mode="DIFFERENTIAL")
+    entry = st(pgtrickle_conn, "public.t")
+    assert entry is not None
+    assert (entry["refresh_mode"], entry["schedule"]) == ("DIFFERENTIAL", "1m")
+
+
+@pytest.mark.parametrize("tier", ["hot", "warm", "cold", "frozen"])
+def test_03_5_tier_values(pgtrickle_conn: Conn, tier: str) -> None:
+    make_source(pgtrickle_conn)
+    create_st(pgtrickle_conn, "public.t")
+    alter(pgtrickle_conn, "public.t", tier=tier)
+    assert st(pgtrickle_conn, "public.t")["refresh_tier"] == tier  # type: ignore[index]
+
+
+def test_03_5_fuse_values(pgtrickle_conn: Conn) -> None:
+    make_source(pgtrickle_conn)
+    create_st(pgtrickle_conn, "public.t")
+    entry = st(pgtrickle_conn, "public.t")
+    assert entry is not None
+    assert (entry["fuse_mode"], entry["fuse_state"], entry["refresh_tier"]) == (
+        "off", "armed", "hot"
+    )  # fmt: skip
+    alter(pgtrickle_conn, "public.t", fuse="on", fuse_ceiling=100, fuse_sensitivity=2)
+    entry = st(pgtrickle_conn, "public.t")
+    assert entry is not None
+    assert (entry["fuse_mode"], entry["fuse_ceiling"], entry["fuse_sensitivity"]) == ("on", 100, 2)
+    # Ceiling and sensitivity fall back to the stored values when not given.
+    alter(pgtrickle_conn, "public.t", fuse="auto")
+    entry = st(pgtrickle_conn, "public.t")
+    assert entry is not None
+    assert (entry["fuse_mode"], entry["fuse_ceiling"], entry["fuse_sensitivity"]) == (
+        "auto", 100, 2
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "text"),
+    [
+        ({"tier": "x"}, "invalid tier value: 'x' (expected 'hot', 'warm', 'cold', or 'frozen')"),
+        ({"fuse": "x"}, "invalid fuse value: 'x' (expected 'off', 'on', or 'auto')"),
+        ({"fuse": "on", "fuse_ceiling": -1}, "fuse_ceiling must be a positive integer"),
+        ({"fuse": "on", "fuse_sensitivity": -1}, "fuse_sensitivity must be a positive integer"),
+        (
+            {"diamond_consistency": "x"},
+            "invalid diamond_consistency value: 'x' (expected 'none' or 'atomic')",
+        ),
+        (
+            {"cdc_mode": "x"},
+            "invalid cdc_mode value: 'x' (expected 'auto', 'trigger', or 'wal')",
+        ),
+    ],
+    ids=["tier", "fuse", "fuse-ceiling", "fuse-sensitivity", "diamond", "cdc"],
+)
+def test_03_5_alter_enumeration_errors(
+    pgtrickle_db: TestDatabase, pgtrickle_conn: Conn, kwargs: dict[str, Any], text: str
+) -> None:
+    make_source(pgtrickle_conn)
+    create_st(pgtrickle_conn, "public.t")
+    before = snapshot(pgtrickle_conn, "public.t")
+    with pytest.raises(psycopg.Error) as err:
+        alter(pgtrickle_conn, "public.t", **kwargs)
+    assert_invalid_argument(err.value, text)
+    with pgtrickle_db.connect() as other:
+        assert snapshot(other, "public.t") == before

@@ -1,0 +1,140 @@
+"""§4.5 / §13.15: drop_stream_table."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from airflow_provider_pgtrickle.testing.server import TestDatabase
+
+from ._helpers import (
+    Conn,
+    assert_pg_error,
+    call,
+    create_st,
+    make_source,
+    regclass,
+    scalar,
+    snapshot,
+    st,
+)
+
+
+def count_rows(conn: Conn, table: str) -> int:
+    query = {
+        "catalog": "SELECT count(*) FROM pgtrickle.pgt_stream_tables",
+        "deps": "SELECT count(*) FROM pgtrickle.pgt_dependencies",
+        "history": "SELECT count(*) FROM pgtrickle.pgt_refresh_history",
+    }[table]
+    return int(scalar(conn, query))
+
+
+def test_13_15_drop_removes_everything(pgtrickle_db: TestDatabase, pgtrickle_conn: Conn) -> None:
+    make_source(pgtrickle_conn)
+    create_st(pgtrickle_conn, "public.t")
+    call(pgtrickle_conn, "refresh_stream_table", "public.t")
+    call(pgtrickle_conn, "drop_stream_table", "public.t")
+    with pgtrickle_db.connect() as other:
+        assert st(other, "public.t") is None
+        assert regclass(other, "public.t") is None
+        assert count_rows(other, "catalog") == 0
+        assert count_rows(other, "deps") == 0
+        assert count_rows(other, "history") == 0
+        # Change capture is gone or harmless: the source still accepts writes.
+        other.execute("INSERT INTO src VALUES (7, 70)")
+        other.execute("UPDATE src SET v = v + 1")
+        other.execute("DELETE FROM src WHERE id = 7")
+
+
+def test_13_15_drop_keeps_other_tables(pgtrickle_conn: Conn) -> None:
+    make_source(pgtrickle_conn)
+    create_st(pgtrickle_conn, "public.a")
+    create_st(pgtrickle_conn, "public.b")
+    call(pgtrickle_conn, "drop_stream_table", "public.a")
+    assert st(pgtrickle_conn, "public.b") is not None
+    assert regclass(pgtrickle_conn, "public.b") is not None
+    assert count_rows(pgtrickle_conn, "deps") == 1
+    assert count_rows(pgtrickle_conn, "history") == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "printed"), [("public.nope", "public.nope"), ("nope", "public.nope")]
+)
+def test_13_15_drop_unknown_table(pgtrickle_conn: Conn, name: str, printed: str) -> None:
+    with pytest.raises(psycopg.Error) as err:
+        call(pgtrickle_conn, "drop_stream_table", name)
+    assert_pg_error(err.value, "42P01", f"stream table not found: {printed}")
+
+
+def test_13_15_drop_with_dependents_needs_cascade(
+    pgtrickle_db: TestDatabase, pgtrickle_conn: Conn
+) -> None:
+    make_source(pgtrickle_conn)
+    create_st(pgtrickle_conn, "public.a")
+    create_st(pgtrickle_conn, "public.b", "SELECT id, v FROM public.a")
+    before = snapshot(pgtrickle_conn, "public.a", "public.b")
+    with pytest.raises(psycopg.Error) as err:
+        call(pgtrickle_conn, "drop_stream_table", "public.a")
+    assert_pg_error(
+        err.value,
+        "22023",
+        "invalid argument: stream table public.a has dependent stream tables: public.b."
+        " Use cascade => true to drop them automatically.",
+    )
+    with pgtrickle_db.connect() as other:
+        assert snapshot(other, "public.a", "public.b") == before
+
+
+def test_13_15_drop_cascade_drops_dependents_recursively(
+    pgtrickle_db: TestDatabase, pgtrickle_conn: Conn
+) -> None:
+    make_source(pgtrickle_conn)
+    create_st(pgtrickle_conn, "public.a")
+    create_st(pgtrickle_conn, "public.b", "SELECT id, v FROM public.a")
+    create_st(pgtrickle_conn, "public.c", "SELECT id, v FROM public.b")
+    create_st(pgtrickle_conn, "public.other")
+    call(pgtrickle_conn, "drop_stream_table", "public.a", cascade=True)
+    with pgtrickle_db.connect() as other:
+        for name in ("public.a", "public.b", "public.c"):
+            assert st(other, name) is None, name
+            assert regclass(other, name) is None, name
+        assert st(other, "public.other") is not None
+        assert count_rows(other, "catalog") == 1
+        assert count_rows(other, "deps") == 1
+        assert count_rows(other, "history") == 1
+
+
+def test_13_15_plain_drop_table_removes_catalog_row(
+    pgtrickle_db: TestDatabase, pgtrickle_conn: Conn
+) -> None:
+    make_source(pgtrickle_conn)
+    create_st(pgtrickle_conn, "public.t")
+    pgtrickle_conn.execute("DROP TABLE public.t")
+    with pgtrickle_db.connect() as other:
+        assert st(other, "public.t") is None
+        assert count_rows(other, "deps") == 0
+        assert count_rows(other, "history") == 0
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "SELECT pgtrickle.drop_stream_table(NULL)",
+        "SELECT pgtrickle.drop_stream_table('public.t', NULL)",
+        "SELECT pgtrickle.drop_stream_table(NULL, true)",
+    ],
+)
+def test_04_5_drop_is_strict(pgtrickle_conn: Conn, statement: str) -> None:
+    make_source(pgtrickle_conn)
+    create_st(pgtrickle_conn, "public.t")
+    before = snapshot(pgtrickle_conn, "public.t")
+    pgtrickle_conn.execute(statement)  # type: ignore[arg-type]
+    assert snapshot(pgtrickle_conn, "public.t") == before
+
+
+def test_04_5_drop_takes_views_on_the_stream_table(pgtrickle_conn: Conn) -> None:
+    make_source(pgtrickle_conn)
+    create_st(pgtrickle_conn, "public.t")
+    pgtrickle_conn.execute("CREATE VIEW t_view AS SELECT id FROM public.t")
+    call(pgtrickle_conn, "drop_stream_table", "public.t")
+    assert regclass(pgtrickle_conn, "public.t_view") is None

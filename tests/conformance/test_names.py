@@ -1,0 +1,93 @@
+"""§2 / §13.2: name parsing and resolution."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from ._helpers import (
+    Conn,
+    assert_pg_error,
+    call,
+    create_st,
+    make_source,
+    regclass,
+    rows,
+    scalar,
+    snapshot,
+    st,
+)
+
+
+def test_13_02_unqualified_name_resolves_through_search_path(pgtrickle_conn: Conn) -> None:
+    conn = pgtrickle_conn
+    conn.execute("CREATE SCHEMA s1")
+    make_source(conn, "public.src")
+    # The first search_path entry does not exist, so current_schema() is s1.
+    conn.execute("SET search_path = nosuch, s1, public")
+    create_st(conn, "t", "SELECT id, v FROM public.src")
+    assert st(conn, "s1.t") is not None
+    assert st(conn, "public.t") is None
+    assert regclass(conn, "s1.t") is not None
+    call(conn, "refresh_stream_table", "t")
+    call(conn, "alter_stream_table", "t", schedule="2h")
+    assert st(conn, "s1.t")["schedule"] == "2h"  # type: ignore[index]
+    call(conn, "drop_stream_table", "t")
+    assert st(conn, "s1.t") is None
+
+
+def test_13_02_catalog_stores_unquoted_names(pgtrickle_conn: Conn) -> None:
+    make_source(pgtrickle_conn)
+    create_st(pgtrickle_conn, "public.order_totals")
+    found = rows(pgtrickle_conn, "SELECT pgt_schema, pgt_name FROM pgtrickle.pgt_stream_tables")
+    assert found == [{"pgt_schema": "public", "pgt_name": "order_totals"}]
+
+
+def test_13_02_unqualified_errors_print_schema_dot_name(pgtrickle_conn: Conn) -> None:
+    pgtrickle_conn.execute("CREATE SCHEMA s1")
+    pgtrickle_conn.execute("SET search_path = s1, public")
+    with pytest.raises(psycopg.Error) as err:
+        call(pgtrickle_conn, "refresh_stream_table", "nope")
+    assert_pg_error(err.value, "42P01", "stream table not found: s1.nope")
+
+
+def test_13_02_no_case_folding(pgtrickle_conn: Conn) -> None:
+    make_source(pgtrickle_conn)
+    create_st(pgtrickle_conn, "public.t")
+    with pytest.raises(psycopg.Error) as err:
+        call(pgtrickle_conn, "refresh_stream_table", "public.T")
+    assert_pg_error(err.value, "42P01", "stream table not found: public.T")
+
+
+def test_13_02_name_splits_at_first_dot(pgtrickle_conn: Conn) -> None:
+    pgtrickle_conn.execute("CREATE SCHEMA s1")
+    with pytest.raises(psycopg.Error) as err:
+        call(pgtrickle_conn, "refresh_stream_table", "s1.t.x")
+    assert_pg_error(err.value, "42P01", "stream table not found: s1.t.x")
+
+
+def test_13_02_names_needing_quotes_fail_without_side_effects(pgtrickle_conn: Conn) -> None:
+    make_source(pgtrickle_conn)
+    before = snapshot(pgtrickle_conn)
+    with pytest.raises(psycopg.Error):
+        create_st(pgtrickle_conn, "public.BadName")
+    assert snapshot(pgtrickle_conn) == before
+
+
+def test_02_missing_schema_is_postgres_error(pgtrickle_conn: Conn) -> None:
+    make_source(pgtrickle_conn)
+    before = snapshot(pgtrickle_conn)
+    with pytest.raises(psycopg.Error) as err:
+        create_st(pgtrickle_conn, "nosuch.t")
+    assert_pg_error(err.value, "3F000")
+    assert snapshot(pgtrickle_conn) == before
+
+
+def test_02_history_defaults_unqualified_name_to_public(pgtrickle_conn: Conn) -> None:
+    conn = pgtrickle_conn
+    conn.execute("CREATE SCHEMA s1")
+    make_source(conn, "public.src")
+    create_st(conn, "s1.t", "SELECT id, v FROM public.src")
+    conn.execute("SET search_path = s1, public")
+    assert scalar(conn, "SELECT count(*) FROM pgtrickle.get_refresh_history('t')") == 0
+    assert scalar(conn, "SELECT count(*) FROM pgtrickle.get_refresh_history('s1.t')") == 1

@@ -1,0 +1,176 @@
+"""§4 / §13.24: argument names, types and defaults, checked through pg_proc and by calling."""
+
+from __future__ import annotations
+
+import pytest
+
+from ._helpers import Conn, call, create_st, make_source, row, st
+
+CREATE_ARGS = [
+    ("name", "text", None),
+    ("query", "text", None),
+    ("schedule", "text", "'calculated'::text"),
+    ("refresh_mode", "text", "'AUTO'::text"),
+    ("initialize", "boolean", "true"),
+    ("diamond_consistency", "text", "NULL::text"),
+    ("diamond_schedule_policy", "text", "NULL::text"),
+    ("cdc_mode", "text", "NULL::text"),
+    ("append_only", "boolean", "false"),
+    ("pooler_compatibility_mode", "boolean", "false"),
+    ("partition_by", "text", "NULL::text"),
+    ("max_differential_joins", "integer", "NULL::integer"),
+    ("max_delta_fraction", "double precision", "NULL::double precision"),
+    ("output_distribution_column", "text", "NULL::text"),
+    ("temporal", "boolean", "false"),
+    ("storage_backend", "text", "NULL::text"),
+    ("sink", "text", "NULL::text"),
+    ("ducklake_sink_path", "text", "NULL::text"),
+    ("ducklake_sink_table_id", "bigint", "NULL::bigint"),
+]
+
+ALTER_ARGS = [
+    ("name", "text", None),
+    *(
+        (arg, typ, f"NULL::{typ}")
+        for arg, typ in [
+            ("query", "text"),
+            ("schedule", "text"),
+            ("refresh_mode", "text"),
+            ("status", "text"),
+            ("diamond_consistency", "text"),
+            ("diamond_schedule_policy", "text"),
+            ("cdc_mode", "text"),
+            ("append_only", "boolean"),
+            ("pooler_compatibility_mode", "boolean"),
+            ("tier", "text"),
+            ("fuse", "text"),
+            ("fuse_ceiling", "bigint"),
+            ("fuse_sensitivity", "integer"),
+            ("partition_by", "text"),
+            ("max_differential_joins", "integer"),
+            ("max_delta_fraction", "double precision"),
+            ("post_refresh_action", "text"),
+            ("reindex_drift_threshold", "double precision"),
+            ("sink", "text"),
+            ("ducklake_sink_path", "text"),
+            ("ducklake_sink_table_id", "bigint"),
+        ]
+    ),
+]
+
+SIGNATURES: dict[str, tuple[list[tuple[str, str, str | None]], bool]] = {
+    "create_stream_table": (CREATE_ARGS, False),
+    "create_stream_table_if_not_exists": (CREATE_ARGS, False),
+    "create_or_replace_stream_table": (CREATE_ARGS[:16], False),
+    "alter_stream_table": (ALTER_ARGS, False),
+    "drop_stream_table": ([("name", "text", None), ("cascade", "boolean", "false")], True),
+    "refresh_stream_table": ([("name", "text", None)], True),
+    "resume_stream_table": ([("name", "text", None)], True),
+    "get_refresh_history": (
+        [("name", "text", None), ("max_rows", "integer", "20")],
+        True,
+    ),
+}
+
+VOID_FUNCTIONS = set(SIGNATURES) - {"get_refresh_history"}
+
+
+def render(args: list[tuple[str, str, str | None]]) -> str:
+    return ", ".join(
+        f"{name} {typ}" + ("" if default is None else f" DEFAULT {default}")
+        for name, typ, default in args
+    )
+
+
+@pytest.mark.parametrize("function", list(SIGNATURES))
+def test_13_24_argument_names_and_defaults(pgtrickle_conn: Conn, function: str) -> None:
+    args, strict = SIGNATURES[function]
+    found = row(
+        pgtrickle_conn,
+        "SELECT count(*) OVER () AS overloads, p.proargnames, p.pronargs, p.pronargdefaults,"
+        " pg_get_function_arguments(p.oid) AS arguments, p.proisstrict,"
+        " format_type(p.prorettype, NULL) AS returns"
+        " FROM pg_proc p WHERE p.pronamespace = 'pgtrickle'::regnamespace AND p.proname = %s",
+        [function],
+    )
+    assert found is not None, function
+    assert found["overloads"] == 1
+    assert found["proargnames"] == [name for name, _, _ in args]
+    assert found["pronargs"] == len(args)
+    assert found["pronargdefaults"] == sum(default is not None for _, _, default in args)
+    assert found["arguments"] == render(args)
+    assert found["proisstrict"] is strict
+    if function in VOID_FUNCTIONS:
+        assert found["returns"] == "void"
+
+
+def test_13_24_named_notation_calls(pgtrickle_conn: Conn) -> None:
+    conn = pgtrickle_conn
+    make_source(conn)
+    call(
+        conn,
+        "create_stream_table",
+        name="public.a",
+        query="SELECT id, v FROM src",
+        schedule="1h",
+        refresh_mode="DIFFERENTIAL",
+        initialize=True,
+        diamond_consistency="atomic",
+        diamond_schedule_policy="fastest",
+        cdc_mode="trigger",
+        append_only=False,
+        pooler_compatibility_mode=False,
+    )
+    call(
+        conn,
+        "create_stream_table",
+        name="public.b",
+        query="SELECT id, v FROM public.a",
+        schedule="1h",
+    )
+    call(conn, "alter_stream_table", name="public.a", schedule="2h", tier="warm")
+    call(conn, "refresh_stream_table", name="public.a")
+    call(conn, "alter_stream_table", name="public.a", status="SUSPENDED")
+    call(conn, "resume_stream_table", name="public.a")
+    assert st(conn, "public.a")["schedule"] == "2h"  # type: ignore[index]
+    assert len(conn.execute(
+        "SELECT * FROM pgtrickle.get_refresh_history(name => 'public.a', max_rows => 1)"
+    ).fetchall()) == 1  # fmt: skip
+    call(conn, "drop_stream_table", name="public.a", cascade=True)
+    assert st(conn, "public.a") is None
+    assert st(conn, "public.b") is None
+
+
+def positional_16(name: str, query: str, *, initialize: bool = True) -> list[object]:
+    """The 16 positional arguments the upstream dbt macros pass."""
+    return [
+        name, query, "1h", "DIFFERENTIAL", initialize, None, None, None,
+        False, False, None, None, None, None, False, None,
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "function",
+    ["create_stream_table", "create_stream_table_if_not_exists", "create_or_replace_stream_table"],
+)
+def test_13_24_sixteen_positional_arguments(pgtrickle_conn: Conn, function: str) -> None:
+    make_source(pgtrickle_conn)
+    call(pgtrickle_conn, function, *positional_16("public.t", "SELECT id, v FROM src"))
+    entry = st(pgtrickle_conn, "public.t")
+    assert entry is not None
+    assert (entry["schedule"], entry["refresh_mode"], entry["status"]) == (
+        "1h", "DIFFERENTIAL", "ACTIVE"
+    )  # fmt: skip
+
+
+def test_13_24_sixteen_positional_replace_of_existing(pgtrickle_conn: Conn) -> None:
+    make_source(pgtrickle_conn)
+    create_st(pgtrickle_conn, "public.t")
+    call(
+        pgtrickle_conn,
+        "create_or_replace_stream_table",
+        *positional_16("public.t", "SELECT id FROM src"),
+    )
+    entry = st(pgtrickle_conn, "public.t")
+    assert entry is not None
+    assert entry["defining_query"] == "SELECT id FROM src"

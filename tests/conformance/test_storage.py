@@ -1,0 +1,87 @@
+"""§9 / §13.22: the storage table."""
+
+from __future__ import annotations
+
+from ._helpers import Conn, create_st, make_source, row, rows, scalar
+
+
+def column_info(conn: Conn, table: str) -> list[dict[str, object]]:
+    return rows(
+        conn,
+        "SELECT column_name, data_type, character_maximum_length, numeric_precision,"
+        " numeric_scale, is_nullable FROM information_schema.columns"
+        " WHERE table_schema = 'public' AND table_name = %s ORDER BY ordinal_position",
+        [table],
+    )
+
+
+def test_13_22_row_id_then_query_columns_typmods_dropped(pgtrickle_conn: Conn) -> None:
+    pgtrickle_conn.execute(
+        "CREATE TABLE src (id integer PRIMARY KEY, amount numeric(10,2), label varchar(20))"
+    )
+    pgtrickle_conn.execute("INSERT INTO src VALUES (1, 1.50, 'x')")
+    create_st(pgtrickle_conn, "public.t", "SELECT id, amount, label, id + 1 FROM src")
+    found = column_info(pgtrickle_conn, "t")
+    assert [(c["column_name"], c["data_type"]) for c in found] == [
+        ("__pgt_row_id", "bigint"),
+        ("id", "integer"),
+        ("amount", "numeric"),
+        ("label", "character varying"),
+        ("?column?", "integer"),
+    ]
+    assert found[0]["is_nullable"] == "YES"
+    amount, label = found[2], found[3]
+    assert (amount["numeric_precision"], amount["numeric_scale"]) == (None, None)
+    assert label["character_maximum_length"] is None
+
+
+def test_13_22_aggregate_carries_pgt_count(pgtrickle_conn: Conn) -> None:
+    make_source(pgtrickle_conn)
+    create_st(
+        pgtrickle_conn,
+        "public.t",
+        "SELECT v % 20 AS grp, count(*) AS n, sum(id) AS s FROM src GROUP BY v % 20",
+    )
+    names = [str(c["column_name"]) for c in column_info(pgtrickle_conn, "t")]
+    assert names[:4] == ["__pgt_row_id", "grp", "n", "s"]
+    assert "__pgt_count" in names
+    assert all(name.startswith("__pgt_") for name in names[4:]), names
+    count = row(
+        pgtrickle_conn,
+        "SELECT data_type, is_nullable, column_default FROM information_schema.columns"
+        " WHERE table_schema = 'public' AND table_name = 't' AND column_name = '__pgt_count'",
+    )
+    assert count == {"data_type": "bigint", "is_nullable": "NO", "column_default": "0"}
+
+
+def test_09_row_id_unique_index_with_keyed_source(pgtrickle_conn: Conn) -> None:
+    make_source(pgtrickle_conn)
+    create_st(pgtrickle_conn, "public.t")
+    assert (
+        scalar(
+            pgtrickle_conn,
+            "SELECT count(*) FROM pg_index i JOIN pg_attribute a"
+            " ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)"
+            " WHERE i.indrelid = 'public.t'::regclass AND i.indisunique"
+            " AND i.indnatts = 1 AND a.attname = '__pgt_row_id'",
+        )
+        == 1
+    )
+
+
+def test_09_storage_is_an_ordinary_table_owned_by_caller(pgtrickle_conn: Conn) -> None:
+    make_source(pgtrickle_conn)
+    create_st(pgtrickle_conn, "public.t")
+    found = row(
+        pgtrickle_conn,
+        "SELECT c.relkind, pg_get_userbyid(c.relowner) = current_user AS mine"
+        " FROM pg_class c WHERE c.oid = 'public.t'::regclass",
+    )
+    assert found == {"relkind": "r", "mine": True}
+    assert (
+        scalar(
+            pgtrickle_conn,
+            "SELECT pgt_relid = 'public.t'::regclass::oid FROM pgtrickle.pgt_stream_tables",
+        )
+        is True
+    )
