@@ -1,0 +1,12 @@
+{#
+  pgtrickle_drop_stream_table(relation, cascade=false)
+  Drop a stream table in a committed transaction of its own; a no-op (logged) when the catalog
+  does not have it, because pgtrickle.drop_stream_table is not idempotent.
+#}
+{% macro pgtrickle_drop_stream_table(relation, cascade=false) %}
+  {% if dbt_pg_trickle.pgtrickle_stream_table_exists(relation) %}
+    {% do dbt_pg_trickle.pgtrickle_run_committed('pgtrickle_drop_stream_table', [dbt_pg_trickle.pgtrickle_get_drop_stream_table_sql(relation, cascade=cascade)]) %}
+  {% else %}
+    {% do log("pg-trickle: " ~ dbt_pg_trickle.pgtrickle_qualified_name(relation) ~ ": no such stream table, nothing to drop", info=true) %}
+  {% endif %}
+{% endmacro %}

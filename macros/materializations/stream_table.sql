@@ -1,0 +1,51 @@
+{#
+  materialized='stream_table': a pg_trickle stream table maintained by the extension.
+  The four lifecycle cases (absent -> create; unchanged -> nothing; config changed -> alter only
+  what differs; query changed -> replace in place, or drop + create) and --full-refresh
+  (drop + create) are decided by pgtrickle_get_stream_table_plan; all changes of one model run
+  in one committed transaction. The run result reports the outcome; an unchanged stream table
+  costs one catalog read (plus one feature probe per invocation) and no write.
+#}
+{% materialization stream_table, adapter='postgres' %}
+  {%- set desired = dbt_pg_trickle.pgtrickle_stream_table_config(model) -%}
+  {%- do desired.update({'query': sql | trim}) -%}
+  {%- set target_relation = desired.relation -%}
+  {%- do dbt_pg_trickle.pgtrickle_require_extension() -%}
+  {%- set actual = dbt_pg_trickle.pgtrickle_get_stream_table_info(target_relation) -%}
+  {%- set plan = dbt_pg_trickle.pgtrickle_get_stream_table_plan(desired, actual, should_full_refresh()) -%}
+  {%- if plan.action == 'fail' -%}
+    {{ exceptions.raise_fail_fast_error("pg-trickle: model `" ~ model.name ~ "`: " ~ plan.labels | join(', ') ~ " changed but on_configuration_change is `fail`; set it to `apply` or run with --full-refresh.") }}
+  {%- endif -%}
+
+  {{ run_hooks(pre_hooks, inside_transaction=False) }}
+  {{ run_hooks(pre_hooks, inside_transaction=True) }}
+
+  {%- set statements = plan.statements -%}
+  {%- set other_relation = load_cached_relation(target_relation) if actual is none else none -%}
+  {%- if other_relation is not none -%}
+    {#- switching from table/view to stream_table, as dbt's own materializations do -#}
+    {%- set statements = [get_drop_sql(other_relation)] + statements -%}
+  {%- endif -%}
+  {% do dbt_pg_trickle.pgtrickle_run_committed('pgtrickle_' ~ plan.action, statements) %}
+
+  {%- do log("pg-trickle: " ~ model.name ~ ": " ~ plan.outcome, info=true) -%}
+  {%- if plan.action == 'skip' -%}
+    {%- do exceptions.warn("pg-trickle: model `" ~ model.name ~ "`: " ~ plan.labels | join(', ') ~ " changed but on_configuration_change is `continue`; nothing was applied.") -%}
+  {%- endif -%}
+  {%- if plan.dependents -%}
+    {%- do dbt_pg_trickle.pgtrickle_report_dropped_dependents(model.name, plan.dependents) -%}
+  {%- endif -%}
+  {%- if actual is not none and actual.status == 'ERROR' and plan.action in ['none', 'skip'] -%}
+    {%- do exceptions.warn("pg-trickle: model `" ~ model.name ~ "`: stream table `" ~ actual.qualified_name ~ "` is in ERROR (" ~ (actual.last_error_message or 'no message') ~ "); fix the cause, then resume it with `select pgtrickle.resume_stream_table('" ~ actual.qualified_name ~ "')` or run with --full-refresh.") -%}
+  {%- endif -%}
+  {%- do store_raw_result(name='main', message=plan.outcome, code=plan.action, rows_affected=-1) -%}
+
+  {%- do apply_grants(target_relation, config.get('grants'), should_revoke=(plan.action not in ['create', 'recreate'])) -%}
+  {%- do persist_docs(target_relation, model) -%}
+
+  {{ run_hooks(post_hooks, inside_transaction=True) }}
+  {{ adapter.commit() }}
+  {{ run_hooks(post_hooks, inside_transaction=False) }}
+
+  {{ return({'relations': [target_relation]}) }}
+{% endmaterialization %}

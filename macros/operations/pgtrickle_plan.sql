@@ -1,0 +1,30 @@
+{#
+  pgtrickle_plan(full_refresh=false)
+  run-operation: print, changing nothing, what `dbt run` (or `dbt run --full-refresh`) would do
+  to each stream-table model: create / alter (what) / replace query in place / recreate /
+  no-op. Each model's SQL is rendered here from its raw code, so models whose SQL uses `this`
+  or other node-only context may render differently than in `dbt run`.
+  Returns: dict of model name to plan action.
+#}
+{% macro pgtrickle_plan(full_refresh=false) %}
+  {% if execute %}
+    {%- do dbt_pg_trickle.pgtrickle_require_extension() -%}
+    {%- set managed = dbt_pg_trickle.pgtrickle_managed_stream_tables() | sort(attribute='model_name') -%}
+    {%- set infos = dbt_pg_trickle.pgtrickle_get_stream_tables_info(managed | map(attribute='relation') | list) -%}
+    {%- set words = {
+        'create': 'create', 'recreate': 'recreate (drop + create)', 'replace': 'replace query in place',
+        'alter': 'alter', 'none': 'no-op', 'skip': 'no-op (on_configuration_change=continue)',
+        'fail': 'fail (on_configuration_change=fail)'} -%}
+    {%- set actions = {} -%}
+    {%- for st in managed -%}
+      {%- set desired = st.desired -%}
+      {%- do desired.update({'query': render(st.node.raw_code) | trim}) -%}
+      {%- set plan = dbt_pg_trickle.pgtrickle_get_stream_table_plan(desired, infos.get(st.qualified_name), full_refresh) -%}
+      {%- do actions.update({st.model_name: plan.action}) -%}
+      {%- do log("pg-trickle: plan: " ~ st.model_name ~ " (" ~ st.qualified_name ~ "): " ~ words[plan.action]
+          ~ (" (" ~ plan.labels | join(', ') ~ ")" if plan.labels and plan.action != 'none' else "")
+          ~ (" and drop dependents " ~ plan.dependents | join(', ') if plan.dependents else ""), info=true) -%}
+    {%- endfor -%}
+    {{ return(actions) }}
+  {% endif %}
+{% endmacro %}

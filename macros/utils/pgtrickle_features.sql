@@ -1,0 +1,23 @@
+{#
+  pgtrickle_features()
+  What the installed pg_trickle offers, read once per dbt invocation and cached (in the shared
+  graph object, keyed by invocation id): every model and operation of one invocation reuses it.
+  Returns: dict(version = extversion or none when the extension is missing,
+                create_or_replace = whether pgtrickle.create_or_replace_stream_table exists).
+#}
+{% macro pgtrickle_features() %}
+  {%- set cache = graph.setdefault('pgtrickle_features_cache', {}) -%}
+  {%- if invocation_id not in cache and execute -%}
+    {%- set result = run_query("
+      select
+        (select extversion from pg_catalog.pg_extension where extname = 'pg_trickle') as version,
+        exists (
+          select 1 from pg_catalog.pg_proc p
+          join pg_catalog.pg_namespace n on n.oid = p.pronamespace
+          where n.nspname = 'pgtrickle' and p.proname = 'create_or_replace_stream_table'
+        ) as create_or_replace") -%}
+    {%- set row = result.rows[0] -%}
+    {%- do cache.update({invocation_id: {'version': row[0], 'create_or_replace': row[1]}}) -%}
+  {%- endif -%}
+  {{ return(cache.get(invocation_id, {'version': none, 'create_or_replace': false})) }}
+{% endmacro %}

@@ -1,0 +1,99 @@
+{#
+  pgtrickle_get_stream_table_plan(desired, actual, full_refresh=false)
+  Decide what a run does to one stream table and return the SQL for it, without executing
+  anything (the materialization runs it; the pgtrickle_plan operation only prints it).
+  Args: desired - pgtrickle_stream_table_config(...) plus `query`; actual -
+    pgtrickle_get_stream_table_info(...) or none; full_refresh - dbt's --full-refresh.
+  Returns: dict(
+    action: 'create' | 'recreate' | 'replace' | 'alter' | 'none' | 'skip' | 'fail'
+      ('skip' / 'fail': changes found but on_configuration_change is continue / fail),
+    statements: SQL texts to run in one committed transaction (empty unless something changes),
+    outcome: what the run result reports, e.g. 'altered (schedule, status)',
+    labels: what differs, dependents: stream tables a recreate drops with cascade).
+  Lifecycle:
+    absent -> create (+ alter for what create cannot set: status, fuse);
+    --full-refresh -> drop (cascade when other stream tables read it) + create;
+    query changed -> create_or_replace in place (same pgt_id) when pg_trickle has it, else
+      drop + create; other differences -> one alter with only what differs; else nothing.
+#}
+{% macro pgtrickle_get_stream_table_plan(desired, actual, full_refresh=false) %}
+  {%- set relation = desired.relation -%}
+  {%- set immediate = desired.refresh_mode == 'IMMEDIATE' -%}
+  {%- set create_args = {
+      'schedule': none if immediate else (desired.schedule or 'calculated'),
+      'refresh_mode': desired.refresh_mode,
+      'initialize': desired.initialize,
+      'diamond_consistency': desired.diamond_consistency,
+      'diamond_schedule_policy': desired.diamond_schedule_policy,
+      'cdc_mode': desired.cdc_mode,
+      'append_only': desired.append_only,
+      'partition_by': desired.partition_by,
+      'max_differential_joins': desired.max_differential_joins,
+      'max_delta_fraction': desired.max_delta_fraction,
+  } -%}
+  {#- create cannot set status or fuse settings: an alter in the same transaction does -#}
+  {%- set after_create = {} -%}
+  {%- if desired.status == 'SUSPENDED' -%}{%- do after_create.update({'status': 'SUSPENDED'}) -%}{%- endif -%}
+  {%- if desired.fuse != 'off' -%}{%- do after_create.update({'fuse': desired.fuse}) -%}{%- endif -%}
+  {%- for key in ['fuse_ceiling', 'fuse_sensitivity'] if desired[key] is not none -%}
+    {%- do after_create.update({key: desired[key]}) -%}
+  {%- endfor -%}
+  {%- set create_statements = [
+      'create schema if not exists ' ~ relation.without_identifier().include(database=false),
+      dbt_pg_trickle.pgtrickle_get_create_stream_table_sql(relation, desired.query, create_args)] -%}
+  {%- if after_create -%}
+    {%- do create_statements.append(dbt_pg_trickle.pgtrickle_get_alter_stream_table_sql(relation, after_create)) -%}
+  {%- endif -%}
+
+  {%- if actual is none -%}
+    {{ return({'action': 'create', 'statements': create_statements, 'outcome': 'created', 'labels': [], 'dependents': []}) }}
+  {%- endif -%}
+
+  {%- set drop_sql = dbt_pg_trickle.pgtrickle_get_drop_stream_table_sql(relation, cascade=(actual.dependents | length > 0)) -%}
+  {%- if full_refresh -%}
+    {{ return({'action': 'recreate', 'statements': [drop_sql] + create_statements,
+               'outcome': 'recreated (full refresh)', 'labels': [], 'dependents': actual.dependents}) }}
+  {%- endif -%}
+
+  {%- set changes = dbt_pg_trickle.pgtrickle_stream_table_changes(desired, actual) -%}
+  {%- if changes.labels | length == 0 -%}
+    {{ return({'action': 'none', 'statements': [], 'outcome': 'unchanged', 'labels': [], 'dependents': []}) }}
+  {%- endif -%}
+  {%- if desired.on_configuration_change != 'apply' -%}
+    {%- set action = 'skip' if desired.on_configuration_change == 'continue' else 'fail' -%}
+    {{ return({'action': action, 'statements': [],
+               'outcome': 'unchanged (on_configuration_change=' ~ desired.on_configuration_change ~ '; not applied: ' ~ changes.labels | join(', ') ~ ')',
+               'labels': changes.labels, 'dependents': []}) }}
+  {%- endif -%}
+
+  {%- if not changes.query_changed -%}
+    {{ return({'action': 'alter', 'statements': [dbt_pg_trickle.pgtrickle_get_alter_stream_table_sql(relation, changes.settings)],
+               'outcome': 'altered (' ~ changes.labels | join(', ') ~ ')', 'labels': changes.labels, 'dependents': []}) }}
+  {%- endif -%}
+
+  {%- if not dbt_pg_trickle.pgtrickle_has_create_or_replace() -%}
+    {{ return({'action': 'recreate', 'statements': [drop_sql] + create_statements,
+               'outcome': 'recreated (query changed; this pg_trickle cannot replace a query in place)',
+               'labels': changes.labels, 'dependents': actual.dependents}) }}
+  {%- endif -%}
+
+  {#- in place: create_or_replace compares and applies query, schedule, mode, diamond, cdc_mode and
+      append_only itself; the rest goes to an alter in the same transaction -#}
+  {%- set replace_args = dict(create_args) -%}
+  {%- do replace_args.update({
+      'refresh_mode': dbt_pg_trickle.pgtrickle_resolve_refresh_mode(desired.refresh_mode, actual.refresh_mode),
+      'schedule': 'calculated' if immediate else (desired.schedule or 'calculated'),
+      'partition_by': none}) -%}
+  {%- set statements = [dbt_pg_trickle.pgtrickle_get_create_or_replace_stream_table_sql(relation, desired.query, replace_args)] -%}
+  {%- set rest = {} -%}
+  {%- for key in ['partition_by', 'fuse', 'fuse_ceiling', 'fuse_sensitivity', 'max_differential_joins', 'max_delta_fraction'] if key in changes.settings -%}
+    {%- do rest.update({key: changes.settings[key]}) -%}
+  {%- endfor -%}
+  {#- a query replacement leaves the table ACTIVE (spec 3.3) -#}
+  {%- if desired.status == 'SUSPENDED' -%}{%- do rest.update({'status': 'SUSPENDED'}) -%}{%- endif -%}
+  {%- if rest -%}{%- do statements.append(dbt_pg_trickle.pgtrickle_get_alter_stream_table_sql(relation, rest)) -%}{%- endif -%}
+  {%- set others = changes.labels | reject('equalto', 'query') | list -%}
+  {{ return({'action': 'replace', 'statements': statements,
+             'outcome': 'query replaced in place' ~ (', altered (' ~ others | join(', ') ~ ')' if others else ''),
+             'labels': changes.labels, 'dependents': []}) }}
+{% endmacro %}

@@ -1,0 +1,93 @@
+{#
+  pgtrickle_get_stream_tables_info(relations=none)
+  Describe existing stream tables from the catalog, in the shape pgtrickle_stream_table_config
+  returns, in one query. The catalog row is read as JSON so columns an older pg_trickle lacks
+  simply read as none.
+  Args: relations - list of relations to look up; none = every stream table.
+  Returns: dict keyed by `schema.name` (only the ones that exist) of dicts with
+    pgt_id, relid, schema, name, qualified_name, query (the user's text: original_query when
+    pg_trickle rewrote it, else defining_query), schedule (none = CALCULATED or IMMEDIATE),
+    refresh_mode, status, is_populated, cdc_mode, partition_by, append_only, fuse, fuse_ceiling,
+    fuse_sensitivity, diamond_consistency, diamond_schedule_policy, max_differential_joins,
+    max_delta_fraction, consecutive_errors, last_error_message, last_refresh_at,
+    data_timestamp, depth (0 = reads no stream table), dependents (the `schema.name` of every
+    stream table reading it, directly or transitively) and last_refresh (its newest refresh
+    history row as a dict, or none).
+#}
+{% macro pgtrickle_get_stream_tables_info(relations=none) %}
+  {%- if not execute -%}{{ return({}) }}{%- endif -%}
+  {%- if relations is not none and relations | length == 0 -%}{{ return({}) }}{%- endif -%}
+  {%- set query -%}
+with recursive edges as (
+  select up.pgt_id as parent_id, d.pgt_id as child_id
+  from pgtrickle.pgt_dependencies d
+  join pgtrickle.pgt_stream_tables up on up.pgt_relid = d.source_relid
+  where d.source_type = 'STREAM_TABLE'
+),
+below(root_id, pgt_id, depth) as (
+  select parent_id, child_id, 1 from edges
+  union
+  select b.root_id, e.child_id, b.depth + 1 from below b join edges e on e.parent_id = b.pgt_id
+  where b.depth < 64
+),
+above(pgt_id, depth) as (
+  select pgt_id, 0 from pgtrickle.pgt_stream_tables
+  union
+  select e.child_id, a.depth + 1 from above a join edges e on e.parent_id = a.pgt_id
+  where a.depth < 64
+)
+select
+  to_jsonb(s)::text as row,
+  (select coalesce(max(a.depth), 0) from above a where a.pgt_id = s.pgt_id) as depth,
+  (select string_agg(distinct c.pgt_schema || '.' || c.pgt_name, ',')
+     from below b join pgtrickle.pgt_stream_tables c on c.pgt_id = b.pgt_id
+     where b.root_id = s.pgt_id) as dependents,
+  (select to_jsonb(h)::text from pgtrickle.pgt_refresh_history h
+     where h.pgt_id = s.pgt_id order by h.refresh_id desc limit 1) as last_refresh
+from pgtrickle.pgt_stream_tables s
+{%- if relations is not none %}
+where (s.pgt_schema, s.pgt_name) in (
+  {%- for r in relations %}({{ dbt_pg_trickle.pgtrickle_sql_value(r.schema) }}, {{ dbt_pg_trickle.pgtrickle_sql_value(r.identifier) }}){{ ', ' if not loop.last }}{% endfor -%}
+)
+{%- endif %}
+order by 2, s.pgt_schema, s.pgt_name
+  {%- endset -%}
+  {#- auto_begin: in a model this opens dbt's transaction, which the materialization commits -#}
+  {%- call statement('pgtrickle_describe', fetch_result=True, auto_begin=True) -%}{{ query }}{%- endcall -%}
+  {%- set result = load_result('pgtrickle_describe').table -%}
+  {%- set found = {} -%}
+  {%- for r in result.rows -%}
+    {%- set row = fromjson(r[0]) -%}
+    {%- set info = {
+        'pgt_id': row.pgt_id,
+        'relid': row.pgt_relid,
+        'schema': row.pgt_schema,
+        'name': row.pgt_name,
+        'qualified_name': row.pgt_schema ~ '.' ~ row.pgt_name,
+        'query': row.original_query or row.defining_query,
+        'schedule': row.schedule,
+        'refresh_mode': row.refresh_mode,
+        'status': row.status,
+        'is_populated': row.is_populated,
+        'cdc_mode': (row.requested_cdc_mode | lower) if row.requested_cdc_mode else none,
+        'partition_by': row.st_partition_key or none,
+        'append_only': row.is_append_only or false,
+        'fuse': (row.fuse_mode or 'off') | lower,
+        'fuse_ceiling': row.fuse_ceiling,
+        'fuse_sensitivity': row.fuse_sensitivity,
+        'diamond_consistency': (row.diamond_consistency or 'atomic') | lower,
+        'diamond_schedule_policy': (row.diamond_schedule_policy or 'fastest') | lower,
+        'max_differential_joins': row.max_differential_joins,
+        'max_delta_fraction': row.max_delta_fraction,
+        'consecutive_errors': row.consecutive_errors or 0,
+        'last_error_message': row.last_error_message,
+        'last_refresh_at': row.last_refresh_at,
+        'data_timestamp': row.data_timestamp,
+        'depth': r[1] | int,
+        'dependents': (r[2] or '').split(',') | reject('equalto', '') | list,
+        'last_refresh': fromjson(r[3]) if r[3] else none,
+    } -%}
+    {%- do found.update({info.qualified_name: info}) -%}
+  {%- endfor -%}
+  {{ return(found) }}
+{% endmacro %}

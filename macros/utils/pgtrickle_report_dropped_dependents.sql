@@ -1,0 +1,23 @@
+{#
+  pgtrickle_report_dropped_dependents(model_name, dependents)
+  After a recreate dropped dependent stream tables with cascade: log which ones this run
+  rebuilds (dbt models selected in it, which dbt runs after their upstream) and warn about the
+  rest, which stay absent until their models run again.
+#}
+{% macro pgtrickle_report_dropped_dependents(model_name, dependents) %}
+  {%- set managed = dbt_pg_trickle.pgtrickle_managed_stream_tables() -%}
+  {%- set rebuilt = [] -%}
+  {%- set missing = [] -%}
+  {%- for name in dependents -%}
+    {%- set matches = managed | selectattr('qualified_name', 'equalto', name) | list -%}
+    {%- if matches and matches[0].unique_id in selected_resources -%}
+      {%- do rebuilt.append(name ~ ' (model ' ~ matches[0].model_name ~ ')') -%}
+    {%- else -%}
+      {%- do missing.append(name ~ (' (model ' ~ matches[0].model_name ~ ')' if matches else ' (not a dbt model)')) -%}
+    {%- endif -%}
+  {%- endfor -%}
+  {%- do log("pg-trickle: " ~ model_name ~ ": dropped dependent stream tables with cascade: " ~ dependents | join(', ') ~ (("; rebuilt later in this run: " ~ rebuilt | join(', ')) if rebuilt else ''), info=true) -%}
+  {%- if missing -%}
+    {%- do exceptions.warn("pg-trickle: model `" ~ model_name ~ "`: the rebuild dropped dependent stream tables this run does not recreate: " ~ missing | join(', ') ~ "; run `dbt run -s " ~ model_name ~ "+` to rebuild them.") -%}
+  {%- endif -%}
+{% endmacro %}

@@ -1,0 +1,14 @@
+{#
+  pgtrickle_resolve_refresh_mode(desired_mode, actual_mode)
+  The refresh mode to send to an existing stream table. pg_trickle stores AUTO as DIFFERENTIAL
+  (or FULL when it downgraded the query) and rejects AUTO in alter with a CHECK violation
+  (spec 4.4), so AUTO resolves to the stored mode when that is DIFFERENTIAL or FULL, and to
+  DIFFERENTIAL otherwise (leaving IMMEDIATE).
+  Returns: 'DIFFERENTIAL', 'FULL' or 'IMMEDIATE'.
+#}
+{% macro pgtrickle_resolve_refresh_mode(desired_mode, actual_mode) %}
+  {%- if desired_mode != 'AUTO' -%}{{ return(desired_mode) }}
+  {%- elif actual_mode in ['DIFFERENTIAL', 'FULL'] -%}{{ return(actual_mode) }}
+  {%- else -%}{{ return('DIFFERENTIAL') }}
+  {%- endif -%}
+{% endmacro %}

@@ -1,0 +1,68 @@
+{#
+  pgtrickle_stream_table_changes(desired, actual)
+  Compare the desired stream table (pgtrickle_stream_table_config plus `query`) with the
+  existing one (pgtrickle_get_stream_table_info), following pg_trickle's storage quirks:
+  AUTO matches a stored DIFFERENTIAL or FULL; a none schedule is CALCULATED (stored NULL);
+  IMMEDIATE has no schedule; queries differing only in whitespace are equal; INITIALIZING
+  counts as ACTIVE; an ERROR status is never changed by a run (resume it explicitly); keys
+  dbt does not manage (cdc_mode, fuse_ceiling, fuse_sensitivity left unset) are not compared.
+  Returns: dict(query_changed: bool, settings: {alter argument: value to send} for every
+    setting that differs, in alter's argument order, labels: names of what changed).
+#}
+{% macro pgtrickle_stream_table_changes(desired, actual) %}
+  {%- set settings = {} -%}
+  {%- set query_changed = dbt_pg_trickle.pgtrickle_normalize_query(desired.query) != dbt_pg_trickle.pgtrickle_normalize_query(actual.query) -%}
+  {%- set mode = dbt_pg_trickle.pgtrickle_resolve_refresh_mode(desired.refresh_mode, actual.refresh_mode) -%}
+
+  {%- if mode != 'IMMEDIATE' -%}
+    {%- set have_schedule = none if actual.refresh_mode == 'IMMEDIATE' else actual.schedule -%}
+    {%- if (desired.schedule or none) != (have_schedule or none) -%}
+      {%- do settings.update({'schedule': desired.schedule or 'calculated'}) -%}
+    {%- elif actual.refresh_mode == 'IMMEDIATE' and desired.schedule is none -%}
+      {#- leaving IMMEDIATE without a schedule would restore '1m' (spec 4.4) -#}
+      {%- do settings.update({'schedule': 'calculated'}) -%}
+    {%- endif -%}
+  {%- endif -%}
+  {%- if mode != actual.refresh_mode -%}
+    {%- do settings.update({'refresh_mode': mode}) -%}
+  {%- endif -%}
+  {%- set have_status = 'ACTIVE' if actual.status == 'INITIALIZING' else actual.status -%}
+  {%- if have_status in ['ACTIVE', 'SUSPENDED'] and desired.status != have_status -%}
+    {%- do settings.update({'status': desired.status}) -%}
+  {%- endif -%}
+  {%- if desired.diamond_consistency != actual.diamond_consistency -%}
+    {%- do settings.update({'diamond_consistency': desired.diamond_consistency}) -%}
+  {%- endif -%}
+  {%- if desired.diamond_schedule_policy != actual.diamond_schedule_policy -%}
+    {%- do settings.update({'diamond_schedule_policy': desired.diamond_schedule_policy}) -%}
+  {%- endif -%}
+  {%- if desired.cdc_mode is not none and desired.cdc_mode != actual.cdc_mode -%}
+    {%- do settings.update({'cdc_mode': desired.cdc_mode}) -%}
+  {%- endif -%}
+  {%- if desired.append_only != actual.append_only -%}
+    {%- do settings.update({'append_only': desired.append_only}) -%}
+  {%- endif -%}
+  {%- if desired.fuse != actual.fuse -%}
+    {%- do settings.update({'fuse': desired.fuse}) -%}
+  {%- endif -%}
+  {%- if desired.fuse_ceiling is not none and desired.fuse_ceiling != (actual.fuse_ceiling | int if actual.fuse_ceiling is not none else none) -%}
+    {%- do settings.update({'fuse_ceiling': desired.fuse_ceiling}) -%}
+  {%- endif -%}
+  {%- if desired.fuse_sensitivity is not none and desired.fuse_sensitivity != (actual.fuse_sensitivity | int if actual.fuse_sensitivity is not none else none) -%}
+    {%- do settings.update({'fuse_sensitivity': desired.fuse_sensitivity}) -%}
+  {%- endif -%}
+  {%- if (desired.partition_by or '') != (actual.partition_by or '') -%}
+    {#- '' removes partitioning (spec 4.4) -#}
+    {%- do settings.update({'partition_by': desired.partition_by or ''}) -%}
+  {%- endif -%}
+  {#- 0 stores NULL = no limit (spec 4.4) -#}
+  {%- if (desired.max_differential_joins or none) != ((actual.max_differential_joins | int) if actual.max_differential_joins is not none else none) -%}
+    {%- do settings.update({'max_differential_joins': desired.max_differential_joins or 0}) -%}
+  {%- endif -%}
+  {%- if (desired.max_delta_fraction or none) != ((actual.max_delta_fraction | float) if actual.max_delta_fraction is not none else none) -%}
+    {%- do settings.update({'max_delta_fraction': desired.max_delta_fraction or 0}) -%}
+  {%- endif -%}
+
+  {%- set labels = (['query'] if query_changed else []) + (settings.keys() | list) -%}
+  {{ return({'query_changed': query_changed, 'settings': settings, 'labels': labels}) }}
+{% endmacro %}

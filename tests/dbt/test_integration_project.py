@@ -1,0 +1,487 @@
+"""The integration dbt project, end to end, against the test server.
+
+One database and one copy of the project go through the life of a dbt project in order:
+deps, seed, run, test; an unchanged run; edits of SQL and config; --full-refresh; the
+operations; bad configs. The tests in this module depend on the ones before them (pytest runs
+them in file order); each dbt invocation costs seconds, so they share the state on purpose.
+Catalog assertions always use a new connection, so an uncommitted change fails them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from psycopg.rows import dict_row
+
+from airflow_provider_pgtrickle.testing.pytest_plugin import StatementLog
+from airflow_provider_pgtrickle.testing.server import TestDatabase, TestServer
+
+from ._project import MUTATING_CALL, DbtProject
+
+pytestmark = pytest.mark.slow
+
+SCHEMA = "integration"
+ANALYTICS = "integration_analytics"
+
+# model -> the stream table it manages
+DEFINING_QUERY_OF_ORDERS_AUTO = (
+    "select defining_query from pgtrickle.pgt_stream_tables where pgt_name = 'orders_auto'"
+)
+
+STREAM_TABLES = {
+    "order_totals": f"{SCHEMA}.order_totals",
+    "customer_orders": f"{SCHEMA}.customer_orders",
+    "orders_full": f"{SCHEMA}.orders_full",
+    "orders_auto": f"{SCHEMA}.orders_auto",
+    "orders_immediate": f"{SCHEMA}.orders_immediate",
+    "orders_renamed": f"{SCHEMA}.big_orders",
+    "orders_paused": f"{SCHEMA}.orders_paused",
+    "orders_partitioned": f"{SCHEMA}.orders_partitioned",
+    "order_labels": f"{SCHEMA}.order_labels",
+    "region_totals": f"{ANALYTICS}.region_totals",
+}
+
+
+@pytest.fixture(scope="module")
+def dbt_db(pgtrickle_server: TestServer) -> Iterator[TestDatabase]:
+    db = pgtrickle_server.create_database()
+    try:
+        yield db
+    finally:
+        pgtrickle_server.drop_database(db.dbname)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory, dbt_db: TestDatabase) -> DbtProject:
+    proj = DbtProject.create(tmp_path_factory.mktemp("dbt"), dbt_db.dbt_env())
+    proj.dbt("deps")
+    return proj
+
+
+@pytest.fixture(scope="module")
+def statement_log(pgtrickle_server: TestServer, dbt_db: TestDatabase) -> StatementLog | None:
+    """Statements sent to the project's database, or None on a remote (real) server."""
+    if pgtrickle_server.log_path is None:
+        return None
+    return StatementLog(pgtrickle_server.log_path, dbt_db.dbname)
+
+
+def catalog(db: TestDatabase) -> dict[str, dict[str, Any]]:
+    """`schema.name` -> catalog row, read on a new connection."""
+    with db.connect(row_factory=dict_row) as conn:
+        rows = conn.execute(
+            "select pgt_schema || '.' || pgt_name as qname, pgt_id, pgt_relid, schedule,"
+            " refresh_mode, status, is_populated, requested_cdc_mode, st_partition_key,"
+            " fuse_mode, fuse_ceiling, fuse_sensitivity, is_append_only"
+            " from pgtrickle.pgt_stream_tables"
+        ).fetchall()
+    return {row["qname"]: row for row in rows}
+
+
+def rows_of(db: TestDatabase, query: str) -> list[tuple[Any, ...]]:
+    with db.connect() as conn:
+        return conn.execute(query).fetchall()
+
+
+def mutating_calls(log: StatementLog | None) -> list[str] | None:
+    if log is None:
+        return None
+    return [m.group(0) for stmt in log.statements() for m in MUTATING_CALL.finditer(stmt)]
+
+
+def test_seed_run_and_test_create_every_stream_table(
+    project: DbtProject, dbt_db: TestDatabase
+) -> None:
+    project.dbt("seed")
+    run = project.dbt("run")
+
+    assert run.messages() == {model: "created" for model in STREAM_TABLES}
+    assert "pg-trickle: orders_paused: status 'PAUSED' is read as 'SUSPENDED'" in run.output
+    cat = catalog(dbt_db)
+    assert set(STREAM_TABLES.values()) <= set(cat)
+    assert f"{SCHEMA}.orders_renamed" not in cat
+    assert cat[f"{SCHEMA}.order_totals"]["schedule"] == "1m"
+    assert cat[f"{SCHEMA}.order_totals"]["refresh_mode"] == "DIFFERENTIAL"
+    assert cat[f"{SCHEMA}.customer_orders"]["schedule"] is None  # CALCULATED
+    assert cat[f"{SCHEMA}.orders_full"]["schedule"] == "*/5 * * * *"
+    assert cat[f"{SCHEMA}.orders_full"]["refresh_mode"] == "FULL"
+    assert cat[f"{SCHEMA}.orders_auto"]["refresh_mode"] in {"DIFFERENTIAL", "FULL"}
+    assert cat[f"{SCHEMA}.orders_immediate"]["refresh_mode"] == "IMMEDIATE"
+    assert cat[f"{SCHEMA}.orders_paused"]["status"] == "SUSPENDED"
+    partitioned = cat[f"{SCHEMA}.orders_partitioned"]
+    assert partitioned["st_partition_key"] == "customer_id"
+    assert (partitioned["fuse_mode"], partitioned["fuse_ceiling"]) == ("on", 1000)
+    assert partitioned["fuse_sensitivity"] == 3
+    assert rows_of(dbt_db, f"select tricky from {SCHEMA}.order_labels where order_id = 1") == [
+        ("$pgtq$ and $$",)
+    ]
+
+    # dbt's grants, persist_docs and hooks, as for built-in materializations
+    with dbt_db.connect() as conn:
+        assert conn.execute(
+            f"select obj_description('{SCHEMA}.order_totals'::regclass, 'pg_class'),"
+            f" has_table_privilege('pgtrickle_it_reader', '{SCHEMA}.order_totals', 'select')"
+        ).fetchone() == ("Order count and total per customer.", True)
+    assert rows_of(dbt_db, f"select model, phase from {SCHEMA}.hook_log") == [
+        ("order_totals", "post")
+    ]
+
+    tested = project.dbt("test", "--exclude", "tag:expect_fail")
+    assert tested.statuses("test.")
+    assert set(tested.statuses("test.").values()) == {"pass"}
+    freshness = project.dbt("source", "freshness")
+    assert "PASS freshness of streams.order_totals" in freshness.output
+
+
+def test_health_test_fails_for_a_suspended_stream_table(project: DbtProject) -> None:
+    result = project.dbt("test", "--select", "tag:expect_fail", expect_ok=False)
+    assert list(result.statuses("test.").values()) == ["fail"]
+
+
+def test_unchanged_project_sends_no_mutating_call(
+    project: DbtProject, dbt_db: TestDatabase, statement_log: StatementLog | None
+) -> None:
+    before = catalog(dbt_db)
+    if statement_log is not None:
+        statement_log.mark()
+
+    run = project.dbt("run")
+
+    assert run.messages() == {model: "unchanged" for model in STREAM_TABLES}
+    assert mutating_calls(statement_log) in ([], None)
+    assert catalog(dbt_db) == before
+    assert rows_of(dbt_db, f"select count(*) from {SCHEMA}.hook_log") == [(2,)]
+
+
+def test_compile_has_no_warnings(project: DbtProject) -> None:
+    result = project.dbt("compile")
+    assert "WARN" not in result.output.upper().replace("WARN_ERROR", "")
+
+
+def test_edited_query_is_replaced_in_place(
+    project: DbtProject, dbt_db: TestDatabase, statement_log: StatementLog | None
+) -> None:
+    before = catalog(dbt_db)
+    # whitespace only: not a change
+    project.edit("models/orders_full.sql", "select status,", "select   status,\n   ")
+    # a real change to a stream table another one reads, and to a leaf
+    project.edit(
+        "models/order_totals.sql",
+        "sum(amount) as total_amount",
+        "sum(amount) as total_amount, max(amount) as max_amount",
+    )
+    project.edit("models/orders_auto.sql", "where status = 'paid'", "where status <> 'cancelled'")
+    if statement_log is not None:
+        statement_log.mark()
+
+    run = project.dbt("run", "--select", "order_totals", "orders_auto", "orders_full")
+
+    assert run.messages() == {
+        "order_totals": "query replaced in place",
+        "orders_auto": "query replaced in place",
+        "orders_full": "unchanged",
+    }
+    calls = mutating_calls(statement_log)
+    if calls is not None:
+        assert sorted(calls) == ["pgtrickle.create_or_replace_stream_table("] * 2
+    after = catalog(dbt_db)
+    for qname in (f"{SCHEMA}.order_totals", f"{SCHEMA}.orders_auto", f"{SCHEMA}.customer_orders"):
+        assert after[qname]["pgt_id"] == before[qname]["pgt_id"]
+    assert rows_of(
+        dbt_db, f"select max_amount from {SCHEMA}.order_totals where customer_id = 3"
+    ) == [(100,)]
+    assert rows_of(dbt_db, f"select count(*) from {SCHEMA}.orders_auto") == [(7,)]
+    project.dbt("test", "--select", "order_totals", "orders_auto", "customer_orders")
+
+
+def test_config_changes_are_altered(
+    project: DbtProject, dbt_db: TestDatabase, statement_log: StatementLog | None
+) -> None:
+    before = catalog(dbt_db)
+    project.edit("models/orders_full.sql", "schedule='*/5 * * * *'", "schedule='@hourly'")
+    project.edit(
+        "models/orders_renamed.sql",
+        "stream_table_name='big_orders'",
+        "stream_table_name='big_orders', status='SUSPENDED'",
+    )
+    project.edit("models/orders_paused.sql", "status='PAUSED'", "status='ACTIVE'")
+    if statement_log is not None:
+        statement_log.mark()
+
+    run = project.dbt("run", "--select", "orders_full", "orders_renamed", "orders_paused")
+
+    assert run.messages() == {
+        "orders_full": "altered (schedule)",
+        "orders_renamed": "altered (status)",
+        "orders_paused": "altered (status)",
+    }
+    calls = mutating_calls(statement_log)
+    if calls is not None:
+        assert calls == ["pgtrickle.alter_stream_table("] * 3
+    after = catalog(dbt_db)
+    assert after[f"{SCHEMA}.orders_full"]["schedule"] == "@hourly"
+    assert after[f"{SCHEMA}.big_orders"]["status"] == "SUSPENDED"
+    assert after[f"{SCHEMA}.orders_paused"]["status"] == "ACTIVE"
+    for qname in (f"{SCHEMA}.orders_full", f"{SCHEMA}.big_orders", f"{SCHEMA}.orders_paused"):
+        assert after[qname]["pgt_id"] == before[qname]["pgt_id"]
+
+
+def test_on_configuration_change_continue_and_fail(
+    project: DbtProject, dbt_db: TestDatabase, statement_log: StatementLog | None
+) -> None:
+    before = catalog(dbt_db)
+    project.edit(
+        "models/orders_auto.sql",
+        "schedule='30s'",
+        "schedule='45s', on_configuration_change='continue'",
+    )
+    if statement_log is not None:
+        statement_log.mark()
+    run = project.dbt("run", "--select", "orders_auto")
+    assert run.messages()["orders_auto"].startswith("unchanged (on_configuration_change=continue")
+    assert "on_configuration_change is `continue`" in run.output
+
+    project.edit("models/orders_auto.sql", "'continue'", "'fail'")
+    failed = project.dbt("run", "--select", "orders_auto", expect_ok=False)
+    assert "on_configuration_change is `fail`" in failed.output
+    assert mutating_calls(statement_log) in ([], None)
+    assert catalog(dbt_db) == before
+
+    project.edit(
+        "models/orders_auto.sql", "schedule='45s', on_configuration_change='fail'", "schedule='30s'"
+    )
+
+
+def test_a_failing_change_leaves_the_catalog_as_it_was(
+    project: DbtProject, dbt_db: TestDatabase
+) -> None:
+    before = catalog(dbt_db)
+    with dbt_db.connect() as conn:
+        query_before = conn.execute(DEFINING_QUERY_OF_ORDERS_AUTO).fetchone()
+    # pg_trickle rejects LIMIT without ORDER BY; the status change in the same model must not stay
+    project.edit("models/orders_auto.sql", "<> 'cancelled'", "<> 'cancelled' limit 3")
+    project.edit("models/orders_auto.sql", "schedule='30s'", "schedule='30s', status='SUSPENDED'")
+
+    failed = project.dbt("run", "--select", "orders_auto", expect_ok=False)
+
+    assert "LIMIT" in failed.output
+    assert catalog(dbt_db) == before
+    with dbt_db.connect() as conn:
+        assert conn.execute(DEFINING_QUERY_OF_ORDERS_AUTO).fetchone() == query_before
+    project.edit("models/orders_auto.sql", " limit 3", "")
+    project.edit("models/orders_auto.sql", ", status='SUSPENDED'", "")
+
+
+def test_query_change_without_create_or_replace_recreates(
+    project: DbtProject, dbt_db: TestDatabase
+) -> None:
+    """pg_trickle before 0.6.0 has no create_or_replace_stream_table: drop and create."""
+    before = catalog(dbt_db)
+    signature = "pgtrickle.create_or_replace_stream_table"
+    with dbt_db.connect() as conn:
+        conn.execute(f"alter function {signature} rename to hidden_create_or_replace")
+    try:
+        project.edit("models/order_labels.sql", "as tricky", "as tricky, 1 as version")
+        run = project.dbt("run", "--select", "order_labels")
+    finally:
+        with dbt_db.connect() as conn:
+            conn.execute(
+                "alter function pgtrickle.hidden_create_or_replace"
+                " rename to create_or_replace_stream_table"
+            )
+    assert run.messages() == {
+        "order_labels": "recreated (query changed; this pg_trickle cannot replace a query in place)"
+    }
+    after = catalog(dbt_db)
+    assert after[f"{SCHEMA}.order_labels"]["pgt_id"] != before[f"{SCHEMA}.order_labels"]["pgt_id"]
+    assert rows_of(dbt_db, f"select distinct version from {SCHEMA}.order_labels") == [(1,)]
+
+
+def test_full_refresh_rebuilds_and_handles_dependents(
+    project: DbtProject, dbt_db: TestDatabase
+) -> None:
+    before = catalog(dbt_db)
+
+    run = project.dbt("run", "--full-refresh")
+
+    messages = run.messages()
+    # customer_orders was dropped with order_totals (cascade) and is created again after it
+    assert messages.pop("customer_orders") == "created"
+    assert messages == {model: "recreated (full refresh)" for model in messages}
+    assert "dropped dependent stream tables with cascade: integration.customer_orders" in run.output
+    assert "rebuilt later in this run: integration.customer_orders" in run.output
+    after = catalog(dbt_db)
+    assert set(STREAM_TABLES.values()) <= set(after)
+    assert after[f"{SCHEMA}.order_totals"]["pgt_id"] != before[f"{SCHEMA}.order_totals"]["pgt_id"]
+    # the config applied by the earlier runs holds after the rebuild
+    assert after[f"{SCHEMA}.big_orders"]["status"] == "SUSPENDED"
+    assert after[f"{SCHEMA}.orders_full"]["schedule"] == "@hourly"
+    project.dbt("test", "--exclude", "tag:expect_fail", "orders_renamed")
+
+
+def test_plan_reports_without_changing_anything(
+    project: DbtProject, dbt_db: TestDatabase, statement_log: StatementLog | None
+) -> None:
+    before = catalog(dbt_db)
+    project.edit("models/orders_full.sql", "schedule='@hourly'", "schedule='2h'")
+    project.edit("models/orders_auto.sql", "amount\n", "amount, status\n")
+    if statement_log is not None:
+        statement_log.mark()
+
+    result = project.dbt("run-operation", "pgtrickle_plan")
+
+    assert "orders_full (integration.orders_full): alter (schedule)" in result.output
+    assert "orders_auto (integration.orders_auto): replace query in place (query)" in result.output
+    assert "order_totals (integration.order_totals): no-op" in result.output
+    assert mutating_calls(statement_log) in ([], None)
+    assert catalog(dbt_db) == before
+    project.edit("models/orders_full.sql", "schedule='2h'", "schedule='@hourly'")
+    project.edit("models/orders_auto.sql", "amount, status\n", "amount\n")
+
+
+def test_status_and_cdc_health_operations(project: DbtProject) -> None:
+    status = project.dbt("run-operation", "pgtrickle_status")
+    for qname in STREAM_TABLES.values():
+        assert f"pg-trickle: {qname}: " in status.output
+    assert "integration.big_orders: SUSPENDED" in status.output
+    assert "10 stream table(s)" in status.output
+
+    cdc = project.dbt("run-operation", "pgtrickle_check_cdc_health")
+    assert "pg-trickle: cdc: " in cdc.output
+    assert "with alerts" in cdc.output
+
+
+def test_refresh_operations(project: DbtProject, dbt_db: TestDatabase) -> None:
+    with dbt_db.connect() as conn:
+        conn.execute(f"insert into {SCHEMA}.orders values (9, 1, 1000.00, 'paid')")
+
+    one = project.dbt("run-operation", "pgtrickle_refresh", "--args", "{model_name: order_totals}")
+    assert "pg-trickle: order_totals (integration.order_totals): refreshed" in one.output
+    assert rows_of(
+        dbt_db, f"select order_count from {SCHEMA}.order_totals where customer_id = 1"
+    ) == [(3,)]
+
+    suspended = project.dbt(
+        "run-operation",
+        "pgtrickle_refresh",
+        "--args",
+        "{model_name: orders_renamed}",
+        expect_ok=False,
+    )
+    assert "is SUSPENDED and cannot be refreshed" in suspended.output
+
+    every = project.dbt("run-operation", "refresh_all_stream_tables")
+    assert "orders_renamed (integration.big_orders): skipped, status SUSPENDED" in every.output
+    assert "refresh_all_stream_tables: 9 refreshed, 1 skipped, 0 not created" in every.output
+    # SUSPENDED: not refreshed, so the new order is not in it
+    assert rows_of(dbt_db, f"select count(*) from {SCHEMA}.big_orders") == [(2,)]
+    # every refreshed stream table matches its definition over the changed source again (the
+    # hand-computed expectations no longer hold, and the SUSPENDED one is behind on purpose)
+    project.dbt(
+        "test", "--exclude", "tag:expect_fail", "orders_renamed", "assert_order_totals_expected"
+    )
+
+
+def test_bad_configs_fail_with_their_message_and_change_nothing(
+    project: DbtProject, dbt_db: TestDatabase, statement_log: StatementLog | None
+) -> None:
+    bad = {
+        "bad_mode": (
+            "refresh_mode='SOMETIMES'",
+            '`refresh_mode` has the invalid value "SOMETIMES"',
+        ),
+        "bad_schedule": ("schedule='5x'", '`schedule` has the invalid value "5x"'),
+        "bad_status": ("status='RUNNING'", '`status` has the invalid value "RUNNING"'),
+        "bad_name": (
+            "stream_table_name='Orders'",
+            '`stream_table_name` has the invalid value "Orders"',
+        ),
+        "bad_fuse": ("fuse='maybe'", '`fuse` has the invalid value "maybe"'),
+        "bad_fraction": ("max_delta_fraction=-1", "`max_delta_fraction` has the invalid value -1"),
+        "bad_append": (
+            "refresh_mode='FULL', append_only=true",
+            "`append_only` has the invalid value true",
+        ),
+        "bad_partition": (
+            "refresh_mode='IMMEDIATE', partition_by='order_id'",
+            "no partition_by with refresh_mode 'IMMEDIATE'",
+        ),
+    }
+    for model, (config, _) in bad.items():
+        project.write(
+            f"models/bad/{model}.sql",
+            f"{{{{ config({config}) }}}}\nselect order_id from {{{{ ref('orders') }}}}\n",
+        )
+    before = catalog(dbt_db)
+    if statement_log is not None:
+        statement_log.mark()
+
+    result = project.dbt("run", "--select", "path:models/bad", expect_ok=False)
+
+    assert list(result.statuses("model.").values()) == ["error"] * len(bad), result.output[-3000:]
+    for model, (_, message) in bad.items():
+        assert f"model `{model}`" in result.output
+        assert message in result.output, model
+    assert "accepted: 'DIFFERENTIAL' (default), 'FULL', 'AUTO', 'IMMEDIATE'" in result.output
+    if statement_log is not None:
+        sent = [stmt for stmt in statement_log.statements() if re.search(r"\bpgtrickle\.", stmt)]
+        assert not sent, sent
+    assert catalog(dbt_db) == before
+    for model in bad:
+        project.remove(f"models/bad/{model}.sql")
+
+
+def test_switching_between_table_and_stream_table(
+    project: DbtProject, dbt_db: TestDatabase
+) -> None:
+    project.edit("models/order_labels.sql", "config(", "config(materialized='table', ")
+    project.dbt("run", "--select", "order_labels")
+    assert f"{SCHEMA}.order_labels" not in catalog(dbt_db)
+
+    project.edit("models/order_labels.sql", "materialized='table', ", "")
+    run = project.dbt("run", "--select", "order_labels")
+
+    assert run.messages() == {"order_labels": "created"}
+    assert f"{SCHEMA}.order_labels" in catalog(dbt_db)
+
+
+def test_drop_all_refuses_outside_dependents_unless_forced(
+    project: DbtProject, dbt_db: TestDatabase
+) -> None:
+    with dbt_db.connect() as conn:
+        conn.execute(
+            "select pgtrickle.create_stream_table(name => 'public.outsider',"
+            f" query => 'select customer_id, order_count from {SCHEMA}.order_totals',"
+            " schedule => '1m', refresh_mode => 'FULL')"
+        )
+    before = catalog(dbt_db)
+
+    refused = project.dbt("run-operation", "drop_all_stream_tables", expect_ok=False)
+    assert (
+        "stream tables outside this dbt project read managed ones: public.outsider"
+        in refused.output
+    )
+    assert catalog(dbt_db) == before
+
+    forced = project.dbt("run-operation", "drop_all_stream_tables_force")
+    assert "also dropped (cascade, not managed by dbt): public.outsider" in forced.output
+    assert catalog(dbt_db) == {}
+    with dbt_db.connect() as conn:
+        assert conn.execute(f"select to_regclass('{SCHEMA}.order_totals')").fetchone() == (None,)
+
+
+def test_run_after_drop_all_creates_everything_again(
+    project: DbtProject, dbt_db: TestDatabase
+) -> None:
+    # build: seeds (reloaded, undoing the extra order), stream tables, then their tests
+    build = project.dbt("build", "--exclude", "tag:expect_fail", "orders_renamed")
+    assert build.messages() == {
+        model: "created" for model in STREAM_TABLES if model != "orders_renamed"
+    }
+    assert set(build.statuses("test.").values()) == {"pass"}
+    assert set(catalog(dbt_db)) == set(STREAM_TABLES.values()) - {f"{SCHEMA}.big_orders"}
+    project.dbt("run-operation", "drop_all_stream_tables")
+    assert catalog(dbt_db) == {}
