@@ -1,0 +1,190 @@
+"""SQL text, argument tables and row mappers used by `PgTrickleHook`.
+
+Argument names and SQL types here are code constants; user values are always bound.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import psycopg
+from psycopg import sql
+
+from airflow_provider_pgtrickle.types import (
+    RefreshMode,
+    StreamTable,
+    StreamTableStats,
+    StreamTableStatus,
+)
+
+if TYPE_CHECKING:
+    from psycopg.errors import Diagnostic
+
+Row = dict[str, Any]
+
+# Functions probed by `extension_info()`; a client branches on these instead of on versions.
+FEATURES = (
+    "create_stream_table",
+    "create_stream_table_if_not_exists",
+    "create_or_replace_stream_table",
+    "alter_stream_table",
+    "drop_stream_table",
+    "refresh_stream_table",
+    "resume_stream_table",
+    "health_check",
+    "get_refresh_history",
+    "version",
+    "version_check",
+    "refresh_if_stale",
+    "health_summary",
+    "stream_table_spec",
+)
+
+# Optional create/alter arguments: name -> SQL type. The names are the pg_trickle argument
+# names (code constants, never user input); values are always bound.
+CREATE_OPTIONAL = {
+    "diamond_consistency": "text",
+    "diamond_schedule_policy": "text",
+    "cdc_mode": "text",
+    "append_only": "boolean",
+    "pooler_compatibility_mode": "boolean",
+    "partition_by": "text",
+    "max_differential_joins": "integer",
+    "max_delta_fraction": "double precision",
+}
+ALTER_ARGS = {
+    "query": "text",
+    "schedule": "text",
+    "refresh_mode": "text",
+    "status": "text",
+    "diamond_consistency": "text",
+    "diamond_schedule_policy": "text",
+    "cdc_mode": "text",
+    "append_only": "boolean",
+    "pooler_compatibility_mode": "boolean",
+    "tier": "text",
+    "max_differential_joins": "integer",
+    "max_delta_fraction": "double precision",
+}
+# Catalog columns compared before/after a create-or-replace to report what changed.
+DEPLOY_FIELDS = (
+    "defining_query",
+    "original_query",
+    "schedule",
+    "refresh_mode",
+    "diamond_consistency",
+    "diamond_schedule_policy",
+    "requested_cdc_mode",
+    "is_append_only",
+    "pooler_compatibility_mode",
+    "max_differential_joins",
+    "max_delta_fraction",
+    "pgt_relid",
+)
+
+ST_COLUMNS = sql.SQL(
+    "pgt_id, pgt_relid::bigint AS pgt_relid, pgt_schema, pgt_name, defining_query,"
+    " original_query, schedule, refresh_mode, status, is_populated, data_timestamp,"
+    " last_refresh_at, consecutive_errors, needs_reinit, diamond_consistency,"
+    " diamond_schedule_policy, requested_cdc_mode, is_append_only, pooler_compatibility_mode,"
+    " refresh_tier, effective_refresh_mode, last_error_message, last_error_at, created_at,"
+    " updated_at, max_differential_joins, max_delta_fraction"
+)
+STATS_COLUMNS = sql.SQL(
+    "pgt_id, pgt_schema, pgt_name, status, refresh_mode, is_populated, data_timestamp, schedule,"
+    " staleness, stale, consecutive_errors, needs_reinit, last_refresh_at, total_refreshes,"
+    " successful_refreshes, failed_refreshes, total_rows_inserted, total_rows_deleted,"
+    " avg_duration_ms, last_action, last_status, cdc_modes, refresh_tier"
+)
+SKIP_NOTICE = "refresh skipped:"
+DIAMOND_CONSISTENCY = ("atomic", "none")
+DIAMOND_POLICY = ("fastest", "slowest")
+CDC_MODES = ("auto", "trigger", "wal")
+TIERS = ("hot", "warm", "cold", "frozen")
+
+
+def stream_table_from_row(row: Row) -> StreamTable:
+    return StreamTable(
+        pgt_id=row["pgt_id"],
+        relid=row["pgt_relid"],
+        schema=row["pgt_schema"],
+        name=row["pgt_name"],
+        defining_query=row["defining_query"],
+        original_query=row["original_query"],
+        schedule=row["schedule"],
+        refresh_mode=RefreshMode(row["refresh_mode"]),
+        status=StreamTableStatus(row["status"]),
+        is_populated=row["is_populated"],
+        data_timestamp=row["data_timestamp"],
+        last_refresh_at=row["last_refresh_at"],
+        consecutive_errors=row["consecutive_errors"],
+        needs_reinit=row["needs_reinit"],
+        diamond_consistency=row["diamond_consistency"],
+        diamond_schedule_policy=row["diamond_schedule_policy"],
+        requested_cdc_mode=row["requested_cdc_mode"],
+        is_append_only=row["is_append_only"],
+        pooler_compatibility_mode=row["pooler_compatibility_mode"],
+        refresh_tier=row["refresh_tier"],
+        effective_refresh_mode=row["effective_refresh_mode"],
+        last_error_message=row["last_error_message"],
+        last_error_at=row["last_error_at"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def stats_from_row(row: Row) -> StreamTableStats:
+    return StreamTableStats(
+        pgt_id=row["pgt_id"],
+        schema=row["pgt_schema"],
+        name=row["pgt_name"],
+        status=StreamTableStatus(row["status"]),
+        refresh_mode=RefreshMode(row["refresh_mode"]),
+        is_populated=row["is_populated"],
+        data_timestamp=row["data_timestamp"],
+        schedule=row["schedule"],
+        staleness=row["staleness"],
+        stale=row["stale"],
+        consecutive_errors=row["consecutive_errors"],
+        needs_reinit=row["needs_reinit"],
+        last_refresh_at=row["last_refresh_at"],
+        total_refreshes=row["total_refreshes"] or 0,
+        successful_refreshes=row["successful_refreshes"] or 0,
+        failed_refreshes=row["failed_refreshes"] or 0,
+        total_rows_inserted=row["total_rows_inserted"] or 0,
+        total_rows_deleted=row["total_rows_deleted"] or 0,
+        avg_duration_ms=row["avg_duration_ms"],
+        last_action=row["last_action"],
+        last_status=row["last_status"],
+        cdc_modes=tuple(row["cdc_modes"]) if row["cdc_modes"] is not None else None,
+        refresh_tier=row["refresh_tier"],
+    )
+
+
+def named_call(function: str, args: dict[str, tuple[Any, str]]) -> tuple[sql.Composed, list[Any]]:
+    """`SELECT pgtrickle.<function>(arg => %s::type, ...)` for code-constant names and types."""
+    parts = [
+        sql.SQL("{} => %s::{}").format(sql.Identifier(arg), sql.SQL(sql_type))
+        for arg, (_, sql_type) in args.items()
+    ]
+    query = sql.SQL("SELECT pgtrickle.{}({})").format(
+        sql.Identifier(function), sql.SQL(", ").join(parts)
+    )
+    return query, [value for value, _ in args.values()]
+
+
+@contextmanager
+def collect_notices(conn: psycopg.Connection[Any]) -> Iterator[list[str]]:
+    messages: list[str] = []
+
+    def handler(diag: Diagnostic) -> None:
+        if diag.message_primary:
+            messages.append(diag.message_primary)
+
+    conn.add_notice_handler(handler)
+    try:
+        yield messages
+    finally:
+        conn.remove_notice_handler(handler)

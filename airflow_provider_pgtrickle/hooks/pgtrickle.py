@@ -1,0 +1,630 @@
+"""`PgTrickleHook`: the only place that writes pg_trickle SQL for Airflow.
+
+Every mutating method runs in its own transaction that is committed before it returns; a
+failure rolls back and raises an exception from `airflow_provider_pgtrickle.exceptions`
+carrying the server's message. Readers return frozen dataclasses from
+`airflow_provider_pgtrickle.types`. Inputs are validated before any SQL is sent; names are
+always sent schema-qualified; values are bound parameters and identifiers never come from
+user input.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, cast
+
+import psycopg
+from airflow.providers.postgres.hooks.postgres import PostgresHook
+from psycopg import sql
+from psycopg.rows import dict_row
+
+from airflow_provider_pgtrickle import _health
+from airflow_provider_pgtrickle._sql import (
+    ALTER_ARGS,
+    CDC_MODES,
+    CREATE_OPTIONAL,
+    DEPLOY_FIELDS,
+    DIAMOND_CONSISTENCY,
+    DIAMOND_POLICY,
+    FEATURES,
+    SKIP_NOTICE,
+    ST_COLUMNS,
+    STATS_COLUMNS,
+    TIERS,
+    Row,
+    collect_notices,
+    named_call,
+    stats_from_row,
+    stream_table_from_row,
+)
+from airflow_provider_pgtrickle._validation import (
+    qualify,
+    qualify_many,
+    split_name,
+    validate_choice,
+    validate_positive_int,
+    validate_query,
+    validate_refresh_mode,
+    validate_schedule,
+    validate_schema,
+    validate_status,
+)
+from airflow_provider_pgtrickle.exceptions import (
+    PgTrickleDatabaseError,
+    PgTrickleExtensionMissingError,
+    PgTrickleValidationError,
+    translate_database_error,
+)
+from airflow_provider_pgtrickle.types import (
+    DependencyEdge,
+    DeployOutcome,
+    DeployResult,
+    ExtensionInfo,
+    HealthCheck,
+    HealthRow,
+    HealthSeverity,
+    RefreshHistoryEntry,
+    RefreshMode,
+    RefreshOutcome,
+    RefreshResult,
+    StreamTable,
+    StreamTableStats,
+    StreamTableStatus,
+)
+
+if TYPE_CHECKING:
+    from psycopg.errors import Diagnostic
+
+
+class PgTrickleHook(PostgresHook):
+    """Manage and inspect pg_trickle stream tables through a standard Postgres connection.
+
+    :param postgres_conn_id: id of an Airflow connection of type ``postgres`` (the same one a
+        Cosmos profile uses) or ``pgtrickle`` (the same fields, labelled for pg_trickle).
+    """
+
+    conn_name_attr = "postgres_conn_id"
+    default_conn_name = "postgres_default"
+    conn_type = "pgtrickle"
+    hook_name = "PostgreSQL with pg_trickle"
+
+    def __init__(self, postgres_conn_id: str = default_conn_name, **kwargs: Any) -> None:
+        super().__init__(postgres_conn_id=postgres_conn_id, **kwargs)
+        self._connect_lock = threading.Lock()
+
+    # -- connections and transactions -------------------------------------------------------
+
+    def new_connection(self) -> psycopg.Connection[Any]:
+        """A new psycopg connection (caller closes it); safe to call from worker threads."""
+        with self._connect_lock:
+            conn = cast("psycopg.Connection[Any]", self.get_conn())
+        conn.add_notice_handler(self._log_notice)
+        return conn
+
+    def _log_notice(self, diag: Diagnostic) -> None:
+        if diag.message_primary:
+            self.log.info("pg_trickle %s: %s", diag.severity, diag.message_primary)
+
+    @contextmanager
+    def _transaction(
+        self,
+        *,
+        operation: str,
+        stream_table: str | None,
+        connection: psycopg.Connection[Any] | None = None,
+    ) -> Iterator[psycopg.Cursor[Row]]:
+        """One transaction: committed on success, rolled back and translated on failure."""
+        conn = connection or self.new_connection()
+        try:
+            conn.autocommit = False
+            with conn.cursor(row_factory=dict_row) as cur:
+                try:
+                    yield cur
+                    conn.commit()
+                except psycopg.Error as error:
+                    conn.rollback()
+                    raise self._translate(error, operation, stream_table) from error
+                except BaseException:
+                    conn.rollback()
+                    raise
+        finally:
+            if connection is None:
+                conn.close()
+
+    @contextmanager
+    def _reader(
+        self, *, operation: str, stream_table: str | None = None
+    ) -> Iterator[psycopg.Cursor[Row]]:
+        """Autocommit cursor: a read is one statement, so no BEGIN/COMMIT round trips."""
+        conn = self.new_connection()
+        try:
+            conn.autocommit = True
+            with conn.cursor(row_factory=dict_row) as cur:
+                try:
+                    yield cur
+                except psycopg.Error as error:
+                    raise self._translate(error, operation, stream_table) from error
+        finally:
+            conn.close()
+
+    def _translate(
+        self, error: psycopg.Error, operation: str, stream_table: str | None
+    ) -> PgTrickleDatabaseError | PgTrickleExtensionMissingError:
+        sqlstate = getattr(error, "sqlstate", None)
+        text = str(error)
+        if sqlstate == "3F000" or (
+            sqlstate in ("42P01", "42883") and ("pgtrickle." in text and "does not exist" in text)
+        ):
+            return PgTrickleExtensionMissingError(
+                f"pg_trickle: {operation} failed because the `pg_trickle` extension (or this "
+                f"function of it) is missing in database `{self._database_name()}`: "
+                f"{text.strip()}; run `CREATE EXTENSION pg_trickle` as a superuser or upgrade it."
+            )
+        return translate_database_error(error, operation=operation, stream_table=stream_table)
+
+    def _database_name(self) -> str:
+        return str(self.database or self.connection.schema or "")
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def _create_args(
+        self,
+        name: str,
+        *,
+        query: str,
+        schedule: str,
+        refresh_mode: RefreshMode | str,
+        initialize: bool,
+        options: dict[str, Any],
+    ) -> dict[str, tuple[Any, str]]:
+        args: dict[str, tuple[Any, str]] = {
+            "name": (name, "text"),
+            "query": (validate_query(query, subject=name), "text"),
+            "schedule": (validate_schedule(schedule, subject=name), "text"),
+            "refresh_mode": (validate_refresh_mode(refresh_mode, subject=name).value, "text"),
+            "initialize": (bool(initialize), "boolean"),
+        }
+        args.update(self._optional_args(name, options, CREATE_OPTIONAL))
+        return args
+
+    def _optional_args(
+        self, name: str, options: dict[str, Any], allowed: dict[str, str]
+    ) -> dict[str, tuple[Any, str]]:
+        out: dict[str, tuple[Any, str]] = {}
+        for key, value in options.items():
+            if key not in allowed:
+                raise PgTrickleValidationError(
+                    f"Stream table `{name}`: unknown option {key!r}; accepted: "
+                    f"{', '.join(sorted(allowed))}."
+                )
+            if value is None:
+                continue
+            out[key] = (self._check_option(name, key, value), allowed[key])
+        return out
+
+    @staticmethod
+    def _check_option(name: str, key: str, value: Any) -> Any:
+        choices = {
+            "diamond_consistency": DIAMOND_CONSISTENCY,
+            "diamond_schedule_policy": DIAMOND_POLICY,
+            "cdc_mode": CDC_MODES,
+            "tier": TIERS,
+        }
+        if key in choices:
+            return validate_choice(value, argument=key, choices=choices[key], subject=name)
+        if key in ("append_only", "pooler_compatibility_mode"):
+            if not isinstance(value, bool):
+                raise PgTrickleValidationError(
+                    f"Stream table `{name}`: {key} {value!r} is not a boolean; pass True or False."
+                )
+            return value
+        if key == "max_differential_joins":
+            return validate_positive_int(value, argument=key, subject=name)
+        if key == "max_delta_fraction":
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise PgTrickleValidationError(
+                    f"Stream table `{name}`: {key} {value!r} is not a positive number; "
+                    "pass e.g. 0.5."
+                )
+            return float(value)
+        if key in ("partition_by", "query", "schedule", "refresh_mode", "status"):
+            if not isinstance(value, str) or "\x00" in value:
+                raise PgTrickleValidationError(
+                    f"Stream table `{name}`: {key} {value!r} is not a valid string; pass text."
+                )
+            return value
+        return value
+
+    def create_stream_table(
+        self,
+        name: str,
+        query: str,
+        *,
+        schedule: str = "calculated",
+        refresh_mode: RefreshMode | str = RefreshMode.AUTO,
+        initialize: bool = True,
+        **options: Any,
+    ) -> None:
+        """`pgtrickle.create_stream_table`; fails if the stream table exists.
+
+        ``options`` are further create arguments (``diamond_consistency``, ``cdc_mode``,
+        ``append_only``, ``partition_by``, ...); ``None`` values are not sent.
+        """
+        qualified = qualify(name)
+        args = self._create_args(
+            qualified,
+            query=query,
+            schedule=schedule,
+            refresh_mode=refresh_mode,
+            initialize=initialize,
+            options=options,
+        )
+        statement, params = named_call("create_stream_table", args)
+        with self._transaction(operation="create_stream_table", stream_table=qualified) as cur:
+            cur.execute(statement, params)
+        self.log.info("pg_trickle: created stream table %s", qualified)
+
+    def create_or_replace_stream_table(
+        self,
+        name: str,
+        query: str,
+        *,
+        schedule: str = "calculated",
+        refresh_mode: RefreshMode | str = RefreshMode.AUTO,
+        initialize: bool = True,
+        **options: Any,
+    ) -> DeployResult:
+        """Idempotent deploy through `pgtrickle.create_or_replace_stream_table`.
+
+        Reports whether the stream table was created, altered (with the catalog fields that
+        changed) or left unchanged. ``AUTO`` against an existing table keeps the mode
+        pg_trickle chose for it (pg_trickle would otherwise try to store AUTO and fail).
+        """
+        qualified = qualify(name)
+        schema, table = split_name(qualified)
+        args = self._create_args(
+            qualified,
+            query=query,
+            schedule=schedule,
+            refresh_mode=refresh_mode,
+            initialize=initialize,
+            options=options,
+        )
+        snapshot = sql.SQL(
+            "SELECT {} FROM pgtrickle.pgt_stream_tables WHERE pgt_schema = %s AND pgt_name = %s"
+        ).format(ST_COLUMNS)
+        with self._transaction(
+            operation="create_or_replace_stream_table", stream_table=qualified
+        ) as cur:
+            before = cur.execute(snapshot, [schema, table]).fetchone()
+            if before is not None and args["refresh_mode"][0] == RefreshMode.AUTO.value:
+                kept = before["refresh_mode"]
+                kept = kept if kept in ("FULL", "DIFFERENTIAL") else "DIFFERENTIAL"
+                args["refresh_mode"] = (kept, "text")
+            statement, params = named_call("create_or_replace_stream_table", args)
+            cur.execute(statement, params)
+            after = cur.execute(snapshot, [schema, table]).fetchone()
+        changed: tuple[str, ...] = ()
+        if before is None:
+            outcome = DeployOutcome.CREATED
+        else:
+            assert after is not None  # the call succeeded, so the row exists
+            changed = tuple(f for f in DEPLOY_FIELDS if before[f] != after[f])
+            outcome = DeployOutcome.ALTERED if changed else DeployOutcome.UNCHANGED
+        self.log.info("pg_trickle: stream table %s %s", qualified, outcome.value)
+        return DeployResult(stream_table=qualified, action=outcome, changed=changed)
+
+    def alter_stream_table(
+        self,
+        name: str,
+        *,
+        query: str | None = None,
+        schedule: str | None = None,
+        refresh_mode: RefreshMode | str | None = None,
+        status: StreamTableStatus | str | None = None,
+        **options: Any,
+    ) -> None:
+        """`pgtrickle.alter_stream_table` with only the given settings.
+
+        ``status='PAUSED'`` is sent as ``SUSPENDED``; ``refresh_mode='AUTO'`` is refused.
+        Further settings (``tier``, ``cdc_mode``, ``diamond_consistency``, ...) go in
+        ``options``.
+        """
+        qualified = qualify(name)
+        args: dict[str, tuple[Any, str]] = {"name": (qualified, "text")}
+        if query is not None:
+            args["query"] = (validate_query(query, subject=qualified), "text")
+        if schedule is not None:
+            args["schedule"] = (validate_schedule(schedule, subject=qualified), "text")
+        if refresh_mode is not None:
+            mode = validate_refresh_mode(refresh_mode, subject=qualified, for_alter=True)
+            args["refresh_mode"] = (mode.value, "text")
+        if status is not None:
+            args["status"] = (validate_status(status, subject=qualified).value, "text")
+        args.update(self._optional_args(qualified, options, ALTER_ARGS))
+        if len(args) == 1:
+            raise PgTrickleValidationError(
+                f"Stream table `{qualified}`: nothing to alter; pass at least one of "
+                f"{', '.join(ALTER_ARGS)}."
+            )
+        statement, params = named_call("alter_stream_table", args)
+        with self._transaction(operation="alter_stream_table", stream_table=qualified) as cur:
+            cur.execute(statement, params)
+        self.log.info("pg_trickle: altered stream table %s (%s)", qualified, ", ".join(args))
+
+    def drop_stream_table(
+        self, name: str, *, if_exists: bool = False, cascade: bool = False
+    ) -> bool:
+        """`pgtrickle.drop_stream_table`; returns whether a stream table was dropped.
+
+        With ``if_exists`` the catalog check and the drop are one statement, so a concurrent
+        drop cannot make it fail.
+        """
+        qualified = qualify(name)
+        schema, table = split_name(qualified)
+        with self._transaction(operation="drop_stream_table", stream_table=qualified) as cur:
+            if if_exists:
+                cur.execute(
+                    "SELECT pgtrickle.drop_stream_table(name => %s::text, cascade => %s::boolean)"
+                    " FROM pgtrickle.pgt_stream_tables WHERE pgt_schema = %s AND pgt_name = %s",
+                    [qualified, bool(cascade), schema, table],
+                )
+                dropped = cur.rowcount > 0
+            else:
+                cur.execute(
+                    "SELECT pgtrickle.drop_stream_table(name => %s::text, cascade => %s::boolean)",
+                    [qualified, bool(cascade)],
+                )
+                dropped = True
+        self.log.info(
+            "pg_trickle: stream table %s %s", qualified, "dropped" if dropped else "did not exist"
+        )
+        return dropped
+
+    def refresh_stream_table(
+        self, name: str, *, connection: psycopg.Connection[Any] | None = None
+    ) -> RefreshResult:
+        """`pgtrickle.refresh_stream_table` in its own transaction.
+
+        Returns the history row the refresh wrote (action, row counts, duration,
+        data_timestamp), or action ``skipped`` when pg_trickle reported that another refresh
+        of the table was in progress. ``connection`` lets a caller reuse (and cancel) its own
+        connection; it is not closed.
+        """
+        qualified = qualify(name)
+        schema, table = split_name(qualified)
+        conn = connection or self.new_connection()
+        try:
+            with (
+                collect_notices(conn) as notices,
+                self._transaction(
+                    operation="refresh_stream_table", stream_table=qualified, connection=conn
+                ) as cur,
+            ):
+                cur.execute("SELECT pgtrickle.refresh_stream_table(%s::text)", [qualified])
+                skip = next((m for m in notices if m.startswith(SKIP_NOTICE)), None)
+                history = None
+                if skip is None:
+                    # Our row lock on the stream table is held until commit, so the newest
+                    # MANUAL history row of this table is the one this call wrote.
+                    history = cur.execute(
+                        "SELECT h.action, h.rows_inserted, h.rows_deleted, h.data_timestamp,"
+                        " EXTRACT(EPOCH FROM (h.end_time - h.start_time)) * 1000.0 AS duration_ms"
+                        " FROM pgtrickle.pgt_refresh_history AS h"
+                        " JOIN pgtrickle.pgt_stream_tables AS st ON st.pgt_id = h.pgt_id"
+                        " WHERE st.pgt_schema = %s AND st.pgt_name = %s"
+                        " AND h.initiated_by = 'MANUAL'"
+                        " ORDER BY h.refresh_id DESC LIMIT 1",
+                        [schema, table],
+                    ).fetchone()
+        finally:
+            if connection is None:
+                conn.close()
+        if skip is not None:
+            self.log.warning("pg_trickle: %s", skip)
+            return RefreshResult(qualified, RefreshOutcome.SKIPPED, message=skip)
+        result = RefreshResult(
+            stream_table=qualified,
+            action=RefreshOutcome.REFRESHED,
+            refresh_action=history["action"] if history else None,
+            rows_inserted=history["rows_inserted"] if history else None,
+            rows_deleted=history["rows_deleted"] if history else None,
+            duration_ms=(
+                float(history["duration_ms"])
+                if history and history["duration_ms"] is not None
+                else None
+            ),
+            data_timestamp=history["data_timestamp"] if history else None,
+        )
+        self.log.info(
+            "pg_trickle: refreshed %s (%s, +%s -%s)",
+            qualified,
+            result.refresh_action,
+            result.rows_inserted,
+            result.rows_deleted,
+        )
+        return result
+
+    def resume_stream_table(self, name: str) -> None:
+        """`pgtrickle.resume_stream_table`: SUSPENDED or ERROR back to ACTIVE (no refresh)."""
+        qualified = qualify(name)
+        with self._transaction(operation="resume_stream_table", stream_table=qualified) as cur:
+            cur.execute("SELECT pgtrickle.resume_stream_table(%s::text)", [qualified])
+        self.log.info("pg_trickle: resumed stream table %s", qualified)
+
+    # -- readers -------------------------------------------------------------------------------
+
+    def get_stream_table(self, name: str) -> StreamTable | None:
+        """The catalog row of one stream table, or ``None`` if it does not exist."""
+        found = self.list_stream_tables(names=[name])
+        return found[0] if found else None
+
+    def list_stream_tables(
+        self, schema: str | None = None, names: Sequence[str] | None = None
+    ) -> list[StreamTable]:
+        """Catalog rows, optionally only of ``schema`` and/or the given names."""
+        where, params = self._filter(schema, names)
+        query = sql.SQL(
+            "SELECT {} FROM pgtrickle.pgt_stream_tables{} ORDER BY pgt_schema, pgt_name"
+        ).format(ST_COLUMNS, where)
+        with self._reader(operation="list_stream_tables") as cur:
+            return [stream_table_from_row(r) for r in cur.execute(query, params).fetchall()]
+
+    def get_stats(
+        self, schema: str | None = None, names: Sequence[str] | None = None
+    ) -> list[StreamTableStats]:
+        """Rows of the monitoring view `pgtrickle.pg_stat_stream_tables`."""
+        where, params = self._filter(schema, names)
+        query = sql.SQL(
+            "SELECT {} FROM pgtrickle.pg_stat_stream_tables{} ORDER BY pgt_schema, pgt_name"
+        ).format(STATS_COLUMNS, where)
+        with self._reader(operation="get_stats") as cur:
+            return [stats_from_row(r) for r in cur.execute(query, params).fetchall()]
+
+    @staticmethod
+    def _filter(
+        schema: str | None, names: Sequence[str] | None
+    ) -> tuple[sql.Composable, list[Any]]:
+        clauses: list[sql.Composable] = []
+        params: list[Any] = []
+        if schema is not None:
+            clauses.append(sql.SQL("pgt_schema = %s"))
+            params.append(validate_schema(schema))
+        if names is not None:
+            clauses.append(sql.SQL("pgt_schema || '.' || pgt_name = ANY(%s::text[])"))
+            params.append([qualify(n) for n in names])
+        if not clauses:
+            return sql.SQL(""), params
+        return sql.SQL(" WHERE ") + sql.SQL(" AND ").join(clauses), params
+
+    def health_check(self) -> list[HealthCheck]:
+        """`pgtrickle.health_check()` rows in server order."""
+        with self._reader(operation="health_check") as cur:
+            rows = cur.execute(
+                "SELECT check_name, severity, detail FROM pgtrickle.health_check()"
+            ).fetchall()
+        return [
+            HealthCheck(r["check_name"], HealthSeverity(r["severity"]), r["detail"]) for r in rows
+        ]
+
+    def get_refresh_history(self, name: str, max_rows: int = 20) -> list[RefreshHistoryEntry]:
+        """`pgtrickle.get_refresh_history`, newest first; empty for unknown names."""
+        qualified = qualify(name)
+        validate_positive_int(max_rows, argument="max_rows", subject=qualified)
+        with self._reader(operation="get_refresh_history", stream_table=qualified) as cur:
+            rows = cur.execute(
+                "SELECT refresh_id, data_timestamp, start_time, end_time, action, status,"
+                " rows_inserted, rows_deleted, duration_ms, error_message"
+                " FROM pgtrickle.get_refresh_history(%s::text, %s::integer)",
+                [qualified, max_rows],
+            ).fetchall()
+        return [RefreshHistoryEntry(**r) for r in rows]
+
+    def dependency_graph(self) -> list[DependencyEdge]:
+        """Every (stream table, source) edge of `pgtrickle.pgt_dependencies`."""
+        with self._reader(operation="dependency_graph") as cur:
+            rows = cur.execute(
+                "SELECT st.pgt_schema || '.' || st.pgt_name AS stream_table,"
+                " COALESCE(n.nspname || '.' || c.relname, d.source_relid::text) AS source,"
+                " d.source_type, d.cdc_mode"
+                " FROM pgtrickle.pgt_dependencies AS d"
+                " JOIN pgtrickle.pgt_stream_tables AS st ON st.pgt_id = d.pgt_id"
+                " LEFT JOIN pg_catalog.pg_class AS c ON c.oid = d.source_relid"
+                " LEFT JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace"
+                " ORDER BY 1, 2"
+            ).fetchall()
+        return [DependencyEdge(**r) for r in rows]
+
+    def refresh_plan(self) -> list[dict[str, Any]]:
+        """Every stream table with its status and upstream stream tables, in one query.
+
+        Rows: ``{"name": "s.t", "status": StreamTableStatus, "upstream": ["s.u", ...]}``.
+        """
+        with self._reader(operation="read refresh plan") as cur:
+            rows = cur.execute(
+                "SELECT st.pgt_schema || '.' || st.pgt_name AS name, st.status,"
+                " ARRAY(SELECT up.pgt_schema || '.' || up.pgt_name"
+                "       FROM pgtrickle.pgt_dependencies AS d"
+                "       JOIN pgtrickle.pgt_stream_tables AS up ON up.pgt_relid = d.source_relid"
+                "       WHERE d.pgt_id = st.pgt_id AND d.source_type = 'STREAM_TABLE'"
+                "       ORDER BY 1) AS upstream"
+                " FROM pgtrickle.pgt_stream_tables AS st ORDER BY st.pgt_schema, st.pgt_name"
+            ).fetchall()
+        return [
+            {
+                "name": r["name"],
+                "status": StreamTableStatus(r["status"]),
+                "upstream": list(r["upstream"]),
+            }
+            for r in rows
+        ]
+
+    def fetch_health(self, names: Sequence[str] = (), schema: str | None = None) -> list[HealthRow]:
+        """The health sensor's single query (see `airflow_provider_pgtrickle._health`)."""
+        query, params = _health.health_query(names, schema)
+        with self._reader(operation="read stream table health") as cur:
+            cur.row_factory = psycopg.rows.tuple_row  # type: ignore[assignment]
+            rows = cur.execute(query, params).fetchall()
+        return _health.rows_to_health(cast("list[Sequence[Any]]", rows))
+
+    # -- version and features ------------------------------------------------------------------
+
+    def extension_version(self) -> str | None:
+        """`extversion` of pg_trickle in this database, or ``None`` when not installed."""
+        with self._reader(operation="extension_version") as cur:
+            row = cur.execute(
+                "SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'pg_trickle'"
+            ).fetchone()
+        return row["extversion"] if row else None
+
+    def extension_info(self) -> ExtensionInfo:
+        """Installed version, loaded library version and which API functions exist."""
+        with self._reader(operation="extension_info") as cur:
+            row = cur.execute(
+                "SELECT (SELECT extversion FROM pg_catalog.pg_extension"
+                "        WHERE extname = 'pg_trickle') AS extversion,"
+                " ARRAY(SELECT DISTINCT p.proname::text FROM pg_catalog.pg_proc AS p"
+                "       JOIN pg_catalog.pg_namespace AS n ON n.oid = p.pronamespace"
+                "       WHERE n.nspname = 'pgtrickle' AND p.proname = ANY(%s::text[])"
+                "       ORDER BY 1) AS features",
+                [list(FEATURES)],
+            ).fetchone()
+            assert row is not None  # a SELECT without FROM returns exactly one row
+            if row["extversion"] is None:
+                raise PgTrickleExtensionMissingError(
+                    f"pg_trickle: the `pg_trickle` extension is not installed in database "
+                    f"`{self._database_name()}`; run `CREATE EXTENSION pg_trickle` as a superuser."
+                )
+            library = None
+            if "version" in row["features"]:
+                library = cur.execute("SELECT pgtrickle.version() AS v").fetchone()["v"]  # type: ignore[index]
+        return ExtensionInfo(row["extversion"], library, tuple(row["features"]))
+
+    def has_feature(self, function: str) -> bool:
+        """Whether `pgtrickle.<function>` exists (feature detection by probing `pg_proc`)."""
+        if function not in FEATURES:
+            raise PgTrickleValidationError(
+                f"Feature `{function}` is not one the provider probes; accepted: "
+                f"{', '.join(FEATURES)}."
+            )
+        return self.extension_info().supports(function)
+
+    def test_connection(self) -> tuple[bool, str]:  # type: ignore[override]
+        """Connectivity check that also reports whether pg_trickle is installed."""
+        try:
+            version = self.extension_version()
+        except Exception as error:
+            return False, f"Connection failed: {error}"
+        if version is None:
+            return (
+                True,
+                "Connection successfully tested; pg_trickle is NOT installed in database "
+                f"`{self._database_name()}` (run `CREATE EXTENSION pg_trickle` as a superuser).",
+            )
+        return True, f"Connection successfully tested; pg_trickle {version} is installed."
+
+    def check_names(self, names: Sequence[str]) -> list[str]:
+        """Validate and qualify names (no SQL); exposed for operators and the sensor."""
+        return qualify_many(names, argument="stream_tables")

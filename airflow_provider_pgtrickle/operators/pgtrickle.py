@@ -1,0 +1,428 @@
+"""Operators that deploy, alter, drop, refresh and resume pg_trickle stream tables.
+
+All SQL goes through `PgTrickleHook`. Every operator is safe to retry: create is a
+create-or-replace, drop defaults to ``if_exists``, resume leaves ACTIVE tables alone, and a
+refresh can always run again. Return values (XCom) are JSON-native.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import AssetAlias, BaseOperator
+
+from airflow_provider_pgtrickle._validation import (
+    qualify,
+    qualify_many,
+    validate_positive_int,
+    validate_refresh_mode,
+    validate_schedule,
+    validate_schema,
+    validate_status,
+)
+from airflow_provider_pgtrickle.assets import STREAM_TABLE_ASSET_ALIAS, stream_table_asset_uri
+from airflow_provider_pgtrickle.exceptions import (
+    PgTrickleRefreshError,
+    PgTrickleValidationError,
+    StreamTableNotFoundError,
+)
+from airflow_provider_pgtrickle.types import RefreshOutcome, StreamTableStatus
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_provider_pgtrickle._refresh import RefreshRunner
+    from airflow_provider_pgtrickle.hooks.pgtrickle import PgTrickleHook
+    from airflow_provider_pgtrickle.types import DependencyEdge
+
+
+def _is_static(value: object) -> bool:
+    """True when a templated argument holds no Jinja, so it can be validated at parse time."""
+    return isinstance(value, str) and "{{" not in value and "{%" not in value
+
+
+class _PgTrickleBaseOperator(BaseOperator):
+    """Connection handling, asset events and OpenLineage shared by the operators."""
+
+    ui_color = "#d5e8f7"
+
+    def __init__(
+        self, *, postgres_conn_id: str = "postgres_default", emit_assets: bool = True, **kwargs: Any
+    ) -> None:
+        if emit_assets:
+            outlets = list(kwargs.pop("outlets", None) or [])
+            outlets.append(AssetAlias(STREAM_TABLE_ASSET_ALIAS))
+            kwargs["outlets"] = outlets
+        super().__init__(**kwargs)
+        self.postgres_conn_id = postgres_conn_id
+        self.emit_assets = emit_assets
+        self._touched: list[str] = []
+        self._lineage_edges: list[DependencyEdge] = []
+
+    @cached_property
+    def hook(self) -> PgTrickleHook:
+        from airflow_provider_pgtrickle.hooks.pgtrickle import PgTrickleHook
+
+        return PgTrickleHook(postgres_conn_id=self.postgres_conn_id)
+
+    def _location(self) -> tuple[str, int | None, str]:
+        conn = self.hook.connection
+        return conn.host or "localhost", conn.port, str(self.hook.database or conn.schema or "")
+
+    def _emit(self, context: Context, names: Sequence[str]) -> None:
+        """Record which tables were touched: asset events and OpenLineage outputs."""
+        self._touched = list(names)
+        if not names:
+            return
+        if self.emit_assets:
+            from airflow.sdk import Asset
+
+            host, port, database = self._location()
+            events = context["outlet_events"][AssetAlias(STREAM_TABLE_ASSET_ALIAS)]
+            for name in names:
+                uri = stream_table_asset_uri(host=host, port=port, database=database, name=name)
+                events.add(Asset(uri=uri))
+        from airflow_provider_pgtrickle.lineage import openlineage_available
+
+        if openlineage_available():
+            self._lineage_edges = self.hook.dependency_graph()
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """Inputs from the dependency catalog, outputs the stream tables touched."""
+        from airflow_provider_pgtrickle.lineage import operator_lineage
+
+        host, port, database = self._location()
+        return operator_lineage(
+            namespace=f"postgres://{host}:{port or 5432}",
+            database=database,
+            stream_tables=self._touched,
+            edges=self._lineage_edges,
+        )
+
+
+class PgTrickleCreateStreamTableOperator(_PgTrickleBaseOperator):
+    """Deploy a stream table idempotently (create, or replace in place when it differs).
+
+    Returns ``{"stream_table", "action": "created"|"altered"|"unchanged", "changed": [...]}``.
+
+    :param stream_table: ``schema.table`` (lower-case identifiers; unqualified means public).
+        Templated.
+    :param query: the defining ``SELECT`` (or a path ending in ``.sql``). Templated.
+    :param schedule: duration (``'5m'``, ``'1h30m'``), cron, or ``'calculated'``. Templated.
+    :param refresh_mode: ``DIFFERENTIAL``, ``FULL``, ``IMMEDIATE`` or ``AUTO``. Templated.
+    :param initialize: fill the table when it is created (ignored for existing tables).
+    :param options: further create arguments (``diamond_consistency``, ``cdc_mode``,
+        ``append_only``, ``pooler_compatibility_mode``, ``partition_by``,
+        ``max_differential_joins``, ``max_delta_fraction``).
+    :param postgres_conn_id: Airflow connection of type ``postgres``.
+    :param emit_assets: emit an asset event for the stream table.
+    """
+
+    template_fields: Sequence[str] = ("stream_table", "query", "schedule", "refresh_mode")
+    template_ext: Sequence[str] = (".sql",)
+    template_fields_renderers = {"query": "sql"}
+
+    def __init__(
+        self,
+        *,
+        stream_table: str,
+        query: str,
+        schedule: str | None = "1m",
+        refresh_mode: str = "DIFFERENTIAL",
+        initialize: bool = True,
+        options: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.stream_table = stream_table
+        self.query = query
+        self.schedule = "calculated" if schedule is None else schedule
+        self.refresh_mode = refresh_mode
+        self.initialize = initialize
+        self.options = dict(options or {})
+        if _is_static(stream_table):
+            qualify(stream_table)
+        if _is_static(self.schedule):
+            validate_schedule(self.schedule, subject=str(stream_table))
+        if _is_static(refresh_mode):
+            validate_refresh_mode(refresh_mode, subject=str(stream_table))
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        result = self.hook.create_or_replace_stream_table(
+            self.stream_table,
+            self.query,
+            schedule=self.schedule,
+            refresh_mode=self.refresh_mode,
+            initialize=self.initialize,
+            **self.options,
+        )
+        self._emit(context, [result.stream_table])
+        return result.to_dict()
+
+
+class PgTrickleAlterStreamTableOperator(_PgTrickleBaseOperator):
+    """Change only the given settings of an existing stream table.
+
+    Returns ``{"stream_table", "altered": [setting names]}``.
+
+    :param stream_table: ``schema.table``. Templated.
+    :param schedule: new schedule (duration, cron or ``'calculated'``). Templated.
+    :param refresh_mode: ``DIFFERENTIAL``, ``FULL`` or ``IMMEDIATE`` (``AUTO`` is refused).
+        Templated.
+    :param status: ``ACTIVE``, ``SUSPENDED`` (``PAUSED`` accepted), ``ERROR``, ``INITIALIZING``.
+        Templated.
+    :param query: new defining query (an in-place full rebuild). Templated, ``.sql`` allowed.
+    :param options: further alter arguments (``tier``, ``cdc_mode``, ``diamond_consistency``,
+        ``append_only``, ...).
+    """
+
+    template_fields: Sequence[str] = ("stream_table", "schedule", "refresh_mode", "status", "query")
+    template_ext: Sequence[str] = (".sql",)
+    template_fields_renderers = {"query": "sql"}
+
+    def __init__(
+        self,
+        *,
+        stream_table: str,
+        schedule: str | None = None,
+        refresh_mode: str | None = None,
+        status: str | None = None,
+        query: str | None = None,
+        options: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("emit_assets", False)
+        super().__init__(**kwargs)
+        self.stream_table = stream_table
+        self.schedule = schedule
+        self.refresh_mode = refresh_mode
+        self.status = status
+        self.query = query
+        self.options = dict(options or {})
+        subject = str(stream_table)
+        if _is_static(stream_table):
+            qualify(stream_table)
+        if _is_static(schedule):
+            validate_schedule(schedule, subject=subject)
+        if _is_static(refresh_mode):
+            validate_refresh_mode(refresh_mode, subject=subject, for_alter=True)
+        if _is_static(status):
+            validate_status(status, subject=subject)
+        if all(v is None for v in (schedule, refresh_mode, status, query)) and not self.options:
+            raise PgTrickleValidationError(
+                f"Stream table `{subject}`: nothing to alter; pass schedule, refresh_mode, "
+                "status, query or options."
+            )
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        self.hook.alter_stream_table(
+            self.stream_table,
+            query=self.query,
+            schedule=self.schedule,
+            refresh_mode=self.refresh_mode,
+            status=self.status,
+            **self.options,
+        )
+        given = {
+            "query": self.query,
+            "schedule": self.schedule,
+            "refresh_mode": self.refresh_mode,
+            "status": self.status,
+            **self.options,
+        }
+        altered = [key for key, value in given.items() if value is not None]
+        if self.query is not None:
+            self._emit(context, [qualify(self.stream_table)])
+        return {"stream_table": qualify(self.stream_table), "altered": altered}
+
+
+class PgTrickleDropStreamTableOperator(_PgTrickleBaseOperator):
+    """Drop a stream table (its storage table, catalog row and history).
+
+    Returns ``{"stream_table", "dropped": bool}``.
+
+    :param stream_table: ``schema.table``. Templated.
+    :param if_exists: succeed without doing anything when it does not exist (retry-safe).
+    :param cascade: also drop stream tables that read from it.
+    """
+
+    template_fields: Sequence[str] = ("stream_table",)
+
+    def __init__(
+        self, *, stream_table: str, if_exists: bool = True, cascade: bool = False, **kwargs: Any
+    ) -> None:
+        kwargs.setdefault("emit_assets", False)
+        super().__init__(**kwargs)
+        self.stream_table = stream_table
+        self.if_exists = if_exists
+        self.cascade = cascade
+        if _is_static(stream_table):
+            qualify(stream_table)
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        dropped = self.hook.drop_stream_table(
+            self.stream_table, if_exists=self.if_exists, cascade=self.cascade
+        )
+        return {"stream_table": qualify(self.stream_table), "dropped": dropped}
+
+
+def _selection(
+    stream_tables: str | list[str] | None, schema: str | None, all_stream_tables: bool
+) -> None:
+    given = sum([stream_tables is not None, schema is not None, bool(all_stream_tables)])
+    if given != 1:
+        raise PgTrickleValidationError(
+            "Pass exactly one of `stream_tables` (a name or a list), `schema`, or "
+            f"`all_stream_tables=True` (got stream_tables={stream_tables!r}, schema={schema!r}, "
+            f"all_stream_tables={all_stream_tables!r})."
+        )
+
+
+def _select(plan: Sequence[dict[str, Any]], names: Sequence[str], schema: str | None) -> list[str]:
+    """Names from the plan that the operator should act on; unknown names fail."""
+    known = [row["name"] for row in plan]
+    if names:
+        missing = [n for n in names if n not in known]
+        if missing:
+            raise StreamTableNotFoundError(
+                f"Stream table(s) {', '.join(f'`{n}`' for n in missing)} not found in the "
+                "pg_trickle catalog; check the names (schema-qualified, lower case) or create "
+                "them first.",
+                sqlstate="42P01",
+            )
+        return list(names)
+    if schema is not None:
+        return [n for n in known if n.split(".", 1)[0] == schema]
+    return known
+
+
+class PgTrickleRefreshOperator(_PgTrickleBaseOperator):
+    """Refresh stream tables now, in dependency order, independent ones in parallel.
+
+    SUSPENDED and ERROR tables are skipped with a warning (or fail the task before anything
+    is refreshed with ``fail_on_unhealthy=True``). A refresh pg_trickle skipped because
+    another one was running is reported as ``skipped``. Returns one dict per table:
+    ``stream_table, action, refresh_action, rows_inserted, rows_deleted, duration_ms,
+    data_timestamp, message``.
+
+    :param stream_tables: one ``schema.table`` or a list. Templated.
+    :param schema: refresh every stream table of this schema. Templated.
+    :param all_stream_tables: refresh every stream table in the database.
+    :param max_parallel: at most this many refreshes (and connections) at a time.
+    :param fail_on_unhealthy: fail instead of skipping SUSPENDED / ERROR tables.
+    """
+
+    template_fields: Sequence[str] = ("stream_tables", "schema")
+
+    def __init__(
+        self,
+        *,
+        stream_tables: str | list[str] | None = None,
+        schema: str | None = None,
+        all_stream_tables: bool = False,
+        max_parallel: int = 4,
+        fail_on_unhealthy: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        _selection(stream_tables, schema, all_stream_tables)
+        self.stream_tables = stream_tables
+        self.schema = schema
+        self.all_stream_tables = all_stream_tables
+        self.max_parallel = validate_positive_int(
+            max_parallel, argument="max_parallel", subject=self.task_id
+        )
+        self.fail_on_unhealthy = fail_on_unhealthy
+        self._runner: RefreshRunner | None = None
+
+    def execute(self, context: Context) -> list[dict[str, Any]]:
+        from airflow_provider_pgtrickle._refresh import RefreshRunner
+
+        names = (
+            qualify_many(self.stream_tables, argument="stream_tables")
+            if self.stream_tables is not None
+            else []
+        )
+        schema = validate_schema(self.schema) if self.schema is not None else None
+        plan = self.hook.refresh_plan()
+        selected = _select(plan, names, schema)
+        status = {row["name"]: row["status"] for row in plan}
+        unhealthy = [n for n in selected if StreamTableStatus(status[n]).is_failed]
+        if unhealthy and self.fail_on_unhealthy:
+            details = ", ".join(f"`{n}` ({status[n].value})" for n in unhealthy)
+            raise PgTrickleRefreshError(
+                f"Stream table(s) {details} cannot be refreshed; resume them with "
+                "`PgTrickleResumeOperator` or set `fail_on_unhealthy=False` to skip them.",
+                results=[],
+            )
+        self.log.info("pg_trickle: refreshing %d stream table(s): %s", len(selected), selected)
+        self._runner = RefreshRunner(self.hook, max_parallel=self.max_parallel, log=self.log)
+        results = self._runner.run(plan, selected)
+        self._runner = None
+        refreshed = [r.stream_table for r in results if r.action is RefreshOutcome.REFRESHED]
+        self._emit(context, refreshed)
+        payload = [r.to_dict() for r in results]
+        failed = [r for r in results if r.action is RefreshOutcome.FAILED]
+        if failed:
+            details = "; ".join(f"`{r.stream_table}`: {r.message}" for r in failed)
+            raise PgTrickleRefreshError(
+                f"{len(failed)} stream table refresh(es) failed: {details}; fix the cause and "
+                "retry the task (refreshing again is safe).",
+                results=payload,
+            )
+        return payload
+
+    def on_kill(self) -> None:
+        runner = self._runner
+        if runner is not None:
+            self.log.warning("pg_trickle: cancelling running refreshes")
+            runner.cancel()
+
+
+class PgTrickleResumeOperator(_PgTrickleBaseOperator):
+    """Resume SUSPENDED or ERROR stream tables (ACTIVE ones are left alone; no refresh).
+
+    Returns one dict per table: ``stream_table, action ("resumed"|"unchanged"),
+    status_before``.
+
+    :param stream_tables: one ``schema.table`` or a list. Templated.
+    :param schema: resume every SUSPENDED/ERROR stream table of this schema. Templated.
+    """
+
+    template_fields: Sequence[str] = ("stream_tables", "schema")
+
+    def __init__(
+        self,
+        *,
+        stream_tables: str | list[str] | None = None,
+        schema: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("emit_assets", False)
+        super().__init__(**kwargs)
+        _selection(stream_tables, schema, False)
+        self.stream_tables = stream_tables
+        self.schema = schema
+
+    def execute(self, context: Context) -> list[dict[str, Any]]:
+        names = (
+            qualify_many(self.stream_tables, argument="stream_tables")
+            if self.stream_tables is not None
+            else []
+        )
+        schema = validate_schema(self.schema) if self.schema is not None else None
+        plan = self.hook.refresh_plan()
+        selected = _select(plan, names, schema)
+        status = {row["name"]: row["status"] for row in plan}
+        results: list[dict[str, Any]] = []
+        for name in selected:
+            before = StreamTableStatus(status[name])
+            if before.is_failed:
+                self.hook.resume_stream_table(name)
+                action = "resumed"
+            else:
+                action = "unchanged"
+            results.append({"stream_table": name, "action": action, "status_before": before.value})
+        return results

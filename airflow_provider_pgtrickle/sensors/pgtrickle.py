@@ -1,0 +1,185 @@
+"""`PgTrickleHealthSensor`: wait until stream tables are healthy and fresh.
+
+One query per poke for any number of tables. Works in ``poke`` and ``reschedule`` mode and,
+with ``deferrable=True``, hands the wait to `PgTrickleHealthTrigger` after one check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta, timezone
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
+from airflow.sdk.exceptions import AirflowSensorTimeout
+
+from airflow_provider_pgtrickle._validation import qualify_many, validate_schema
+from airflow_provider_pgtrickle.exceptions import (
+    PgTrickleSensorTimeout,
+    PgTrickleUnhealthyError,
+    PgTrickleValidationError,
+)
+from airflow_provider_pgtrickle.types import HealthReport, HealthState
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_provider_pgtrickle.hooks.pgtrickle import PgTrickleHook
+
+
+class PgTrickleHealthSensor(BaseSensorOperator):
+    """Wait until stream tables are ACTIVE, populated, error-free and fresh.
+
+    A table is healthy when its status is ACTIVE, it is populated, it has no consecutive
+    errors, it was refreshed within ``max_staleness``, and (with
+    ``require_current_interval``) its ``data_timestamp`` is at or after the run's
+    ``data_interval_end``. ERROR or SUSPENDED fails at once with the table's last error
+    (unless ``fail_on_error=False``, then the sensor keeps waiting); unknown names fail at
+    once. On success the XCom is the health report.
+
+    :param stream_tables: one ``schema.table`` or a list. Templated.
+    :param schema: every stream table of this schema (when ``stream_tables`` is not given;
+        neither means the whole catalog). Templated.
+    :param max_staleness: maximum time since the last refresh (timedelta or seconds).
+    :param require_current_interval: also require ``data_timestamp >= data_interval_end``.
+    :param fail_on_error: fail at once on ERROR / SUSPENDED tables.
+    :param postgres_conn_id: Airflow connection of type ``postgres``.
+    :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``).
+    """
+
+    template_fields: Sequence[str] = ("stream_tables", "schema")
+    ui_color = "#d5e8f7"
+
+    def __init__(
+        self,
+        *,
+        stream_tables: str | list[str] | None = None,
+        schema: str | None = None,
+        max_staleness: timedelta | float | None = None,
+        require_current_interval: bool = False,
+        fail_on_error: bool = True,
+        postgres_conn_id: str = "postgres_default",
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if stream_tables is not None and schema is not None:
+            raise PgTrickleValidationError(
+                f"Sensor `{self.task_id}`: pass either `stream_tables` or `schema`, not both."
+            )
+        self.stream_tables = stream_tables
+        self.schema = schema
+        self.max_staleness = self._seconds(max_staleness)
+        self.require_current_interval = require_current_interval
+        self.fail_on_error = fail_on_error
+        self.postgres_conn_id = postgres_conn_id
+        self.deferrable = deferrable
+        self._last_report: HealthReport | None = None
+
+    def _seconds(self, value: timedelta | float | None) -> float | None:
+        if value is None:
+            return None
+        seconds = value.total_seconds() if isinstance(value, timedelta) else value
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+            raise PgTrickleValidationError(
+                f"Sensor `{self.task_id}`: max_staleness {value!r} is not a non-negative "
+                "duration; pass a timedelta or a number of seconds."
+            )
+        return float(seconds)
+
+    @cached_property
+    def hook(self) -> PgTrickleHook:
+        from airflow_provider_pgtrickle.hooks.pgtrickle import PgTrickleHook
+
+        return PgTrickleHook(postgres_conn_id=self.postgres_conn_id)
+
+    def _names(self) -> list[str]:
+        if self.stream_tables is None:
+            return []
+        return qualify_many(self.stream_tables, argument="stream_tables")
+
+    def _schema(self) -> str | None:
+        return validate_schema(self.schema) if self.schema is not None else None
+
+    def _min_data_timestamp(self, context: Context) -> datetime | None:
+        if not self.require_current_interval:
+            return None
+        value = context.get("data_interval_end") or context.get("logical_date")
+        if value is None:
+            dag_run = context.get("dag_run")
+            value = getattr(dag_run, "run_after", None)
+        if value is None:
+            raise PgTrickleValidationError(
+                f"Sensor `{self.task_id}`: require_current_interval needs a data interval but "
+                "this run has none; schedule the DAG or set require_current_interval=False."
+            )
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+    def _check(self, context: Context) -> HealthReport:
+        from airflow_provider_pgtrickle import _health
+
+        names = self._names()
+        rows = self.hook.fetch_health(names, self._schema())
+        report = _health.classify(
+            rows,
+            requested=names,
+            max_staleness=self.max_staleness,
+            min_data_timestamp=self._min_data_timestamp(context),
+            fail_on_error=self.fail_on_error,
+        )
+        self._last_report = report
+        if report.state is HealthState.FAILED:
+            raise PgTrickleUnhealthyError(report.message)
+        return report
+
+    def poke(self, context: Context) -> PokeReturnValue:
+        report = self._check(context)
+        healthy = report.state is HealthState.HEALTHY
+        self.log.info("pg_trickle: %s", report.message)
+        return PokeReturnValue(is_done=healthy, xcom_value=report.to_dict() if healthy else None)
+
+    def execute(self, context: Context) -> Any:
+        if not self.deferrable:
+            try:
+                return super().execute(context)
+            except AirflowSensorTimeout as error:
+                if isinstance(error, PgTrickleSensorTimeout) or self._last_report is None:
+                    raise
+                raise PgTrickleSensorTimeout(
+                    f"{error} Last check: {self._last_report.message}"
+                ) from error
+        report = self._check(context)
+        if report.state is HealthState.HEALTHY:
+            self.log.info("pg_trickle: %s", report.message)
+            return report.to_dict()
+        from airflow_provider_pgtrickle.triggers.pgtrickle import PgTrickleHealthTrigger
+
+        deadline = datetime.now(timezone.utc) + timedelta(seconds=self.timeout)
+        min_ts = self._min_data_timestamp(context)
+        self.log.info("pg_trickle: %s Deferring until %s.", report.message, deadline.isoformat())
+        self.defer(
+            trigger=PgTrickleHealthTrigger(
+                postgres_conn_id=self.postgres_conn_id,
+                stream_tables=self._names(),
+                schema=self._schema(),
+                max_staleness=self.max_staleness,
+                min_data_timestamp=min_ts.isoformat() if min_ts else None,
+                fail_on_error=self.fail_on_error,
+                poll_interval=float(self.poke_interval),
+                deadline=deadline.isoformat(),
+            ),
+            method_name="execute_complete",
+        )
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
+        """Resume after the trigger: success returns the report, other events raise."""
+        status = event.get("status")
+        message = str(event.get("message", ""))
+        if status == "success":
+            self.log.info("pg_trickle: %s", message)
+            report: dict[str, Any] = event.get("report") or {}
+            return report
+        if status == "timeout":
+            raise PgTrickleSensorTimeout(message)
+        raise PgTrickleUnhealthyError(message or f"Unexpected trigger event {event!r}.")

@@ -1,0 +1,316 @@
+"""Enums and frozen result dataclasses shared by the hook, operators, sensor and trigger.
+
+Enum values are the SQL spellings pg_trickle uses, so a value read from the catalog converts
+with ``StreamTableStatus(row["status"])``. Every result class has ``to_dict()`` returning
+JSON-native values (datetimes as ISO 8601 strings, durations as seconds) for XCom.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from datetime import datetime, timedelta
+from typing import Any
+
+
+class RefreshMode(str, enum.Enum):
+    """`refresh_mode` argument; the catalog only ever stores FULL, DIFFERENTIAL or IMMEDIATE."""
+
+    AUTO = "AUTO"
+    FULL = "FULL"
+    DIFFERENTIAL = "DIFFERENTIAL"
+    IMMEDIATE = "IMMEDIATE"
+
+
+class StreamTableStatus(str, enum.Enum):
+    """`pgt_stream_tables.status` (there is no PAUSED status in pg_trickle)."""
+
+    INITIALIZING = "INITIALIZING"
+    ACTIVE = "ACTIVE"
+    SUSPENDED = "SUSPENDED"
+    ERROR = "ERROR"
+
+    @property
+    def is_refreshable(self) -> bool:
+        """Manual refresh is refused for SUSPENDED and ERROR tables."""
+        return self in (StreamTableStatus.INITIALIZING, StreamTableStatus.ACTIVE)
+
+    @property
+    def is_failed(self) -> bool:
+        return self in (StreamTableStatus.SUSPENDED, StreamTableStatus.ERROR)
+
+
+class HealthSeverity(str, enum.Enum):
+    """`health_check()` severities (upstream spells one check `WARNING`)."""
+
+    OK = "OK"
+    WARN = "WARN"
+    WARNING = "WARNING"
+    ERROR = "ERROR"
+
+
+class RefreshOutcome(str, enum.Enum):
+    """What the refresh operator did with one stream table."""
+
+    REFRESHED = "refreshed"
+    SKIPPED = "skipped"  # another session held the lock; pg_trickle changed nothing
+    SKIPPED_UNHEALTHY = "skipped_unhealthy"  # SUSPENDED or ERROR, not refreshed
+    FAILED = "failed"
+    UPSTREAM_FAILED = "upstream_failed"  # not attempted because an upstream refresh failed
+
+
+class DeployOutcome(str, enum.Enum):
+    """What an idempotent deploy (create or replace) did."""
+
+    CREATED = "created"
+    ALTERED = "altered"
+    UNCHANGED = "unchanged"
+
+
+class HealthState(str, enum.Enum):
+    """Verdict of the health rules for one stream table."""
+
+    HEALTHY = "healthy"
+    WAITING = "waiting"
+    FAILED = "failed"
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, _JsonMixin):
+        return value.to_dict()
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, (list, tuple)):
+        return [_json(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _json(v) for k, v in value.items()}
+    return value
+
+
+class _JsonMixin:
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-native copy for XCom (ISO datetimes, seconds for durations)."""
+        return {
+            f.name: _json(getattr(self, f.name))
+            for f in dataclasses.fields(self)  # type: ignore[arg-type]
+        }
+
+
+@dataclasses.dataclass(frozen=True)
+class StreamTable(_JsonMixin):
+    """One row of `pgtrickle.pgt_stream_tables` (the columns clients use)."""
+
+    pgt_id: int
+    relid: int
+    schema: str
+    name: str
+    defining_query: str
+    original_query: str | None
+    schedule: str | None
+    refresh_mode: RefreshMode
+    status: StreamTableStatus
+    is_populated: bool
+    data_timestamp: datetime | None
+    last_refresh_at: datetime | None
+    consecutive_errors: int
+    needs_reinit: bool
+    diamond_consistency: str
+    diamond_schedule_policy: str
+    requested_cdc_mode: str | None
+    is_append_only: bool
+    pooler_compatibility_mode: bool
+    refresh_tier: str
+    effective_refresh_mode: str | None
+    last_error_message: str | None
+    last_error_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+
+@dataclasses.dataclass(frozen=True)
+class StreamTableStats(_JsonMixin):
+    """One row of the monitoring view `pgtrickle.pg_stat_stream_tables`."""
+
+    pgt_id: int
+    schema: str
+    name: str
+    status: StreamTableStatus
+    refresh_mode: RefreshMode
+    is_populated: bool
+    data_timestamp: datetime | None
+    schedule: str | None
+    staleness: timedelta | None
+    stale: bool | None
+    consecutive_errors: int
+    needs_reinit: bool
+    last_refresh_at: datetime | None
+    total_refreshes: int
+    successful_refreshes: int
+    failed_refreshes: int
+    total_rows_inserted: int
+    total_rows_deleted: int
+    avg_duration_ms: float | None
+    last_action: str | None
+    last_status: str | None
+    cdc_modes: tuple[str, ...] | None
+    refresh_tier: str
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+
+@dataclasses.dataclass(frozen=True)
+class HealthCheck(_JsonMixin):
+    """One row of `pgtrickle.health_check()`."""
+
+    check_name: str
+    severity: HealthSeverity
+    detail: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class RefreshHistoryEntry(_JsonMixin):
+    """One row of `pgtrickle.get_refresh_history()`, newest first."""
+
+    refresh_id: int
+    data_timestamp: datetime | None
+    start_time: datetime
+    end_time: datetime | None
+    action: str
+    status: str
+    rows_inserted: int | None
+    rows_deleted: int | None
+    duration_ms: float | None
+    error_message: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class DependencyEdge(_JsonMixin):
+    """A stream table reads `source` (a table, view, or another stream table)."""
+
+    stream_table: str
+    source: str
+    source_type: str
+    cdc_mode: str
+
+
+@dataclasses.dataclass(frozen=True)
+class ExtensionInfo(_JsonMixin):
+    """What is installed: `extversion`, the loaded library version, and probed features."""
+
+    extension_version: str
+    library_version: str | None
+    features: tuple[str, ...]
+
+    def supports(self, feature: str) -> bool:
+        return feature in self.features
+
+
+@dataclasses.dataclass(frozen=True)
+class RefreshResult(_JsonMixin):
+    """Outcome of refreshing one stream table (XCom-ready through ``to_dict()``)."""
+
+    stream_table: str
+    action: RefreshOutcome
+    refresh_action: str | None = None  # history `action`: FULL / DIFFERENTIAL / ...
+    rows_inserted: int | None = None
+    rows_deleted: int | None = None
+    duration_ms: float | None = None
+    data_timestamp: datetime | None = None
+    message: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class DeployResult(_JsonMixin):
+    """Outcome of an idempotent create-or-replace."""
+
+    stream_table: str
+    action: DeployOutcome
+    changed: tuple[str, ...] = ()  # catalog fields that changed when altered
+
+
+@dataclasses.dataclass(frozen=True)
+class HealthRow:
+    """What the health rules need about one stream table (one row of the health query)."""
+
+    schema: str
+    name: str
+    status: StreamTableStatus
+    is_populated: bool
+    consecutive_errors: int
+    staleness_seconds: float | None
+    data_timestamp: datetime | None
+    last_error_message: str | None
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+
+@dataclasses.dataclass(frozen=True)
+class TableHealth(_JsonMixin):
+    """Verdict of the health rules for one stream table."""
+
+    stream_table: str
+    state: HealthState
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True)
+class HealthReport(_JsonMixin):
+    """Verdict for every table a sensor waits for."""
+
+    tables: tuple[TableHealth, ...]
+    missing: tuple[str, ...] = ()
+
+    @property
+    def state(self) -> HealthState:
+        if self.missing or any(t.state is HealthState.FAILED for t in self.tables):
+            return HealthState.FAILED
+        if not self.tables or any(t.state is HealthState.WAITING for t in self.tables):
+            return HealthState.WAITING
+        return HealthState.HEALTHY
+
+    @property
+    def message(self) -> str:
+        parts: list[str] = []
+        if self.missing:
+            names = ", ".join(f"`{n}`" for n in self.missing)
+            parts.append(
+                f"Stream table(s) {names} not found in the pg_trickle catalog; check the names "
+                "(schema-qualified, lower case) or create them first"
+            )
+        failed = [t for t in self.tables if t.state is HealthState.FAILED]
+        waiting = [t for t in self.tables if t.state is HealthState.WAITING]
+        for t in failed:
+            parts.append(f"`{t.stream_table}` {t.reason}")
+        if failed:
+            parts.append("resume them with `PgTrickleResumeOperator` once the cause is fixed")
+        if not parts:
+            if not self.tables:
+                return "No stream tables matched; create them or widen the selection."
+            if waiting:
+                return "; ".join(f"`{t.stream_table}` {t.reason}" for t in waiting) + "."
+            names = ", ".join(f"`{t.stream_table}`" for t in self.tables)
+            return f"Stream table(s) {names} healthy."
+        return "; ".join(parts) + "."
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "state": self.state.value,
+            "message": self.message,
+            "tables": [t.to_dict() for t in self.tables],
+            "missing": list(self.missing),
+        }
+
+    def table_names(self) -> list[str]:
+        return [t.stream_table for t in self.tables] + list(self.missing)

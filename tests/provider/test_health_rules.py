@@ -1,0 +1,99 @@
+"""The health rules shared by the sensor and the trigger (pure Python)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from airflow_provider_pgtrickle._health import classify, health_query
+from airflow_provider_pgtrickle.types import HealthRow, HealthState, StreamTableStatus
+
+NOW = datetime(2025, 6, 1, 12, 0, tzinfo=timezone.utc)
+
+
+def row(name: str = "s.t", **changes: object) -> HealthRow:
+    schema, table = name.split(".")
+    values: dict[str, object] = {
+        "schema": schema,
+        "name": table,
+        "status": StreamTableStatus.ACTIVE,
+        "is_populated": True,
+        "consecutive_errors": 0,
+        "staleness_seconds": 10.0,
+        "data_timestamp": NOW,
+        "last_error_message": None,
+    }
+    values.update(changes)
+    return HealthRow(**values)  # type: ignore[arg-type]
+
+
+def judge(*rows: HealthRow, requested: list[str] | None = None, **kwargs: object):
+    options: dict[str, object] = {
+        "max_staleness": None,
+        "min_data_timestamp": None,
+        "fail_on_error": True,
+    }
+    options.update(kwargs)
+    return classify(rows, requested=requested or [], **options)  # type: ignore[arg-type]
+
+
+def test_active_populated_fresh_table_is_healthy() -> None:
+    report = judge(row(), requested=["s.t"], max_staleness=60)
+    assert report.state is HealthState.HEALTHY
+    assert report.to_dict()["state"] == "healthy"
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"status": StreamTableStatus.INITIALIZING, "is_populated": False}, "not populated"),
+        ({"consecutive_errors": 2}, "2 consecutive refresh error"),
+        ({"staleness_seconds": 61.0}, "is stale"),
+        ({"staleness_seconds": None, "is_populated": True}, "is stale"),
+        ({"data_timestamp": NOW - timedelta(seconds=1)}, "before the data interval end"),
+    ],
+)
+def test_waiting_reasons(changes: dict[str, object], reason: str) -> None:
+    report = judge(row(**changes), max_staleness=60, min_data_timestamp=NOW)
+    assert report.state is HealthState.WAITING
+    assert reason in report.message
+
+
+@pytest.mark.parametrize("status", [StreamTableStatus.ERROR, StreamTableStatus.SUSPENDED])
+def test_error_and_suspended_fail_with_last_error(status: StreamTableStatus) -> None:
+    report = judge(row(status=status, last_error_message="division by zero"))
+    assert report.state is HealthState.FAILED
+    assert "`s.t` is " + status.value + ": division by zero" in report.message
+    assert report.message.endswith(".")
+
+
+def test_fail_on_error_false_keeps_waiting() -> None:
+    report = judge(row(status=StreamTableStatus.ERROR), fail_on_error=False)
+    assert report.state is HealthState.WAITING
+
+
+def test_unknown_names_fail() -> None:
+    report = judge(row("s.a"), requested=["s.a", "s.missing"])
+    assert report.state is HealthState.FAILED
+    assert report.missing == ("s.missing",)
+    assert "`s.missing`" in report.message
+
+
+def test_one_unhealthy_table_holds_back_the_others() -> None:
+    report = judge(row("s.a"), row("s.b", consecutive_errors=1))
+    assert report.state is HealthState.WAITING
+    assert [t.state for t in report.tables] == [HealthState.HEALTHY, HealthState.WAITING]
+
+
+def test_no_tables_waits() -> None:
+    assert judge().state is HealthState.WAITING
+
+
+def test_query_binds_names_and_schema_as_values() -> None:
+    _, params = health_query(["s.a", "s.b"], None)
+    assert params == [["s.a", "s.b"]]
+    _, params = health_query([], "analytics")
+    assert params == ["analytics"]
+    _, params = health_query([], None)
+    assert params == []

@@ -1,0 +1,420 @@
+"""PgTrickleHook against the test server; results are read from a separate connection."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import psycopg
+import pytest
+
+from airflow_provider_pgtrickle.exceptions import (
+    PgTrickleDatabaseError,
+    PgTrickleExtensionMissingError,
+    PgTrickleValidationError,
+    StreamTableAlreadyExistsError,
+    StreamTableDependencyError,
+    StreamTableNotFoundError,
+    StreamTableStateError,
+)
+from airflow_provider_pgtrickle.hooks.pgtrickle import PgTrickleHook
+from airflow_provider_pgtrickle.testing.server import TestDatabase, TestServer
+from airflow_provider_pgtrickle.types import (
+    DeployOutcome,
+    HealthSeverity,
+    RefreshMode,
+    RefreshOutcome,
+    StreamTableStatus,
+)
+
+from .conftest import ORDERS_QUERY, catalog, fetch, relations
+
+ST = "public.order_totals"
+
+
+def test_create_commits_and_populates(
+    hook: PgTrickleHook, orders: str, pgtrickle_db: TestDatabase
+) -> None:
+    hook.create_stream_table(ST, ORDERS_QUERY, schedule="5m", refresh_mode="DIFFERENTIAL")
+    assert catalog(pgtrickle_db) == [
+        ("public", "order_totals", "ACTIVE", "5m", "DIFFERENTIAL", True)
+    ]
+    assert fetch(pgtrickle_db, f"SELECT customer_id, total FROM {ST} ORDER BY 1") == [
+        (1, 15),
+        (2, 7),
+    ]
+
+
+def test_unqualified_name_is_sent_as_public(
+    hook: PgTrickleHook, orders: str, pgtrickle_db: TestDatabase
+) -> None:
+    hook.create_stream_table("order_totals", ORDERS_QUERY, initialize=False)
+    assert catalog(pgtrickle_db)[0][:3] == ("public", "order_totals", "INITIALIZING")
+
+
+def test_duplicate_create_raises_and_changes_nothing(
+    hook: PgTrickleHook, orders: str, pgtrickle_db: TestDatabase
+) -> None:
+    hook.create_stream_table(ST, ORDERS_QUERY, schedule="5m")
+    before = catalog(pgtrickle_db)
+    with pytest.raises(StreamTableAlreadyExistsError) as info:
+        hook.create_stream_table(ST, "SELECT id FROM public.orders", schedule="1m")
+    assert info.value.sqlstate == "42P07"
+    assert "`public.order_totals`" in str(info.value)
+    assert catalog(pgtrickle_db) == before
+
+
+def test_failing_create_leaves_nothing_behind(
+    hook: PgTrickleHook, orders: str, pgtrickle_db: TestDatabase
+) -> None:
+    tables = relations(pgtrickle_db)
+    with pytest.raises(PgTrickleDatabaseError) as info:
+        hook.create_stream_table(ST, "SELECT nope FROM public.orders")
+    assert info.value.server_message
+    assert catalog(pgtrickle_db) == []
+    assert relations(pgtrickle_db) == tables
+
+
+def test_create_or_replace_reports_created_unchanged_altered(
+    hook: PgTrickleHook, orders: str, pgtrickle_db: TestDatabase
+) -> None:
+    first = hook.create_or_replace_stream_table(ST, ORDERS_QUERY, schedule="5m")
+    assert first.action is DeployOutcome.CREATED
+    same = hook.create_or_replace_stream_table(ST, ORDERS_QUERY, schedule="5m")
+    assert same.action is DeployOutcome.UNCHANGED
+    assert same.changed == ()
+    rescheduled = hook.create_or_replace_stream_table(ST, ORDERS_QUERY, schedule="10m")
+    assert rescheduled.action is DeployOutcome.ALTERED
+    assert "schedule" in rescheduled.changed
+    assert catalog(pgtrickle_db)[0][3] == "10m"
+    new_query = ORDERS_QUERY.replace("count(*) AS n", "max(amount) AS biggest")
+    requeried = hook.create_or_replace_stream_table(ST, new_query, schedule="10m")
+    assert requeried.action is DeployOutcome.ALTERED
+    assert "defining_query" in requeried.changed
+    assert fetch(pgtrickle_db, f"SELECT customer_id, biggest FROM {ST} ORDER BY 1") == [
+        (1, 10),
+        (2, 7),
+    ]
+    assert requeried.to_dict()["action"] == "altered"
+
+
+def test_create_or_replace_with_auto_keeps_the_stored_mode(
+    hook: PgTrickleHook, orders: str, pgtrickle_db: TestDatabase
+) -> None:
+    hook.create_stream_table(ST, ORDERS_QUERY, schedule="5m", refresh_mode="FULL")
+    result = hook.create_or_replace_stream_table(
+        ST, ORDERS_QUERY, schedule="5m", refresh_mode="AUTO"
+    )
+    assert result.action is DeployOutcome.UNCHANGED
+    assert catalog(pgtrickle_db)[0][4] == "FULL"
+
+
+def test_alter_sends_only_given_settings(
+    hook: PgTrickleHook, orders: str, pgtrickle_db: TestDatabase
+) -> None:
+    hook.create_stream_table(ST, ORDERS_QUERY, schedule="5m", refresh_mode="DIFFERENTIAL")
+    hook.alter_stream_table(ST, schedule="calculated")
+    assert catalog(pgtrickle_db)[0][2:5] == ("ACTIVE", None, "DIFFERENTIAL")
+    hook.alter_stream_table(ST, status="paused")
+    assert catalog(pgtrickle_db)[0][2] == "SUSPENDED"
+    hook.alter_stream_table(ST, refresh_mode=RefreshMode.FULL, status="ACTIVE")
+    assert catalog(pgtrickle_db)[0][2:5] == ("ACTIVE", None, "FULL")
+
+
+def test_alter_unknown_table(hook: PgTrickleHook, orders: str) -> None:
+    with pytest.raises(StreamTableNotFoundError, match=r"`public\.nope`"):
+        hook.alter_stream_table("public.nope", schedule="5m")
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"refresh_mode": "AUTO"},
+        {"status": "STOPPED"},
+        {"schedule": "5x"},
+        {"tier": "lukewarm"},
+        {"bogus": 1},
+    ],
+)
+def test_alter_validation_sends_nothing(
+    hook: PgTrickleHook,
+    orders: str,
+    pgtrickle_db: TestDatabase,
+    sent: Any,
+    kwargs: dict[str, Any],
+) -> None:
+    hook.create_stream_table(ST, ORDERS_QUERY, schedule="5m")
+    before = catalog(pgtrickle_db)
+    sent.mark()
+    with pytest.raises(PgTrickleValidationError, match=r"public\.order_totals"):
+        hook.alter_stream_table(ST, **kwargs)
+    assert sent.statements() == []
+    assert catalog(pgtrickle_db) == before
+
+
+def test_drop(hook: PgTrickleHook, orders: str, pgtrickle_db: TestDatabase) -> None:
+    hook.create_stream_table(ST, ORDERS_QUERY)
+    assert hook.drop_stream_table(ST) is True
+    assert catalog(pgtrickle_db) == []
+    assert ST not in relations(pgtrickle_db)
+    assert hook.drop_stream_table(ST, if_exists=True) is False
+    with pytest.raises(StreamTableNotFoundError):
+        hook.drop_stream_table(ST)
+
+
+def test_drop_with_dependents_needs_cascade(
+    hook: PgTrickleHook, orders: str, pgtrickle_db: TestDatabase
+) -> None:
+    hook.create_stream_table(ST, ORDERS_QUERY)
+    hook.create_stream_table(
+        "public.big_customers", f"SELECT customer_id FROM {ST} WHERE total > 8"
+    )
+    with pytest.raises(StreamTableDependencyError, match="cascade=True"):
+        hook.drop_stream_table(ST)
+    assert len(catalog(pgtrickle_db)) == 2
+    assert hook.drop_stream_table(ST, cascade=True) is True
+    assert catalog(pgtrickle_db) == []
+
+
+def test_refresh_reports_history_row_and_commits(
+    hook: PgTrickleHook, orders: str, pgtrickle_db: TestDatabase
+) -> None:
+    hook.create_stream_table(ST, ORDERS_QUERY, initialize=False)
+    result = hook.refresh_stream_table(ST)
+    assert result.action is RefreshOutcome.REFRESHED
+    assert result.refresh_action == "FULL"
+    assert result.rows_inserted == 2
+    assert result.data_timestamp is not None
+    assert catalog(pgtrickle_db)[0][2] == "ACTIVE"
+    assert catalog(pgtrickle_db)[0][5] is True
+    as_json = result.to_dict()
+    assert as_json["action"] == "refreshed"
+    assert isinstance(as_json["data_timestamp"], str)
+
+
+def test_refresh_skipped_when_another_session_refreshes(
+    hook: PgTrickleHook, orders: str, pgtrickle_db: TestDatabase
+) -> None:
+    hook.create_stream_table(ST, ORDERS_QUERY)
+    history_before = hook.get_refresh_history(ST)
+    with pgtrickle_db.connect(autocommit=False) as other:
+        other.execute("SELECT pgtrickle.refresh_stream_table(%s)", [ST])
+        result = hook.refresh_stream_table(ST)
+        other.rollback()
+    assert result.action is RefreshOutcome.SKIPPED
+    assert result.message is not None
+    assert "refresh skipped" in result.message
+    assert hook.get_refresh_history(ST) == history_before
+
+
+def test_refresh_refused_for_suspended_table(hook: PgTrickleHook, orders: str) -> None:
+    hook.create_stream_table(ST, ORDERS_QUERY)
+    hook.alter_stream_table(ST, status="SUSPENDED")
+    with pytest.raises(StreamTableStateError) as info:
+        hook.refresh_stream_table(ST)
+    assert "suspended" in str(info.value)
+    assert "PgTrickleResumeOperator" in str(info.value)
+
+
+def test_refresh_unknown(hook: PgTrickleHook, orders: str) -> None:
+    with pytest.raises(StreamTableNotFoundError) as info:
+        hook.refresh_stream_table("public.nope")
+    assert info.value.sqlstate == "42P01"
+
+
+def test_resume(hook: PgTrickleHook, orders: str, pgtrickle_db: TestDatabase) -> None:
+    hook.create_stream_table(ST, ORDERS_QUERY)
+    with pytest.raises(StreamTableStateError, match="not suspended"):
+        hook.resume_stream_table(ST)
+    hook.alter_stream_table(ST, status="ERROR")
+    hook.resume_stream_table(ST)
+    assert catalog(pgtrickle_db)[0][2] == "ACTIVE"
+
+
+def test_readers(hook: PgTrickleHook, orders: str, pgtrickle_conn: psycopg.Connection[Any]) -> None:
+    pgtrickle_conn.execute("CREATE SCHEMA analytics")
+    hook.create_stream_table(ST, ORDERS_QUERY, schedule="5m")
+    hook.create_stream_table(
+        "analytics.big", f"SELECT customer_id FROM {ST} WHERE total > 8", schedule="calculated"
+    )
+    assert hook.get_stream_table("public.nope") is None
+    table = hook.get_stream_table(ST)
+    assert table is not None
+    assert table.status is StreamTableStatus.ACTIVE
+    assert table.refresh_mode is RefreshMode.DIFFERENTIAL
+    assert table.qualified_name == ST
+    assert table.to_dict()["status"] == "ACTIVE"
+    assert [t.qualified_name for t in hook.list_stream_tables()] == ["analytics.big", ST]
+    assert [t.qualified_name for t in hook.list_stream_tables(schema="analytics")] == [
+        "analytics.big"
+    ]
+    assert [t.qualified_name for t in hook.list_stream_tables(names=["order_totals"])] == [ST]
+
+    stats = hook.get_stats(names=[ST])
+    assert len(stats) == 1
+    assert stats[0].total_refreshes == 1
+    assert stats[0].status is StreamTableStatus.ACTIVE
+
+    checks = hook.health_check()
+    assert checks[0].check_name == "scheduler_running"
+    assert all(isinstance(c.severity, HealthSeverity) for c in checks)
+
+    history = hook.get_refresh_history(ST)
+    assert [(h.action, h.status) for h in history] == [("FULL", "COMPLETED")]
+    assert hook.get_refresh_history("public.nope") == []
+
+    edges = {(e.stream_table, e.source, e.source_type) for e in hook.dependency_graph()}
+    assert (ST, "public.orders", "TABLE") in edges
+    assert ("analytics.big", ST, "STREAM_TABLE") in edges
+
+    plan = {row["name"]: row["upstream"] for row in hook.refresh_plan()}
+    assert plan == {ST: [], "analytics.big": [ST]}
+
+
+def test_version_and_features(hook: PgTrickleHook) -> None:
+    version = hook.extension_version()
+    assert version is not None
+    assert re.fullmatch(r"\d+\.\d+\.\d+", version)
+    info = hook.extension_info()
+    assert info.extension_version == version
+    assert info.supports("create_or_replace_stream_table")
+    assert hook.has_feature("refresh_stream_table")
+    with pytest.raises(PgTrickleValidationError, match="accepted"):
+        hook.has_feature("teleport")
+    ok, message = hook.test_connection()
+    assert ok
+    assert f"pg_trickle {version} is installed" in message
+
+
+def test_pgtrickle_connection_type_works_like_postgres(
+    orders: str, pgtrickle_db: TestDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    uri = pgtrickle_db.airflow_env("x")["AIRFLOW_CONN_X"]
+    monkeypatch.setenv("AIRFLOW_CONN_PGT_TYPED", uri.replace("postgres://", "pgtrickle://", 1))
+    hook = PgTrickleHook(postgres_conn_id="pgt_typed")
+    assert hook.get_connection("pgt_typed").conn_type == "pgtrickle"
+    hook.create_stream_table(ST, ORDERS_QUERY)
+    assert catalog(pgtrickle_db)[0][:3] == ("public", "order_totals", "ACTIVE")
+
+
+def test_database_without_extension(
+    pgtrickle_server: TestServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = "pgt_noext_hooktest"
+    pgtrickle_server.drop_database(name)
+    with pgtrickle_server.admin_connect() as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    try:
+        db = pgtrickle_server.database(name)
+        for key, value in db.airflow_env("pg_noext").items():
+            monkeypatch.setenv(key, value)
+        hook = PgTrickleHook(postgres_conn_id="pg_noext")
+        assert hook.extension_version() is None
+        ok, message = hook.test_connection()
+        assert ok
+        assert "NOT installed" in message
+        with pytest.raises(PgTrickleExtensionMissingError, match="CREATE EXTENSION pg_trickle"):
+            hook.list_stream_tables()
+        with pytest.raises(PgTrickleExtensionMissingError):
+            hook.extension_info()
+    finally:
+        pgtrickle_server.drop_database(name)
+
+
+@pytest.mark.parametrize(
+    ("query", "tag"),
+    [
+        ("SELECT customer_id, '$$x$$' AS tag FROM public.orders", "$$x$$"),
+        ("SELECT customer_id, 'it''s' AS tag FROM public.orders", "it's"),
+        ("SELECT customer_id, 'é✓ ünïcode' AS tag FROM public.orders", "é✓ ünïcode"),
+        ("SELECT customer_id, ';' AS tag FROM public.orders", ";"),
+    ],
+)
+def test_hostile_but_valid_queries_run_as_one_call(
+    hook: PgTrickleHook, orders: str, pgtrickle_db: TestDatabase, query: str, tag: str
+) -> None:
+    hook.create_stream_table("public.tagged", query, refresh_mode="FULL")
+    assert {r[0] for r in fetch(pgtrickle_db, "SELECT tag FROM public.tagged")} == {tag}
+    assert "public.canary" in relations(pgtrickle_db)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT id FROM public.orders; DROP TABLE public.canary",
+        "SELECT id FROM public.orders'); DROP TABLE public.canary; --",
+        "SELECT id FROM public.orders $$); DROP TABLE public.canary; --",
+    ],
+)
+def test_injection_attempts_never_execute(
+    hook: PgTrickleHook, orders: str, pgtrickle_db: TestDatabase, query: str
+) -> None:
+    with pytest.raises(PgTrickleDatabaseError):
+        hook.create_stream_table("public.evil", query)
+    assert "public.canary" in relations(pgtrickle_db)
+    assert catalog(pgtrickle_db) == []
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["public.x; DROP TABLE public.canary", 'public."x"', "public.$$x$$", "public.ünï"],
+)
+def test_hostile_names_send_nothing(
+    hook: PgTrickleHook,
+    orders: str,
+    pgtrickle_db: TestDatabase,
+    sent: Any,
+    name: str,
+) -> None:
+    sent.mark()
+    with pytest.raises(PgTrickleValidationError):
+        hook.create_stream_table(name, ORDERS_QUERY)
+    with pytest.raises(PgTrickleValidationError):
+        hook.drop_stream_table(name, if_exists=True)
+    with pytest.raises(PgTrickleValidationError):
+        hook.refresh_stream_table(name)
+    assert sent.statements() == []
+    assert "public.canary" in relations(pgtrickle_db)
+
+
+def test_refresh_sends_one_transaction_of_two_queries(
+    hook: PgTrickleHook, orders: str, sent: Any
+) -> None:
+    hook.create_stream_table(ST, ORDERS_QUERY)
+    sent.mark()
+    hook.refresh_stream_table(ST)
+    statements = [s.strip().split()[0].upper() for s in sent.statements()]
+    assert statements == ["BEGIN", "SELECT", "SELECT", "COMMIT"]
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"schedule": "1h 30m"},
+        {"schedule": None},
+        {"refresh_mode": "SOMETIMES"},
+        {"query": "   "},
+        {"cdc_mode": "carrier-pigeon"},
+        {"diamond_consistency": "maybe"},
+        {"append_only": "yes"},
+        {"max_differential_joins": 0},
+        {"max_delta_fraction": -1},
+        {"unknown_option": 1},
+    ],
+)
+def test_create_validation_sends_nothing(
+    hook: PgTrickleHook,
+    orders: str,
+    pgtrickle_db: TestDatabase,
+    sent: Any,
+    kwargs: dict[str, Any],
+) -> None:
+    query = kwargs.pop("query", ORDERS_QUERY)
+    tables = relations(pgtrickle_db)
+    sent.mark()
+    with pytest.raises(PgTrickleValidationError, match=r"`public\.order_totals`"):
+        hook.create_or_replace_stream_table(ST, query, **kwargs)
+    assert sent.statements() == []
+    assert catalog(pgtrickle_db) == []
+    assert relations(pgtrickle_db) == tables

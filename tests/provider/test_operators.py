@@ -1,0 +1,301 @@
+"""Operators through `execute()` with a real connection (`AIRFLOW_CONN_POSTGRES_DEFAULT`)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+import psycopg
+import pytest
+
+from airflow_provider_pgtrickle.exceptions import (
+    PgTrickleRefreshError,
+    PgTrickleValidationError,
+    StreamTableNotFoundError,
+)
+from airflow_provider_pgtrickle.hooks.pgtrickle import PgTrickleHook
+from airflow_provider_pgtrickle.operators.pgtrickle import (
+    PgTrickleAlterStreamTableOperator,
+    PgTrickleCreateStreamTableOperator,
+    PgTrickleDropStreamTableOperator,
+    PgTrickleRefreshOperator,
+    PgTrickleResumeOperator,
+)
+from airflow_provider_pgtrickle.testing.server import TestDatabase
+
+from .conftest import ORDERS_QUERY, catalog, fetch
+
+ST = "public.order_totals"
+
+
+class OutletEvents(dict):  # type: ignore[type-arg]
+    """Stands in for the task context's `outlet_events` accessor: records added assets."""
+
+    def __missing__(self, key: Any) -> Any:
+        recorder = _Recorder()
+        self[key] = recorder
+        return recorder
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.assets: list[Any] = []
+
+    def add(self, asset: Any, extra: Any = None) -> None:
+        self.assets.append(asset)
+
+
+def context() -> dict[str, Any]:
+    return {"outlet_events": OutletEvents()}
+
+
+def emitted(ctx: dict[str, Any]) -> list[str]:
+    return [a.uri for recorder in ctx["outlet_events"].values() for a in recorder.assets]
+
+
+def make_chain(pgtrickle_conn: psycopg.Connection[Any], hook: PgTrickleHook) -> None:
+    """public.order_totals -> public.big_customers -> public.vip; public.solo independent."""
+    hook.create_stream_table(ST, ORDERS_QUERY, schedule="5m", initialize=False)
+    hook.create_stream_table(
+        "public.big_customers",
+        f"SELECT customer_id, total FROM {ST} WHERE total > 8",
+        initialize=False,
+    )
+    hook.create_stream_table(
+        "public.vip", "SELECT customer_id FROM public.big_customers", initialize=False
+    )
+    hook.create_stream_table("public.solo", "SELECT id FROM public.orders", initialize=False)
+
+
+def test_create_operator_is_idempotent_and_emits_the_asset(
+    pgtrickle_airflow_conn: str, orders: str, pgtrickle_db: TestDatabase
+) -> None:
+    op = PgTrickleCreateStreamTableOperator(
+        task_id="create", stream_table=ST, query=ORDERS_QUERY, schedule="5m"
+    )
+    ctx = context()
+    first = op.execute(ctx)
+    assert first == {"stream_table": ST, "action": "created", "changed": []}
+    json.dumps(first)
+    assert emitted(ctx) == [
+        f"postgres://{pgtrickle_db.host}:{pgtrickle_db.port}/{pgtrickle_db.dbname}/public/order_totals"
+    ]
+    again = op.execute(context())
+    assert again["action"] == "unchanged"
+    assert catalog(pgtrickle_db) == [
+        ("public", "order_totals", "ACTIVE", "5m", "DIFFERENTIAL", True)
+    ]
+
+
+def test_create_operator_reads_sql_files(
+    pgtrickle_airflow_conn: str, orders: str, pgtrickle_db: TestDatabase, tmp_path: Any
+) -> None:
+    (tmp_path / "totals.sql").write_text(ORDERS_QUERY)
+    from airflow.sdk import DAG
+
+    with DAG("sqlfile", schedule=None, template_searchpath=[str(tmp_path)]):
+        op = PgTrickleCreateStreamTableOperator(
+            task_id="create", stream_table=ST, query="totals.sql", schedule="1m"
+        )
+    assert op.template_ext == (".sql",)
+    op.resolve_template_files()
+    assert op.query == ORDERS_QUERY
+
+
+def test_create_operator_validates_at_parse_time() -> None:
+    with pytest.raises(PgTrickleValidationError, match="schedule"):
+        PgTrickleCreateStreamTableOperator(
+            task_id="bad", stream_table=ST, query="SELECT 1", schedule="5x"
+        )
+    with pytest.raises(PgTrickleValidationError, match="lower-case"):
+        PgTrickleCreateStreamTableOperator(task_id="bad", stream_table="Public.X", query="SELECT 1")
+    # Templated values are validated when the task runs, not at parse time.
+    PgTrickleCreateStreamTableOperator(
+        task_id="ok", stream_table="{{ params.name }}", query="SELECT 1"
+    )
+
+
+def test_alter_operator_runs_twice(
+    pgtrickle_airflow_conn: str, hook: PgTrickleHook, orders: str, pgtrickle_db: TestDatabase
+) -> None:
+    hook.create_stream_table(ST, ORDERS_QUERY, schedule="5m")
+    op = PgTrickleAlterStreamTableOperator(
+        task_id="alter", stream_table=ST, schedule="10m", status="PAUSED"
+    )
+    for _ in range(2):
+        assert op.execute(context()) == {"stream_table": ST, "altered": ["schedule", "status"]}
+        assert catalog(pgtrickle_db)[0][2:4] == ("SUSPENDED", "10m")
+    with pytest.raises(PgTrickleValidationError, match="nothing to alter"):
+        PgTrickleAlterStreamTableOperator(task_id="noop", stream_table=ST)
+
+
+def test_drop_operator_runs_twice(
+    pgtrickle_airflow_conn: str, hook: PgTrickleHook, orders: str, pgtrickle_db: TestDatabase
+) -> None:
+    hook.create_stream_table(ST, ORDERS_QUERY)
+    op = PgTrickleDropStreamTableOperator(task_id="drop", stream_table=ST)
+    assert op.execute(context()) == {"stream_table": ST, "dropped": True}
+    assert op.execute(context()) == {"stream_table": ST, "dropped": False}
+    assert catalog(pgtrickle_db) == []
+    strict = PgTrickleDropStreamTableOperator(task_id="d2", stream_table=ST, if_exists=False)
+    with pytest.raises(StreamTableNotFoundError):
+        strict.execute(context())
+
+
+def test_refresh_in_dependency_order_in_parallel(
+    pgtrickle_airflow_conn: str,
+    hook: PgTrickleHook,
+    orders: str,
+    pgtrickle_conn: psycopg.Connection[Any],
+    pgtrickle_db: TestDatabase,
+) -> None:
+    make_chain(pgtrickle_conn, hook)
+    op = PgTrickleRefreshOperator(task_id="refresh", all_stream_tables=True, max_parallel=2)
+    ctx = context()
+    results = op.execute(ctx)
+    json.dumps(results)
+    names = [r["stream_table"] for r in results]
+    assert names.index(ST) < names.index("public.big_customers") < names.index("public.vip")
+    assert {r["action"] for r in results} == {"refreshed"}
+    by_name = {r["stream_table"]: r for r in results}
+    assert by_name[ST]["rows_inserted"] == 2
+    assert by_name["public.vip"]["rows_inserted"] == 1
+    assert fetch(pgtrickle_db, "SELECT customer_id FROM public.vip") == [(1,)]
+    assert len(emitted(ctx)) == 4
+    # Running it again converges (nothing new to apply, still all refreshed).
+    again = op.execute(context())
+    assert {r["action"] for r in again} == {"refreshed"}
+    assert fetch(pgtrickle_db, "SELECT customer_id FROM public.vip") == [(1,)]
+
+
+def test_refresh_skips_unhealthy_unless_told_to_fail(
+    pgtrickle_airflow_conn: str,
+    hook: PgTrickleHook,
+    orders: str,
+    pgtrickle_conn: psycopg.Connection[Any],
+) -> None:
+    make_chain(pgtrickle_conn, hook)
+    hook.alter_stream_table("public.solo", status="SUSPENDED")
+    results = PgTrickleRefreshOperator(task_id="r", schema="public").execute(context())
+    by_name = {r["stream_table"]: r["action"] for r in results}
+    assert by_name["public.solo"] == "skipped_unhealthy"
+    assert by_name["public.vip"] == "refreshed"
+    strict = PgTrickleRefreshOperator(
+        task_id="r2", stream_tables=["public.solo", ST], fail_on_unhealthy=True
+    )
+    history = hook.get_refresh_history(ST)
+    with pytest.raises(PgTrickleRefreshError, match=r"`public\.solo` \(SUSPENDED\)"):
+        strict.execute(context())
+    assert hook.get_refresh_history(ST) == history
+
+
+def test_refresh_failure_blocks_downstream_and_fails_the_task(
+    pgtrickle_airflow_conn: str,
+    hook: PgTrickleHook,
+    orders: str,
+    pgtrickle_conn: psycopg.Connection[Any],
+) -> None:
+    hook.create_stream_table(
+        ST,
+        "SELECT customer_id, sum(100 / amount) AS x FROM public.orders GROUP BY 1",
+        refresh_mode="FULL",
+    )
+    hook.create_stream_table("public.after", f"SELECT customer_id FROM {ST}", refresh_mode="FULL")
+    hook.create_stream_table("public.solo", "SELECT id FROM public.orders", refresh_mode="FULL")
+    pgtrickle_conn.execute("INSERT INTO public.orders VALUES (4, 3, 0)")
+    op = PgTrickleRefreshOperator(task_id="r", all_stream_tables=True)
+    with pytest.raises(PgTrickleRefreshError, match="division by zero") as info:
+        op.execute(context())
+    by_name = {r["stream_table"]: r["action"] for r in info.value.results}
+    assert by_name == {ST: "failed", "public.after": "upstream_failed", "public.solo": "refreshed"}
+
+
+def test_refresh_selection_errors(
+    pgtrickle_airflow_conn: str, hook: PgTrickleHook, orders: str, sent: Any
+) -> None:
+    with pytest.raises(PgTrickleValidationError, match="exactly one"):
+        PgTrickleRefreshOperator(task_id="r")
+    with pytest.raises(PgTrickleValidationError, match="exactly one"):
+        PgTrickleRefreshOperator(task_id="r", stream_tables=ST, schema="public")
+    with pytest.raises(PgTrickleValidationError, match="positive integer"):
+        PgTrickleRefreshOperator(task_id="r", stream_tables=ST, max_parallel=0)
+    sent.mark()
+    with pytest.raises(PgTrickleValidationError):
+        PgTrickleRefreshOperator(task_id="r", stream_tables="public.x;drop").execute(context())
+    assert sent.statements() == []
+    with pytest.raises(StreamTableNotFoundError, match=r"`public\.nope`"):
+        PgTrickleRefreshOperator(task_id="r", stream_tables="public.nope").execute(context())
+
+
+def test_refresh_query_count(
+    pgtrickle_airflow_conn: str,
+    hook: PgTrickleHook,
+    orders: str,
+    pgtrickle_conn: psycopg.Connection[Any],
+    sent: Any,
+) -> None:
+    make_chain(pgtrickle_conn, hook)
+    sent.mark()
+    PgTrickleRefreshOperator(task_id="r", all_stream_tables=True).execute(context())
+    statements = sent.statements()
+    refreshes = [s for s in statements if "refresh_stream_table" in s]
+    assert len(refreshes) == 4
+    # One plan query, then per table BEGIN + refresh + history read + COMMIT.
+    assert len(statements) == 1 + 4 * 4, statements
+
+
+def test_on_kill_cancels_the_running_refresh(
+    pgtrickle_airflow_conn: str,
+    hook: PgTrickleHook,
+    orders: str,
+    pgtrickle_db: TestDatabase,
+) -> None:
+    hook.create_stream_table(ST, ORDERS_QUERY, refresh_mode="FULL")
+    op = PgTrickleRefreshOperator(task_id="r", stream_tables=ST)
+    errors: list[BaseException] = []
+    with pgtrickle_db.connect(autocommit=False) as blocker:
+        # An exclusive lock on the source makes the refresh wait inside the server.
+        blocker.execute("LOCK TABLE public.orders IN ACCESS EXCLUSIVE MODE")
+
+        def run() -> None:
+            try:
+                op.execute(context())
+            except BaseException as error:
+                errors.append(error)
+
+        worker = threading.Thread(target=run)
+        worker.start()
+        with pgtrickle_db.connect() as watcher:
+            for _ in range(600):
+                waiting = watcher.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND wait_event_type = 'Lock' AND query LIKE '%%refresh_stream_table%%'"
+                ).fetchone()
+                if waiting and waiting[0]:
+                    break
+                threading.Event().wait(0.05)
+        op.on_kill()
+        worker.join(timeout=60)
+        blocker.rollback()
+    assert not worker.is_alive()
+    assert len(errors) == 1
+    assert isinstance(errors[0], PgTrickleRefreshError)
+    assert "cancel" in str(errors[0]).lower()
+
+
+def test_resume_operator_runs_twice(
+    pgtrickle_airflow_conn: str, hook: PgTrickleHook, orders: str, pgtrickle_db: TestDatabase
+) -> None:
+    hook.create_stream_table(ST, ORDERS_QUERY)
+    hook.create_stream_table("public.solo", "SELECT id FROM public.orders")
+    hook.alter_stream_table(ST, status="SUSPENDED")
+    op = PgTrickleResumeOperator(task_id="resume", schema="public")
+    first = op.execute(context())
+    assert {r["stream_table"]: r["action"] for r in first} == {
+        ST: "resumed",
+        "public.solo": "unchanged",
+    }
+    second = op.execute(context())
+    assert {r["action"] for r in second} == {"unchanged"}
+    assert {row[2] for row in catalog(pgtrickle_db)} == {"ACTIVE"}

@@ -1,0 +1,185 @@
+"""PgTrickleHealthSensor through `poke()` / `execute()` with a real connection."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from airflow.sdk.exceptions import TaskDeferred
+
+from airflow_provider_pgtrickle.exceptions import (
+    PgTrickleSensorTimeout,
+    PgTrickleUnhealthyError,
+    PgTrickleValidationError,
+)
+from airflow_provider_pgtrickle.hooks.pgtrickle import PgTrickleHook
+from airflow_provider_pgtrickle.sensors.pgtrickle import PgTrickleHealthSensor
+from airflow_provider_pgtrickle.testing.server import TestDatabase
+from airflow_provider_pgtrickle.triggers.pgtrickle import PgTrickleHealthTrigger
+
+from .conftest import ORDERS_QUERY
+
+ST = "public.order_totals"
+
+
+def sensor(**kwargs: Any) -> PgTrickleHealthSensor:
+    options: dict[str, Any] = {
+        "task_id": "healthy",
+        "stream_tables": [ST],
+        "poke_interval": 0,
+        "timeout": 0,
+        "deferrable": False,
+    }
+    options.update(kwargs)
+    return PgTrickleHealthSensor(**options)
+
+
+def test_poke_healthy_and_waiting(
+    pgtrickle_airflow_conn: str, hook: PgTrickleHook, orders: str
+) -> None:
+    hook.create_stream_table(ST, ORDERS_QUERY, initialize=False)
+    waiting = sensor().poke({})
+    assert waiting.is_done is False
+    hook.refresh_stream_table(ST)
+    done = sensor(max_staleness=timedelta(hours=1)).poke({})
+    assert done.is_done is True
+    assert done.xcom_value["state"] == "healthy"
+    assert done.xcom_value["tables"][0]["stream_table"] == ST
+
+
+def test_error_fails_at_once_with_the_table_in_the_message(
+    pgtrickle_airflow_conn: str, hook: PgTrickleHook, orders: str
+) -> None:
+    hook.create_stream_table(ST, ORDERS_QUERY)
+    hook.alter_stream_table(ST, status="ERROR")
+    with pytest.raises(PgTrickleUnhealthyError, match=r"`public.order_totals` is ERROR"):
+        sensor(timeout=3600).execute({})
+    assert sensor(fail_on_error=False).poke({}).is_done is False
+
+
+@pytest.mark.requires_double
+def test_error_message_carries_last_error(
+    pgtrickle_airflow_conn: str,
+    hook: PgTrickleHook,
+    orders: str,
+    pgtrickle_conn: Any,
+    pgtrickle_tick: Any,
+) -> None:
+    hook.create_stream_table(ST, ORDERS_QUERY, schedule="1s")
+    pgtrickle_conn.execute(
+        "SELECT pgtrickle_test.inject_failure(%s, %s, true)", [ST, "disk on fire"]
+    )
+    pgtrickle_conn.execute("SELECT pgtrickle_test.age_stream_table(%s, '1 hour')", [ST])
+    pgtrickle_tick()
+    with pytest.raises(PgTrickleUnhealthyError, match="disk on fire"):
+        sensor().poke({})
+
+
+def test_unknown_names_fail_at_once(
+    pgtrickle_airflow_conn: str, hook: PgTrickleHook, orders: str
+) -> None:
+    hook.create_stream_table(ST, ORDERS_QUERY)
+    with pytest.raises(PgTrickleUnhealthyError, match=r"`public\.nope` not found"):
+        sensor(stream_tables=[ST, "public.nope"]).poke({})
+
+
+def test_schema_and_whole_catalog(
+    pgtrickle_airflow_conn: str, hook: PgTrickleHook, orders: str
+) -> None:
+    assert sensor(stream_tables=None, schema="public").poke({}).is_done is False
+    hook.create_stream_table(ST, ORDERS_QUERY)
+    assert sensor(stream_tables=None, schema="public").poke({}).is_done is True
+    assert sensor(stream_tables=None).poke({}).is_done is True
+    with pytest.raises(PgTrickleValidationError, match="not both"):
+        sensor(schema="public")
+
+
+def test_one_query_per_poke(
+    pgtrickle_airflow_conn: str, hook: PgTrickleHook, orders: str, sent: Any
+) -> None:
+    names = [f"public.t{i}" for i in range(5)]
+    for name in names:
+        hook.create_stream_table(name, "SELECT id FROM public.orders")
+    sent.mark()
+    assert sensor(stream_tables=names).poke({}).is_done is True
+    assert len(sent.statements()) == 1
+
+
+def test_require_current_interval(
+    pgtrickle_airflow_conn: str, hook: PgTrickleHook, orders: str
+) -> None:
+    hook.create_stream_table(ST, ORDERS_QUERY)
+    past = datetime.now(timezone.utc) - timedelta(days=1)
+    future = datetime.now(timezone.utc) + timedelta(days=1)
+    s = sensor(require_current_interval=True)
+    assert s.poke({"data_interval_end": past}).is_done is True
+    waiting = s.poke({"data_interval_end": future})
+    assert waiting.is_done is False
+    with pytest.raises(PgTrickleValidationError, match="needs a data interval"):
+        s.poke({})
+
+
+def test_poke_mode_timeout_says_why(
+    pgtrickle_airflow_conn: str, hook: PgTrickleHook, orders: str
+) -> None:
+    hook.create_stream_table(ST, ORDERS_QUERY, initialize=False)
+    with pytest.raises(PgTrickleSensorTimeout, match="not populated yet"):
+        sensor(timeout=0).execute({})
+
+
+def test_deferrable_checks_once_then_defers_with_a_deadline(
+    pgtrickle_airflow_conn: str, hook: PgTrickleHook, orders: str
+) -> None:
+    hook.create_stream_table(ST, ORDERS_QUERY, initialize=False)
+    s = sensor(deferrable=True, timeout=600, poke_interval=5, max_staleness=60)
+    with pytest.raises(TaskDeferred) as info:
+        s.execute({})
+    trigger = info.value.trigger
+    assert isinstance(trigger, PgTrickleHealthTrigger)
+    assert info.value.timeout is None
+    assert info.value.method_name == "execute_complete"
+    _, kwargs = trigger.serialize()
+    assert kwargs["stream_tables"] == [ST]
+    assert kwargs["max_staleness"] == 60.0
+    assert kwargs["poll_interval"] == 5.0
+    deadline = datetime.fromisoformat(kwargs["deadline"])
+    assert deadline > datetime.now(timezone.utc)
+    hook.refresh_stream_table(ST)
+    assert s.execute({})["state"] == "healthy"
+
+
+def test_deferrable_fails_before_deferring(
+    pgtrickle_airflow_conn: str, hook: PgTrickleHook, orders: str
+) -> None:
+    hook.create_stream_table(ST, ORDERS_QUERY)
+    hook.alter_stream_table(ST, status="SUSPENDED")
+    with pytest.raises(PgTrickleUnhealthyError, match="SUSPENDED"):
+        sensor(deferrable=True, timeout=600).execute({})
+
+
+def test_execute_complete() -> None:
+    s = sensor(deferrable=True)
+    report = {"state": "healthy", "message": "ok", "tables": [], "missing": []}
+    event = {"status": "success", "message": "ok", "tables": [ST], "report": report}
+    assert s.execute_complete({}, event) == report
+    with pytest.raises(PgTrickleUnhealthyError, match="boom"):
+        s.execute_complete({}, {"status": "error", "message": "boom", "tables": [ST]})
+    with pytest.raises(PgTrickleSensorTimeout, match="late"):
+        s.execute_complete({}, {"status": "timeout", "message": "late", "tables": [ST]})
+
+
+def test_default_deferrable_comes_from_config() -> None:
+    s = PgTrickleHealthSensor(task_id="x", stream_tables=ST)
+    assert s.deferrable is False
+    assert s.postgres_conn_id == "postgres_default"
+
+
+def test_templated_names_are_checked_when_poked(
+    pgtrickle_airflow_conn: str, pgtrickle_db: TestDatabase, sent: Any
+) -> None:
+    s = sensor(stream_tables=["{{ params.table }}"])
+    sent.mark()
+    with pytest.raises(PgTrickleValidationError):
+        s.poke({})
+    assert sent.statements() == []
