@@ -42,6 +42,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 COSMOS_DAG_ID = "pgtrickle_cosmos_example"
 MAINTENANCE_DAG_ID = "pgtrickle_maintenance_example"
 MARTS_SCHEMA = "jaffle_marts"
+STREAM_TABLE_SCHEMAS = ["jaffle_staging", MARTS_SCHEMA]
 FIRST_BATCH = {"customers": 2000, "orders": 10000, "events": 30000}
 SECOND_BATCH = {"customers": 100, "orders": 800, "events": 2000}
 
@@ -135,8 +136,11 @@ class Demo:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.output_dir.mkdir(parents=True, exist_ok=True)
         self.log_path.write_text("", encoding="utf-8")
+        # Airflow reads its configuration once, on first import (the provider's exceptions
+        # import it), so the environment is set before anything else.
+        self._configure_airflow()
         with self._database() as db:
-            self._configure_environment(db)
+            self._configure_connection(db)
             self._load_sources(db)
             self._build_manifest()
             self._migrate_airflow()
@@ -149,7 +153,7 @@ class Demo:
                 f"Run `{MAINTENANCE_DAG_ID}` (suspend, load "
                 f"{SECOND_BATCH['orders']} orders, resume, refresh, wait)"
             ):
-                self._run_dag(MAINTENANCE_DAG_ID, {"schema": MARTS_SCHEMA, **SECOND_BATCH})
+                self._run_dag(MAINTENANCE_DAG_ID, {"schemas": STREAM_TABLE_SCHEMAS, **SECOND_BATCH})
             with self.console.step(f"Run `{COSMOS_DAG_ID}` again"):
                 self._run_dag(COSMOS_DAG_ID)
             after = self._snapshot(db)
@@ -157,6 +161,8 @@ class Demo:
 
     @contextlib.contextmanager
     def _database(self) -> Iterator[Any]:
+        import psycopg
+
         from airflow_provider_pgtrickle.testing.server import (
             TestServer,
             connect_server,
@@ -170,9 +176,17 @@ class Demo:
                 title = "Connect to the pg_trickle server in PGTRICKLE_DSN"
                 with self.console.step(title):
                     server = connect_server(dsn)
-                    db = server.create_database(
-                        self.args.database or f"pgtrickle_demo_{uuid.uuid4().hex[:8]}"
-                    )
+                    name = self.args.database or f"pgtrickle_demo_{uuid.uuid4().hex[:8]}"
+                    try:
+                        db = server.create_database(name)
+                    except psycopg.Error as exc:
+                        # The DSN may hold a password: name only where we tried to go.
+                        raise DemoError(
+                            f"could not create database `{name}` with pg_trickle on "
+                            f"{server.host}:{server.port}: {str(exc).strip()}; check "
+                            "PGTRICKLE_DSN (the role needs CREATEDB and must be allowed to "
+                            "CREATE EXTENSION pg_trickle)"
+                        ) from exc
             else:
                 title = "Start PostgreSQL 18 with the pg_trickle TEST DOUBLE"
                 with self.console.step(title):
@@ -180,7 +194,7 @@ class Demo:
                         start_double_server(log_statements=False, base_dir=None)
                     )
                     db = server.create_database(self.args.database or "jaffle_stream")
-            self.is_double = self._detect_double(db)
+            self.is_double = server.is_double or self._detect_double(db)
             self._describe_server(db)
             try:
                 yield db
@@ -192,11 +206,15 @@ class Demo:
                     self.console.say(f"   kept database `{db.dbname}` (--keep-database)")
 
     def _detect_double(self, db: Any) -> bool:
-        # The double ships a helper extension that no real pg_trickle installation has.
+        # With PGTRICKLE_DSN the server may still be a test server running the double: it says
+        # so in its extension comment and ships test helpers no real installation has.
         with db.connect() as conn:
             row = conn.execute(
                 "SELECT EXISTS (SELECT 1 FROM pg_available_extensions"
-                " WHERE name = 'pg_trickle_test')"
+                "  WHERE name = 'pg_trickle' AND strpos(lower(comment), 'test double') > 0)"
+                " OR EXISTS (SELECT 1 FROM pg_available_extensions"
+                "  WHERE name = 'pg_trickle_test')"
+                " OR EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'pgtrickle_test')"
             ).fetchone()
         return bool(row and row[0])
 
@@ -228,9 +246,7 @@ class Demo:
                 "DAGs refresh them."
             )
 
-    def _configure_environment(self, db: Any) -> None:
-        from airflow_provider_pgtrickle.cosmos import dbt_package_env
-
+    def _configure_airflow(self) -> None:
         airflow_home = self.state_dir / "airflow"
         airflow_home.mkdir(parents=True, exist_ok=True)
         os.environ.update(
@@ -247,12 +263,19 @@ class Demo:
                 "JAFFLE_STREAM_REPORT": str(self.report_path),
                 "DO_NOT_TRACK": "1",
                 "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
-                **db.airflow_env("postgres_default"),
-                **dbt_package_env(),
+                # Cosmos looks for the `dbt` executable on PATH; use this environment's.
+                "PATH": os.pathsep.join(
+                    [str(Path(sys.executable).parent), os.environ.get("PATH", "")]
+                ),
             }
         )
-        # A manifest left by another checkout must not steer this run.
+        # A manifest or connection left in the caller's environment must not steer this run.
         os.environ.pop("JAFFLE_STREAM_MANIFEST", None)
+
+    def _configure_connection(self, db: Any) -> None:
+        from airflow_provider_pgtrickle.cosmos import dbt_package_env
+
+        os.environ.update({**db.airflow_env("postgres_default"), **dbt_package_env()})
 
     def _load_sources(self, db: Any) -> None:
         sql_dir = self.dags_folder / "sql" / "jaffle_stream"
@@ -306,11 +329,12 @@ class Demo:
             if bag.import_errors:
                 errors = "; ".join(f"{k}: {v}" for k, v in bag.import_errors.items())
                 raise DemoError(f"DAG `{dag_id}` failed to import: {errors}")
-            dag = bag.get_dag(dag_id)
+            dag = bag.dags.get(dag_id)
             if dag is None:
                 raise DemoError(f"DAG `{dag_id}` not found in {self.dags_folder}")
             run = dag.test(run_conf=conf)
-            states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
+            instances = run.get_task_instances()
+            states = {_ti_name(ti): str(ti.state) for ti in instances}
         failed = sorted(task for task, state in states.items() if state != "success")
         if str(run.state) != "success" or failed:
             raise DemoError(
@@ -328,23 +352,24 @@ class Demo:
 
         with db.connect() as conn:
             rows = conn.execute(
-                "SELECT pgt_name, status, refresh_mode, coalesce(schedule, 'calculated'),"
-                " staleness FROM pgtrickle.pg_stat_stream_tables"
-                " WHERE pgt_schema = %s ORDER BY pgt_name",
-                (MARTS_SCHEMA,),
+                "SELECT pgt_schema, pgt_name, status, refresh_mode,"
+                " coalesce(schedule, 'calculated'), staleness"
+                " FROM pgtrickle.pg_stat_stream_tables WHERE pgt_schema = ANY(%s)"
+                " ORDER BY pgt_schema DESC, pgt_name",
+                (STREAM_TABLE_SCHEMAS,),
             ).fetchall()
             tables: dict[str, TableState] = {}
-            for name, status, mode, schedule, staleness in rows:
+            for schema, name, status, mode, schedule, staleness in rows:
                 count = conn.execute(
-                    sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(MARTS_SCHEMA, name))
+                    sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(schema, name))
                 ).fetchone()
                 last = conn.execute(
                     "SELECT action, rows_inserted, rows_deleted"
                     " FROM pgtrickle.get_refresh_history(%s, 1)",
-                    (f"{MARTS_SCHEMA}.{name}",),
+                    (f"{schema}.{name}",),
                 ).fetchone()
-                tables[name] = TableState(
-                    name=name,
+                tables[f"{schema}.{name}"] = TableState(
+                    name=f"{schema}.{name}",
                     status=status,
                     refresh_mode=mode,
                     schedule=schedule,
@@ -384,10 +409,10 @@ class Demo:
         say = self.console.say
         say()
         say("=" * 78)
-        say("Stream tables in schema jaffle_marts (after the second run)")
+        say("Stream tables (after the second run)")
         say("=" * 78)
         say(
-            f"{'stream table':<20} {'status':<8} {'mode':<12} {'schedule':<10} "
+            f"{'stream table':<32} {'status':<8} {'mode':<12} {'schedule':<10} "
             f"{'rows':>12} {'staleness':>10}  last refresh"
         )
         for name, state in after.tables.items():
@@ -398,7 +423,7 @@ class Demo:
             if state.last_delta is not None:
                 last += f" +{state.last_delta[0]} -{state.last_delta[1]}"
             say(
-                f"{name:<20} {state.status:<8} {state.refresh_mode:<12} {state.schedule:<10} "
+                f"{name:<32} {state.status:<8} {state.refresh_mode:<12} {state.schedule:<10} "
                 f"{rows:>12} {staleness:>10}  {last}"
             )
         say()
@@ -431,6 +456,10 @@ class Demo:
             raise DemoError("the stream tables did not move after the second batch was loaded")
         if any(state.status != "ACTIVE" for state in after.tables.values()):
             raise DemoError("not every stream table is ACTIVE at the end")
+
+
+def _ti_name(ti: Any) -> str:
+    return ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"
 
 
 def _seconds(value: timedelta | None) -> str:
