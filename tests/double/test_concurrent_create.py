@@ -26,7 +26,7 @@ def test_second_create_on_the_same_source_waits_and_succeeds(
         try:
             with pgtrickle_db.connect() as other:
                 other.execute(CREATE, ["public.b"])
-        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+        except BaseException as exc:  # reported by the assertion below
             errors.append(exc)
 
     with pgtrickle_db.connect(autocommit=False) as first:
