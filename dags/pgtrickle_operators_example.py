@@ -16,6 +16,7 @@ from typing import Any
 
 from airflow.providers.common.sql.operators.sql import SQLExecuteQueryOperator
 from airflow.sdk import DAG, task
+
 from airflow_provider_pgtrickle.operators.pgtrickle import (
     PgTrickleCreateStreamTableOperator,
     PgTrickleRefreshOperator,

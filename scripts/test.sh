@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=$(bash scripts/bootstrap.sh)
 BIN=$(dirname "$PY")
-echo "== ruff check"; "$BIN/ruff" check .
-echo "== ruff format --check"; "$BIN/ruff" format --check .
+echo "== ruff check"; "$BIN/ruff" check --no-cache .
+echo "== ruff format --check"; "$BIN/ruff" format --no-cache --check .
 echo "== mypy"; "$BIN/mypy"
 echo "== pytest"; "$PY" -m pytest "$@"

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 
 from airflow_provider_pgtrickle.hooks.pgtrickle import PgTrickleHook
-from airflow_provider_pgtrickle.testing.server import TestDatabase, TestServer
+from airflow_provider_pgtrickle.testing.pytest_plugin import StatementLog
+from airflow_provider_pgtrickle.testing.server import TestDatabase
 
 ORDERS_QUERY = (
     "SELECT customer_id, sum(amount) AS total, count(*) AS n FROM public.orders "
@@ -60,41 +59,7 @@ def fetch(db: TestDatabase, query: str, params: list[Any] | None = None) -> list
         return conn.execute(query, params).fetchall()
 
 
-class SentStatements:
-    """Every top-level statement this test's database received since `mark()`.
-
-    Unlike the plugin's `pgtrickle_statement_log`, this also counts extended-protocol
-    executions (`execute <unnamed>: ...`), which is how psycopg sends parameterised queries.
-    """
-
-    _ENTRY = re.compile(
-        r"^\S+ \S+ \S+ \[\d+\] db=(?P<db>\S*) LOG:  (?:statement|execute [^:]*): (?P<sql>.*)$"
-    )
-
-    def __init__(self, log_path: Path, dbname: str) -> None:
-        self._path = log_path
-        self._dbname = dbname
-        self._offset = 0
-
-    def mark(self) -> None:
-        self._offset = self._path.stat().st_size
-
-    def statements(self) -> list[str]:
-        with self._path.open("rb") as fh:
-            fh.seek(self._offset)
-            text = fh.read().decode("utf-8", errors="replace")
-        return [
-            m["sql"]
-            for line in text.splitlines()
-            if (m := self._ENTRY.match(line)) and m["db"] == self._dbname
-        ]
-
-
 @pytest.fixture
-def sent(pgtrickle_server: TestServer, pgtrickle_db: TestDatabase) -> SentStatements:
-    """Statements sent to the test database (needs the local test server's log)."""
-    if pgtrickle_server.log_path is None:
-        pytest.skip("counting statements reads the local test server's log")
-    log = SentStatements(pgtrickle_server.log_path, pgtrickle_db.dbname)
-    log.mark()
-    return log
+def sent(pgtrickle_statement_log: StatementLog) -> StatementLog:
+    """Statements sent to the test database since the test started (skipped on a remote server)."""
+    return pgtrickle_statement_log
