@@ -18,13 +18,22 @@ fi
 # Reinstall only when the dependency declaration changed: pip's resolver alone costs ~10 s.
 stamp="$VENV/.pgtrickle-installed"
 want="$(cat pyproject.toml; echo "$EXTRAS ${DBT_CORE_VERSION:-}")"
+# pip's output goes to a log that is shown only when an install fails.
+log="$VENV/pip-install.log"
+pip_install() {
+  if ! "$VENV/bin/python" -m pip install --disable-pip-version-check "$@" >>"$log" 2>&1; then
+    cat "$log" >&2
+    echo "bootstrap: pip install $* failed (log above, also in $log)" >&2
+    exit 1
+  fi
+}
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  echo "bootstrap: installing .[$EXTRAS] into $VENV" >&2
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[$EXTRAS]" >&2
+  echo "bootstrap: installing .[$EXTRAS] into $VENV (pip log: $log)" >&2
+  : > "$log"
+  pip_install --upgrade pip
+  pip_install -e ".[$EXTRAS]"
   if [ -n "${DBT_CORE_VERSION:-}" ]; then
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
-      "dbt-core~=${DBT_CORE_VERSION}.0" "dbt-postgres~=${DBT_CORE_VERSION}.0" >&2
+    pip_install "dbt-core~=${DBT_CORE_VERSION}.0" "dbt-postgres~=${DBT_CORE_VERSION}.0"
   fi
   printf '%s' "$want" > "$stamp"
 fi

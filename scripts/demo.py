@@ -450,7 +450,7 @@ class Demo:
                 "  docker run -d -p 5432:5432 -e POSTGRES_PASSWORD=postgres "
                 "ghcr.io/trickle-labs/pg_trickle\n"
                 "  PGTRICKLE_DSN=postgresql://postgres:postgres@localhost:5432/postgres "
-                "scripts/demo.sh"
+                "bash scripts/demo.sh"
             )
         if before.customers >= after.customers or before.revenue >= after.revenue:
             raise DemoError("the stream tables did not move after the second batch was loaded")
