@@ -110,3 +110,15 @@ def test_the_testing_example_runs(pgtrickle_conn: Any, pgtrickle_airflow_conn: s
     namespace: dict[str, Any] = {}
     exec(compile(_testing_example(), "README.md", "exec"), namespace)
     namespace["test_my_stream_table"](pgtrickle_conn, pgtrickle_airflow_conn)
+
+
+def test_the_airflow_example_builds_its_dag() -> None:
+    (example,) = re.findall(
+        r"```python\n(.*?)```", section("Airflow: hook, operators, sensor").split("###")[0], re.S
+    )
+    namespace: dict[str, Any] = {}
+    exec(compile(example, "README.md", "exec"), namespace)
+    dag = namespace["deploy"].dag
+    assert dag.dag_id == "order_totals"
+    assert namespace["refresh"].upstream_task_ids == {"deploy_order_totals"}
+    assert namespace["healthy"].upstream_task_ids == {"refresh"}
