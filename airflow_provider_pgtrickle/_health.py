@@ -23,7 +23,12 @@ from airflow_provider_pgtrickle.types import (
 _HEALTH_SELECT = sql.SQL(
     "SELECT s.pgt_schema, s.pgt_name, s.status, s.is_populated, s.consecutive_errors,"
     " EXTRACT(EPOCH FROM s.staleness)::float8 AS staleness_seconds, s.data_timestamp,"
-    " st.last_error_message"
+    # Auto-suspension after retryable failures records no last_error_message (only the
+    # history does), so fall back to the newest failure since the last successful refresh.
+    " COALESCE(st.last_error_message, (SELECT h.error_message"
+    " FROM pgtrickle.pgt_refresh_history AS h WHERE h.pgt_id = s.pgt_id"
+    " AND h.status = 'FAILED' AND h.start_time >= COALESCE(st.last_refresh_at, '-infinity')"
+    " ORDER BY h.refresh_id DESC LIMIT 1)) AS last_error_message"
     " FROM pgtrickle.pg_stat_stream_tables AS s"
     " JOIN pgtrickle.pgt_stream_tables AS st ON st.pgt_id = s.pgt_id"
 )
@@ -79,10 +84,11 @@ def _judge(
     if not row.is_populated or row.status is StreamTableStatus.INITIALIZING:
         return TableHealth(name, HealthState.WAITING, "is not populated yet")
     if row.consecutive_errors > 0:
+        last = f"; last: {row.last_error_message}" if row.last_error_message else ""
         return TableHealth(
             name,
             HealthState.WAITING,
-            f"has {row.consecutive_errors} consecutive refresh error(s)",
+            f"has {row.consecutive_errors} consecutive refresh error(s){last}",
         )
     if max_staleness is not None and (
         row.staleness_seconds is None or row.staleness_seconds > max_staleness

@@ -15,7 +15,12 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_pgtrickle.exceptions import PgTrickleError
-from airflow_provider_pgtrickle.types import RefreshOutcome, RefreshResult, StreamTableStatus
+from airflow_provider_pgtrickle.types import (
+    RefreshOutcome,
+    RefreshPlanEntry,
+    RefreshResult,
+    StreamTableStatus,
+)
 
 if TYPE_CHECKING:
     import psycopg
@@ -26,10 +31,10 @@ _BLOCKING = (RefreshOutcome.FAILED, RefreshOutcome.UPSTREAM_FAILED)
 
 
 def selected_ancestors(
-    plan: Sequence[dict[str, Any]], selected: Sequence[str]
+    plan: Sequence[RefreshPlanEntry], selected: Sequence[str]
 ) -> dict[str, set[str]]:
     """For each selected table, the selected tables upstream of it (transitively)."""
-    upstream = {row["name"]: list(row["upstream"]) for row in plan}
+    upstream = {entry.name: list(entry.upstream) for entry in plan}
     chosen = set(selected)
     out: dict[str, set[str]] = {}
     for name in selected:
@@ -46,7 +51,7 @@ def selected_ancestors(
     return out
 
 
-def dependency_order(plan: Sequence[dict[str, Any]], selected: Sequence[str]) -> list[str]:
+def dependency_order(plan: Sequence[RefreshPlanEntry], selected: Sequence[str]) -> list[str]:
     """A topological order of the selected tables (ties keep the input order)."""
     ancestors = selected_ancestors(plan, selected)
     order: list[str] = []
@@ -85,10 +90,13 @@ class RefreshRunner:
         return conn
 
     def _refresh_one(self, name: str) -> RefreshResult:
+        # Connect first: a cancel() from here on sees this connection, which leaves only the
+        # instant between this check and the statement reaching the server unprotected.
+        connection = self._connection()
         if self._cancelled.is_set():
             return RefreshResult(name, RefreshOutcome.FAILED, message="cancelled before start")
         try:
-            return self._hook.refresh_stream_table(name, connection=self._connection())
+            return self._hook.refresh_stream_table(name, connection=connection)
         except PgTrickleError as error:
             self._log.error("pg_trickle: refresh of %s failed: %s", name, error)
             return RefreshResult(name, RefreshOutcome.FAILED, message=str(error))
@@ -104,11 +112,11 @@ class RefreshRunner:
 
     def run(
         self,
-        plan: Sequence[dict[str, Any]],
+        plan: Sequence[RefreshPlanEntry],
         selected: Sequence[str],
     ) -> list[RefreshResult]:
         """Refresh ``selected`` (qualified names present in ``plan``); results in plan order."""
-        status = {row["name"]: row["status"] for row in plan}
+        status = {entry.name: entry.status for entry in plan}
         order = dependency_order(plan, selected)
         ancestors = selected_ancestors(plan, selected)
         results: dict[str, RefreshResult] = {}
@@ -150,6 +158,12 @@ class RefreshRunner:
                 for future in done:
                     name = running.pop(future)
                     results[name] = future.result()
+        except BaseException:
+            # E.g. AirflowTaskTimeout from execution_timeout: the task runner calls on_kill
+            # only after execute() has returned, and shutdown() below would wait for the
+            # refreshes still running on the server, so cancel them here.
+            self.cancel()
+            raise
         finally:
             pool.shutdown(wait=True)
             with self._lock:

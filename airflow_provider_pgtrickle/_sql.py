@@ -65,6 +65,10 @@ ALTER_ARGS = {
     "append_only": "boolean",
     "pooler_compatibility_mode": "boolean",
     "tier": "text",
+    "fuse": "text",
+    "fuse_ceiling": "bigint",
+    "fuse_sensitivity": "integer",
+    "partition_by": "text",
     "max_differential_joins": "integer",
     "max_delta_fraction": "double precision",
 }
@@ -103,6 +107,7 @@ DIAMOND_CONSISTENCY = ("atomic", "none")
 DIAMOND_POLICY = ("fastest", "slowest")
 CDC_MODES = ("auto", "trigger", "wal")
 TIERS = ("hot", "warm", "cold", "frozen")
+FUSE_MODES = ("off", "on", "auto")
 
 
 def stream_table_from_row(row: Row) -> StreamTable:

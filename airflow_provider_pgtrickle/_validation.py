@@ -210,9 +210,10 @@ def validate_query(query: object, *, subject: str) -> str:
     return query
 
 
-def validate_positive_int(value: object, *, argument: str, subject: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+def validate_positive_int(value: object, *, argument: str, subject: str, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
         raise PgTrickleValidationError(
-            f"`{subject}`: {argument} {_show(value)} is not a positive integer; pass 1 or more."
+            f"`{subject}`: {argument} {_show(value)} is not {kind}; pass {minimum} or more."
         )
     return value

@@ -25,6 +25,10 @@ _DEFAULT_PORT = 5432
 def stream_table_asset_uri(*, host: str, port: int | None, database: str, name: str) -> str:
     """``postgres://host:port/database/schema/table`` for a (validated) stream table name."""
     schema, table = split_name(name)
+    # A Unix-socket directory is no URI host (Airflow rejects the asset after the work is
+    # committed); the socket is always on this machine.
+    if not host or host.startswith("/"):
+        host = "localhost"
     return f"postgres://{host}:{port or _DEFAULT_PORT}/{database}/{schema}/{table}"
 
 

@@ -129,6 +129,11 @@ _SQLSTATE_CLASSES: dict[str, type[PgTrickleDatabaseError]] = {
     "40P01": StreamTableLockedError,
 }
 
+_OWN_PREFIXES: dict[type[PgTrickleDatabaseError], str] = {
+    StreamTableNotFoundError: "stream table not found:",
+    StreamTableAlreadyExistsError: "stream table already exists:",
+}
+
 _FIXES: dict[type[PgTrickleDatabaseError], str] = {
     StreamTableNotFoundError: "check the name (schema-qualified, lower case) or create it first",
     StreamTableAlreadyExistsError: (
@@ -155,13 +160,20 @@ def translate_database_error(
     sqlstate = getattr(error, "sqlstate", None) or (diag.sqlstate if diag else None)
     server_message = (diag.message_primary if diag else None) or str(error).strip()
     cls = _SQLSTATE_CLASSES.get(sqlstate or "", PgTrickleDatabaseError)
+    # 42P01 and 42P07 are also PostgreSQL's own codes (a source table the query reads is
+    # missing, a plain table already has the name): only pg_trickle's own texts make them
+    # about the stream table itself.
+    prefix = _OWN_PREFIXES.get(cls)
+    if prefix is not None and not server_message.startswith(prefix):
+        cls = PgTrickleDatabaseError
     if cls is PgTrickleInvalidArgumentError:
         if "has dependent stream tables" in server_message:
             cls = StreamTableDependencyError
         elif "resume_stream_table" in server_message or "not suspended" in server_message:
             cls = StreamTableStateError
-    if cls is PgTrickleDatabaseError and sqlstate == "42P01" and stream_table is None:
-        cls = StreamTableNotFoundError
+    fix = _FIXES[cls]
+    if cls is StreamTableStateError and "not suspended" in server_message:
+        fix = "it is already ACTIVE, so there is nothing to resume; read its status first"
     subject = f"Stream table `{stream_table}`" if stream_table else "pg_trickle"
-    message = f"{subject}: {operation} failed: {server_message}; {_FIXES[cls]}."
+    message = f"{subject}: {operation} failed: {server_message}; {fix}."
     return cls(message, sqlstate=sqlstate, server_message=server_message, stream_table=stream_table)

@@ -204,6 +204,15 @@ class DependencyEdge(_JsonMixin):
 
 
 @dataclasses.dataclass(frozen=True)
+class RefreshPlanEntry(_JsonMixin):
+    """A stream table, its status and the stream tables it reads (what a refresh orders by)."""
+
+    name: str
+    status: StreamTableStatus
+    upstream: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
 class ExtensionInfo(_JsonMixin):
     """What is installed: `extversion`, the loaded library version, and probed features."""
 

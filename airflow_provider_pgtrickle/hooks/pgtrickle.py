@@ -11,6 +11,7 @@ user input.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, cast
@@ -29,6 +30,7 @@ from airflow_provider_pgtrickle._sql import (
     DIAMOND_CONSISTENCY,
     DIAMOND_POLICY,
     FEATURES,
+    FUSE_MODES,
     SKIP_NOTICE,
     ST_COLUMNS,
     STATS_COLUMNS,
@@ -68,6 +70,7 @@ from airflow_provider_pgtrickle.types import (
     RefreshHistoryEntry,
     RefreshMode,
     RefreshOutcome,
+    RefreshPlanEntry,
     RefreshResult,
     StreamTable,
     StreamTableStats,
@@ -152,15 +155,15 @@ class PgTrickleHook(PostgresHook):
     def _translate(
         self, error: psycopg.Error, operation: str, stream_table: str | None
     ) -> PgTrickleDatabaseError | PgTrickleExtensionMissingError:
-        sqlstate = getattr(error, "sqlstate", None)
-        text = str(error)
-        if sqlstate == "3F000" or (
-            sqlstate in ("42P01", "42883") and ("pgtrickle." in text and "does not exist" in text)
-        ):
+        diag = getattr(error, "diag", None)
+        # The primary message only: str(error) also carries the CONTEXT line, which names
+        # pgtrickle.* for every error raised inside a pg_trickle function.
+        primary = ((diag.message_primary if diag else None) or str(error)).strip()
+        if _is_missing_extension(primary):
             return PgTrickleExtensionMissingError(
                 f"pg_trickle: {operation} failed because the `pg_trickle` extension (or this "
                 f"function of it) is missing in database `{self._database_name()}`: "
-                f"{text.strip()}; run `CREATE EXTENSION pg_trickle` as a superuser or upgrade it."
+                f"{primary}; run `CREATE EXTENSION pg_trickle` as a superuser or upgrade it."
             )
         return translate_database_error(error, operation=operation, stream_table=stream_table)
 
@@ -211,6 +214,7 @@ class PgTrickleHook(PostgresHook):
             "diamond_schedule_policy": DIAMOND_POLICY,
             "cdc_mode": CDC_MODES,
             "tier": TIERS,
+            "fuse": FUSE_MODES,
         }
         if key in choices:
             return validate_choice(value, argument=key, choices=choices[key], subject=name)
@@ -220,13 +224,16 @@ class PgTrickleHook(PostgresHook):
                     f"Stream table `{name}`: {key} {value!r} is not a boolean; pass True or False."
                 )
             return value
-        if key == "max_differential_joins":
+        if key in ("fuse_ceiling", "fuse_sensitivity"):
             return validate_positive_int(value, argument=key, subject=name)
+        # For the max_* limits 0 means "no limit" (pg_trickle stores NULL).
+        if key == "max_differential_joins":
+            return validate_positive_int(value, argument=key, subject=name, minimum=0)
         if key == "max_delta_fraction":
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                 raise PgTrickleValidationError(
-                    f"Stream table `{name}`: {key} {value!r} is not a positive number; "
-                    "pass e.g. 0.5."
+                    f"Stream table `{name}`: {key} {value!r} is not a number >= 0; "
+                    "pass e.g. 0.5 (0 removes the limit)."
                 )
             return float(value)
         if key in ("partition_by", "query", "schedule", "refresh_mode", "status"):
@@ -359,8 +366,9 @@ class PgTrickleHook(PostgresHook):
     ) -> bool:
         """`pgtrickle.drop_stream_table`; returns whether a stream table was dropped.
 
-        With ``if_exists`` the catalog check and the drop are one statement, so a concurrent
-        drop cannot make it fail.
+        With ``if_exists`` the catalog check and the drop are one statement (pg_trickle's
+        drop has no ``if_exists`` of its own); only a drop by another session racing that very
+        statement can still end in `StreamTableNotFoundError`, and a retry then converges.
         """
         qualified = qualify(name)
         schema, table = split_name(qualified)
@@ -396,6 +404,7 @@ class PgTrickleHook(PostgresHook):
         qualified = qualify(name)
         schema, table = split_name(qualified)
         conn = connection or self.new_connection()
+        started = time.monotonic()
         try:
             with (
                 collect_notices(conn) as notices,
@@ -410,8 +419,7 @@ class PgTrickleHook(PostgresHook):
                     # Our row lock on the stream table is held until commit, so the newest
                     # MANUAL history row of this table is the one this call wrote.
                     history = cur.execute(
-                        "SELECT h.action, h.rows_inserted, h.rows_deleted, h.data_timestamp,"
-                        " EXTRACT(EPOCH FROM (h.end_time - h.start_time)) * 1000.0 AS duration_ms"
+                        "SELECT h.action, h.rows_inserted, h.rows_deleted, h.data_timestamp"
                         " FROM pgtrickle.pgt_refresh_history AS h"
                         " JOIN pgtrickle.pgt_stream_tables AS st ON st.pgt_id = h.pgt_id"
                         " WHERE st.pgt_schema = %s AND st.pgt_name = %s"
@@ -419,6 +427,9 @@ class PgTrickleHook(PostgresHook):
                         " ORDER BY h.refresh_id DESC LIMIT 1",
                         [schema, table],
                     ).fetchone()
+            # Measured here: the history row's start_time and end_time are both the
+            # transaction's now(), so its duration always reads 0 ms.
+            duration_ms = round((time.monotonic() - started) * 1000.0, 3)
         finally:
             if connection is None:
                 conn.close()
@@ -431,11 +442,7 @@ class PgTrickleHook(PostgresHook):
             refresh_action=history["action"] if history else None,
             rows_inserted=history["rows_inserted"] if history else None,
             rows_deleted=history["rows_deleted"] if history else None,
-            duration_ms=(
-                float(history["duration_ms"])
-                if history and history["duration_ms"] is not None
-                else None
-            ),
+            duration_ms=duration_ms,
             data_timestamp=history["data_timestamp"] if history else None,
         )
         self.log.info(
@@ -537,11 +544,8 @@ class PgTrickleHook(PostgresHook):
             ).fetchall()
         return [DependencyEdge(**r) for r in rows]
 
-    def refresh_plan(self) -> list[dict[str, Any]]:
-        """Every stream table with its status and upstream stream tables, in one query.
-
-        Rows: ``{"name": "s.t", "status": StreamTableStatus, "upstream": ["s.u", ...]}``.
-        """
+    def refresh_plan(self) -> list[RefreshPlanEntry]:
+        """Every stream table with its status and upstream stream tables, in one query."""
         with self._reader(operation="read refresh plan") as cur:
             rows = cur.execute(
                 "SELECT st.pgt_schema || '.' || st.pgt_name AS name, st.status,"
@@ -553,11 +557,7 @@ class PgTrickleHook(PostgresHook):
                 " FROM pgtrickle.pgt_stream_tables AS st ORDER BY st.pgt_schema, st.pgt_name"
             ).fetchall()
         return [
-            {
-                "name": r["name"],
-                "status": StreamTableStatus(r["status"]),
-                "upstream": list(r["upstream"]),
-            }
+            RefreshPlanEntry(r["name"], StreamTableStatus(r["status"]), tuple(r["upstream"]))
             for r in rows
         ]
 
@@ -628,3 +628,12 @@ class PgTrickleHook(PostgresHook):
     def check_names(self, names: Sequence[str]) -> list[str]:
         """Validate and qualify names (no SQL); exposed for operators and the sensor."""
         return qualify_many(names, argument="stream_tables")
+
+
+def _is_missing_extension(message: str) -> bool:
+    """True for the server's words for an absent `pgtrickle` schema, function or relation."""
+    return (
+        message.startswith('schema "pgtrickle" does not exist')
+        or (message.startswith("function pgtrickle.") and message.endswith("does not exist"))
+        or (message.startswith('relation "pgtrickle.') and message.endswith("does not exist"))
+    )

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
     from airflow_provider_pgtrickle._refresh import RefreshRunner
     from airflow_provider_pgtrickle.hooks.pgtrickle import PgTrickleHook
-    from airflow_provider_pgtrickle.types import DependencyEdge
+    from airflow_provider_pgtrickle.types import DependencyEdge, RefreshPlanEntry
 
 
 def _is_static(value: object) -> bool:
@@ -280,9 +280,11 @@ def _selection(
         )
 
 
-def _select(plan: Sequence[dict[str, Any]], names: Sequence[str], schema: str | None) -> list[str]:
+def _select(
+    plan: Sequence[RefreshPlanEntry], names: Sequence[str], schema: str | None
+) -> list[str]:
     """Names from the plan that the operator should act on; unknown names fail."""
-    known = [row["name"] for row in plan]
+    known = [entry.name for entry in plan]
     if names:
         missing = [n for n in names if n not in known]
         if missing:
@@ -348,7 +350,7 @@ class PgTrickleRefreshOperator(_PgTrickleBaseOperator):
         schema = validate_schema(self.schema) if self.schema is not None else None
         plan = self.hook.refresh_plan()
         selected = _select(plan, names, schema)
-        status = {row["name"]: row["status"] for row in plan}
+        status = {entry.name: entry.status for entry in plan}
         unhealthy = [n for n in selected if StreamTableStatus(status[n]).is_failed]
         if unhealthy and self.fail_on_unhealthy:
             details = ", ".join(f"`{n}` ({status[n].value})" for n in unhealthy)
@@ -415,7 +417,7 @@ class PgTrickleResumeOperator(_PgTrickleBaseOperator):
         schema = validate_schema(self.schema) if self.schema is not None else None
         plan = self.hook.refresh_plan()
         selected = _select(plan, names, schema)
-        status = {row["name"]: row["status"] for row in plan}
+        status = {entry.name: entry.status for entry in plan}
         results: list[dict[str, Any]] = []
         for name in selected:
             before = StreamTableStatus(status[name])

@@ -20,6 +20,16 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_pgtrickle.types import HealthReport, HealthState
 
+# Connection failures that waiting will not cure (the server answered and refused), told
+# apart by text: psycopg reports no SQLSTATE for failures while connecting.
+_PERMANENT_CONNECT_FAILURES = (
+    "password authentication failed",
+    "no pg_hba.conf entry",
+    "does not exist",
+    "permission denied",
+    "too many connections for role",
+)
+
 
 def _parse_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
@@ -118,6 +128,7 @@ class PgTrickleHealthTrigger(BaseTrigger):
         query, params = _health.health_query(self.stream_tables, self.schema)
         report = HealthReport(tables=())
         conn: Any = None
+        last_failure: str | None = None
         try:
             while True:
                 try:
@@ -126,17 +137,27 @@ class PgTrickleHealthTrigger(BaseTrigger):
                     cur = await conn.execute(query, params)
                     rows = await cur.fetchall()
                 except psycopg.OperationalError as error:
-                    # A dropped connection is retried until the deadline; the event says why.
-                    self.log.warning("pg_trickle: health poll failed, will retry: %s", error)
                     if conn is not None:
                         await conn.close()
                     conn = None
+                    last_failure = str(error).strip()
+                    if any(text in last_failure for text in _PERMANENT_CONNECT_FAILURES):
+                        yield self._event(
+                            "error",
+                            report,
+                            f"Cannot connect with `{self.postgres_conn_id}`: {last_failure}; "
+                            "fix the connection's host, database, login or password.",
+                        )
+                        return
+                    # A dropped connection is retried until the deadline; the event says why.
+                    self.log.warning("pg_trickle: health poll failed, will retry: %s", error)
                 except psycopg.Error as error:
                     yield self._event(
                         "error", report, f"Health query failed: {error}; check the connection."
                     )
                     return
                 else:
+                    last_failure = None
                     report = _health.classify(
                         _health.rows_to_health(rows),
                         requested=self.stream_tables,
@@ -153,11 +174,16 @@ class PgTrickleHealthTrigger(BaseTrigger):
                     self.log.info("pg_trickle: waiting: %s", report.message)
                 remaining = (deadline - datetime.now(timezone.utc)).total_seconds()
                 if remaining <= 0:
+                    why = (
+                        f"the last poll could not reach the database: {last_failure}"
+                        if last_failure
+                        else report.message
+                    )
                     yield self._event(
                         "timeout",
                         report,
                         f"Stream tables not healthy by the deadline {self.deadline}: "
-                        f"{report.message} Raise `timeout` or check the pg_trickle scheduler.",
+                        f"{why} Raise `timeout` or check the pg_trickle scheduler.",
                     )
                     return
                 await asyncio.sleep(min(self.poll_interval, remaining))

@@ -28,3 +28,12 @@ def test_from_connection_id(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_bad_name() -> None:
     with pytest.raises(PgTrickleValidationError):
         stream_table_asset_uri(host="db", port=1, database="d", name="Bad.Name")
+
+
+def test_unix_socket_host_is_a_valid_asset() -> None:
+    # Airflow refuses an asset URI without a host; a socket directory must not end a task
+    # whose refresh was already committed.
+    uri = stream_table_asset_uri(
+        host="/var/run/postgresql", port=5432, database="shop", name="analytics.orders"
+    )
+    assert Asset(uri=uri).uri == "postgres://localhost:5432/shop/analytics/orders"

@@ -41,6 +41,10 @@ def server_error(sqlstate: str, message: str) -> psycopg.Error:
             StreamTableStateError,
         ),
         ("XX000", "internal error", PgTrickleDatabaseError),
+        # PostgreSQL's own 42P01 / 42P07 (a source table, a plain table) are not about the
+        # stream table.
+        ("42P01", 'relation "public.nope" does not exist', PgTrickleDatabaseError),
+        ("42P07", 'relation "x" already exists', PgTrickleDatabaseError),
     ],
 )
 def test_sqlstates_map_to_classes(sqlstate: str, message: str, cls: type) -> None:
@@ -53,3 +57,16 @@ def test_sqlstates_map_to_classes(sqlstate: str, message: str, cls: type) -> Non
     assert message in str(error)
     assert str(error).startswith("Stream table `public.x`: refresh failed")
     assert str(error).endswith(".")
+
+
+def test_resuming_an_active_table_does_not_advise_resuming() -> None:
+    message = (
+        "invalid argument: stream table public.x is not suspended or in error state "
+        "(current status: ACTIVE)"
+    )
+    error = translate_database_error(
+        server_error("22023", message), operation="resume", stream_table="public.x"
+    )
+    assert type(error) is StreamTableStateError
+    assert "already ACTIVE" in str(error)
+    assert "PgTrickleResumeOperator" not in str(error)

@@ -75,6 +75,29 @@ def test_failing_create_leaves_nothing_behind(
     assert relations(pgtrickle_db) == tables
 
 
+@pytest.mark.parametrize(
+    ("name", "query", "sqlstate"),
+    [
+        (ST, "SELECT id FROM public.no_such_source", "42P01"),
+        (ST, "SELECT public.no_such_function(id) FROM public.orders", "42883"),
+        ("no_such_schema.order_totals", ORDERS_QUERY, "3F000"),
+    ],
+    ids=["missing-source-table", "missing-function", "missing-schema"],
+)
+@pytest.mark.usefixtures("orders")
+def test_native_errors_inside_a_call_keep_their_sqlstate(
+    hook: PgTrickleHook, pgtrickle_db: TestDatabase, name: str, query: str, sqlstate: str
+) -> None:
+    # Raised inside pgtrickle.create_stream_table, so the error's CONTEXT names pgtrickle.*;
+    # that must not make it "extension missing" or "stream table not found".
+    with pytest.raises(PgTrickleDatabaseError) as info:
+        hook.create_stream_table(name, query)
+    assert type(info.value) is PgTrickleDatabaseError
+    assert info.value.sqlstate == sqlstate
+    assert "CREATE EXTENSION" not in str(info.value)
+    assert catalog(pgtrickle_db) == []
+
+
 def test_create_or_replace_reports_created_unchanged_altered(
     hook: PgTrickleHook, orders: str, pgtrickle_db: TestDatabase
 ) -> None:
@@ -121,6 +144,22 @@ def test_alter_sends_only_given_settings(
     assert catalog(pgtrickle_db)[0][2:5] == ("ACTIVE", None, "FULL")
 
 
+def test_alter_fuse_and_limits(
+    hook: PgTrickleHook, orders: str, pgtrickle_db: TestDatabase
+) -> None:
+    hook.create_stream_table(ST, ORDERS_QUERY, schedule="5m", max_differential_joins=3)
+    hook.alter_stream_table(ST, fuse="on", fuse_ceiling=500, max_delta_fraction=0.25)
+    columns = "fuse_mode, fuse_ceiling, max_differential_joins, max_delta_fraction"
+    assert fetch(pgtrickle_db, f"SELECT {columns} FROM pgtrickle.pgt_stream_tables") == [
+        ("on", 500, 3, 0.25)
+    ]
+    # 0 removes a limit: pg_trickle stores NULL.
+    hook.alter_stream_table(ST, max_differential_joins=0, max_delta_fraction=0)
+    assert fetch(pgtrickle_db, f"SELECT {columns} FROM pgtrickle.pgt_stream_tables") == [
+        ("on", 500, None, None)
+    ]
+
+
 def test_alter_unknown_table(hook: PgTrickleHook, orders: str) -> None:
     with pytest.raises(StreamTableNotFoundError, match=r"`public\.nope`"):
         hook.alter_stream_table("public.nope", schedule="5m")
@@ -134,6 +173,9 @@ def test_alter_unknown_table(hook: PgTrickleHook, orders: str) -> None:
         {"status": "STOPPED"},
         {"schedule": "5x"},
         {"tier": "lukewarm"},
+        {"fuse": "sometimes"},
+        {"fuse_ceiling": 0},
+        {"fuse_sensitivity": "high"},
         {"bogus": 1},
     ],
 )
@@ -186,6 +228,9 @@ def test_refresh_reports_history_row_and_commits(
     assert result.refresh_action == "FULL"
     assert result.rows_inserted == 2
     assert result.data_timestamp is not None
+    # Timed by the client: the history row's own times are equal (both now()).
+    assert result.duration_ms is not None
+    assert result.duration_ms > 0
     assert catalog(pgtrickle_db)[0][2] == "ACTIVE"
     assert catalog(pgtrickle_db)[0][5] is True
     as_json = result.to_dict()
@@ -268,8 +313,8 @@ def test_readers(hook: PgTrickleHook, orders: str, pgtrickle_conn: psycopg.Conne
     assert (ST, "public.orders", "TABLE") in edges
     assert ("analytics.big", ST, "STREAM_TABLE") in edges
 
-    plan = {row["name"]: row["upstream"] for row in hook.refresh_plan()}
-    assert plan == {ST: [], "analytics.big": [ST]}
+    plan = {entry.name: entry.upstream for entry in hook.refresh_plan()}
+    assert plan == {ST: (), "analytics.big": (ST,)}
 
 
 def test_version_and_features(hook: PgTrickleHook) -> None:
@@ -398,7 +443,7 @@ def test_refresh_sends_one_transaction_of_two_queries(
         {"cdc_mode": "carrier-pigeon"},
         {"diamond_consistency": "maybe"},
         {"append_only": "yes"},
-        {"max_differential_joins": 0},
+        {"max_differential_joins": -1},
         {"max_delta_fraction": -1},
         {"unknown_option": 1},
     ],

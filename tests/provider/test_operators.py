@@ -284,6 +284,95 @@ def test_on_kill_cancels_the_running_refresh(
     assert "cancel" in str(errors[0]).lower()
 
 
+def _refresh_blocked_on_a_lock(
+    pgtrickle_db: TestDatabase, max_parallel: int
+) -> tuple[list[tuple[Any, ...]], threading.Thread]:
+    """Refresh public.a_blocked (its source locked) and the independent public.b_free.
+
+    Returns the MANUAL history rows of b_free committed while a_blocked was still waiting
+    for the lock, and the finished worker.
+    """
+    op = PgTrickleRefreshOperator(
+        task_id="r", stream_tables=["public.a_blocked", "public.b_free"], max_parallel=max_parallel
+    )
+    seen: list[tuple[Any, ...]] = []
+    with pgtrickle_db.connect(autocommit=False) as blocker:
+        blocker.execute("LOCK TABLE public.orders IN ACCESS EXCLUSIVE MODE")
+        worker = threading.Thread(target=op.execute, args=(context(),))
+        worker.start()
+        with pgtrickle_db.connect() as watcher:
+            for _ in range(600):
+                waiting = watcher.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND wait_event_type = 'Lock' AND query LIKE '%%refresh_stream_table%%'"
+                ).fetchone()
+                if waiting and waiting[0]:
+                    break
+                threading.Event().wait(0.05)
+            # Give b_free ample time to finish if it is allowed to run now.
+            for _ in range(40):
+                seen = watcher.execute(
+                    "SELECT h.refresh_id FROM pgtrickle.pgt_refresh_history AS h"
+                    " JOIN pgtrickle.pgt_stream_tables AS st USING (pgt_id)"
+                    " WHERE st.pgt_name = 'b_free' AND h.initiated_by = 'MANUAL'"
+                ).fetchall()
+                if seen:
+                    break
+                threading.Event().wait(0.05)
+        blocker.rollback()
+    worker.join(timeout=60)
+    return seen, worker
+
+
+@pytest.mark.parametrize("max_parallel", [1, 2])
+@pytest.mark.usefixtures("pgtrickle_airflow_conn", "orders")
+def test_independent_tables_refresh_in_parallel_up_to_max_parallel(
+    hook: PgTrickleHook,
+    pgtrickle_conn: psycopg.Connection[Any],
+    pgtrickle_db: TestDatabase,
+    max_parallel: int,
+) -> None:
+    pgtrickle_conn.execute("CREATE TABLE public.other (id int PRIMARY KEY)")
+    hook.create_stream_table("public.a_blocked", ORDERS_QUERY, refresh_mode="FULL")
+    hook.create_stream_table("public.b_free", "SELECT id FROM public.other", refresh_mode="FULL")
+    seen, worker = _refresh_blocked_on_a_lock(pgtrickle_db, max_parallel)
+    assert not worker.is_alive()
+    if max_parallel == 1:
+        assert seen == [], "b_free ran beside a_blocked although max_parallel=1"
+    else:
+        assert len(seen) == 1, "b_free waited for a_blocked although max_parallel=2"
+
+
+def test_execution_timeout_cancels_the_running_refresh(
+    pgtrickle_airflow_conn: str,
+    hook: PgTrickleHook,
+    orders: str,
+    pgtrickle_db: TestDatabase,
+) -> None:
+    from airflow.sdk.exceptions import AirflowTaskTimeout
+    from airflow.sdk.execution_time.timeout import timeout
+
+    hook.create_stream_table(ST, ORDERS_QUERY, refresh_mode="FULL")
+    history = "SELECT count(*) FROM pgtrickle.pgt_refresh_history"
+    before = fetch(pgtrickle_db, history)
+    op = PgTrickleRefreshOperator(task_id="r", stream_tables=ST)
+    with pgtrickle_db.connect(autocommit=False) as blocker:
+        blocker.execute("LOCK TABLE public.orders IN ACCESS EXCLUSIVE MODE")
+        # Without the cancel, execute() would wait for the lock; release it eventually so
+        # that such a regression fails below instead of hanging the suite.
+        release = threading.Timer(30, blocker.rollback)
+        release.start()
+        try:
+            # The task runner wraps execute() like this when execution_timeout is set.
+            with pytest.raises(AirflowTaskTimeout), timeout(1):
+                op.execute(context())
+            assert release.is_alive(), "execute() returned only after the lock was released"
+        finally:
+            release.cancel()
+            blocker.rollback()
+    assert fetch(pgtrickle_db, history) == before
+
+
 def test_resume_operator_runs_twice(
     pgtrickle_airflow_conn: str, hook: PgTrickleHook, orders: str, pgtrickle_db: TestDatabase
 ) -> None:

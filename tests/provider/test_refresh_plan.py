@@ -6,13 +6,13 @@ import pytest
 
 from airflow_provider_pgtrickle._refresh import dependency_order, selected_ancestors
 from airflow_provider_pgtrickle.exceptions import PgTrickleError
-from airflow_provider_pgtrickle.types import StreamTableStatus
+from airflow_provider_pgtrickle.types import RefreshPlanEntry, StreamTableStatus
 
 ACTIVE = StreamTableStatus.ACTIVE
 
 
-def plan(edges: dict[str, list[str]]) -> list[dict[str, object]]:
-    return [{"name": n, "status": ACTIVE, "upstream": up} for n, up in edges.items()]
+def plan(edges: dict[str, list[str]]) -> list[RefreshPlanEntry]:
+    return [RefreshPlanEntry(n, ACTIVE, tuple(up)) for n, up in edges.items()]
 
 
 def test_upstream_first_and_independent_tables_keep_input_order() -> None:

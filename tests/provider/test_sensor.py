@@ -76,6 +76,29 @@ def test_error_message_carries_last_error(
         sensor().poke({})
 
 
+@pytest.mark.requires_double
+def test_auto_suspended_table_reports_the_failure(
+    pgtrickle_airflow_conn: str,
+    hook: PgTrickleHook,
+    orders: str,
+    pgtrickle_conn: Any,
+    pgtrickle_tick: Any,
+) -> None:
+    # Retryable failures suspend the table after max_consecutive_errors (3) without setting
+    # last_error_message; the reason is only in the history.
+    hook.create_stream_table(ST, ORDERS_QUERY, schedule="1s")
+    pgtrickle_conn.execute("SELECT pgtrickle_test.inject_failure(%s, %s)", [ST, "disk on fire"])
+    for _ in range(3):
+        pgtrickle_conn.execute("SELECT pgtrickle_test.age_stream_table(%s, '1 hour')", [ST])
+        pgtrickle_tick()
+    table = hook.get_stream_table(ST)
+    assert table is not None
+    assert table.status.value == "SUSPENDED"
+    assert table.last_error_message is None
+    with pytest.raises(PgTrickleUnhealthyError, match="SUSPENDED: disk on fire"):
+        sensor().poke({})
+
+
 def test_unknown_names_fail_at_once(
     pgtrickle_airflow_conn: str, hook: PgTrickleHook, orders: str
 ) -> None:

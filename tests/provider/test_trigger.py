@@ -6,7 +6,10 @@ import asyncio
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import pytest
+
 from airflow_provider_pgtrickle.hooks.pgtrickle import PgTrickleHook
+from airflow_provider_pgtrickle.testing.server import TestServer
 from airflow_provider_pgtrickle.triggers.pgtrickle import PgTrickleHealthTrigger
 
 from .conftest import ORDERS_QUERY
@@ -108,3 +111,23 @@ def test_timeout(pgtrickle_airflow_conn: str, hook: PgTrickleHook, orders: str) 
     assert event["status"] == "timeout"
     assert "not populated yet" in event["message"]
     assert event["tables"] == [ST]
+
+
+def test_unreachable_database_is_an_error_at_once(
+    pgtrickle_server: TestServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    missing = pgtrickle_server.database("pgt_no_such_database")
+    for key, value in missing.airflow_env("postgres_default").items():
+        monkeypatch.setenv(key, value)
+    [event] = asyncio.run(events(trigger(deadline_in=600)))
+    assert event["status"] == "error"
+    assert "pgt_no_such_database" in event["message"]
+    assert "does not exist" in event["message"]
+
+
+def test_timeout_names_the_connection_failure(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Nothing listens on this port: a transient failure, retried until the deadline.
+    monkeypatch.setenv("AIRFLOW_CONN_POSTGRES_DEFAULT", "postgres://u@127.0.0.1:1/db")
+    [event] = asyncio.run(events(trigger(deadline_in=-1)))
+    assert event["status"] == "timeout"
+    assert "could not reach the database" in event["message"]
