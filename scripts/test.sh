@@ -8,4 +8,9 @@ BIN=$(dirname "$PY")
 echo "== ruff check"; "$BIN/ruff" check --no-cache .
 echo "== ruff format --check"; "$BIN/ruff" format --no-cache --check .
 echo "== mypy"; "$BIN/mypy"
+"$PY" - <<'PY'
+from importlib.metadata import version
+names = ("apache-airflow", "apache-airflow-providers-postgres", "astronomer-cosmos", "dbt-core", "dbt-postgres")
+print("== versions:", ", ".join(f"{n} {version(n)}" for n in names))
+PY
 echo "== pytest"; "$PY" -m pytest "$@"

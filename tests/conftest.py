@@ -7,13 +7,16 @@ the suite never touches a developer's ~/airflow.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 _airflow_home = Path(tempfile.mkdtemp(prefix="pgtrickle-airflow-home-"))
+atexit.register(shutil.rmtree, _airflow_home, ignore_errors=True)
 os.environ["AIRFLOW_HOME"] = str(_airflow_home)
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(_airflow_home / "dags"))

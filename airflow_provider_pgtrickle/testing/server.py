@@ -15,9 +15,11 @@ import contextlib
 import importlib.util
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -258,7 +260,6 @@ def start_double_server(
     _chown_tree(root, owner)
     bin_dir = _bin_dir()
     port = _free_port()
-    started = False
     try:
         _run(
             [
@@ -300,7 +301,6 @@ def start_double_server(
             ],
             owner,
         )
-        started = True
         server = TestServer(
             host="127.0.0.1",
             port=port,
@@ -312,15 +312,43 @@ def start_double_server(
             log_path=log_path,
         )
         _prepare_template(server)
-        yield server
+        with _sigterm_unwinds():
+            yield server
     finally:
-        if started:
+        # Also when `pg_ctl start` gave up after the postmaster came up: the pid file says
+        # whether there is anything to stop.
+        if (data_dir / "postmaster.pid").exists():
             with contextlib.suppress(Exception):
                 _run(
                     [str(bin_dir / "pg_ctl"), "-D", str(data_dir), "-w", "-m", "immediate", "stop"],
                     owner,
                 )
         shutil.rmtree(root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """Turn SIGTERM into SystemExit while the server runs, so `finally` stops it.
+
+    A CI timeout or `kill` sends SIGTERM, whose default action ends the process without
+    unwinding and would leave the postmaster running. Only the main thread can set handlers,
+    and a handler someone else installed is left alone.
+    """
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+    ):
+        yield
+        return
+
+    def unwind(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, unwind)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _prepare_template(server: TestServer) -> None:

@@ -6,8 +6,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+from uuid import uuid4
 
 import psycopg
+import pytest
 from psycopg import sql
 from psycopg.rows import dict_row
 
@@ -262,3 +264,32 @@ def assert_invalid_argument(exc: BaseException, text: str, *, prefix: bool = Fal
         assert primary.startswith(text), primary
     else:
         assert primary == text
+
+
+@contextmanager
+def other_role(conn: Conn) -> Iterator[str]:
+    """A role that does not own anything but may read the pgtrickle schema.
+
+    Roles are cluster-wide: the name is unique and the role is dropped afterwards. Skips the
+    test when the connecting role may not create roles (e.g. on a managed real server).
+    """
+    role = f"pgt_other_{uuid4().hex[:8]}"
+    ident = sql.Identifier(role)
+    try:
+        conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(ident))
+    except psycopg.errors.InsufficientPrivilege:
+        pytest.skip("the test role may not CREATE ROLE")
+    try:
+        conn.execute(sql.SQL("GRANT USAGE ON SCHEMA pgtrickle TO {}").format(ident))
+        conn.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA pgtrickle TO {}").format(ident))
+        yield role
+    finally:
+        conn.execute(sql.SQL("DROP OWNED BY {}").format(ident))
+        conn.execute(sql.SQL("DROP ROLE {}").format(ident))
+
+
+def as_role(conn: Conn, role: str, function: str, *args: Any, **kwargs: Any) -> None:
+    """Call a pgtrickle function as `role` in its own transaction (rolled back on error)."""
+    with conn.transaction():
+        conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(role)))
+        call(conn, function, *args, **kwargs)

@@ -12,6 +12,7 @@ from airflow_provider_pgtrickle.testing.server import TestDatabase
 from ._helpers import (
     SIMPLE_QUERY,
     Conn,
+    as_role,
     assert_invalid_argument,
     assert_pg_error,
     call,
@@ -19,6 +20,7 @@ from ._helpers import (
     create_st,
     history,
     make_source,
+    other_role,
     query_result,
     set_catalog,
     snapshot,
@@ -298,3 +300,14 @@ def test_03_5_alter_enumeration_errors(
     assert_invalid_argument(err.value, text)
     with pgtrickle_db.connect() as other:
         assert snapshot(other, "public.t") == before
+
+
+@pytest.mark.parametrize("kwargs", [{"schedule": "5m"}, {}], ids=["schedule", "name-only"])
+def test_04_4_non_owner_may_not_alter(pgtrickle_conn: Conn, kwargs: dict[str, Any]) -> None:
+    make_source(pgtrickle_conn)
+    create_st(pgtrickle_conn, "public.t")
+    before = snapshot(pgtrickle_conn, "public.t")
+    with other_role(pgtrickle_conn) as role, pytest.raises(psycopg.Error) as err:
+        as_role(pgtrickle_conn, role, "alter_stream_table", "public.t", **kwargs)
+    assert_pg_error(err.value, "42501", "permission denied: must be owner of stream table public.t")
+    assert snapshot(pgtrickle_conn, "public.t") == before

@@ -445,3 +445,54 @@ def test_04_1_first_failing_check_wins(
         "cdc_mode": "invalid argument: invalid cdc_mode value:",
     }[first]
     assert_pg_error(err.value, sqlstate, prefix=expected_start)
+
+
+VOLATILE_PREFIX = (
+    "unsupported operator for DIFFERENTIAL mode: Defining query contains volatile expressions"
+)
+
+
+@pytest.mark.parametrize("mode", ["DIFFERENTIAL", "AUTO"])
+def test_04_1_volatile_function_is_rejected_unless_full(pgtrickle_conn: Conn, mode: str) -> None:
+    make_source(pgtrickle_conn)
+    before = snapshot(pgtrickle_conn)
+    query = "SELECT id, random() AS r FROM src"
+    with pytest.raises(psycopg.Error) as err:
+        create_st(pgtrickle_conn, "public.t", query, refresh_mode=mode)
+    assert_pg_error(err.value, "0A000", prefix=VOLATILE_PREFIX)
+    assert snapshot(pgtrickle_conn) == before
+    create_st(pgtrickle_conn, "public.t", query, refresh_mode="FULL")
+    assert st(pgtrickle_conn, "public.t") is not None
+
+
+def test_04_1_output_distribution_column_needs_citus(pgtrickle_conn: Conn) -> None:
+    if scalar(pgtrickle_conn, "SELECT count(*) FROM pg_extension WHERE extname = 'citus'"):
+        pytest.skip("Citus is installed on this server")
+    make_source(pgtrickle_conn)
+    before = snapshot(pgtrickle_conn)
+    with pytest.raises(psycopg.Error) as err:
+        create_st(pgtrickle_conn, "public.t", output_distribution_column="id")
+    message = err.value.diag.message_primary or ""
+    assert message.endswith("output_distribution_column requires Citus to be installed and loaded")
+    assert snapshot(pgtrickle_conn) == before
+
+
+def test_03_4_immediate_with_wal_cdc_is_rejected(pgtrickle_conn: Conn) -> None:
+    make_source(pgtrickle_conn)
+    before = snapshot(pgtrickle_conn)
+    with pytest.raises(psycopg.Error) as err:
+        create_st(
+            pgtrickle_conn, "public.t", schedule=None, refresh_mode="IMMEDIATE", cdc_mode="wal"
+        )
+    incompatible = (
+        "invalid argument: refresh_mode = 'IMMEDIATE' is incompatible with cdc_mode = 'wal'."
+    )
+    if wal_is_logical(pgtrickle_conn):
+        assert_pg_error(err.value, "22023", prefix=incompatible)
+    else:
+        # §3.4 does not say which of the two cdc_mode checks runs first without logical WAL.
+        no_wal = "invalid argument: cdc_mode = 'wal' requires wal_level = logical"
+        primary = err.value.diag.message_primary or ""
+        assert err.value.sqlstate == "22023"
+        assert primary.startswith((incompatible, no_wal)), primary
+    assert snapshot(pgtrickle_conn) == before

@@ -9,10 +9,12 @@ from airflow_provider_pgtrickle.testing.server import TestDatabase
 
 from ._helpers import (
     Conn,
+    as_role,
     assert_pg_error,
     call,
     create_st,
     make_source,
+    other_role,
     regclass,
     scalar,
     snapshot,
@@ -138,3 +140,13 @@ def test_04_5_drop_takes_views_on_the_stream_table(pgtrickle_conn: Conn) -> None
     pgtrickle_conn.execute("CREATE VIEW t_view AS SELECT id FROM public.t")
     call(pgtrickle_conn, "drop_stream_table", "public.t")
     assert regclass(pgtrickle_conn, "public.t_view") is None
+
+
+def test_04_5_non_owner_may_not_drop(pgtrickle_conn: Conn) -> None:
+    make_source(pgtrickle_conn)
+    create_st(pgtrickle_conn, "public.t")
+    before = snapshot(pgtrickle_conn, "public.t")
+    with other_role(pgtrickle_conn) as role, pytest.raises(psycopg.Error) as err:
+        as_role(pgtrickle_conn, role, "drop_stream_table", "public.t")
+    assert_pg_error(err.value, "42501", "permission denied: must be owner of stream table public.t")
+    assert snapshot(pgtrickle_conn, "public.t") == before

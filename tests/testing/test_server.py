@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import psycopg
 import pytest
 
 from airflow_provider_pgtrickle.testing.server import TestDatabase
@@ -56,3 +64,32 @@ def test_statement_log_sees_only_this_database(
 @pytest.mark.requires_double
 def test_double_is_flagged(pgtrickle_db: TestDatabase) -> None:
     assert pgtrickle_db.is_double
+
+
+def test_sigterm_stops_and_deletes_the_server() -> None:
+    # A CI timeout or a cancelled job sends SIGTERM; the postmaster must not outlive it.
+    script = textwrap.dedent(
+        """
+        import time
+        from airflow_provider_pgtrickle.testing.server import start_double_server
+        with start_double_server(log_statements=False) as server:
+            print(server.port, server.data_dir, flush=True)
+            time.sleep(600)
+        """
+    )
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None
+        port, data_dir = child.stdout.readline().split()
+        with psycopg.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres"):
+            pass
+        os.kill(child.pid, signal.SIGTERM)
+        assert child.wait(timeout=60) == 128 + signal.SIGTERM
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert not Path(data_dir).exists()
+    with pytest.raises(psycopg.OperationalError):
+        psycopg.connect(
+            host="127.0.0.1", port=port, user="postgres", dbname="postgres", connect_timeout=5
+        )
