@@ -175,7 +175,8 @@ class PgTrickleAlterStreamTableOperator(_PgTrickleBaseOperator):
         Templated.
     :param query: new defining query (an in-place full rebuild). Templated, ``.sql`` allowed.
     :param options: further alter arguments (``tier``, ``cdc_mode``, ``diamond_consistency``,
-        ``append_only``, ...).
+        ``append_only``, ``fuse``, ``fuse_ceiling``, ``fuse_sensitivity``, ``partition_by``,
+        ``max_differential_joins``, ``max_delta_fraction``, ...).
     """
 
     template_fields: Sequence[str] = ("stream_table", "schedule", "refresh_mode", "status", "query")

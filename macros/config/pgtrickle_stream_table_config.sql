@@ -140,11 +140,16 @@
   {%- if numbers.max_differential_joins == 0 -%}{%- do numbers.update({'max_differential_joins': none}) -%}{%- endif -%}
   {%- set fraction = none if (fraction is none or fraction == 0) else fraction | float -%}
 
-  {#- partition_by: [LIST:|HASH:]col[,col...][:N] (spec 3.6) -#}
+  {#- partition_by: [LIST:|HASH:]col[,col...][:N] (spec 3.6): RANGE takes one or more columns,
+      LIST exactly one, HASH takes :N (2..256) and nothing else does -#}
   {%- set partition_by = cfg.get('partition_by') -%}
   {%- if partition_by is not none -%}
-    {%- if partition_by is not string or not re.match('^\\s*((?i:list|hash):)?\\s*[A-Za-z_][A-Za-z0-9_]*(\\s*,\\s*[A-Za-z_][A-Za-z0-9_]*)*(:[0-9]+)?\\s*$', partition_by) -%}
-      {%- do dbt_pg_trickle.pgtrickle_config_error(m, 'partition_by', partition_by, "'col[,col...]' (RANGE), 'LIST:col' or 'HASH:col[:N]', naming output columns of the query") -%}
+    {%- set parts = re.match('^\\s*(?:((?i:list|hash)):)?\\s*([A-Za-z_][A-Za-z0-9_]*(?:\\s*,\\s*[A-Za-z_][A-Za-z0-9_]*)*)(?::([0-9]+))?\\s*$', partition_by) if partition_by is string else none -%}
+    {%- set kind = ((parts.group(1) or 'range') | lower) if parts else none -%}
+    {%- if parts is none
+          or (kind == 'list' and ',' in parts.group(2))
+          or (parts.group(3) and (kind != 'hash' or (parts.group(3) | int) < 2 or (parts.group(3) | int) > 256)) -%}
+      {%- do dbt_pg_trickle.pgtrickle_config_error(m, 'partition_by', partition_by, "'col[,col...]' (RANGE), 'LIST:col' (one column) or 'HASH:col[,col...][:N]' with N in 2..256 (default 4), naming output columns of the query") -%}
     {%- endif -%}
     {%- set partition_by = partition_by | trim -%}
   {%- endif -%}

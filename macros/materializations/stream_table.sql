@@ -4,7 +4,7 @@
   what differs; query changed -> replace in place, or drop + create) and --full-refresh
   (drop + create) are decided by pgtrickle_get_stream_table_plan; all changes of one model run
   in one committed transaction. The run result reports the outcome; an unchanged stream table
-  costs one catalog read (plus one feature probe per invocation) and no write.
+  costs one catalog read (plus one feature probe per dbt thread and invocation) and no write.
 #}
 {% materialization stream_table, adapter='postgres' %}
   {%- set desired = dbt_pg_trickle.pgtrickle_stream_table_config(model) -%}
@@ -35,8 +35,8 @@
   {%- if plan.dependents -%}
     {%- do dbt_pg_trickle.pgtrickle_report_dropped_dependents(model.name, plan.dependents) -%}
   {%- endif -%}
-  {%- if actual is not none and actual.status == 'ERROR' and plan.action in ['none', 'skip'] -%}
-    {%- do exceptions.warn("pg-trickle: model `" ~ model.name ~ "`: stream table `" ~ actual.qualified_name ~ "` is in ERROR (" ~ (actual.last_error_message or 'no message') ~ "); fix the cause, then resume it with `select pgtrickle.resume_stream_table('" ~ actual.qualified_name ~ "')` or run with --full-refresh.") -%}
+  {%- if plan.held -%}
+    {%- do exceptions.warn("pg-trickle: model `" ~ model.name ~ "`: stream table `" ~ actual.qualified_name ~ "` is " ~ plan.held ~ "; pg_trickle set that status, so dbt leaves it. Fix the cause, then `dbt run-operation pgtrickle_resume --args '{model_name: " ~ model.name ~ "}'` or run with --full-refresh.") -%}
   {%- endif -%}
   {%- do store_raw_result(name='main', message=plan.outcome, code=plan.action, rows_affected=-1) -%}
 

@@ -14,7 +14,7 @@
       {{ exceptions.raise_compiler_error("pg-trickle: stream table `" ~ st.qualified_name ~ "` of model `" ~ model_name ~ "` does not exist; create it with `dbt run -s " ~ model_name ~ "`.") }}
     {%- endif -%}
     {%- if dbt_pg_trickle.pgtrickle_stream_table_status(before) in ['suspended', 'error'] -%}
-      {{ exceptions.raise_compiler_error("pg-trickle: stream table `" ~ st.qualified_name ~ "` is " ~ before.status ~ " and cannot be refreshed; resume it with `select pgtrickle.resume_stream_table('" ~ st.qualified_name ~ "')` (or set status 'ACTIVE' in the model and `dbt run`), then refresh.") }}
+      {{ exceptions.raise_compiler_error("pg-trickle: stream table `" ~ st.qualified_name ~ "` is " ~ before.status ~ " and cannot be refreshed; resume it with `dbt run-operation pgtrickle_resume --args '{model_name: " ~ model_name ~ "}'` (or, if the model paused it, set status 'ACTIVE' in the model and `dbt run`), then refresh.") }}
     {%- endif -%}
     {%- do dbt_pg_trickle.pgtrickle_refresh_stream_table(st.relation) -%}
     {%- do dbt_pg_trickle.pgtrickle_log_refresh_result(model_name ~ ' (' ~ st.qualified_name ~ ')', before, dbt_pg_trickle.pgtrickle_get_stream_table_info(st.relation)) -%}

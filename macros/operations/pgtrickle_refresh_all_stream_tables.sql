@@ -19,7 +19,7 @@
       {%- set st = (managed | selectattr('qualified_name', 'equalto', name) | list)[0] -%}
       {%- set label = st.model_name ~ ' (' ~ name ~ ')' -%}
       {%- if dbt_pg_trickle.pgtrickle_stream_table_status(info) in ['suspended', 'error'] -%}
-        {%- do exceptions.warn("pg-trickle: " ~ label ~ ": skipped, status " ~ info.status ~ (" (" ~ info.last_error_message ~ ")" if info.last_error_message else "") ~ "; resume it with `select pgtrickle.resume_stream_table('" ~ name ~ "')`.") -%}
+        {%- do exceptions.warn("pg-trickle: " ~ label ~ ": skipped, status " ~ info.status ~ (" (" ~ info.last_error_message ~ ")" if info.last_error_message else "") ~ "; resume it with `dbt run-operation pgtrickle_resume --args '{model_name: " ~ st.model_name ~ "}'`.") -%}
         {%- do counts.update({'skipped': counts.skipped + 1}) -%}
       {%- else -%}
         {%- do dbt_pg_trickle.pgtrickle_refresh_stream_table(st.relation) -%}

@@ -1,7 +1,8 @@
 {#
   pgtrickle_features()
-  What the installed pg_trickle offers, read once per dbt invocation and cached (in the shared
-  graph object, keyed by invocation id): every model and operation of one invocation reuses it.
+  What the installed pg_trickle offers, read at most once per dbt thread and invocation and
+  cached in the graph object, keyed by invocation id (dbt gives each thread its own copy of the
+  context, so `--threads 4` probes up to four times; the probe is one cheap catalog query).
   Returns: dict(version = extversion or none when the extension is missing,
                 create_or_replace = whether pgtrickle.create_or_replace_stream_table exists).
 #}

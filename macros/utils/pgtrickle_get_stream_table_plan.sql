@@ -9,12 +9,17 @@
       ('skip' / 'fail': changes found but on_configuration_change is continue / fail),
     statements: SQL texts to run in one committed transaction (empty unless something changes),
     outcome: what the run result reports, e.g. 'altered (schedule, status)',
-    labels: what differs, dependents: stream tables a recreate drops with cascade).
+    labels: what differs, dependents: stream tables a recreate drops with cascade,
+    held: pgtrickle_held_reason(actual) when that status outlives the run, else none).
   Lifecycle:
     absent -> create (+ alter for what create cannot set: status, fuse);
     --full-refresh -> drop (cascade when other stream tables read it) + create;
     query changed -> create_or_replace in place (same pgt_id) when pg_trickle has it, else
       drop + create; other differences -> one alter with only what differs; else nothing.
+  Status: a SUSPENDED table stays SUSPENDED through alters and replaces that would rebuild it
+  (status => 'SUSPENDED' goes along, processed last by pg_trickle) unless the model asks for
+  ACTIVE and pg_trickle did not suspend it; an ERROR table that gets an alter or replace is
+  reset to ACTIVE by pg_trickle itself (spec 4.4), and the outcome says so.
 #}
 {% macro pgtrickle_get_stream_table_plan(desired, actual, full_refresh=false) %}
   {%- set relation = desired.relation -%}
@@ -46,35 +51,41 @@
   {%- endif -%}
 
   {%- if actual is none -%}
-    {{ return({'action': 'create', 'statements': create_statements, 'outcome': 'created', 'labels': [], 'dependents': []}) }}
+    {{ return({'action': 'create', 'statements': create_statements, 'outcome': 'created', 'labels': [], 'dependents': [], 'held': none}) }}
   {%- endif -%}
 
   {%- set drop_sql = dbt_pg_trickle.pgtrickle_get_drop_stream_table_sql(relation, cascade=(actual.dependents | length > 0)) -%}
   {%- if full_refresh -%}
     {{ return({'action': 'recreate', 'statements': [drop_sql] + create_statements,
-               'outcome': 'recreated (full refresh)', 'labels': [], 'dependents': actual.dependents}) }}
+               'outcome': 'recreated (full refresh)', 'labels': [], 'dependents': actual.dependents, 'held': none}) }}
   {%- endif -%}
 
   {%- set changes = dbt_pg_trickle.pgtrickle_stream_table_changes(desired, actual) -%}
   {%- if changes.labels | length == 0 -%}
-    {{ return({'action': 'none', 'statements': [], 'outcome': 'unchanged', 'labels': [], 'dependents': []}) }}
+    {{ return({'action': 'none', 'statements': [], 'outcome': 'unchanged', 'labels': [], 'dependents': [], 'held': changes.held}) }}
   {%- endif -%}
   {%- if desired.on_configuration_change != 'apply' -%}
     {%- set action = 'skip' if desired.on_configuration_change == 'continue' else 'fail' -%}
     {{ return({'action': action, 'statements': [],
                'outcome': 'unchanged (on_configuration_change=' ~ desired.on_configuration_change ~ '; not applied: ' ~ changes.labels | join(', ') ~ ')',
-               'labels': changes.labels, 'dependents': []}) }}
+               'labels': changes.labels, 'dependents': [], 'held': changes.held}) }}
   {%- endif -%}
 
+  {%- set keep_suspended = actual.status == 'SUSPENDED' and 'status' not in changes.settings -%}
+  {%- set held = changes.held if actual.status == 'SUSPENDED' else none -%}
+  {%- set reset_note = '; pg_trickle reset its ERROR status to ACTIVE' if actual.status == 'ERROR' else '' -%}
   {%- if not changes.query_changed -%}
-    {{ return({'action': 'alter', 'statements': [dbt_pg_trickle.pgtrickle_get_alter_stream_table_sql(relation, changes.settings)],
-               'outcome': 'altered (' ~ changes.labels | join(', ') ~ ')', 'labels': changes.labels, 'dependents': []}) }}
+    {%- set send = dict(changes.settings) -%}
+    {%- if keep_suspended -%}{%- do send.update({'status': 'SUSPENDED'}) -%}{%- endif -%}
+    {{ return({'action': 'alter', 'statements': [dbt_pg_trickle.pgtrickle_get_alter_stream_table_sql(relation, send)],
+               'outcome': 'altered (' ~ changes.labels | join(', ') ~ ')' ~ reset_note, 'labels': changes.labels,
+               'dependents': [], 'held': held}) }}
   {%- endif -%}
 
   {%- if not dbt_pg_trickle.pgtrickle_has_create_or_replace() -%}
     {{ return({'action': 'recreate', 'statements': [drop_sql] + create_statements,
                'outcome': 'recreated (query changed; this pg_trickle cannot replace a query in place)',
-               'labels': changes.labels, 'dependents': actual.dependents}) }}
+               'labels': changes.labels, 'dependents': actual.dependents, 'held': none}) }}
   {%- endif -%}
 
   {#- in place: create_or_replace compares and applies query, schedule, mode, diamond, cdc_mode and
@@ -90,10 +101,14 @@
     {%- do rest.update({key: changes.settings[key]}) -%}
   {%- endfor -%}
   {#- a query replacement leaves the table ACTIVE (spec 3.3) -#}
-  {%- if desired.status == 'SUSPENDED' -%}{%- do rest.update({'status': 'SUSPENDED'}) -%}{%- endif -%}
+  {%- if 'status' in changes.settings -%}
+    {%- do rest.update({'status': changes.settings.status}) -%}
+  {%- elif keep_suspended -%}
+    {%- do rest.update({'status': 'SUSPENDED'}) -%}
+  {%- endif -%}
   {%- if rest -%}{%- do statements.append(dbt_pg_trickle.pgtrickle_get_alter_stream_table_sql(relation, rest)) -%}{%- endif -%}
   {%- set others = changes.labels | reject('equalto', 'query') | list -%}
   {{ return({'action': 'replace', 'statements': statements,
-             'outcome': 'query replaced in place' ~ (', altered (' ~ others | join(', ') ~ ')' if others else ''),
-             'labels': changes.labels, 'dependents': []}) }}
+             'outcome': 'query replaced in place' ~ (', altered (' ~ others | join(', ') ~ ')' if others else '') ~ reset_note,
+             'labels': changes.labels, 'dependents': [], 'held': held}) }}
 {% endmacro %}

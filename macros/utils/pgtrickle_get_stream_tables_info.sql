@@ -6,7 +6,9 @@
   Args: relations - list of relations to look up; none = every stream table.
   Returns: dict keyed by `schema.name` (only the ones that exist) of dicts with
     pgt_id, relid, schema, name, qualified_name, query (the user's text: original_query when
-    pg_trickle rewrote it, else defining_query), schedule (none = CALCULATED or IMMEDIATE),
+    pg_trickle kept it, else defining_query with a TopK ORDER BY / LIMIT / OFFSET put back),
+    topk (dict(order_by, limit, offset) for a TopK stream table, else none), original_query
+    and defining_query (as stored), schedule (none = CALCULATED or IMMEDIATE),
     refresh_mode, status, is_populated, cdc_mode, partition_by, append_only, fuse, fuse_ceiling,
     fuse_sensitivity, diamond_consistency, diamond_schedule_policy, max_differential_joins,
     max_delta_fraction, consecutive_errors, last_error_message, last_refresh_at,
@@ -58,13 +60,27 @@ order by 2, s.pgt_schema, s.pgt_name
   {%- set found = {} -%}
   {%- for r in result.rows -%}
     {%- set row = fromjson(r[0]) -%}
+    {#- TopK: pg_trickle strips the trailing ORDER BY ... LIMIT into topk_* columns (spec 4.1) -#}
+    {%- set topk = none -%}
+    {%- set query = row.original_query or row.defining_query -%}
+    {%- if row.topk_limit is not none -%}
+      {%- set topk = {'order_by': row.topk_order_by, 'limit': row.topk_limit | int,
+                      'offset': (row.topk_offset | int) if row.topk_offset is not none else none} -%}
+      {%- if not row.original_query -%}
+        {%- set query = row.defining_query ~ ' ORDER BY ' ~ topk.order_by ~ ' LIMIT ' ~ topk.limit
+                        ~ (' OFFSET ' ~ topk.offset if topk.offset is not none else '') -%}
+      {%- endif -%}
+    {%- endif -%}
     {%- set info = {
         'pgt_id': row.pgt_id,
         'relid': row.pgt_relid,
         'schema': row.pgt_schema,
         'name': row.pgt_name,
         'qualified_name': row.pgt_schema ~ '.' ~ row.pgt_name,
-        'query': row.original_query or row.defining_query,
+        'query': query,
+        'original_query': row.original_query,
+        'defining_query': row.defining_query,
+        'topk': topk,
         'schedule': row.schedule,
         'refresh_mode': row.refresh_mode,
         'status': row.status,
@@ -75,6 +91,8 @@ order by 2, s.pgt_schema, s.pgt_name
         'fuse': (row.fuse_mode or 'off') | lower,
         'fuse_ceiling': row.fuse_ceiling,
         'fuse_sensitivity': row.fuse_sensitivity,
+        'fuse_state': row.fuse_state or 'armed',
+        'blow_reason': row.blow_reason,
         'diamond_consistency': (row.diamond_consistency or 'atomic') | lower,
         'diamond_schedule_policy': (row.diamond_schedule_policy or 'fastest') | lower,
         'max_differential_joins': row.max_differential_joins,

@@ -1,7 +1,7 @@
 {#
   pgtrickle_has_create_or_replace()
   True when pg_trickle >= 0.6.0 provides create_or_replace_stream_table, i.e. a changed query
-  can be applied in place (same pgt_id; dependents and grants survive). Cached per invocation.
+  can be applied in place (same pgt_id; dependents and grants survive). Cached (pgtrickle_features).
 #}
 {% macro pgtrickle_has_create_or_replace() %}
   {{ return(dbt_pg_trickle.pgtrickle_features().create_or_replace) }}

@@ -3,15 +3,18 @@
   Compare the desired stream table (pgtrickle_stream_table_config plus `query`) with the
   existing one (pgtrickle_get_stream_table_info), following pg_trickle's storage quirks:
   AUTO matches a stored DIFFERENTIAL or FULL; a none schedule is CALCULATED (stored NULL);
-  IMMEDIATE has no schedule; queries differing only in whitespace are equal; INITIALIZING
-  counts as ACTIVE; an ERROR status is never changed by a run (resume it explicitly); keys
-  dbt does not manage (cdc_mode, fuse_ceiling, fuse_sensitivity left unset) are not compared.
+  IMMEDIATE has no schedule; queries differing only in whitespace are equal (TopK queries
+  compared part by part, see pgtrickle_query_matches); INITIALIZING
+  counts as ACTIVE; a status pg_trickle set (pgtrickle_held_reason: ERROR, a blown fuse, the
+  error limit) is not compared, so a run never overrides it (pgtrickle_resume does); keys dbt
+  does not manage (cdc_mode, fuse_ceiling, fuse_sensitivity left unset) are not compared.
   Returns: dict(query_changed: bool, settings: {alter argument: value to send} for every
-    setting that differs, in alter's argument order, labels: names of what changed).
+    setting that differs, in alter's argument order, labels: names of what changed,
+    held: pgtrickle_held_reason(actual)).
 #}
 {% macro pgtrickle_stream_table_changes(desired, actual) %}
   {%- set settings = {} -%}
-  {%- set query_changed = dbt_pg_trickle.pgtrickle_normalize_query(desired.query) != dbt_pg_trickle.pgtrickle_normalize_query(actual.query) -%}
+  {%- set query_changed = not dbt_pg_trickle.pgtrickle_query_matches(desired.query, actual) -%}
   {%- set mode = dbt_pg_trickle.pgtrickle_resolve_refresh_mode(desired.refresh_mode, actual.refresh_mode) -%}
 
   {%- if mode != 'IMMEDIATE' -%}
@@ -26,8 +29,9 @@
   {%- if mode != actual.refresh_mode -%}
     {%- do settings.update({'refresh_mode': mode}) -%}
   {%- endif -%}
+  {%- set held = dbt_pg_trickle.pgtrickle_held_reason(actual) -%}
   {%- set have_status = 'ACTIVE' if actual.status == 'INITIALIZING' else actual.status -%}
-  {%- if have_status in ['ACTIVE', 'SUSPENDED'] and desired.status != have_status -%}
+  {%- if held is none and desired.status != have_status -%}
     {%- do settings.update({'status': desired.status}) -%}
   {%- endif -%}
   {%- if desired.diamond_consistency != actual.diamond_consistency -%}
@@ -64,5 +68,5 @@
   {%- endif -%}
 
   {%- set labels = (['query'] if query_changed else []) + (settings.keys() | list) -%}
-  {{ return({'query_changed': query_changed, 'settings': settings, 'labels': labels}) }}
+  {{ return({'query_changed': query_changed, 'settings': settings, 'labels': labels, 'held': held}) }}
 {% endmacro %}

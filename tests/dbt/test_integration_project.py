@@ -13,8 +13,10 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+import psycopg
 import pytest
-from psycopg.rows import dict_row
+from psycopg import sql
+from psycopg.rows import dict_row, tuple_row
 
 from airflow_provider_pgtrickle.testing.pytest_plugin import StatementLog
 from airflow_provider_pgtrickle.testing.server import TestDatabase, TestServer
@@ -41,6 +43,7 @@ STREAM_TABLES = {
     "orders_paused": f"{SCHEMA}.orders_paused",
     "orders_partitioned": f"{SCHEMA}.orders_partitioned",
     "order_labels": f"{SCHEMA}.order_labels",
+    "top_orders": f"{SCHEMA}.top_orders",
     "region_totals": f"{ANALYTICS}.region_totals",
 }
 
@@ -75,7 +78,8 @@ def catalog(db: TestDatabase) -> dict[str, dict[str, Any]]:
         rows = conn.execute(
             "select pgt_schema || '.' || pgt_name as qname, pgt_id, pgt_relid, schedule,"
             " refresh_mode, status, is_populated, requested_cdc_mode, st_partition_key,"
-            " fuse_mode, fuse_ceiling, fuse_sensitivity, is_append_only"
+            " fuse_mode, fuse_ceiling, fuse_sensitivity, is_append_only, diamond_consistency,"
+            " max_differential_joins, max_delta_fraction, consecutive_errors"
             " from pgtrickle.pgt_stream_tables"
         ).fetchall()
     return {row["qname"]: row for row in rows}
@@ -84,6 +88,43 @@ def catalog(db: TestDatabase) -> dict[str, dict[str, Any]]:
 def rows_of(db: TestDatabase, query: str) -> list[tuple[Any, ...]]:
     with db.connect() as conn:
         return conn.execute(query).fetchall()
+
+
+def normalize(query: str) -> str:
+    """Whitespace runs collapsed and trimmed, as pg_trickle compares queries (spec 4.3)."""
+    return " ".join(query.split())
+
+
+# a TopK query as pg_trickle splits it: query, then ORDER BY ... LIMIT n (spec 4.1)
+TOPK = re.compile(
+    r"^(?P<query>.*\S)\s+order\s+by\s+(?P<order_by>.*\S)\s+limit\s+(?P<limit>\d+)$",
+    re.IGNORECASE,
+)
+
+
+def differing_rows(conn: psycopg.Connection[Any], qname: str, query: str) -> int:
+    """Rows in the stream table but not in `query`'s result, or the other way round (multisets),
+    ignoring pg_trickle's own `__pgt_*` columns."""
+    schema, name = qname.split(".")
+    cur = conn.cursor(row_factory=tuple_row)
+    names = [
+        row[0]
+        for row in cur.execute(
+            "select column_name from information_schema.columns where table_schema = %s"
+            " and table_name = %s and left(column_name, 5) <> '__pgt'"
+            " order by ordinal_position",
+            (schema, name),
+        )
+    ]
+    columns = sql.SQL(", ").join(map(sql.Identifier, names))
+    table = sql.Identifier(schema, name)
+    compare = sql.SQL(
+        "select count(*) from ((select {c} from {t} except all select {c} from ({q}) as q)"
+        " union all (select {c} from ({q}) as q except all select {c} from {t})) as d"
+    ).format(c=columns, t=table, q=sql.SQL(query))
+    row = cur.execute(compare).fetchone()
+    assert row is not None
+    return int(row[0])
 
 
 def mutating_calls(log: StatementLog | None) -> list[str] | None:
@@ -105,7 +146,12 @@ def test_seed_run_and_test_create_every_stream_table(
     assert f"{SCHEMA}.orders_renamed" not in cat
     assert cat[f"{SCHEMA}.order_totals"]["schedule"] == "1m"
     assert cat[f"{SCHEMA}.order_totals"]["refresh_mode"] == "DIFFERENTIAL"
-    assert cat[f"{SCHEMA}.customer_orders"]["schedule"] is None  # CALCULATED
+    customer_orders = cat[f"{SCHEMA}.customer_orders"]
+    assert customer_orders["schedule"] is None  # CALCULATED
+    assert customer_orders["requested_cdc_mode"] == "trigger"
+    assert customer_orders["diamond_consistency"] == "none"
+    assert customer_orders["max_differential_joins"] == 4
+    assert customer_orders["max_delta_fraction"] == 0.5
     assert cat[f"{SCHEMA}.orders_full"]["schedule"] == "*/5 * * * *"
     assert cat[f"{SCHEMA}.orders_full"]["refresh_mode"] == "FULL"
     assert cat[f"{SCHEMA}.orders_auto"]["refresh_mode"] in {"DIFFERENTIAL", "FULL"}
@@ -136,9 +182,79 @@ def test_seed_run_and_test_create_every_stream_table(
     assert "PASS freshness of streams.order_totals" in freshness.output
 
 
-def test_health_test_fails_for_a_suspended_stream_table(project: DbtProject) -> None:
+def test_each_stream_table_is_its_compiled_sql(project: DbtProject, dbt_db: TestDatabase) -> None:
+    """What pg_trickle stores is the model's compiled SQL, and the content is that SQL's result."""
+    compiled_dir = project.path / "target" / "compiled" / "pgtrickle_integration_tests" / "models"
+    with dbt_db.connect(row_factory=dict_row) as conn:
+        stored = {
+            row["qname"]: row
+            for row in conn.execute(
+                "select pgt_schema || '.' || pgt_name as qname, original_query, defining_query,"
+                " topk_order_by, topk_limit, topk_offset from pgtrickle.pgt_stream_tables"
+            )
+        }
+        for model, qname in STREAM_TABLES.items():
+            compiled = next(compiled_dir.rglob(f"{model}.sql")).read_text(encoding="utf-8")
+            row = stored[qname]
+            if row["original_query"] or row["topk_limit"] is None:
+                assert normalize(row["original_query"] or row["defining_query"]) == normalize(
+                    compiled
+                ), model
+            else:
+                topk = TOPK.match(normalize(compiled))
+                assert topk is not None, model
+                assert normalize(row["defining_query"]) == topk["query"]
+                assert normalize(row["topk_order_by"]).lower() == topk["order_by"].lower()
+                assert (row["topk_limit"], row["topk_offset"]) == (int(topk["limit"]), None)
+            assert differing_rows(conn, qname, compiled) == 0, model
+
+
+def test_health_test_fails_for_each_kind_of_problem(
+    project: DbtProject, dbt_db: TestDatabase
+) -> None:
     result = project.dbt("test", "--select", "tag:expect_fail", expect_ok=False)
     assert list(result.statuses("test.").values()) == ["fail"]
+
+    healthy = "{{ dbt_pg_trickle.test_stream_table_healthy(ref('%s')%s) }}\n"
+    probes = {
+        "health_missing": ("order_totals", ", stream_table_name='no_such_table'"),
+        "health_stale": ("orders_full", ", max_staleness='0 seconds'"),
+        "health_errors": ("order_totals", ""),
+    }
+    for name, args in probes.items():
+        project.write(f"tests/probes/{name}.sql", healthy % args)
+    with dbt_db.connect() as conn:
+        conn.execute(
+            "update pgtrickle.pgt_stream_tables set consecutive_errors = 2,"
+            " last_error_message = 'simulated failure'"
+            " where pgt_schema = %s and pgt_name = 'order_totals'",
+            (SCHEMA,),
+        )
+    try:
+        probed = project.dbt(
+            "test", "--select", "path:tests/probes", "--store-failures", expect_ok=False
+        )
+    finally:
+        with dbt_db.connect() as conn:
+            conn.execute(
+                "update pgtrickle.pgt_stream_tables set consecutive_errors = 0,"
+                " last_error_message = null where pgt_schema = %s and pgt_name = 'order_totals'",
+                (SCHEMA,),
+            )
+        for name in probes:
+            project.remove(f"tests/probes/{name}.sql")
+
+    assert set(probed.statuses("test.").values()) == {"fail"}
+    problems = {
+        name: rows_of(dbt_db, f"select stream_table, problem from {SCHEMA}_dbt_test__audit.{name}")
+        for name in probes
+    }
+    assert problems == {
+        "health_missing": [(f"{SCHEMA}.no_such_table", "missing: no such stream table")],
+        "health_stale": [(f"{SCHEMA}.orders_full", problems["health_stale"][0][1])],
+        "health_errors": [(f"{SCHEMA}.order_totals", "errors: 2 consecutive (simulated failure)")],
+    }
+    assert problems["health_stale"][0][1].startswith("stale: last refreshed ")
 
 
 def test_unchanged_project_sends_no_mutating_call(
@@ -347,7 +463,7 @@ def test_status_and_cdc_health_operations(project: DbtProject) -> None:
     for qname in STREAM_TABLES.values():
         assert f"pg-trickle: {qname}: " in status.output
     assert "integration.big_orders: SUSPENDED" in status.output
-    assert "10 stream table(s)" in status.output
+    assert f"{len(STREAM_TABLES)} stream table(s)" in status.output
 
     cdc = project.dbt("run-operation", "pgtrickle_check_cdc_health")
     assert "pg-trickle: cdc: " in cdc.output
@@ -375,7 +491,11 @@ def test_refresh_operations(project: DbtProject, dbt_db: TestDatabase) -> None:
 
     every = project.dbt("run-operation", "refresh_all_stream_tables")
     assert "orders_renamed (integration.big_orders): skipped, status SUSPENDED" in every.output
-    assert "refresh_all_stream_tables: 9 refreshed, 1 skipped, 0 not created" in every.output
+    refreshed = len(STREAM_TABLES) - 1
+    assert (
+        f"refresh_all_stream_tables: {refreshed} refreshed, 1 skipped, 0 not created"
+        in every.output
+    )
     # SUSPENDED: not refreshed, so the new order is not in it
     assert rows_of(dbt_db, f"select count(*) from {SCHEMA}.big_orders") == [(2,)]
     # every refreshed stream table matches its definition over the changed source again (the
@@ -383,6 +503,104 @@ def test_refresh_operations(project: DbtProject, dbt_db: TestDatabase) -> None:
     project.dbt(
         "test", "--exclude", "tag:expect_fail", "orders_renamed", "assert_order_totals_expected"
     )
+
+
+def test_a_suspended_table_stays_suspended_through_rebuilding_changes(
+    project: DbtProject, dbt_db: TestDatabase
+) -> None:
+    big_orders = f"{SCHEMA}.big_orders"
+    before = catalog(dbt_db)[big_orders]
+    project.edit(
+        "models/orders_renamed.sql", "status='SUSPENDED'", "status='SUSPENDED', refresh_mode='FULL'"
+    )
+    altered = project.dbt("run", "--select", "orders_renamed")
+    after_alter = catalog(dbt_db)[big_orders]
+
+    project.edit("models/orders_renamed.sql", "where amount > 20", "where amount > 21")
+    replaced = project.dbt("run", "--select", "orders_renamed")
+    after_replace = catalog(dbt_db)[big_orders]
+
+    assert altered.messages() == {"orders_renamed": "altered (refresh_mode)"}
+    assert (after_alter["refresh_mode"], after_alter["status"]) == ("FULL", "SUSPENDED")
+    assert replaced.messages() == {"orders_renamed": "query replaced in place"}
+    assert after_replace["status"] == "SUSPENDED"
+    assert after_replace["pgt_id"] == before["pgt_id"]
+
+
+def test_a_status_pg_trickle_set_is_left_alone_until_resumed(
+    project: DbtProject, dbt_db: TestDatabase
+) -> None:
+    labels = f"{SCHEMA}.order_labels"
+    resume = ("run-operation", "pgtrickle_resume", "--args", "{model_name: order_labels}")
+    # what the scheduler does at pg_trickle.max_consecutive_errors (spec 3.3)
+    with dbt_db.connect() as conn:
+        conn.execute(
+            "update pgtrickle.pgt_stream_tables set status = 'SUSPENDED', consecutive_errors = 3,"
+            " last_error_message = 'simulated failure' where pgt_schema = %s"
+            " and pgt_name = 'order_labels'",
+            (SCHEMA,),
+        )
+
+    unchanged = project.dbt("run", "--select", "order_labels")
+    assert unchanged.messages() == {"order_labels": "unchanged"}
+    assert "is SUSPENDED after 3 consecutive refresh errors (simulated failure)" in unchanged.output
+    assert "pgtrickle_resume --args '{model_name: order_labels}'" in unchanged.output
+    assert catalog(dbt_db)[labels]["status"] == "SUSPENDED"
+
+    project.edit("models/order_labels.sql", "schedule='1h'", "schedule='2h'")
+    altered = project.dbt("run", "--select", "order_labels")
+    assert altered.messages() == {"order_labels": "altered (schedule)"}
+    assert (catalog(dbt_db)[labels]["schedule"], catalog(dbt_db)[labels]["status"]) == (
+        "2h",
+        "SUSPENDED",
+    )
+
+    resumed = project.dbt(*resume)
+    assert "order_labels (integration.order_labels): resumed (was SUSPENDED)" in resumed.output
+    after = catalog(dbt_db)[labels]
+    assert (after["status"], after["consecutive_errors"]) == ("ACTIVE", 0)
+    again = project.dbt(*resume)
+    assert "order_labels (integration.order_labels): ACTIVE, nothing to resume" in again.output
+
+    with dbt_db.connect() as conn:
+        conn.execute(
+            "select pgtrickle.alter_stream_table(name => %s, status => 'ERROR')", (labels,)
+        )
+    every = project.dbt("run-operation", "refresh_all_stream_tables")
+    assert "order_labels (integration.order_labels): skipped, status ERROR" in every.output
+    refreshed = len(STREAM_TABLES) - 2  # and big_orders, SUSPENDED by its model
+    assert f"{refreshed} refreshed, 2 skipped, 0 not created" in every.output
+    kept = project.dbt("run", "--select", "order_labels")
+    assert kept.messages() == {"order_labels": "unchanged"}
+    assert "is in ERROR" in kept.output
+    assert catalog(dbt_db)[labels]["status"] == "ERROR"
+
+    # any alter takes a table out of ERROR (spec 4.4); the run result says so
+    project.edit("models/order_labels.sql", "schedule='2h'", "schedule='1h'")
+    reset = project.dbt("run", "--select", "order_labels")
+    assert reset.messages() == {
+        "order_labels": "altered (schedule); pg_trickle reset its ERROR status to ACTIVE"
+    }
+    assert catalog(dbt_db)[labels]["status"] == "ACTIVE"
+
+    # what a blown fuse leaves (spec 3.3): pgtrickle_resume re-arms it with reset_fuse
+    with dbt_db.connect() as conn:
+        conn.execute(
+            "update pgtrickle.pgt_stream_tables set status = 'SUSPENDED', fuse_state = 'blown',"
+            " blown_at = now(), blow_reason = 'simulated blow' where pgt_schema = %s"
+            " and pgt_name = 'order_labels'",
+            (SCHEMA,),
+        )
+    blown = project.dbt("run", "--select", "order_labels")
+    assert "is SUSPENDED by its fuse (simulated blow)" in blown.output
+    rearmed = project.dbt(*resume)
+    assert "resumed (was SUSPENDED; fuse re-armed)" in rearmed.output
+    with dbt_db.connect() as conn:
+        assert conn.execute(
+            "select status, fuse_state from pgtrickle.pgt_stream_tables"
+            " where pgt_schema = %s and pgt_name = 'order_labels'",
+            (SCHEMA,),
+        ).fetchone() == ("ACTIVE", "armed")
 
 
 def test_bad_configs_fail_with_their_message_and_change_nothing(
@@ -408,6 +626,37 @@ def test_bad_configs_fail_with_their_message_and_change_nothing(
         "bad_partition": (
             "refresh_mode='IMMEDIATE', partition_by='order_id'",
             "no partition_by with refresh_mode 'IMMEDIATE'",
+        ),
+        "bad_list_partition": (
+            "partition_by='LIST:order_id,customer_id'",
+            '`partition_by` has the invalid value "LIST:order_id,customer_id"',
+        ),
+        "bad_range_partition": (
+            "partition_by='order_id:4'",
+            '`partition_by` has the invalid value "order_id:4"',
+        ),
+        "bad_hash_partition": (
+            "partition_by='HASH:order_id:300'",
+            '`partition_by` has the invalid value "HASH:order_id:300"',
+        ),
+        "bad_initialize": ("initialize='yes'", '`initialize` has the invalid value "yes"'),
+        "bad_cdc": ("cdc_mode='logical'", '`cdc_mode` has the invalid value "logical"'),
+        "bad_diamond": (
+            "diamond_consistency='eventual'",
+            '`diamond_consistency` has the invalid value "eventual"',
+        ),
+        "bad_ceiling": ("fuse_ceiling=0", "`fuse_ceiling` has the invalid value 0"),
+        "bad_sensitivity": (
+            "fuse_sensitivity=1.5",
+            "`fuse_sensitivity` has the invalid value 1.5",
+        ),
+        "bad_joins": (
+            "max_differential_joins=-2",
+            "`max_differential_joins` has the invalid value -2",
+        ),
+        "bad_schema": (
+            "stream_table_schema='Analytics'",
+            '`stream_table_schema` has the invalid value "Analytics"',
         ),
     }
     for model, (config, _) in bad.items():

@@ -1,0 +1,30 @@
+{#
+  pgtrickle_resume(model_name)
+  run-operation: set a stream-table model's table ACTIVE again after pg_trickle suspended it or
+  put it in ERROR (dbt runs leave such a status alone), and commit. A blown fuse is re-armed
+  with pgtrickle.reset_fuse (action 'apply'); anything else goes through
+  pgtrickle.resume_stream_table. Does not refresh: the scheduler, or pgtrickle_refresh, does.
+  `dbt run-operation pgtrickle_resume --args '{model_name: order_totals}'`
+  Safe to repeat: an ACTIVE table is left as it is.
+#}
+{% macro pgtrickle_resume(model_name) %}
+  {% if execute %}
+    {%- set st = dbt_pg_trickle.pgtrickle_find_managed_stream_table(model_name) -%}
+    {%- do dbt_pg_trickle.pgtrickle_require_extension() -%}
+    {%- set info = dbt_pg_trickle.pgtrickle_get_stream_table_info(st.relation) -%}
+    {%- set label = model_name ~ ' (' ~ st.qualified_name ~ ')' -%}
+    {%- if info is none -%}
+      {{ exceptions.raise_compiler_error("pg-trickle: stream table `" ~ st.qualified_name ~ "` of model `" ~ model_name ~ "` does not exist; create it with `dbt run -s " ~ model_name ~ "`.") }}
+    {%- endif -%}
+    {%- if info.status not in ['SUSPENDED', 'ERROR'] -%}
+      {%- do log("pg-trickle: " ~ label ~ ": " ~ info.status ~ ", nothing to resume", info=true) -%}
+      {{ return(none) }}
+    {%- endif -%}
+    {%- set function = 'reset_fuse' if info.fuse_state == 'blown' else 'resume_stream_table' -%}
+    {%- do dbt_pg_trickle.pgtrickle_run_committed('pgtrickle_resume', [dbt_pg_trickle.pgtrickle_get_call_sql(function, st.relation)]) -%}
+    {%- do log("pg-trickle: " ~ label ~ ": resumed (was " ~ info.status ~ ("; fuse re-armed" if function == 'reset_fuse' else "") ~ ")", info=true) -%}
+    {%- if st.desired.status == 'SUSPENDED' -%}
+      {%- do exceptions.warn("pg-trickle: model `" ~ model_name ~ "` sets status 'SUSPENDED', so the next `dbt run` suspends it again; set status 'ACTIVE' in the model to keep it running.") -%}
+    {%- endif -%}
+  {% endif %}
+{% endmacro %}
