@@ -267,14 +267,7 @@ def test_on_kill_cancels_the_running_refresh(
         worker = threading.Thread(target=run)
         worker.start()
         with pgtrickle_db.connect() as watcher:
-            for _ in range(600):
-                waiting = watcher.execute(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                    " AND wait_event_type = 'Lock' AND query LIKE '%%refresh_stream_table%%'"
-                ).fetchone()
-                if waiting and waiting[0]:
-                    break
-                threading.Event().wait(0.05)
+            _wait_until_a_refresh_waits_for_a_lock(watcher)
         op.on_kill()
         worker.join(timeout=60)
         blocker.rollback()
@@ -282,6 +275,18 @@ def test_on_kill_cancels_the_running_refresh(
     assert len(errors) == 1
     assert isinstance(errors[0], PgTrickleRefreshError)
     assert "cancel" in str(errors[0]).lower()
+
+
+def _wait_until_a_refresh_waits_for_a_lock(watcher: Any) -> None:
+    """Poll pg_stat_activity (up to 30 s) until a refresh_stream_table call waits on a lock."""
+    for _ in range(600):
+        waiting = watcher.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND wait_event_type = 'Lock' AND query LIKE '%%refresh_stream_table%%'"
+        ).fetchone()
+        if waiting and waiting[0]:
+            return
+        threading.Event().wait(0.05)
 
 
 def _refresh_blocked_on_a_lock(
@@ -301,14 +306,7 @@ def _refresh_blocked_on_a_lock(
         worker = threading.Thread(target=op.execute, args=(context(),))
         worker.start()
         with pgtrickle_db.connect() as watcher:
-            for _ in range(600):
-                waiting = watcher.execute(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                    " AND wait_event_type = 'Lock' AND query LIKE '%%refresh_stream_table%%'"
-                ).fetchone()
-                if waiting and waiting[0]:
-                    break
-                threading.Event().wait(0.05)
+            _wait_until_a_refresh_waits_for_a_lock(watcher)
             # Give b_free ample time to finish if it is allowed to run now.
             for _ in range(40):
                 seen = watcher.execute(
