@@ -2,8 +2,9 @@
   pgtrickle_plan(full_refresh=false)
   run-operation: print, changing nothing, what `dbt run` (or `dbt run --full-refresh`) would do
   to each stream-table model: create / alter (what) / replace query in place / recreate /
-  no-op. Each model's SQL is rendered here from its raw code, so models whose SQL uses `this`
-  or other node-only context may render differently than in `dbt run`.
+  no-op, and a status pg_trickle set that the run would leave alone. Each model's SQL is
+  rendered here from its raw code, so models whose SQL uses `this` or other node-only context
+  may render differently than in `dbt run`.
   Returns: dict of model name to plan action.
 #}
 {% macro pgtrickle_plan(full_refresh=false) %}
@@ -23,7 +24,8 @@
       {%- do actions.update({st.model_name: plan.action}) -%}
       {%- do log("pg-trickle: plan: " ~ st.model_name ~ " (" ~ st.qualified_name ~ "): " ~ words[plan.action]
           ~ (" (" ~ plan.labels | join(', ') ~ ")" if plan.labels and plan.action != 'none' else "")
-          ~ (" and drop dependents " ~ plan.dependents | join(', ') if plan.dependents else ""), info=true) -%}
+          ~ (" and drop dependents " ~ plan.dependents | join(', ') if plan.dependents else "")
+          ~ ("; stays " ~ plan.held ~ " (pg_trickle set it; pgtrickle_resume to clear)" if plan.held else ""), info=true) -%}
     {%- endfor -%}
     {{ return(actions) }}
   {% endif %}

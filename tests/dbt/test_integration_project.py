@@ -541,6 +541,11 @@ def test_a_status_pg_trickle_set_is_left_alone_until_resumed(
             (SCHEMA,),
         )
 
+    plan = project.dbt("run-operation", "pgtrickle_plan")
+    assert (
+        "order_labels (integration.order_labels): no-op; stays SUSPENDED after 3 consecutive"
+        " refresh errors (simulated failure)" in plan.output
+    )
     unchanged = project.dbt("run", "--select", "order_labels")
     assert unchanged.messages() == {"order_labels": "unchanged"}
     assert "is SUSPENDED after 3 consecutive refresh errors (simulated failure)" in unchanged.output
