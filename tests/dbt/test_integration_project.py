@@ -702,15 +702,38 @@ def test_switching_between_table_and_stream_table(
     assert f"{SCHEMA}.order_labels" in catalog(dbt_db)
 
 
-def test_drop_all_refuses_outside_dependents_unless_forced(
-    project: DbtProject, dbt_db: TestDatabase
-) -> None:
-    with dbt_db.connect() as conn:
+def create_outsider(db: TestDatabase) -> None:
+    """A stream table dbt does not manage, reading a managed one."""
+    with db.connect() as conn:
         conn.execute(
             "select pgtrickle.create_stream_table(name => 'public.outsider',"
             f" query => 'select customer_id, order_count from {SCHEMA}.order_totals',"
             " schedule => '1m', refresh_mode => 'FULL')"
         )
+
+
+def test_full_refresh_names_the_outside_dependents_it_drops(
+    project: DbtProject, dbt_db: TestDatabase
+) -> None:
+    create_outsider(dbt_db)
+
+    plan = project.dbt("run-operation", "pgtrickle_plan", "--args", "{full_refresh: true}")
+    run = project.dbt("run", "--full-refresh", "--select", "order_totals", "customer_orders")
+
+    assert "order_totals (integration.order_totals): recreate (drop + create)" in plan.output
+    assert "public.outsider" in plan.output
+    assert run.messages() == {
+        "order_totals": "recreated (full refresh)",
+        "customer_orders": "created",
+    }
+    assert "dropped stream tables dbt does not manage: public.outsider" in run.output
+    assert "public.outsider" not in catalog(dbt_db)
+
+
+def test_drop_all_refuses_outside_dependents_unless_forced(
+    project: DbtProject, dbt_db: TestDatabase
+) -> None:
+    create_outsider(dbt_db)
     before = catalog(dbt_db)
 
     refused = project.dbt("run-operation", "drop_all_stream_tables", expect_ok=False)
