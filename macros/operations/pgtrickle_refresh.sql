@@ -7,12 +7,8 @@
 #}
 {% macro pgtrickle_refresh(model_name) %}
   {% if execute %}
-    {%- set st = dbt_pg_trickle.pgtrickle_find_managed_stream_table(model_name) -%}
-    {%- do dbt_pg_trickle.pgtrickle_require_extension() -%}
-    {%- set before = dbt_pg_trickle.pgtrickle_get_stream_table_info(st.relation) -%}
-    {%- if before is none -%}
-      {{ exceptions.raise_compiler_error("pg-trickle: stream table `" ~ st.qualified_name ~ "` of model `" ~ model_name ~ "` does not exist; create it with `dbt run -s " ~ model_name ~ "`.") }}
-    {%- endif -%}
+    {%- set found = dbt_pg_trickle.pgtrickle_existing_stream_table(model_name) -%}
+    {%- set st, before = found.st, found.info -%}
     {%- if dbt_pg_trickle.pgtrickle_stream_table_status(before) in ['suspended', 'error'] -%}
       {{ exceptions.raise_compiler_error("pg-trickle: stream table `" ~ st.qualified_name ~ "` is " ~ before.status ~ " and cannot be refreshed; resume it with `dbt run-operation pgtrickle_resume --args '{model_name: " ~ model_name ~ "}'` (or, if the model paused it, set status 'ACTIVE' in the model and `dbt run`), then refresh.") }}
     {%- endif -%}

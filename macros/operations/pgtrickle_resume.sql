@@ -9,13 +9,9 @@
 #}
 {% macro pgtrickle_resume(model_name) %}
   {% if execute %}
-    {%- set st = dbt_pg_trickle.pgtrickle_find_managed_stream_table(model_name) -%}
-    {%- do dbt_pg_trickle.pgtrickle_require_extension() -%}
-    {%- set info = dbt_pg_trickle.pgtrickle_get_stream_table_info(st.relation) -%}
+    {%- set found = dbt_pg_trickle.pgtrickle_existing_stream_table(model_name) -%}
+    {%- set st, info = found.st, found.info -%}
     {%- set label = model_name ~ ' (' ~ st.qualified_name ~ ')' -%}
-    {%- if info is none -%}
-      {{ exceptions.raise_compiler_error("pg-trickle: stream table `" ~ st.qualified_name ~ "` of model `" ~ model_name ~ "` does not exist; create it with `dbt run -s " ~ model_name ~ "`.") }}
-    {%- endif -%}
     {%- if info.status not in ['SUSPENDED', 'ERROR'] -%}
       {%- do log("pg-trickle: " ~ label ~ ": " ~ info.status ~ ", nothing to resume", info=true) -%}
       {{ return(none) }}

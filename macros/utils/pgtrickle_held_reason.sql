@@ -8,11 +8,11 @@
   Returns: a phrase such as "SUSPENDED by its fuse (...)", or none.
 #}
 {% macro pgtrickle_held_reason(info) %}
-  {%- set detail = (' (' ~ (info.blow_reason or info.last_error_message) ~ ')') if (info.blow_reason or info.last_error_message) else '' -%}
+  {%- set detail = (' (' ~ info.last_error_message ~ ')') if info.last_error_message else '' -%}
   {%- if info.status == 'ERROR' -%}
     {{ return('in ERROR' ~ detail) }}
   {%- elif info.status == 'SUSPENDED' and info.fuse_state == 'blown' -%}
-    {{ return('SUSPENDED by its fuse' ~ detail) }}
+    {{ return('SUSPENDED by its fuse' ~ ((' (' ~ info.blow_reason ~ ')') if info.blow_reason else '')) }}
   {%- elif info.status == 'SUSPENDED' and info.consecutive_errors > 0 -%}
     {{ return('SUSPENDED after ' ~ info.consecutive_errors ~ ' consecutive refresh errors' ~ detail) }}
   {%- endif -%}

@@ -555,10 +555,8 @@ def test_a_status_pg_trickle_set_is_left_alone_until_resumed(
     project.edit("models/order_labels.sql", "schedule='1h'", "schedule='2h'")
     altered = project.dbt("run", "--select", "order_labels")
     assert altered.messages() == {"order_labels": "altered (schedule)"}
-    assert (catalog(dbt_db)[labels]["schedule"], catalog(dbt_db)[labels]["status"]) == (
-        "2h",
-        "SUSPENDED",
-    )
+    row = catalog(dbt_db)[labels]
+    assert (row["schedule"], row["status"]) == ("2h", "SUSPENDED")
 
     resumed = project.dbt(*resume)
     assert "order_labels (integration.order_labels): resumed (was SUSPENDED)" in resumed.output
@@ -761,4 +759,15 @@ def test_run_after_drop_all_creates_everything_again(
     assert set(build.statuses("test.").values()) == {"pass"}
     assert set(catalog(dbt_db)) == set(STREAM_TABLES.values()) - {f"{SCHEMA}.big_orders"}
     project.dbt("run-operation", "drop_all_stream_tables")
+    assert catalog(dbt_db) == {}
+
+    # the one-model operations name a stream table that is not there, and change nothing
+    for operation in ("pgtrickle_refresh", "pgtrickle_resume"):
+        absent = project.dbt(
+            "run-operation", operation, "--args", "{model_name: order_totals}", expect_ok=False
+        )
+        assert (
+            "stream table `integration.order_totals` of model `order_totals` does not exist;"
+            " create it with `dbt run -s order_totals`." in absent.output
+        )
     assert catalog(dbt_db) == {}
