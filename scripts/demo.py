@@ -107,6 +107,8 @@ class Demo:
         self.log_path = self.state_dir / "demo.log"
         self.report_path = self.output_dir / "report.md"
         self.is_double = True
+        # True when this process started the server (and so stops it); False with PGTRICKLE_DSN.
+        self.owns_server = True
         self.failure_reported = False
         self.airflow: Any = None  # the test kit's AirflowHome, set by _configure_airflow
 
@@ -157,7 +159,7 @@ class Demo:
 
         say = self.console.say
         say()
-        if not self.is_double:
+        if not self.owns_server:
             say(f"Kept database `{db.dbname}` on your pg_trickle server (--keep-server):")
             say(connection_help(db))
             return
@@ -206,6 +208,7 @@ class Demo:
                     )
                     db = server.create_database(self.args.database or "jaffle_stream")
             self.is_double = server.is_double or self._detect_double(db)
+            self.owns_server = server.is_double
             self._describe_server(db)
             try:
                 yield db

@@ -9,6 +9,7 @@ deleted.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import shutil
 import signal
 import sys
@@ -19,9 +20,19 @@ from airflow_provider_pgtrickle.testing.server import TestDatabase, start_double
 
 
 def connection_help(db: TestDatabase, *, psql: str | None = None) -> str:
-    """How to reach ``db``: psql, an Airflow connection, dbt's variables, two queries."""
+    """How to reach ``db``: psql, an Airflow connection, dbt's variables, two queries.
+
+    A password is never printed: the lines leave it out and say where it comes from.
+    """
     psql = psql or shutil.which("psql") or "psql"
+    secret = db.password
+    db = dataclasses.replace(db, password=None)
     dbt_vars = " ".join(f"{key}={value}" for key, value in db.dbt_env().items() if value)
+    note = (
+        ["  Password: not shown; use the one you gave (e.g. in PGPASSWORD or ~/.pgpass)."]
+        if secret
+        else []
+    )
     return "\n".join(
         [
             f"  DSN:      {db.dsn}",
@@ -31,6 +42,7 @@ def connection_help(db: TestDatabase, *, psql: str | None = None) -> str:
             "  Try:      SELECT pgt_schema, pgt_name, status, refresh_mode, staleness",
             "              FROM pgtrickle.pg_stat_stream_tables;",
             "            SELECT * FROM pgtrickle.health_check();",
+            *note,
         ]
     )
 

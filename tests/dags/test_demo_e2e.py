@@ -105,6 +105,7 @@ def test_demo_builds_refreshes_and_reports(
     assert progress[0][0] == "1"
     assert f"Kept database `{demo_database.dbname}`" in out
     assert f"dbname={demo_database.dbname}" in out
+    assert password not in out
     report = (tmp_path / "demo_output" / "report.md").read_text(encoding="utf-8")
     first_report = (tmp_path / "demo_output" / "report_first_run.md").read_text(encoding="utf-8")
     for name in EXPECTED_STREAM_TABLES:
