@@ -877,10 +877,10 @@ BEGIN
 END
 $g$ $f$, p_schema, guard);
     PERFORM set_config('check_function_bodies', prev_check, true);
-    -- The WHEN clause keeps refreshes from calling the guard at all: PL/pgSQL compiles a
-    -- trigger function once per trigger and session and keeps its plans, and every later
-    -- DDL in that session walks all cached plans, so a session that refreshed thousands of
-    -- stream tables would pay for each of them on every create.
+    -- The WHEN clause keeps the double's own writes (population, refresh) from calling the
+    -- guard at all: PL/pgSQL compiles a trigger function once per trigger and session and
+    -- keeps its plans, and every later DDL in that session walks all cached plans, so a
+    -- session that populated thousands of stream tables paid for each of them on every create.
     EXECUTE format('CREATE TRIGGER pgt_dml_guard BEFORE INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW'
                    ' WHEN (current_setting(''pg_trickle.internal_refresh'', true) IS DISTINCT FROM ''true'')'
                    ' EXECUTE FUNCTION %I.%I()',
