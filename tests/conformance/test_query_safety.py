@@ -255,3 +255,20 @@ def test_04_1_trailing_semicolon_is_a_syntax_error(conn: Conn, query: str) -> No
         create_st(conn, "public.t", query)
     assert_pg_error(err.value, SYNTAX_ERROR, 'syntax error at or near ";"')
     assert snapshot(conn) == before
+
+
+def test_04_1_backslash_escapes_follow_standard_conforming_strings(
+    conn: Conn, observer: Conn
+) -> None:
+    """Mirrors pg_trickle src/api/helpers.rs, validate_defining_query: the raw parser reads
+    plain strings with the session's standard_conforming_strings, so with it off `\\'` is an
+    escaped quote there too, and the second statement must still be seen."""
+    conn.execute("SET standard_conforming_strings = off")
+    conn.execute("SET escape_string_warning = off")
+    try:
+        hidden = "SELECT 'a\\'' AS b, id FROM src; " + PAYLOADS["nextval"]
+        problem = _attempt(conn, observer, lambda: create_st(conn, "public.t", hidden), 2)
+        assert problem == ""
+    finally:
+        conn.execute("RESET standard_conforming_strings")
+        conn.execute("RESET escape_string_warning")

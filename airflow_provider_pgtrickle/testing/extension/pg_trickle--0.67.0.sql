@@ -591,7 +591,7 @@ BEGIN
     END IF;
     -- A trailing ';' stays: pg_trickle runs the query as `… FROM (<query>) sub`, where it is
     -- a syntax error (pg_trickle src/api/helpers.rs, initialize_st).
-    body := regexp_replace(p_query, '\s+$', '');
+    body := regexp_replace(p_query, E'\\s+$', '');
     -- Second line of defence before any EXECUTE: a cursor cannot be opened on more than one
     -- statement, and opening one parses and plans without running anything.
     BEGIN
@@ -736,7 +736,7 @@ $$;
 -- The query a refresh runs: defining_query plus any stripped TopK clause.
 CREATE FUNCTION pgtrickle._pgt_full_query(p_id bigint) RETURNS text
 LANGUAGE sql STABLE AS $$
-    SELECT regexp_replace(s.defining_query, '\s+$', '')
+    SELECT regexp_replace(s.defining_query, E'\\s+$', '')
            || CASE WHEN s.topk_limit IS NOT NULL
                    THEN ' ORDER BY ' || s.topk_order_by || ' LIMIT ' || s.topk_limit
                         || coalesce(' OFFSET ' || s.topk_offset, '')
