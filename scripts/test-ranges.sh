@@ -7,14 +7,16 @@
 #           providers-postgres 7.0.0, Cosmos ...), with the `openlineage` and `docs` extras too.
 #           Runs the provider, conformance and Cosmos tests (not slow), the whole dbt suite,
 #           the example DagBag and the strict docs build.
-#   dbt111  .venv-dbt111: dbt-core/dbt-postgres on the newest 1.11 release, nothing else;
-#           tests/dbt runs from the main .venv with PGTRICKLE_DBT pointing at it.
-# Usage: bash scripts/test-ranges.sh [lowest] [dbt111]   (no argument: every job)
+#   dbt=X.Y .venv-dbtXY: dbt-core/dbt-postgres on the newest X.Y release, nothing else;
+#           tests/dbt runs from the main .venv with PGTRICKLE_DBT pointing at it. Not in CI
+#           (CI's main job is dbt 1.11, this job's lowest is 1.9); e.g. `dbt=1.10` for the
+#           line between.
+# Usage: bash scripts/test-ranges.sh [lowest] [dbt=X.Y]...   (no argument: lowest)
 # Extra environments are rebuilt only when pyproject.toml changed (a stamp, as bootstrap.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=("$@")
-[ ${#jobs[@]} -gt 0 ] || jobs=(lowest dbt111)
+[ ${#jobs[@]} -gt 0 ] || jobs=(lowest)
 PY_SYS=${PYTHON:-$(command -v python3.11 || command -v python3)}
 # uv must use this interpreter, never fetch one of its own (no download host is reachable).
 export UV_PYTHON_DOWNLOADS=never UV_NO_PROGRESS=1
@@ -72,16 +74,18 @@ for job in "${jobs[@]}"; do
     echo "== pytest (lowest): the dbt suite on dbt 1.9 and the example DagBag"
     env -u PGTRICKLE_DBT "$PY" -m pytest tests/dbt tests/dags/test_dagbag.py
     ;;
-  dbt111)
-    echo "== ranges: dbt-core/dbt-postgres 1.11 (.venv-dbt111)"
-    build .venv-dbt111 'dbt-core~=1.11.0' 'dbt-postgres~=1.11.0'
-    versions .venv-dbt111/bin/python
+  dbt=*)
+    line=${job#dbt=}
+    venv=.venv-dbt${line//./}
+    echo "== ranges: dbt-core/dbt-postgres $line ($venv)"
+    build "$venv" "dbt-core~=$line.0" "dbt-postgres~=$line.0"
+    versions "$venv/bin/python"
     PY=$(bash scripts/bootstrap.sh)
-    echo "== pytest (dbt 1.11): tests/dbt"
-    PGTRICKLE_DBT="$PWD/.venv-dbt111/bin/dbt" "$PY" -m pytest tests/dbt
+    echo "== pytest (dbt $line): tests/dbt"
+    PGTRICKLE_DBT="$PWD/$venv/bin/dbt" "$PY" -m pytest tests/dbt
     ;;
   *)
-    echo "test-ranges: unknown job '$job' (jobs: lowest, dbt111)" >&2
+    echo "test-ranges: unknown job '$job' (jobs: lowest, dbt=X.Y)" >&2
     exit 2
     ;;
   esac
