@@ -10,6 +10,7 @@ user input.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -57,6 +58,7 @@ from airflow_provider_pgtrickle.exceptions import (
     PgTrickleDatabaseError,
     PgTrickleExtensionMissingError,
     PgTrickleValidationError,
+    connection_error,
     translate_database_error,
 )
 from airflow_provider_pgtrickle.types import (
@@ -99,10 +101,19 @@ class PgTrickleHook(PostgresHook):
 
     # -- connections and transactions -------------------------------------------------------
 
-    def new_connection(self) -> psycopg.Connection[Any]:
-        """A new psycopg connection (caller closes it); safe to call from worker threads."""
-        with self._connect_lock:
-            conn = cast("psycopg.Connection[Any]", self.get_conn())
+    def new_connection(
+        self, *, operation: str = "connect", stream_table: str | None = None
+    ) -> psycopg.Connection[Any]:
+        """A new psycopg connection (caller closes it); safe to call from worker threads.
+
+        A server that is down or refusing connections raises `PgTrickleConnectionError`
+        naming ``operation`` and ``stream_table``.
+        """
+        try:
+            with self._connect_lock:
+                conn = cast("psycopg.Connection[Any]", self.get_conn())
+        except psycopg.Error as error:
+            raise connection_error(error, operation=operation, stream_table=stream_table) from error
         conn.add_notice_handler(self._log_notice)
         return conn
 
@@ -117,31 +128,62 @@ class PgTrickleHook(PostgresHook):
         operation: str,
         stream_table: str | None,
         connection: psycopg.Connection[Any] | None = None,
+        refresh_mode: str | None = None,
     ) -> Iterator[psycopg.Cursor[Row]]:
-        """One transaction: committed on success, rolled back and translated on failure."""
-        conn = connection or self.new_connection()
+        """One transaction: committed on success, rolled back and translated on failure.
+
+        On a lost connection (server restart, `pg_terminate_backend`, crash) the rollback
+        cannot reach the server, and the server rolls back by itself; the error raised is
+        then the first one, which carries the server's reason, not the rollback's.
+        """
+        conn = connection or self.new_connection(operation=operation, stream_table=stream_table)
+        committing = False
         try:
             conn.autocommit = False
             with conn.cursor(row_factory=dict_row) as cur:
                 try:
                     yield cur
+                    committing = True
                     conn.commit()
                 except psycopg.Error as error:
-                    conn.rollback()
-                    raise self._translate(error, operation, stream_table) from error
+                    self._rollback_quietly(conn)
+                    if committing and self._is_lost(conn, error):
+                        raise connection_error(
+                            error,
+                            operation=operation,
+                            stream_table=stream_table,
+                            during_commit=True,
+                        ) from error
+                    raise self._translate(
+                        error, operation, stream_table, refresh_mode=refresh_mode
+                    ) from error
                 except BaseException:
-                    conn.rollback()
+                    self._rollback_quietly(conn)
                     raise
         finally:
             if connection is None:
                 conn.close()
+
+    @staticmethod
+    def _rollback_quietly(conn: psycopg.Connection[Any]) -> None:
+        if conn.closed:
+            return
+        # A rollback that fails means the connection is gone, and so is the transaction.
+        with contextlib.suppress(psycopg.Error):
+            conn.rollback()
+
+    @staticmethod
+    def _is_lost(conn: psycopg.Connection[Any], error: psycopg.Error) -> bool:
+        from airflow_provider_pgtrickle.exceptions import is_connection_lost
+
+        return conn.broken or is_connection_lost(error)
 
     @contextmanager
     def _reader(
         self, *, operation: str, stream_table: str | None = None
     ) -> Iterator[psycopg.Cursor[Row]]:
         """Autocommit cursor: a read is one statement, so no BEGIN/COMMIT round trips."""
-        conn = self.new_connection()
+        conn = self.new_connection(operation=operation, stream_table=stream_table)
         try:
             conn.autocommit = True
             with conn.cursor(row_factory=dict_row) as cur:
@@ -153,7 +195,12 @@ class PgTrickleHook(PostgresHook):
             conn.close()
 
     def _translate(
-        self, error: psycopg.Error, operation: str, stream_table: str | None
+        self,
+        error: psycopg.Error,
+        operation: str,
+        stream_table: str | None,
+        *,
+        refresh_mode: str | None = None,
     ) -> PgTrickleDatabaseError | PgTrickleExtensionMissingError:
         diag = getattr(error, "diag", None)
         # The primary message only: str(error) also carries the CONTEXT line, which names
@@ -165,7 +212,9 @@ class PgTrickleHook(PostgresHook):
                 f"function of it) is missing in database `{self._database_name()}`: "
                 f"{primary}; run `CREATE EXTENSION pg_trickle` as a superuser or upgrade it."
             )
-        return translate_database_error(error, operation=operation, stream_table=stream_table)
+        return translate_database_error(
+            error, operation=operation, stream_table=stream_table, refresh_mode=refresh_mode
+        )
 
     def _database_name(self) -> str:
         return str(self.database or self.connection.schema or "")
@@ -269,7 +318,11 @@ class PgTrickleHook(PostgresHook):
             options=options,
         )
         statement, params = named_call("create_stream_table", args)
-        with self._transaction(operation="create_stream_table", stream_table=qualified) as cur:
+        with self._transaction(
+            operation="create_stream_table",
+            stream_table=qualified,
+            refresh_mode=args["refresh_mode"][0],
+        ) as cur:
             cur.execute(statement, params)
         self.log.info("pg_trickle: created stream table %s", qualified)
 
@@ -303,7 +356,9 @@ class PgTrickleHook(PostgresHook):
             "SELECT {} FROM pgtrickle.pgt_stream_tables WHERE pgt_schema = %s AND pgt_name = %s"
         ).format(ST_COLUMNS)
         with self._transaction(
-            operation="create_or_replace_stream_table", stream_table=qualified
+            operation="create_or_replace_stream_table",
+            stream_table=qualified,
+            refresh_mode=args["refresh_mode"][0],
         ) as cur:
             before = cur.execute(snapshot, [schema, table]).fetchone()
             if before is not None and args["refresh_mode"][0] == RefreshMode.AUTO.value:
@@ -357,7 +412,10 @@ class PgTrickleHook(PostgresHook):
                 f"{', '.join(ALTER_ARGS)}."
             )
         statement, params = named_call("alter_stream_table", args)
-        with self._transaction(operation="alter_stream_table", stream_table=qualified) as cur:
+        mode_sent = args["refresh_mode"][0] if "refresh_mode" in args else None
+        with self._transaction(
+            operation="alter_stream_table", stream_table=qualified, refresh_mode=mode_sent
+        ) as cur:
             cur.execute(statement, params)
         self.log.info("pg_trickle: altered stream table %s (%s)", qualified, ", ".join(args))
 
@@ -403,7 +461,9 @@ class PgTrickleHook(PostgresHook):
         """
         qualified = qualify(name)
         schema, table = split_name(qualified)
-        conn = connection or self.new_connection()
+        conn = connection or self.new_connection(
+            operation="refresh_stream_table", stream_table=qualified
+        )
         started = time.monotonic()
         try:
             with (

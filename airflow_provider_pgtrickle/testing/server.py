@@ -370,7 +370,11 @@ def start_double_server(
     :param base_dir: parent directory of the cluster (default: the system temp dir).
     """
     owner = _os_user()
-    if owner is not None and base_dir is None and not _reachable(Path(tempfile.gettempdir()), owner):
+    if (
+        owner is not None
+        and base_dir is None
+        and not _reachable(Path(tempfile.gettempdir()), owner)
+    ):
         # E.g. TMPDIR inside /root: the data directory must be somewhere the server user owns.
         base_dir = Path("/var/tmp")
     if owner is not None and base_dir is not None and not _reachable(Path(base_dir), owner):

