@@ -43,10 +43,12 @@ from airflow_provider_pgtrickle._sql import (
     stream_table_from_row,
 )
 from airflow_provider_pgtrickle._validation import (
+    INT8_MAX,
     qualify,
     qualify_many,
     split_name,
     validate_choice,
+    validate_number,
     validate_positive_int,
     validate_query,
     validate_refresh_mode,
@@ -273,18 +275,17 @@ class PgTrickleHook(PostgresHook):
                     f"Stream table `{name}`: {key} {value!r} is not a boolean; pass True or False."
                 )
             return value
-        if key in ("fuse_ceiling", "fuse_sensitivity"):
+        if key == "fuse_ceiling":
+            return validate_positive_int(value, argument=key, subject=name, maximum=INT8_MAX)
+        if key == "fuse_sensitivity":
             return validate_positive_int(value, argument=key, subject=name)
         # For the max_* limits 0 means "no limit" (pg_trickle stores NULL).
         if key == "max_differential_joins":
             return validate_positive_int(value, argument=key, subject=name, minimum=0)
         if key == "max_delta_fraction":
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise PgTrickleValidationError(
-                    f"Stream table `{name}`: {key} {value!r} is not a number >= 0; "
-                    "pass e.g. 0.5 (0 removes the limit)."
-                )
-            return float(value)
+            return validate_number(
+                value, argument=key, subject=name, hint="pass e.g. 0.5 (0 removes the limit)"
+            )
         if key in ("partition_by", "query", "schedule", "refresh_mode", "status"):
             if not isinstance(value, str) or "\x00" in value:
                 raise PgTrickleValidationError(

@@ -14,7 +14,12 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
 from airflow.sdk.exceptions import AirflowSensorTimeout
 
-from airflow_provider_pgtrickle._validation import qualify_many, validate_schema
+from airflow_provider_pgtrickle._validation import (
+    MAX_WAIT_SECONDS,
+    qualify_many,
+    validate_number,
+    validate_schema,
+)
 from airflow_provider_pgtrickle.exceptions import (
     PgTrickleSensorTimeout,
     PgTrickleUnhealthyError,
@@ -63,6 +68,17 @@ class PgTrickleHealthSensor(BaseSensorOperator):
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
+        timeout = kwargs.get("timeout")
+        if isinstance(timeout, (int, float)):
+            # Before the base class, whose checks let NaN through and crash on infinity; the
+            # trigger also gets an absolute deadline, which must be a representable datetime.
+            validate_number(
+                timeout,
+                argument="timeout",
+                subject=str(kwargs.get("task_id")),
+                hint="pass a number of seconds",
+                maximum=MAX_WAIT_SECONDS if deferrable else None,
+            )
         super().__init__(**kwargs)
         if stream_tables is not None and schema is not None:
             raise PgTrickleValidationError(
@@ -81,12 +97,12 @@ class PgTrickleHealthSensor(BaseSensorOperator):
         if value is None:
             return None
         seconds = value.total_seconds() if isinstance(value, timedelta) else value
-        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
-            raise PgTrickleValidationError(
-                f"Sensor `{self.task_id}`: max_staleness {value!r} is not a non-negative "
-                "duration; pass a timedelta or a number of seconds."
-            )
-        return float(seconds)
+        return validate_number(
+            seconds,
+            argument="max_staleness",
+            subject=self.task_id,
+            hint="pass a timedelta or a number of seconds (None for no limit)",
+        )
 
     @cached_property
     def hook(self) -> PgTrickleHook:
