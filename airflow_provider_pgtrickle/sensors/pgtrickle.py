@@ -69,7 +69,7 @@ class PgTrickleHealthSensor(BaseSensorOperator):
         **kwargs: Any,
     ) -> None:
         timeout = kwargs.get("timeout")
-        if isinstance(timeout, (int, float)):
+        if timeout is not None and not isinstance(timeout, timedelta):
             # Before the base class, whose checks let NaN through and crash on infinity; the
             # trigger also gets an absolute deadline, which must be a representable datetime.
             validate_number(

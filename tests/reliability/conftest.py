@@ -47,9 +47,14 @@ def snapshot(db: TestDatabase) -> dict[str, Any]:
                 "SELECT n.nspname, c.relname, c.relkind FROM pg_class c"
                 " JOIN pg_namespace n ON n.oid = c.relnamespace"
                 " WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')"
+                # Sessions create their temporary schemas on first use; they hold nothing.
+                " AND n.nspname NOT LIKE 'pg\\_%temp\\_%'"
                 " ORDER BY 1, 2"
             ).fetchall(),
-            "schemas": conn.execute("SELECT nspname FROM pg_namespace ORDER BY 1").fetchall(),
+            "schemas": conn.execute(
+                "SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%temp\\_%'"
+                " ORDER BY 1"
+            ).fetchall(),
             "canary": conn.execute("SELECT x FROM public.canary").fetchall(),
         }
 
