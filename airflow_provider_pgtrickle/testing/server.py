@@ -458,6 +458,36 @@ def start_double_server(
         shutil.rmtree(root, ignore_errors=True)
 
 
+def pg_ctl(server: TestServer, action: str, *, mode: str = "fast") -> None:
+    """Stop or start a server made by `start_double_server` (for restart and crash tests).
+
+    :param action: ``stop`` or ``start``.
+    :param mode: stop mode: ``fast`` (a clean shutdown) or ``immediate`` (as after a crash:
+        no checkpoint, recovery at the next start).
+    """
+    if server.data_dir is None or server.log_path is None or action not in ("stop", "start"):
+        raise _test_server_error(
+            f"pg_ctl {action!r}: only `stop` and `start` of a server from "
+            "`start_double_server()` are supported."
+        )
+    owner = _os_user()
+    command = [str(_bin_dir(owner) / "pg_ctl"), "-D", str(server.data_dir), "-w"]
+    if action == "stop":
+        command += ["-m", mode, "stop"]
+    else:
+        sock_dir = server.data_dir.parent / "sock"
+        command += [
+            "-l",
+            str(server.log_path),
+            "-t",
+            "60",
+            "-o",
+            f"-h {server.host} -p {server.port} -k {sock_dir}",
+            "start",
+        ]
+    _run(command, owner)
+
+
 @contextlib.contextmanager
 def _sigterm_unwinds() -> Iterator[None]:
     """Turn SIGTERM into SystemExit while the server runs, so `finally` stops it.
