@@ -185,7 +185,8 @@ def test_deferred_sensor_through_scheduler_and_triggerer_survives_a_restart(
             " AND key = 'return_value'",
             [DAG_ID],
         )
-        assert value and "healthy" in str(value[0][0])
+        assert value
+        assert "healthy" in str(value[0][0])
     finally:
         for proc in procs:
             proc.terminate()
