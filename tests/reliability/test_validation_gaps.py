@@ -134,9 +134,6 @@ def test_a_value_equal_to_a_connection_secret_is_masked(
     # Fetching the connection registers its password with the masker, as in a task.
     hook = PgTrickleHook(postgres_conn_id="secretive")
     assert hook.connection.password == secret
-    from airflow.sdk.log import mask_secret
-
-    mask_secret(secret)
     # A templated field rendered to the secret (e.g. `{{ conn.secretive.password }}`).
     op = PgTrickleCreateStreamTableOperator(
         task_id="c", stream_table="{{ x }}", query=ORDERS_QUERY, postgres_conn_id="secretive"
