@@ -79,7 +79,7 @@ class StreamTableView(_JsonMixin):
     dbt_model: str | None  # unique_id of the dbt model that manages it, when known
     dbt_managed: bool | None  # None: no dbt manifest configured, so unknown
     health: Health
-    health_reason: str
+    health_reason: str  # the health rules' words, e.g. "is ERROR: <error>"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -165,7 +165,7 @@ def overview(
                 dbt_model=model,
                 dbt_managed=None if dbt_models is None else model is not None,
                 health=health,
-                health_reason=f"`{name}` {reason}",
+                health_reason=reason,
             )
         )
     health_of = {t.name: t.health for t in tables}

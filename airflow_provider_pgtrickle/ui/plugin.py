@@ -39,11 +39,13 @@ class PgTrickleUIPlugin(AirflowPlugin):
     # /plugin/stream-tables) instead of opening a new tab.
     external_views = [
         {
-            "name": "Stream tables",
+            # Airflow's sidebar cuts labels after about ten characters.
+            "name": "Streams",
             "href": f"{URL_PREFIX}/",
             "url_route": "stream-tables",
             "destination": "nav",
             "nav_top_level": True,
             "icon": f"{URL_PREFIX}/static/icon.svg",
+            "icon_dark_mode": f"{URL_PREFIX}/static/icon-dark.svg",
         }
     ]

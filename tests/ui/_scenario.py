@@ -15,7 +15,7 @@ CHAINED = "analytics.customer_totals"
 BROKEN = "analytics.order_audit"
 STREAM_TABLES = (CHAINED, BROKEN, HEALTHY)  # the page's order: by schema, then name
 SOURCES = ("public.customers", "public.orders")
-FAILURE = "disk on fire: could not extend file base/16384/24576"
+FAILURE = 'disk on fire: could not extend file "base/16384/24576": No space left on device'
 
 
 def build(conn: psycopg.Connection[Any], tick: Any) -> None:
@@ -45,6 +45,14 @@ def build(conn: psycopg.Connection[Any], tick: Any) -> None:
             "1m",
         ],
     )
+    # A few refreshes of varying size, so the healthy table has a history worth charting.
+    for i in range(1, 7):
+        conn.execute(
+            "INSERT INTO public.orders SELECT g, g %% %s::int, g"
+            " FROM generate_series(%s::int, %s::int) AS g",
+            [i * 3, i * 1000, i * 1000 + i * 40],
+        )
+        conn.execute("SELECT pgtrickle.refresh_stream_table(%s)", [HEALTHY])
     conn.execute(create, [BROKEN, "SELECT id, amount FROM public.orders WHERE amount > 6", "1s"])
     conn.execute("SELECT pgtrickle_test.inject_failure(%s, %s, true)", [BROKEN, FAILURE])
     conn.execute("SELECT pgtrickle_test.age_stream_table(%s, '1 hour')", [BROKEN])

@@ -8,6 +8,7 @@ const NODE_W = 210;
 const NODE_H = 38;
 const COL_GAP = 70;
 const ROW_GAP = 12;
+const ERROR_CHARS = 44; // longer errors show their start and a "full text" link
 
 const state = {
   connections: [],
@@ -110,6 +111,19 @@ function when(iso) {
     d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " " +
     pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds())
   );
+}
+
+// Today's times as hh:mm:ss, older ones with their date (the full value is in the tooltip).
+function shortWhen(iso) {
+  if (!iso) return "—";
+  const full = when(iso);
+  return full.slice(0, 10) === when(new Date().toISOString()).slice(0, 10)
+    ? full.slice(11)
+    : full.slice(0, 16);
+}
+
+function sentence(table) {
+  return table.name + " " + table.health_reason + ".";
 }
 
 function healthLabel(health) {
@@ -239,9 +253,9 @@ function renderTable(tables) {
     if (t.last_error_message) {
       const full = state.expandedErrors.has(t.name);
       const text = t.last_error_message;
-      const short = text.length > 60 && !full ? text.slice(0, 60) + "…" : text;
+      const short = text.length > ERROR_CHARS && !full ? text.slice(0, ERROR_CHARS) + "…" : text;
       errorCell = el("span", {}, short);
-      if (text.length > 60) {
+      if (text.length > ERROR_CHARS) {
         errorCell.append(el("button", {
           class: "linkish", type: "button",
           onclick: (event) => {
@@ -257,15 +271,15 @@ function renderTable(tables) {
       class: "health-" + t.health + (state.selected === t.name ? " selected" : ""),
       "data-name": t.name,
       "data-health": t.health,
-      title: t.health_reason,
+      title: sentence(t),
       onclick: () => select(t.name),
     },
       el("td", { class: "name" }, t.name),
       el("td", {}, el("span", { class: "pill " + t.health }, t.status)),
       el("td", {}, t.refresh_mode),
       el("td", {}, t.schedule || "—"),
-      el("td", { class: t.stale ? "error" : "" }, duration(t.staleness_seconds)),
-      el("td", {}, when(t.last_refresh_at)),
+      el("td", { class: t.stale ? "stale" : "" }, duration(t.staleness_seconds)),
+      el("td", { title: when(t.last_refresh_at) }, shortWhen(t.last_refresh_at)),
       el("td", { class: "num" }, t.consecutive_errors),
       el("td", { class: "error" }, errorCell),
       el("td", {}, t.fuse_mode === "off" ? "off" : t.fuse_mode + " · " + t.fuse_state),
@@ -299,6 +313,13 @@ function layout(nodes, edges) {
     }
   }
   for (const n of nodes) if (!layer.has(n.id)) layer.set(n.id, 0); // cycles: leftmost column
+  // A source sits just left of its first reader, so its edges stay short.
+  for (const n of nodes) {
+    const readers = children.get(n.id);
+    if (!parents.get(n.id).length && readers.length) {
+      layer.set(n.id, Math.max(0, Math.min(...readers.map((c) => layer.get(c))) - 1));
+    }
+  }
   const columns = [];
   for (const n of nodes) {
     const l = layer.get(n.id);
@@ -376,7 +397,7 @@ function renderGraph(tables) {
       "data-health": isTable ? n.health : "source",
       onclick: isTable ? () => select(n.id) : () => {},
     },
-      svg("title", {}, isTable ? st.health_reason : n.id + " (" + sub + ")"),
+      svg("title", {}, isTable ? sentence(st) : n.id + " (" + sub + ")"),
       svg("rect", { width: NODE_W, height: NODE_H, rx: 7 }),
       svg("text", { x: 10, y: 16 }, clip(n.id, 30)),
       svg("text", { x: 10, y: 30, class: "sub" }, sub),
@@ -421,7 +442,7 @@ async function loadDetail(name, reset) {
 }
 
 function barChart(title, values, classes, format) {
-  const w = 350, h = 84, pad = 18;
+  const w = 300, h = 70, pad = 18;
   const max = Math.max(...values, 0);
   const n = Math.max(values.length, 1);
   const slot = (w - 2) / n;
@@ -434,7 +455,7 @@ function barChart(title, values, classes, format) {
       class: classes[i],
     }, svg("title", {}, format(v))));
   });
-  root.append(svg("text", { x: 0, y: 10, class: "axis" }, "max " + format(max)));
+  root.append(svg("text", { x: 0, y: 10, class: "axis" }, max > 0 ? "max " + format(max) : "all " + format(0)));
   root.append(svg("text", { x: 0, y: h + 13, class: "axis" }, "older"));
   root.append(svg("text", { x: w, y: h + 13, class: "axis", "text-anchor": "end" }, "newest"));
   return el("div", { class: "chart" }, el("div", { class: "title" }, title), root);
@@ -447,7 +468,7 @@ function renderDetail(table, history) {
   panel.append(
     el("h3", {}, table.name),
     el("span", { class: "pill " + table.health }, table.status + " · " + healthLabel(table.health)),
-    el("p", { class: "reason" }, table.health_reason),
+    el("p", { class: "reason" }, sentence(table)),
   );
   if (table.last_error_message) {
     panel.append(el("div", { class: "muted" }, "Last error" +
@@ -471,7 +492,7 @@ function renderDetail(table, history) {
     panel.append(
       el("div", { class: "muted" }, "Last " + history.length + " refreshes (red: failed)"),
       barChart("Duration", history.map((h) => h.duration_ms || 0), cls,
-        (v) => (v >= 1000 ? (v / 1000).toFixed(1) + " s" : Math.round(v) + " ms")),
+        (v) => (v >= 1000 ? (v / 1000).toFixed(1) + " s" : v >= 1 ? Math.round(v) + " ms" : "< 1 ms")),
       barChart("Rows changed (inserted + deleted)",
         history.map((h) => (h.rows_inserted || 0) + (h.rows_deleted || 0)),
         history.map(() => "bar-rows"), (v) => String(v)),
