@@ -198,13 +198,17 @@ def create_app() -> FastAPI:
         return {"connections": list_connections()}
 
     @app.get("/api/connections/{connection_id}/overview")
-    def get_overview(connection_id: str, user: User, response: Response) -> dict[str, Any]:
+    def get_overview(connection_id: str, user: User) -> Response:
         started = time.perf_counter()
         hook = _hook(connection_id)
         result = _database_call(connection_id, data.overview, hook, connection_id, _dbt_models())
-        response.headers["Server-Timing"] = f"db;dur={(time.perf_counter() - started) * 1000:.1f}"
-        payload: dict[str, Any] = result.to_dict()
-        return payload
+        # `to_dict()` is JSON-native already: skipping FastAPI's generic encoder matters at
+        # thousands of rows.
+        body = json.dumps(result.to_dict(), separators=(",", ":"))
+        elapsed = (time.perf_counter() - started) * 1000
+        return Response(
+            body, media_type="application/json", headers={"Server-Timing": f"app;dur={elapsed:.1f}"}
+        )
 
     @app.get("/api/connections/{connection_id}/stream-tables/{name}/history")
     def get_history(connection_id: str, name: str, user: User) -> dict[str, Any]:
