@@ -134,31 +134,44 @@ def _record(item: Any, names: tuple[str, ...]) -> dict[str, Any]:
     return {name: _plain(getattr(item, name)) for name in names}
 
 
-def judge(row: dict[str, Any]) -> tuple[Health, str]:
-    """The health sensor's rules (`_health.classify`), plus pg_trickle's own `stale` flag."""
-    health_row = HealthRow(
-        schema=row["pgt_schema"],
-        name=row["pgt_name"],
-        status=StreamTableStatus(row["status"]),
-        is_populated=bool(row["is_populated"]),
-        consecutive_errors=int(row["consecutive_errors"] or 0),
-        staleness_seconds=row["staleness_seconds"],
-        data_timestamp=row["data_timestamp"],
-        last_error_message=row["last_error_message"],
-    )
+def judge(rows: list[dict[str, Any]]) -> list[tuple[Health, str]]:
+    """The health sensor's rules (`_health.classify`), plus the fuse and pg_trickle's `stale`.
+
+    One `classify` call for all rows, in row order.
+    """
+    health_rows = [
+        HealthRow(
+            schema=row["pgt_schema"],
+            name=row["pgt_name"],
+            status=StreamTableStatus(row["status"]),
+            is_populated=bool(row["is_populated"]),
+            consecutive_errors=int(row["consecutive_errors"] or 0),
+            staleness_seconds=row["staleness_seconds"],
+            data_timestamp=row["data_timestamp"],
+            last_error_message=row["last_error_message"],
+        )
+        for row in rows
+    ]
     report = _health.classify(
-        [health_row], requested=(), max_staleness=None, min_data_timestamp=None, fail_on_error=True
+        health_rows, requested=(), max_staleness=None, min_data_timestamp=None, fail_on_error=True
     )
-    verdict = report.tables[0]
-    if verdict.state is HealthState.FAILED:
-        return Health.FAILED, verdict.reason
-    if row["fuse_state"] == "blown":
-        return Health.FAILED, "has a blown fuse: refreshes are held until the fuse is reset"
-    if verdict.state is HealthState.WAITING:
-        return Health.WARNING, verdict.reason
-    if row["stale"]:
-        return Health.WARNING, "is stale: the last refresh is older than its schedule"
-    return Health.HEALTHY, verdict.reason
+    verdicts: list[tuple[Health, str]] = []
+    for row, verdict in zip(rows, report.tables, strict=True):
+        if verdict.state is HealthState.FAILED:
+            verdicts.append((Health.FAILED, verdict.reason))
+        elif row["fuse_state"] == "blown":
+            verdicts.append(
+                (Health.FAILED, "has a blown fuse: refreshes are held until the fuse is reset")
+            )
+        elif verdict.state is HealthState.WAITING:
+            verdicts.append((Health.WARNING, verdict.reason))
+        elif row["stale"]:
+            verdicts.append(
+                (Health.WARNING, "is stale: the last refresh is older than its schedule")
+            )
+        else:
+            verdicts.append((Health.HEALTHY, verdict.reason))
+    return verdicts
 
 
 def overview(
@@ -169,9 +182,8 @@ def overview(
         rows = cur.execute(_OVERVIEW_SQL).fetchall()
     edges = hook.dependency_graph()
     tables: list[StreamTableView] = []
-    for row in rows:
+    for row, (health, reason) in zip(rows, judge(rows), strict=True):
         name = f"{row['pgt_schema']}.{row['pgt_name']}"
-        health, reason = judge(row)
         model = dbt_models.models.get(name) if dbt_models else None
         tables.append(
             StreamTableView(

@@ -316,3 +316,50 @@ def test_refresh_of_a_table_in_error_is_refused_with_the_reason(
     response = client.post(f"/api/connections/{CONN}/stream-tables/{BROKEN}/refresh")
     assert response.status_code in (400, 502), response.text
     assert BROKEN in response.json()["detail"]
+
+
+def test_fuse_mode_and_state_come_from_the_catalog(
+    warehouse: TestDatabase, client: TestClient, pgtrickle_conn: psycopg.Connection[Any]
+) -> None:
+    pgtrickle_conn.execute("SELECT pgtrickle.alter_stream_table(%s, fuse => 'on')", [HEALTHY])
+    rows = {
+        t["name"]: t
+        for t in client.get(f"/api/connections/{CONN}/overview").json()["stream_tables"]
+    }
+    assert (rows[HEALTHY]["fuse_mode"], rows[HEALTHY]["fuse_state"]) == ("on", "armed")
+    assert rows[HEALTHY]["health"] == "healthy"
+
+
+def test_a_blown_fuse_or_a_stale_table_is_not_shown_healthy() -> None:
+    """The page's colour rules beyond the sensor's (no SQL: the rules take catalog rows)."""
+    from airflow_provider_pgtrickle.ui.data import Health, judge
+
+    base = {
+        "pgt_schema": "s",
+        "pgt_name": "t",
+        "status": "ACTIVE",
+        "is_populated": True,
+        "consecutive_errors": 0,
+        "staleness_seconds": 5.0,
+        "data_timestamp": None,
+        "last_error_message": None,
+        "fuse_state": "armed",
+        "stale": False,
+    }
+    verdicts = judge(
+        [
+            base,
+            {**base, "fuse_state": "blown"},
+            {**base, "stale": True},
+            {**base, "consecutive_errors": 2, "last_error_message": "x"},
+            {**base, "status": "SUSPENDED"},
+        ]
+    )
+    assert [v[0] for v in verdicts] == [
+        Health.HEALTHY,
+        Health.FAILED,
+        Health.WARNING,
+        Health.WARNING,
+        Health.FAILED,
+    ]
+    assert "blown fuse" in verdicts[1][1]
