@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -151,11 +152,12 @@ def api_server(tmp_path_factory: pytest.TempPathFactory, warehouse: TestDatabase
         _wait_for(f"{base}/pgtrickle/static/app.css", server, log, timeout=180)
         yield base
     finally:
-        server.terminate()
+        # The server runs in its own process group: stop it with its workers.
+        os.killpg(server.pid, signal.SIGTERM)
         try:
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            server.kill()
+            os.killpg(server.pid, signal.SIGKILL)
             server.wait()
 
 
@@ -252,6 +254,9 @@ def test_a_person_sees_stream_tables_their_graph_and_the_failed_one(
     Select(browser.find_element(By.ID, "status")).select_by_value("unhealthy")
     names = [r.get_attribute("data-name") for r in browser.find_elements(By.CSS_SELECTOR, rows_css)]
     assert names == [BROKEN]
+    Select(browser.find_element(By.ID, "status")).select_by_value("healthy")
+    names = [r.get_attribute("data-name") for r in browser.find_elements(By.CSS_SELECTOR, rows_css)]
+    assert names == [CHAINED, HEALTHY]
     Select(browser.find_element(By.ID, "status")).select_by_value("")
 
     # Clicking a node shows its refresh history as small charts.

@@ -139,8 +139,11 @@ function filteredTables() {
   const search = $("search").value.trim().toLowerCase();
   return state.overview.stream_tables.filter((t) => {
     if (schema && t.schema !== schema) return false;
-    if (status === "unhealthy" && t.health === "healthy") return false;
-    if (status && status !== "unhealthy" && t.status !== status) return false;
+    if (status === "healthy" || status === "failed") {
+      if (t.health !== status) return false;
+    } else if (status === "unhealthy") {
+      if (t.health === "healthy") return false;
+    } else if (status && t.status !== status) return false;
     if (search && !t.name.toLowerCase().includes(search)) return false;
     return true;
   });
@@ -226,9 +229,9 @@ function renderSummary() {
     }, el("b", {}, n), label);
   box.append(
     tile("", all.length, "stream tables", ""),
-    tile("healthy", count("healthy"), "healthy", "ACTIVE"),
+    tile("healthy", count("healthy"), "healthy", "healthy"),
     tile("warning", count("warning"), "need attention", "unhealthy"),
-    tile("failed", count("failed"), "failed", "unhealthy"),
+    tile("failed", count("failed"), "failed", "failed"),
   );
   const managed = all.filter((t) => t.dbt_managed === true).length;
   if (state.overview.dbt_manifest) {
