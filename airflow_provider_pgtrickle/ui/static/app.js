@@ -80,7 +80,8 @@ function showMessage(text, kind) {
 }
 
 function showError(error) {
-  if (error.status === 401 || error.status === 403 && /token/i.test(error.message)) {
+  // 401: no session; 403 "Invalid JWT token": a session from another server or secret.
+  if (error.status === 401 || (error.status === 403 && /token/i.test(error.message))) {
     showMessage("");
     const box = $("message");
     box.hidden = false;
