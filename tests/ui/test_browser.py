@@ -61,7 +61,7 @@ def _browser_binaries() -> tuple[str, str]:
         "Chromium and chromedriver are needed for the browser test: "
         "apt-get install -y chromium chromium-driver"
     )
-    if os.environ.get("CI"):
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
         pytest.fail(f"{reason} (CI must provide them; .ci/run installs them)")
     pytest.skip(reason)
 
@@ -104,7 +104,15 @@ def warehouse(pgtrickle_server: TestServer) -> Iterator[TestDatabase]:
 
 
 @pytest.fixture(scope="module")
-def api_server(tmp_path_factory: pytest.TempPathFactory, warehouse: TestDatabase) -> Iterator[str]:
+def chromium() -> tuple[str, str]:
+    """Chromium and chromedriver paths, checked before anything expensive starts."""
+    return _browser_binaries()
+
+
+@pytest.fixture(scope="module")
+def api_server(
+    tmp_path_factory: pytest.TempPathFactory, warehouse: TestDatabase, chromium: tuple[str, str]
+) -> Iterator[str]:
     tmp_path = tmp_path_factory.mktemp("api-server")
     home = tmp_path / "airflow"
     (home / "dags").mkdir(parents=True)
@@ -162,14 +170,14 @@ def api_server(tmp_path_factory: pytest.TempPathFactory, warehouse: TestDatabase
 
 
 @pytest.fixture
-def browser(tmp_path: Path) -> Iterator[Any]:
+def browser(tmp_path: Path, chromium: tuple[str, str]) -> Iterator[Any]:
     # A fresh profile per test: no cookies carried from one test to the next.
-    chromium, driver_path = _browser_binaries()
+    binary, driver_path = chromium
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
-    options.binary_location = chromium
+    options.binary_location = binary
     for flag in CHROMIUM_FLAGS:
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={tmp_path / 'chromium-profile'}")
