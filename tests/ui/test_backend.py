@@ -363,3 +363,28 @@ def test_a_blown_fuse_or_a_stale_table_is_not_shown_healthy() -> None:
         Health.FAILED,
     ]
     assert "blown fuse" in verdicts[1][1]
+
+
+def test_airflow_loads_the_plugin_from_the_entry_point_without_building_the_app() -> None:
+    """Registered through `airflow.plugins`; importing it (every Airflow process does) stays
+    cheap: the FastAPI app is built on its first request only."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from airflow import plugins_manager\n"
+        "apps, _ = plugins_manager.get_fastapi_plugins()\n"
+        "views, _ = plugins_manager._get_ui_plugins()\n"
+        "print([a['url_prefix'] for a in apps])\n"
+        "print([(v['url_route'], v['href']) for v in views])\n"
+        "print('airflow_provider_pgtrickle.ui.app' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    prefixes, views, app_imported = done.stdout.strip().splitlines()[-3:]
+    assert "'/pgtrickle'" in prefixes
+    assert "('stream-tables', '/pgtrickle/')" in views
+    assert app_imported == "False"
