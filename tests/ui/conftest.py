@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,11 +15,11 @@ JWT_SECRET = "pgtrickle-ui-tests-only-" + "x" * 48
 @pytest.fixture(scope="module")
 def ui_app() -> Iterator[Any]:
     """The plugin's app, with the SimpleAuthManager initialized as the API server does."""
-    from airflow_support import ensure_metadata_db
+    from airflow_provider_pgtrickle.testing.airflow import AirflowHome
 
     saved = {k: os.environ.get(k) for k in ("AIRFLOW__API_AUTH__JWT_SECRET",)}
     os.environ["AIRFLOW__API_AUTH__JWT_SECRET"] = JWT_SECRET
-    ensure_metadata_db(os.environ)
+    AirflowHome(Path(os.environ["AIRFLOW_HOME"])).migrate()
     from airflow.api_fastapi.app import init_auth_manager
 
     from airflow_provider_pgtrickle.ui.app import create_app

@@ -29,6 +29,7 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_pgtrickle.testing.airflow import AirflowHome
 from airflow_provider_pgtrickle.testing.server import TestDatabase, TestServer
 from ui._scenario import BROKEN, CHAINED, FAILURE, HEALTHY, SOURCES, STREAM_TABLES, build
 
@@ -120,32 +121,23 @@ def api_server(
     passwords.write_text(json.dumps({USER: PASSWORD}))
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(home / "dags"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
-        "AIRFLOW__CORE__AUTH_MANAGER": (
-            "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
-        ),
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:admin",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
-        "AIRFLOW__API__BASE_URL": base,
-        "AIRFLOW__API_AUTH__JWT_SECRET": "browser-test-only-" + "k" * 48,
-        "AIRFLOW__API__EXPOSE_CONFIG": "False",
-        **warehouse.airflow_env("warehouse"),
-    }
-    env.pop("AIRFLOW__CORE__UNIT_TEST_MODE", None)
-    migrate = subprocess.run(
-        [*AIRFLOW, "db", "migrate"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
+    airflow_home = AirflowHome(
+        home,
+        {
+            "AIRFLOW__CORE__AUTH_MANAGER": (
+                "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
+            ),
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:admin",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
+            "AIRFLOW__API__BASE_URL": base,
+            "AIRFLOW__API_AUTH__JWT_SECRET": "browser-test-only-" + "k" * 48,
+            "AIRFLOW__API__EXPOSE_CONFIG": "False",
+            **warehouse.airflow_env("warehouse"),
+        },
     )
-    assert migrate.returncode == 0, migrate.stdout + migrate.stderr
+    airflow_home.migrate()
+    env = airflow_home.env()
     log = tmp_path / "api-server.log"
     with log.open("w") as out:
         server = subprocess.Popen(
