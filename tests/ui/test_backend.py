@@ -388,3 +388,24 @@ def test_airflow_loads_the_plugin_from_the_entry_point_without_building_the_app(
     assert "'/pgtrickle'" in prefixes
     assert "('stream-tables', '/pgtrickle/')" in views
     assert app_imported == "False"
+
+
+def test_connections_from_the_metadata_database_are_listed_by_type(client: TestClient) -> None:
+    from airflow.models.connection import Connection
+    from airflow.utils.session import create_session
+
+    ids = ("ui_test_db_trickle", "ui_test_db_http")
+    with create_session() as session:
+        session.query(Connection).filter(Connection.conn_id.in_(ids)).delete()
+        session.add(Connection(conn_id=ids[0], conn_type="pgtrickle", host="db.invalid"))
+        session.add(Connection(conn_id=ids[1], conn_type="http", host="web.invalid"))
+    try:
+        listed = {
+            c["connection_id"]: c["conn_type"]
+            for c in client.get("/api/connections").json()["connections"]
+        }
+        assert listed.get(ids[0]) == "pgtrickle"
+        assert ids[1] not in listed
+    finally:
+        with create_session() as session:
+            session.query(Connection).filter(Connection.conn_id.in_(ids)).delete()
