@@ -946,6 +946,37 @@ BEGIN
 END
 $$;
 
+-- NOTIFY pg_trickle_refresh after a FULL refresh of a stream table that has user triggers
+-- (whose row-level firing a FULL refresh suppresses). Mirrors pg_trickle
+-- src/api/refresh_ops.rs, execute_manual_full_refresh (manual: p_rows NULL, no "rows" key,
+-- suppressed by the table's pooler_compatibility_mode) and src/refresh/merge/mod.rs,
+-- execute_full_refresh (scheduler: with "rows", also suppressed by
+-- pg_trickle.connection_pooler_mode = 'transaction'). The payload text is built the same way
+-- upstream builds it, key order and spacing included.
+CREATE FUNCTION pgtrickle._pgt_notify_full_refresh(p_id bigint, p_rows bigint) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    st pgtrickle.pgt_stream_tables;
+    pooled boolean;
+BEGIN
+    SELECT * INTO st FROM pgtrickle.pgt_stream_tables WHERE pgt_id = p_id;
+    IF lower(coalesce(current_setting('pg_trickle.user_triggers', true), 'auto')) = 'off'
+       OR NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = st.pgt_relid
+                      AND NOT t.tgisinternal AND t.tgname NOT LIKE 'pgt_%'
+                      AND t.tgname NOT LIKE 'pg_trickle_%') THEN
+        RETURN;
+    END IF;
+    pooled := st.pooler_compatibility_mode OR (p_rows IS NOT NULL AND lower(coalesce(
+        current_setting('pg_trickle.connection_pooler_mode', true), '')) = 'transaction');
+    IF pooled THEN
+        RETURN;
+    END IF;
+    PERFORM pg_notify('pg_trickle_refresh',
+        format('{"stream_table": "%s", "schema": "%s", "mode": "FULL"', st.pgt_name, st.pgt_schema)
+        || CASE WHEN p_rows IS NULL THEN '' ELSE format(', "rows": %s', p_rows) END || '}');
+END
+$$;
+
 CREATE FUNCTION pgtrickle._pgt_immediate_rebuild(p_id bigint) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -1170,6 +1201,9 @@ BEGIN
     END IF;
     res := pgtrickle._pgt_refresh(st.pgt_id, 'MANUAL');
     IF res.action = 'FULL' THEN
+        PERFORM pgtrickle._pgt_notify_full_refresh(st.pgt_id, NULL);
+    END IF;
+    IF res.action = 'FULL' THEN
         RAISE INFO 'Stream table %.% refreshed (FULL)', st.pgt_schema, st.pgt_name;
     ELSE
         RAISE INFO 'Stream table %.% refreshed (DIFFERENTIAL: +% -%)', st.pgt_schema, st.pgt_name,
@@ -1258,9 +1292,14 @@ BEGIN
     UPDATE pgtrickle.pgt_stream_tables
        SET status = 'ACTIVE', consecutive_errors = 0, last_error_message = NULL, last_error_at = NULL
      WHERE pgt_id = st.pgt_id;
-    PERFORM pg_notify('pg_trickle_alert', json_build_object(
-        'event', 'resumed', 'pgt_schema', st.pgt_schema, 'pgt_name', st.pgt_name,
-        'st', st.pgt_schema || '.' || st.pgt_name, 'pgt_id', st.pgt_id)::text);
+    -- pg_trickle src/monitor/alert.rs, alert_resumed (from src/api/alter.rs,
+    -- resume_stream_table_impl): "previous_status" is always SUSPENDED, and a table in
+    -- pooler-compatibility mode sends nothing.
+    IF NOT st.pooler_compatibility_mode THEN
+        PERFORM pg_notify('pg_trickle_alert', json_build_object(
+            'event', 'resumed', 'pgt_schema', st.pgt_schema, 'pgt_name', st.pgt_name,
+            'st', st.pgt_schema || '.' || st.pgt_name, 'previous_status', 'SUSPENDED')::text);
+    END IF;
     RAISE INFO 'Stream table %.% resumed (pgt_id=%)', st.pgt_schema, st.pgt_name, st.pgt_id;
 END
 $$;
