@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Hashable, Iterator
 from contextlib import aclosing
@@ -155,6 +156,9 @@ class Snapshot:
     rows: dict[str, HealthRow]
     failure: _Failure | None = None
     notified: frozenset[str] = frozenset()
+    # Reports already judged from these rows, by the judging trigger's rule set: a thousand
+    # sensors with the same tables and options classify once per snapshot, not a thousand times.
+    reports: dict[Hashable, HealthReport] = field(default_factory=dict, compare=False)
 
 
 @dataclass
@@ -502,21 +506,28 @@ class PgTrickleHealthTrigger(_PgTrickleStreamTrigger):
         else:
             self._last_failure = None
             selector = _Selector(tuple(self.stream_tables), self.schema)
-            report = self._last_report = _health.classify(
-                selector.pick(snapshot.rows),
-                requested=self.stream_tables,
-                max_staleness=self.max_staleness,
-                min_data_timestamp=_parse_time(self.min_data_timestamp),
-                fail_on_error=self.fail_on_error,
-            )
+            rules = (selector, self.max_staleness, self.min_data_timestamp, self.fail_on_error)
+            report = snapshot.reports.get(rules)
+            if report is None:
+                report = snapshot.reports[rules] = _health.classify(
+                    selector.pick(snapshot.rows),
+                    requested=self.stream_tables,
+                    max_staleness=self.max_staleness,
+                    min_data_timestamp=_parse_time(self.min_data_timestamp),
+                    fail_on_error=self.fail_on_error,
+                )
+            self._last_report = report
             if report.state is HealthState.HEALTHY:
                 return self._event("success", report, report.message)
             if report.state is HealthState.FAILED:
                 return self._event("error", report, report.message)
-            if report.message != self._last_logged:
-                # Once per change, not per poll: a thousand waiting triggers share each poll.
+            if self._last_logged is None:
+                # Once at info, then debug: a thousand waiting triggers share each poll, and a
+                # log line costs more than judging the rows.
                 self._last_logged = report.message
-                self.log.info("pg_trickle: waiting: %s", report.message)
+                self.log.info("pg_trickle: waiting: %s", self._last_logged)
+            elif self.log.isEnabledFor(logging.DEBUG):
+                self.log.debug("pg_trickle: waiting: %s", report.message)
         if datetime.fromisoformat(self.deadline) <= datetime.now(timezone.utc):
             why = (
                 f"the last poll could not reach the database: {self._last_failure}"
