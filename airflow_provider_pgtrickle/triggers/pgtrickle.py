@@ -507,16 +507,16 @@ class PgTrickleHealthTrigger(_PgTrickleStreamTrigger):
             self._last_failure = None
             selector = _Selector(tuple(self.stream_tables), self.schema)
             rules = (selector, self.max_staleness, self.min_data_timestamp, self.fail_on_error)
-            report = snapshot.reports.get(rules)
-            if report is None:
-                report = snapshot.reports[rules] = _health.classify(
+            cached = snapshot.reports.get(rules)
+            if cached is None:
+                cached = snapshot.reports[rules] = _health.classify(
                     selector.pick(snapshot.rows),
                     requested=self.stream_tables,
                     max_staleness=self.max_staleness,
                     min_data_timestamp=_parse_time(self.min_data_timestamp),
                     fail_on_error=self.fail_on_error,
                 )
-            self._last_report = report
+            report = self._last_report = cached
             if report.state is HealthState.HEALTHY:
                 return self._event("success", report, report.message)
             if report.state is HealthState.FAILED:
