@@ -142,6 +142,8 @@ class _Interest:
     selector: _Selector
     poll_interval: float
     deadline: datetime | None
+    # WAL position whose earlier source changes must be consumed (`wait_for_sources`).
+    since: str | None = None
 
 
 @dataclass(frozen=True)
@@ -156,6 +158,8 @@ class Snapshot:
     rows: dict[str, HealthRow]
     failure: _Failure | None = None
     notified: frozenset[str] = frozenset()
+    # Unconsumed source changes per (table, since) for triggers with `sources_since`.
+    pending: dict[tuple[str, str], int] = field(default_factory=dict)
     # Reports already judged from these rows, by the judging trigger's rule set: a thousand
     # sensors with the same tables and options classify once per snapshot, not a thousand times.
     reports: dict[Hashable, HealthReport] = field(default_factory=dict, compare=False)
@@ -189,6 +193,15 @@ class _Hub:
 
     def earliest_deadline(self) -> datetime | None:
         return min((i.deadline for i in self.interests.values() if i.deadline), default=None)
+
+    def pending_pairs(self, rows: dict[str, HealthRow]) -> set[tuple[str, str]]:
+        """(table, since) pairs the caught-up query must answer for these health rows."""
+        return {
+            (row.qualified_name, i.since)
+            for i in self.interests.values()
+            if i.since is not None
+            for row in i.selector.pick(rows)
+        }
 
     def queries_for(self) -> list[tuple[Any, list[Any]]]:
         """The fewest health queries that cover every interest: usually exactly one."""
@@ -268,7 +281,7 @@ async def _listen(conn_id: str, key: Hashable) -> AsyncGenerator[Snapshot, None]
     import psycopg
     from psycopg import sql
 
-    from airflow_provider_pgtrickle import _health
+    from airflow_provider_pgtrickle import _caught_up, _health
 
     hub = hub_for(key)
     hub.streams += 1
@@ -313,12 +326,21 @@ async def _listen(conn_id: str, key: Hashable) -> AsyncGenerator[Snapshot, None]
                 covered = frozenset(hub.interests)
                 last_query_at = datetime.now(timezone.utc)
                 rows: dict[str, HealthRow] = {}
+                pending: dict[tuple[str, str], int] = {}
                 try:
                     for query, params in hub.queries_for():
                         hub.queries += 1
                         cur = await conn.execute(query, params)
                         for row in _health.rows_to_health(await cur.fetchall()):
                             rows[row.qualified_name] = row
+                    pairs = hub.pending_pairs(rows)
+                    if pairs:
+                        query, params = _caught_up.buffers_query(name for name, _ in pairs)
+                        cur = await conn.execute(query, params)
+                        counting = _caught_up.count_query(await cur.fetchall(), pairs)
+                        if counting is not None:
+                            cur = await conn.execute(*counting)
+                            pending = _caught_up.totals(await cur.fetchall())
                 except psycopg.OperationalError as error:
                     await conn.close()
                     conn = None
@@ -331,7 +353,7 @@ async def _listen(conn_id: str, key: Hashable) -> AsyncGenerator[Snapshot, None]
                     continue
                 last_query = time.monotonic()
                 notified, pushed = frozenset(pushed), set()
-                yield Snapshot(covered, rows, notified=notified)
+                yield Snapshot(covered, rows, notified=notified, pending=pending)
                 continue
             # Wait for a notification, at most one slice, then re-check joins and timers.
             try:
@@ -435,6 +457,8 @@ class PgTrickleHealthTrigger(_PgTrickleStreamTrigger):
     :param fail_on_error: ERROR/SUSPENDED ends the wait with an ``error`` event.
     :param poll_interval: seconds between fallback polls (notifications wake it sooner).
     :param deadline: ISO 8601 (UTC) time at which a ``timeout`` event is sent.
+    :param sources_since: WAL position (``pg_lsn`` text); healthy also needs every source
+        change committed before it to be refreshed (the sensor's ``wait_for_sources``).
     """
 
     def __init__(
@@ -448,6 +472,7 @@ class PgTrickleHealthTrigger(_PgTrickleStreamTrigger):
         fail_on_error: bool,
         poll_interval: float,
         deadline: str,
+        sources_since: str | None = None,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.postgres_conn_id = postgres_conn_id
@@ -458,6 +483,7 @@ class PgTrickleHealthTrigger(_PgTrickleStreamTrigger):
         self.fail_on_error = fail_on_error
         self.poll_interval = poll_interval
         self.deadline = deadline
+        self.sources_since = sources_since
         self._last_failure: str | None = None
         self._last_report = HealthReport(tables=())
         self._last_logged: str | None = None
@@ -474,6 +500,7 @@ class PgTrickleHealthTrigger(_PgTrickleStreamTrigger):
                 "fail_on_error": self.fail_on_error,
                 "poll_interval": self.poll_interval,
                 "deadline": self.deadline,
+                "sources_since": self.sources_since,
             },
         )
 
@@ -482,6 +509,7 @@ class PgTrickleHealthTrigger(_PgTrickleStreamTrigger):
             selector=_Selector(tuple(self.stream_tables), self.schema),
             poll_interval=self.poll_interval,
             deadline=datetime.fromisoformat(self.deadline),
+            since=self.sources_since,
         )
 
     def _event(self, status: str, report: HealthReport, message: str) -> TriggerEvent:
@@ -515,6 +543,14 @@ class PgTrickleHealthTrigger(_PgTrickleStreamTrigger):
                     max_staleness=self.max_staleness,
                     min_data_timestamp=_parse_time(self.min_data_timestamp),
                     fail_on_error=self.fail_on_error,
+                )
+            if self.sources_since is not None and cached.state is HealthState.HEALTHY:
+                from airflow_provider_pgtrickle import _caught_up
+
+                since = self.sources_since
+                cached = _caught_up.gate(
+                    cached,
+                    {name: snapshot.pending.get((name, since), 0) for name in cached.table_names()},
                 )
             report = self._last_report = cached
             if report.state is HealthState.HEALTHY:

@@ -742,6 +742,10 @@ BEGIN
     IF n > 0 THEN
         UPDATE pgtrickle_changes.pgt_pending SET pending_rows = pending_rows + n
         WHERE source_relid = TG_RELID;
+        -- The change buffer, as pg_trickle's capture triggers write it (src/cdc/mod.rs: one
+        -- row per change keyed by pg_current_wal_insert_lsn(); here one row per statement).
+        EXECUTE format('INSERT INTO pgtrickle_changes.%I (lsn, action) VALUES (pg_current_wal_insert_lsn(), %L)',
+                       'changes_' || TG_RELID::oid::text, left(TG_OP, 1));
     END IF;
     IF TG_WHEN = 'AFTER' THEN
         FOR st IN
@@ -767,6 +771,8 @@ BEGIN
     -- CREATE TRIGGER's own lock mode: two sessions creating stream tables on the same source
     -- now queue here, and the second sees the first one's committed triggers below.
     EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', qual);
+    EXECUTE format('CREATE TABLE IF NOT EXISTS pgtrickle_changes.%I (change_id bigserial, lsn pg_lsn NOT NULL, action char(1) NOT NULL)',
+                   'changes_' || p_relid::oid::text);
     IF EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = p_relid AND tgname = 'pgt_cdc_ins') THEN
         RETURN;
     END IF;
@@ -793,6 +799,7 @@ BEGIN
     FOREACH t IN ARRAY ARRAY['pgt_cdc_ins', 'pgt_cdc_upd', 'pgt_cdc_del', 'pgt_cdc_trunc', 'pgt_cdc_trunc_after'] LOOP
         EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', t, p_relid::regclass);
     END LOOP;
+    EXECUTE format('DROP TABLE IF EXISTS pgtrickle_changes.%I', 'changes_' || p_relid::oid::text);
 END
 $$;
 
@@ -931,7 +938,7 @@ BEGIN
         last_error_message = NULL,
         last_error_at = NULL,
         needs_reinit = false,
-        frontier = jsonb_build_object('double', true, 'refreshed_at', now()),
+        frontier = pgtrickle._pgt_new_frontier(p_id),
         effective_refresh_mode = CASE WHEN st.topk_limit IS NOT NULL THEN 'TOP_K' ELSE st.refresh_mode END
     WHERE pgt_id = p_id;
     IF p_write_history THEN
@@ -953,6 +960,36 @@ $$;
 -- execute_full_refresh (scheduler: with "rows", also suppressed by
 -- pg_trickle.connection_pooler_mode = 'transaction'). The payload text is built the same way
 -- upstream builds it, key order and spacing included.
+-- The frontier a refresh that just read every source has reached, in pg_trickle's format
+-- (src/version.rs, Frontier: {"sources": {"<source oid>": {"lsn", "snapshot_ts",
+-- "snapshot_id"}}, "data_timestamp"}). Buffer rows at or below the lowest frontier of every
+-- stream table reading a source are consumed and deleted (pg_trickle's deferred cleanup).
+CREATE FUNCTION pgtrickle._pgt_new_frontier(p_id bigint) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    pos pg_lsn := pg_current_wal_insert_lsn();
+    d record;
+    floor_lsn pg_lsn;
+    srcs jsonb := '{}';
+BEGIN
+    FOR d IN SELECT dep.source_relid FROM pgtrickle.pgt_dependencies dep
+             WHERE dep.pgt_id = p_id AND dep.source_type IN ('TABLE', 'STREAM_TABLE')
+    LOOP
+        srcs := srcs || jsonb_build_object(d.source_relid::text, jsonb_build_object(
+            'lsn', pos::text, 'snapshot_ts', now(), 'snapshot_id', NULL));
+        SELECT min(coalesce((o.frontier -> 'sources' -> d.source_relid::text ->> 'lsn')::pg_lsn, '0/0'))
+          INTO floor_lsn
+          FROM pgtrickle.pgt_dependencies od JOIN pgtrickle.pgt_stream_tables o ON o.pgt_id = od.pgt_id
+         WHERE od.source_relid = d.source_relid AND od.pgt_id <> p_id;
+        IF to_regclass(format('pgtrickle_changes.%I', 'changes_' || d.source_relid::text)) IS NOT NULL THEN
+            EXECUTE format('DELETE FROM pgtrickle_changes.%I WHERE lsn <= $1', 'changes_' || d.source_relid::text)
+              USING least(pos, coalesce(floor_lsn, pos));
+        END IF;
+    END LOOP;
+    RETURN jsonb_build_object('sources', srcs, 'data_timestamp', now());
+END
+$$;
+
 CREATE FUNCTION pgtrickle._pgt_notify_full_refresh(p_id bigint, p_rows bigint) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -983,7 +1020,7 @@ BEGIN
     PERFORM pgtrickle._pgt_apply(p_id, true);
     UPDATE pgtrickle.pgt_stream_tables
        SET data_timestamp = now(), last_refresh_at = now(), is_populated = true,
-           frontier = coalesce(frontier, jsonb_build_object('double', true))
+           frontier = pgtrickle._pgt_new_frontier(p_id)
      WHERE pgt_id = p_id;
 END
 $$;
@@ -1110,7 +1147,7 @@ BEGIN
         UPDATE pgtrickle.pgt_stream_tables SET
             status = 'ACTIVE', is_populated = true, data_timestamp = now(), last_refresh_at = now(),
             consecutive_errors = 0,
-            frontier = jsonb_build_object('double', true, 'refreshed_at', now()),
+            frontier = pgtrickle._pgt_new_frontier(v_id),
             effective_refresh_mode = CASE WHEN a.topk_limit IS NOT NULL THEN 'TOP_K' ELSE v_mode END
         WHERE pgt_id = v_id;
         INSERT INTO pgtrickle.pgt_refresh_history
@@ -1454,7 +1491,7 @@ BEGIN
     SELECT * INTO st FROM pgtrickle.pgt_stream_tables WHERE pgt_id = p_id;
     UPDATE pgtrickle.pgt_stream_tables SET
         status = 'ACTIVE', is_populated = true, data_timestamp = now(), last_refresh_at = now(),
-        needs_reinit = false, frontier = jsonb_build_object('double', true, 'refreshed_at', now()),
+        needs_reinit = false, frontier = pgtrickle._pgt_new_frontier(p_id),
         effective_refresh_mode = CASE WHEN st.topk_limit IS NOT NULL THEN 'TOP_K' ELSE st.refresh_mode END
     WHERE pgt_id = p_id;
 END
