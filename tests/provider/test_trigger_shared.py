@@ -299,3 +299,41 @@ def test_different_connection_ids_get_separate_streams(
             await triggerer.stop()
 
     assert asyncio.run(scenario()) == 2
+
+
+@pytest.mark.usefixtures("pgtrickle_airflow_conn", "orders")
+def test_listener_reconnects_and_checks_at_once_after_losing_its_connection(
+    pgtrickle_db: TestDatabase,
+    pgtrickle_conn: psycopg.Connection[Any],
+    hook: PgTrickleHook,
+    pgtrickle_tick: Callable[[], list[dict[str, Any]]],
+) -> None:
+    hook.create_stream_table(ST, ORDERS_QUERY, initialize=False)
+
+    def kill_listener_then_refresh() -> None:
+        # Notifications sent while the listener is gone are lost; the check that follows the
+        # reconnect must see the refresh anyway.
+        with pgtrickle_db.connect() as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s"
+                " AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+                " AND pid <> %s",
+                [pgtrickle_db.dbname, pgtrickle_conn.info.backend_pid],
+            )
+        pgtrickle_tick()
+
+    async def scenario() -> tuple[list[dict[str, Any]], int]:
+        triggerer = Triggerer()
+        try:
+            triggerer.start([health(poll_interval=600) for _ in range(3)])
+            hub = hub_for(KEY)
+            await until(lambda: len(hub.interests) == 3 and hub.queries >= 1)
+            await asyncio.to_thread(kill_listener_then_refresh)
+            events = await triggerer.finished(timeout=30)
+            return events, hub.connections
+        finally:
+            await triggerer.stop()
+
+    events, connections = asyncio.run(scenario())
+    assert [e["status"] for e in events] == ["success"] * 3
+    assert connections == 2
