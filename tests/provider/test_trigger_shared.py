@@ -1,21 +1,20 @@
 """Shared, push-first waiting: many triggers on one connection id, driven the triggerer's way.
 
-Each test drives Airflow's own `SharedStreamManager` exactly as the triggerer's `run_trigger`
-does: `subscribe(...)` per trigger (the first one opens the shared stream), the trigger's
-`filter_shared_stream(...)` iterated for events, `unsubscribe(...)` when it ends. Server
+Each test runs the triggers through Airflow's own `TriggerRunner.run_trigger`, the code the
+triggerer process runs per trigger, with its shared-stream manager. Server
 connections are counted in `pg_stat_activity` from a separate connection.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import psycopg
 import pytest
-from airflow.triggers.shared_stream import SharedStreamManager
+from airflow.jobs.triggerer_job_runner import TriggerRunner
 
 from airflow_provider_pgtrickle.hooks.pgtrickle import PgTrickleHook
 from airflow_provider_pgtrickle.testing.server import TestDatabase
@@ -50,28 +49,37 @@ def health(
 
 
 class Triggerer:
-    """The triggerer's shared-stream path for a list of triggers, in the running loop."""
+    """Airflow's own `TriggerRunner.run_trigger` for a list of triggers, in the running loop.
+
+    `run_trigger` is what the triggerer process runs per trigger: for a `BaseEventTrigger` with
+    a `shared_stream_key()` it subscribes to the runner's `SharedStreamManager` (the first
+    subscriber opens the stream), iterates `filter_shared_stream`, and unsubscribes at the end.
+    """
 
     def __init__(self) -> None:
-        self.manager = SharedStreamManager()
-        self.events: dict[int, list[dict[str, Any]]] = {}
+        self.runner = TriggerRunner()  # type: ignore[no-untyped-call]
         self.tasks: dict[int, asyncio.Task[None]] = {}
 
-    def start(self, triggers: list[_PgTrickleStreamTrigger]) -> None:
+    def start(self, triggers: Sequence[_PgTrickleStreamTrigger]) -> None:
         for trigger in triggers:
             trigger_id = len(self.tasks)
-            self.events[trigger_id] = []
-            self.tasks[trigger_id] = asyncio.create_task(self._run(trigger_id, trigger))
+            trigger.task_instance = None  # type: ignore[assignment]  # a bare trigger, no task
+            self.runner.triggers[trigger_id] = {
+                "task": None,  # type: ignore[typeddict-item]
+                "name": f"pgtrickle-{trigger_id}",
+                "events": 0,
+                "is_watcher": isinstance(trigger, PgTrickleStreamTableRefreshedTrigger),
+            }
+            self.tasks[trigger_id] = asyncio.create_task(
+                self.runner.run_trigger(trigger_id, trigger)
+            )
 
-    async def _run(self, trigger_id: int, trigger: _PgTrickleStreamTrigger) -> None:
-        key = trigger.shared_stream_key()
-        stream = self.manager.subscribe(trigger_id=trigger_id, trigger=trigger, key=key)
-        try:
-            async for event in trigger.filter_shared_stream(stream):
-                self.events[trigger_id].append(event.payload)
-        finally:
-            await self.manager.unsubscribe(trigger_id, key)
-            await trigger.cleanup()
+    @property
+    def events(self) -> dict[int, list[dict[str, Any]]]:
+        out: dict[int, list[dict[str, Any]]] = {trigger_id: [] for trigger_id in self.tasks}
+        for entry in self.runner.events:
+            out[entry.trigger_id].append(entry.event.payload)
+        return out
 
     async def finished(self, timeout: float) -> list[dict[str, Any]]:
         await asyncio.wait_for(asyncio.gather(*self.tasks.values()), timeout)
@@ -81,7 +89,7 @@ class Triggerer:
         for task in self.tasks.values():
             task.cancel()
         await asyncio.gather(*self.tasks.values(), return_exceptions=True)
-        await self.manager.stop_all()
+        await self.runner._shared_streams.stop_all()
 
 
 async def until(check: Callable[[], bool], timeout: float = 30) -> None:
