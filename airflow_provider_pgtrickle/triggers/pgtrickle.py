@@ -295,7 +295,8 @@ async def _listen(conn_id: str, key: Hashable) -> AsyncGenerator[Snapshot, None]
         while True:
             now = time.monotonic()
             if conn is None:
-                if now < next_connect:
+                # A trigger that just joined gets an attempt (and a verdict) at once.
+                if now < next_connect and not hub.joined:
                     await asyncio.sleep(min(_SLICE_S, next_connect - now))
                     continue
                 try:
@@ -308,8 +309,17 @@ async def _listen(conn_id: str, key: Hashable) -> AsyncGenerator[Snapshot, None]
                         await conn.close()
                     conn = None
                     failure = _connect_failure(conn_id, error)
-                    next_connect = time.monotonic() + max(_MIN_RETRY_S, hub.poll_interval())
-                    yield Snapshot(covered=frozenset(hub.interests), rows={}, failure=failure)
+                    covered = frozenset(hub.interests)
+                    hub.joined = False
+                    retry = max(_MIN_RETRY_S, hub.poll_interval()) if covered else _SLICE_S
+                    deadline = hub.earliest_deadline()
+                    if deadline is not None:
+                        # The next attempt (and its failure snapshot) also ends waits that
+                        # time out before the poll interval is over.
+                        left = (deadline - datetime.now(timezone.utc)).total_seconds()
+                        retry = min(retry, max(0.05, left + 0.05))
+                    next_connect = time.monotonic() + retry
+                    yield Snapshot(covered=covered, rows={}, failure=failure)
                     continue
                 # Notifications sent while disconnected are lost: query now.
                 due_now = True

@@ -345,3 +345,22 @@ def test_listener_reconnects_and_checks_at_once_after_losing_its_connection(
     events, connections = asyncio.run(scenario())
     assert [e["status"] for e in events] == ["success"] * 3
     assert connections == 2
+
+
+def test_unreachable_database_times_out_every_waiting_trigger_by_its_deadline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Nothing listens on this port: retried (a transient failure) until each deadline.
+    monkeypatch.setenv("AIRFLOW_CONN_POSTGRES_DEFAULT", "postgres://u@127.0.0.1:1/db")
+
+    async def scenario() -> list[dict[str, Any]]:
+        triggerer = Triggerer()
+        try:
+            triggerer.start([health(poll_interval=600, deadline_in=1.5) for _ in range(3)])
+            return await triggerer.finished(timeout=30)
+        finally:
+            await triggerer.stop()
+
+    events = asyncio.run(scenario())
+    assert [e["status"] for e in events] == ["timeout"] * 3
+    assert all("could not reach the database" in e["message"] for e in events)
