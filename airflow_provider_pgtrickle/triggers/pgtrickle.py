@@ -9,8 +9,8 @@ joins, after a reconnect, and otherwise once per poll interval (the fallback for
 notifications and for stream tables in pooler-compatibility mode, which send none). Each trigger
 judges its own tables from that query's rows (`filter_shared_stream`).
 
-On Airflow versions without shared streams (3.0 to 3.2) the triggerer calls `run()`, which drives
-the same stream for this trigger alone: the same behaviour with one connection per trigger.
+A trigger run on its own (`run()`, as a triggerer without shared streams would call it) drives
+the same stream for itself alone: the same behaviour with one connection per trigger.
 
 Health trigger events (exactly one):
 ``{"status": "success" | "error" | "timeout", "message": str, "tables": [names],
