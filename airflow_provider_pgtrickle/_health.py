@@ -42,13 +42,15 @@ _HEALTH_COLUMNS = sql.SQL(
 )
 
 # Requested names are bound as one array of `schema.table` texts (validated names contain
-# exactly one dot) and joined on the catalog's key, so each name is one index probe and the
-# cost follows the number of names asked for, not the size of the catalog.
+# exactly one dot). Each name is looked up on its own: one probe of the catalog's unique
+# index per name, whatever the planner thinks of the catalog's size (the LIMIT, harmless on
+# a unique key, keeps the planner from flattening the lookup into a join that may scan the
+# whole catalog). The cost follows the number of names asked for, not the catalog's size.
 _BY_NAMES = sql.SQL(
     " FROM unnest(%s::text[]) AS req(qualified_name)"
-    " JOIN pgtrickle.pgt_stream_tables AS st"
-    " ON st.pgt_schema = split_part(req.qualified_name, '.', 1)"
-    " AND st.pgt_name = split_part(req.qualified_name, '.', 2)"
+    " CROSS JOIN LATERAL (SELECT * FROM pgtrickle.pgt_stream_tables AS one"
+    " WHERE one.pgt_schema = split_part(req.qualified_name, '.', 1)"
+    " AND one.pgt_name = split_part(req.qualified_name, '.', 2) LIMIT 1) AS st"
 )
 _BY_SCHEMA = sql.SQL(" FROM pgtrickle.pgt_stream_tables AS st WHERE st.pgt_schema = %s")
 _EVERY_TABLE = sql.SQL(" FROM pgtrickle.pgt_stream_tables AS st")
