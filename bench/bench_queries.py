@@ -2,8 +2,8 @@
 
 Run: python bench/bench_queries.py [--tables 2000] [--rounds 20] [--repo PATH]
 
-Builds a throwaway server with the pg_trickle double and N real stream tables (each
-refreshed once, so each has refresh history), then measures:
+Builds a throwaway server with the pg_trickle double and N real stream tables (a quarter
+of them reading another stream table; each with refresh history), then measures:
 
 1. one-table health poll: the health query for one name on an open connection (client
    round trip), and its server execution time (EXPLAIN ANALYZE);
@@ -64,23 +64,38 @@ def server_ms(conn: psycopg.Connection[Any], query: Any, params: Any, rounds: in
     return statistics.median(times)
 
 
-def build_catalog(db: TestDatabase, tables: int) -> list[str]:
+def build_catalog(db: TestDatabase, tables: int, history: int) -> list[str]:
+    """`tables` stream tables; every fourth reads the one before it (so the dependency graph
+    is not empty), and each gets `history` refresh history rows, as a scheduler leaves."""
     names = [f"public.st_{i:05d}" for i in range(tables)]
     with db.connect() as conn:
         conn.execute("CREATE TABLE public.src (id int PRIMARY KEY, grp int NOT NULL, v int)")
         conn.execute("INSERT INTO public.src SELECT i, i % 50, i FROM generate_series(1, 500) i")
         t0 = time.perf_counter()
         for i, name in enumerate(names):
+            if i % 4 == 3:
+                query = f"SELECT grp, total FROM {names[i - 1]}"
+            else:
+                query = (
+                    f"SELECT grp, sum(v) AS total FROM public.src WHERE grp = {i % 50} GROUP BY grp"
+                )
             conn.execute(
-                "SELECT pgtrickle.create_stream_table(%s, %s, schedule => '1h')",
-                [
-                    name,
-                    "SELECT grp, sum(v) AS total FROM public.src"
-                    f" WHERE grp = {i % 50} GROUP BY grp",
-                ],
+                "SELECT pgtrickle.create_stream_table(%s, %s, schedule => '1h')", [name, query]
             )
+        conn.execute(
+            "INSERT INTO pgtrickle.pgt_refresh_history (pgt_id, data_timestamp, start_time,"
+            " end_time, action, status, initiated_by)"
+            " SELECT st.pgt_id, now() - k * interval '1 minute', now() - k * interval '1 minute',"
+            " now() - k * interval '1 minute' + interval '20 ms', 'DIFFERENTIAL', 'COMPLETED',"
+            " 'SCHEDULER' FROM pgtrickle.pgt_stream_tables st, generate_series(1, %s) k",
+            [history],
+        )
         conn.execute("ANALYZE")
-        print(f"  built {tables} stream tables in {time.perf_counter() - t0:.1f} s", flush=True)
+        print(
+            f"  built {tables} stream tables ({tables // 4} reading another) with {history}"
+            f" history rows each in {time.perf_counter() - t0:.1f} s",
+            flush=True,
+        )
     return names
 
 
@@ -203,12 +218,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tables", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--history", type=int, default=50, help="history rows per table")
     parser.add_argument("--repo", type=Path, default=REPO_ROOT, help="dbt package checkout")
     args = parser.parse_args()
 
     with start_double_server(log_statements=True) as server:
         db = server.create_database()
-        names = build_catalog(db, args.tables)
+        names = build_catalog(db, args.tables, args.history)
         bench_health(db, names, args.rounds)
         assert server.log_path is not None
         bench_describe(db, server.log_path, args.repo.resolve(), names, args.rounds)
