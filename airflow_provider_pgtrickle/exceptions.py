@@ -14,9 +14,9 @@ Hierarchy::
     │   │   └── StreamTableDependencyError: drop refused because of dependent stream tables
     │   ├── PgTrickleUnsupportedQueryError (0A000 / 42000: the query cannot be maintained)
     │   ├── StreamTableLockedError (55P03 / 40P01: a lock was not available)
-    │   └── PgTrickleConnectionError: the connection could not be opened or was lost (server
-    │       restart, `pg_terminate_backend`, crash); the transaction did not commit (unless it
-    │       was lost during COMMIT itself); retrying converges
+    │   └── PgTrickleConnectionLostError: the connection could not be opened or was lost
+    │       (server restart, `pg_terminate_backend`, crash); the transaction did not commit
+    │       (unless it was lost during COMMIT itself); retrying converges
     ├── PgTrickleRefreshError: the refresh operator finished with failed tables
     ├── PgTrickleUnhealthyError (AirflowFailException): the health sensor saw ERROR/SUSPENDED
     │   or unknown stream tables; retrying would not help
@@ -115,8 +115,12 @@ class StreamTableLockedError(PgTrickleDatabaseError):
     """A lock needed by the call was not available."""
 
 
-class PgTrickleConnectionError(PgTrickleDatabaseError):
-    """The connection could not be opened or was lost; the call's outcome is in the message."""
+class PgTrickleConnectionLostError(PgTrickleDatabaseError):
+    """The connection could not be opened or was lost; the call's outcome is in the message.
+
+    Unlike `PgTrickleConnectionError` (the health sensor's verdict that a refusal will not
+    cure itself), this one is raised by any hook call, and an Airflow retry is the remedy.
+    """
 
 
 class PgTrickleRefreshError(PgTrickleError):
@@ -185,7 +189,7 @@ _FIXES: dict[type[PgTrickleDatabaseError], str] = {
         "rewrite the query or use `refresh_mode='FULL'` (see the pg_trickle SQL reference)"
     ),
     StreamTableLockedError: "retry when the concurrent operation on it has finished",
-    PgTrickleConnectionError: "retry the task when the server is back (retrying is safe)",
+    PgTrickleConnectionLostError: "retry the task when the server is back (retrying is safe)",
     PgTrickleDatabaseError: "fix the cause the server names and retry",
 }
 
@@ -227,8 +231,8 @@ def connection_error(
     operation: str,
     stream_table: str | None,
     during_commit: bool = False,
-) -> PgTrickleConnectionError:
-    """A `PgTrickleConnectionError` naming the operation, the table and the server's reason."""
+) -> PgTrickleConnectionLostError:
+    """A `PgTrickleConnectionLostError` naming the operation, the table and the reason."""
     diag = getattr(error, "diag", None)
     reason = ((diag.message_primary if diag else None) or str(error)).strip()
     # psycopg's multi-line connection texts: the last non-empty line is the reason.
@@ -240,9 +244,9 @@ def connection_error(
         if during_commit
         else "nothing of it was committed"
     )
-    return PgTrickleConnectionError(
+    return PgTrickleConnectionLostError(
         f"{subject}: {operation} failed because the connection to the server failed or was "
-        f"lost ({reason}); {outcome}; {_FIXES[PgTrickleConnectionError]}.",
+        f"lost ({reason}); {outcome}; {_FIXES[PgTrickleConnectionLostError]}.",
         sqlstate=getattr(error, "sqlstate", None),
         server_message=reason,
         stream_table=stream_table,

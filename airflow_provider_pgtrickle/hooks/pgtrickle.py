@@ -131,7 +131,7 @@ class PgTrickleHook(PostgresHook):
     ) -> psycopg.Connection[Any]:
         """A new psycopg connection (caller closes it); safe to call from worker threads.
 
-        A server that is down or refusing connections raises `PgTrickleConnectionError`
+        A server that is down or refusing connections raises `PgTrickleConnectionLostError`
         naming ``operation`` and ``stream_table``.
         """
         try:

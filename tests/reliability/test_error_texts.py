@@ -7,7 +7,7 @@ import psycopg.errors
 import pytest
 
 from airflow_provider_pgtrickle.exceptions import (
-    PgTrickleConnectionError,
+    PgTrickleConnectionLostError,
     PgTrickleDatabaseError,
     PgTrickleUnsupportedQueryError,
     translate_database_error,
@@ -59,7 +59,7 @@ def test_no_full_advice_for_a_full_call() -> None:
 )
 def test_connection_errors_are_one_line_with_the_reason(error: psycopg.Error) -> None:
     translated = translate_database_error(error, operation="refresh", stream_table="public.x")
-    assert isinstance(translated, PgTrickleConnectionError)
+    assert isinstance(translated, PgTrickleConnectionLostError)
     text = str(translated)
     assert "\n" not in text
     assert text.startswith("Stream table `public.x`: refresh failed because the connection")

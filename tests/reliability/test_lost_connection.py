@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 from airflow_provider_pgtrickle.exceptions import (
-    PgTrickleConnectionError,
+    PgTrickleConnectionLostError,
     PgTrickleRefreshError,
 )
 from airflow_provider_pgtrickle.hooks.pgtrickle import PgTrickleHook
@@ -45,7 +45,7 @@ def test_hook_names_operation_table_and_server_reason(
     with pgtrickle_db.connect(autocommit=False) as blocker:
         blocker.execute("LOCK TABLE public.orders IN ACCESS EXCLUSIVE MODE")
         killer = _terminate_when_blocked(pgtrickle_db, "refresh_stream_table")
-        with pytest.raises(PgTrickleConnectionError) as caught:
+        with pytest.raises(PgTrickleConnectionLostError) as caught:
             hook.refresh_stream_table("public.totals")
         killer.join()
         blocker.rollback()
@@ -74,7 +74,7 @@ def test_server_down_at_connect_is_a_connection_error(
         "AIRFLOW_CONN_DOWN", f"postgres://postgres@127.0.0.1:{port}/{pgtrickle_db.dbname}"
     )
     hook = PgTrickleHook(postgres_conn_id="down")
-    with pytest.raises(PgTrickleConnectionError) as caught:
+    with pytest.raises(PgTrickleConnectionLostError) as caught:
         hook.drop_stream_table("public.gone", if_exists=True)
     message = str(caught.value)
     assert message.startswith("Stream table `public.gone`: drop_stream_table failed because")
