@@ -114,12 +114,6 @@ def test_deferred_sensor_trigger_rides_through_a_restart(
     assert event["status"] == "success", event
 
 
-@pytest.mark.xfail(
-    reason="the poke sensor's transient-error handling is a separate change (issue 12 item 3); "
-    "until it lands a restart fails the poke with PgTrickleConnectionError",
-    raises=PgTrickleError,
-    strict=False,
-)
 def test_poke_sensor_rides_through_a_restart(own_server: TestServer, db: TestDatabase) -> None:
     hook = PgTrickleHook()
     hook.create_stream_table(ST, ORDERS_QUERY, initialize=False)
