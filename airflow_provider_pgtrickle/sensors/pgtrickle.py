@@ -312,15 +312,16 @@ class PgTrickleHealthSensor(BaseSensorOperator):
                 else:
                     raise
                 raise PgTrickleSensorTimeout(f"{error} Last check: {last}") from error
-        report = self._check(context)
-        if report.state is HealthState.HEALTHY:
-            self.log.info("pg_trickle: %s", report.message)
-            return report.to_dict()
+        # The first check is a poke: a server that is briefly out of reach defers like one that
+        # answered "not yet" (the trigger keeps trying); a refused login fails here and now.
+        first = self.poke(context)
+        if first.is_done:
+            return first.xcom_value
         from airflow_provider_pgtrickle.triggers.pgtrickle import PgTrickleHealthTrigger
 
         deadline = datetime.now(timezone.utc) + timedelta(seconds=self.timeout)
         min_ts = self._min_data_timestamp(context)
-        self.log.info("pg_trickle: %s Deferring until %s.", report.message, deadline.isoformat())
+        self.log.info("pg_trickle: deferring until %s.", deadline.isoformat())
         self.defer(
             trigger=PgTrickleHealthTrigger(
                 postgres_conn_id=self.postgres_conn_id,
