@@ -91,3 +91,42 @@ def test_02_history_defaults_unqualified_name_to_public(pgtrickle_conn: Conn) ->
     conn.execute("SET search_path = s1, public")
     assert scalar(conn, "SELECT count(*) FROM pgtrickle.get_refresh_history('t')") == 0
     assert scalar(conn, "SELECT count(*) FROM pgtrickle.get_refresh_history('s1.t')") == 1
+
+
+def test_names_resolving_unquoted_are_accepted(pgtrickle_conn: Conn) -> None:
+    """Mirrors pg_trickle src/api/helpers.rs: get_table_oid (an unquoted
+    `(schema || '.' || name)::regclass` cast after CREATE TABLE with quoted identifiers) and
+    parse_qualified_name + StreamTableMeta::get_by_name (plain text) for the other calls. There
+    is no identifier rule of its own: a reserved word and a lower-case name with a hyphen both
+    resolve through unquoted regclass input."""
+    make_source(pgtrickle_conn)
+    for name, quoted in (
+        ("public.user", 'public."user"'),
+        ("public.my-table", 'public."my-table"'),
+    ):
+        create_st(pgtrickle_conn, name)
+        entry = st(pgtrickle_conn, name)
+        assert entry is not None
+        assert entry["pgt_relid"] == regclass(pgtrickle_conn, quoted)
+        call(pgtrickle_conn, "refresh_stream_table", name)
+        call(pgtrickle_conn, "alter_stream_table", name, schedule="2h")
+        call(pgtrickle_conn, "drop_stream_table", name)
+        assert st(pgtrickle_conn, name) is None
+
+
+@pytest.mark.parametrize(
+    ("name", "sqlstate"),
+    [("public.BadName", "42P01"), ("public.my table", "42602")],
+)
+def test_name_needing_quotes_fails_in_the_regclass_cast(
+    pgtrickle_conn: Conn, name: str, sqlstate: str
+) -> None:
+    """Mirrors pg_trickle src/api/helpers.rs: get_table_oid: the storage table is created
+    quoted, then looked up unquoted; upper case folds to a relation that does not exist
+    (42P01), a space is invalid name syntax (42602). The transaction leaves nothing behind."""
+    make_source(pgtrickle_conn)
+    before = snapshot(pgtrickle_conn)
+    with pytest.raises(psycopg.Error) as err:
+        create_st(pgtrickle_conn, name)
+    assert_pg_error(err.value, sqlstate)
+    assert snapshot(pgtrickle_conn) == before

@@ -549,6 +549,8 @@ BEGIN
        AND length(regexp_replace(m[1], '[^(]', '', 'g')) = length(regexp_replace(m[1], '[^)]', '', 'g'))
        AND length(regexp_replace(m[2], '[^(]', '', 'g')) = length(regexp_replace(m[2], '[^)]', '', 'g')) THEN
         defining_query := m[1];
+        -- The stored base query differs from the user's text, which upstream then keeps.
+        original_query := p_query;
         topk_order_by := m[2];
         topk_limit := m[3]::integer;
         topk_offset := m[4]::integer;
@@ -912,6 +914,8 @@ DECLARE
     st pgtrickle.pgt_stream_tables;
     is_full boolean;
     res record;
+    manual_full boolean;
+    keep_ts boolean;
 BEGIN
     SELECT * INTO st FROM pgtrickle.pgt_stream_tables WHERE pgt_id = p_id;
     is_full := st.refresh_mode IN ('FULL', 'IMMEDIATE') OR st.topk_limit IS NOT NULL
@@ -921,11 +925,27 @@ BEGIN
     res := pgtrickle._pgt_apply(p_id, is_full);
     rows_inserted := res.rows_inserted;
     rows_deleted := res.rows_deleted;
+    -- pg_trickle src/api/refresh_ops.rs: a manual refresh that takes the FULL path
+    -- (execute_manual_full_refresh; a DIFFERENTIAL table reading a stream table is sent there
+    -- too) keeps data_timestamp only when no upstream stream table is newer, the frontier is
+    -- not empty (it is right after create for a table reading only stream tables) and there is
+    -- no table source, whose WAL position has always moved since the previous refresh.
+    manual_full := p_initiated_by = 'MANUAL' AND st.topk_limit IS NULL AND (is_full OR EXISTS (
+        SELECT 1 FROM pgtrickle.pgt_dependencies d WHERE d.pgt_id = p_id AND d.source_type = 'STREAM_TABLE'));
+    keep_ts := manual_full AND st.is_populated AND st.frontier IS NOT NULL AND NOT st.frontier ? 'initial'
+        AND NOT EXISTS (SELECT 1 FROM pgtrickle.pgt_dependencies d
+                        WHERE d.pgt_id = p_id AND d.source_type IN ('TABLE', 'FOREIGN_TABLE'))
+        AND NOT EXISTS (SELECT 1 FROM pgtrickle.pgt_dependencies d
+                        JOIN pgtrickle.pgt_stream_tables up ON up.pgt_relid = d.source_relid
+                        WHERE d.pgt_id = p_id AND d.source_type = 'STREAM_TABLE'
+                          AND up.data_timestamp > coalesce(st.data_timestamp, '-infinity'));
     UPDATE pgtrickle.pgt_stream_tables SET
         status = 'ACTIVE',
         is_populated = true,
         last_refresh_at = now(),
-        data_timestamp = CASE WHEN is_full OR NOT st.is_populated OR res.rows_inserted + res.rows_deleted > 0
+        data_timestamp = CASE WHEN keep_ts THEN data_timestamp
+                              WHEN manual_full OR is_full OR NOT st.is_populated
+                                   OR res.rows_inserted + res.rows_deleted > 0
                               THEN now() ELSE data_timestamp END,
         consecutive_errors = 0,
         last_error_message = NULL,
@@ -956,6 +976,57 @@ BEGIN
      WHERE pgt_id = p_id;
 END
 $$;
+-- The test of pg_trickle src/api/helpers.rs, detect_select_star: a `*` outside parentheses
+-- between the first SELECT and the first FROM outside parentheses after it (count(*) is
+-- not one; literals and comments are not skipped, as upstream does not skip them).
+CREATE FUNCTION pgtrickle._uses_select_star(p_query text) RETURNS boolean
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    u text := upper(coalesce(p_query, ''));
+    rest text;
+    depth integer := 0;
+    n integer;
+    i integer;
+    ch text;
+    from_at integer;
+BEGIN
+    IF position('*' IN u) = 0 OR position('SELECT' IN u) = 0 THEN
+        RETURN false;
+    END IF;
+    rest := substr(u, position('SELECT' IN u) + 6);
+    n := length(rest);
+    FOR i IN 1 .. n LOOP
+        ch := substr(rest, i, 1);
+        IF ch = '(' THEN
+            depth := depth + 1;
+        ELSIF ch = ')' THEN
+            depth := depth - 1;
+        END IF;
+        IF depth = 0 AND substr(rest, i, 4) = 'FROM'
+           AND (i = 1 OR substr(rest, i - 1, 1) !~ '[A-Z0-9]')
+           AND (i + 4 > n OR substr(rest, i + 4, 1) !~ '[A-Z0-9]') THEN
+            from_at := i;
+            EXIT;
+        END IF;
+    END LOOP;
+    IF from_at IS NULL THEN
+        RETURN false;
+    END IF;
+    depth := 0;
+    FOR i IN 1 .. from_at - 1 LOOP
+        ch := substr(rest, i, 1);
+        IF ch = '(' THEN
+            depth := depth + 1;
+        ELSIF ch = ')' THEN
+            depth := depth - 1;
+        ELSIF ch = '*' AND depth = 0 THEN
+            RETURN true;
+        END IF;
+    END LOOP;
+    RETURN false;
+END
+$$;
+
 -- ---------------------------------------------------------------------------------------
 -- §4.1 create_stream_table
 -- ---------------------------------------------------------------------------------------
@@ -1002,8 +1073,9 @@ BEGIN
         PERFORM pgtrickle._invalid('stream table name cannot be empty');
     END IF;
     SELECT p.nsp, p.rel INTO v_nsp, v_rel FROM pgtrickle._parse_name(name) p;
-    IF v_rel !~ '^[a-z_][a-z0-9_]*$' OR v_nsp !~ '^[a-z_][a-z0-9_]*$'
-       OR octet_length(v_rel) > 63 OR octet_length(v_nsp) > 63 THEN
+    -- Any spelling is accepted here: the storage table is created with quoted identifiers and
+    -- then found again with an unquoted regclass cast (below), as upstream does.
+    IF octet_length(v_rel) > 63 OR octet_length(v_nsp) > 63 THEN
         PERFORM pgtrickle._invalid(format('unsupported stream table name ''%s'': only lowercase unquoted identifiers ([a-z_][a-z0-9_]*, at most 63 bytes) are supported', name));
     END IF;
     IF v_mode = 'IMMEDIATE' THEN
@@ -1016,6 +1088,9 @@ BEGIN
         PERFORM pgtrickle._invalid('query cannot be NULL');
     END IF;
     a := pgtrickle._analyze_query(query, v_mode);
+    IF pgtrickle._uses_select_star(query) THEN
+        RAISE WARNING 'pg_trickle: defining query uses SELECT *. If source table columns are added or removed, the stream table will require reinitialization. Consider listing columns explicitly for resilience against schema changes.';
+    END IF;
     IF append_only THEN
         IF v_mode IN ('FULL', 'IMMEDIATE') THEN
             PERFORM pgtrickle._invalid(format('append_only is not supported with %s refresh mode. Use DIFFERENTIAL or AUTO refresh mode.', v_mode));
@@ -1058,6 +1133,9 @@ BEGIN
 
     v_relid := pgtrickle._build_storage(v_nsp, v_rel, a.col_names, a.col_types, a.has_count,
                                         coalesce(temporal, false), v_part, a.keyless);
+    -- pg_trickle src/api/helpers.rs, get_table_oid: `(schema || '.' || name)::regclass`, so a
+    -- name that only resolves when quoted (upper case, spaces) fails with PostgreSQL's own error.
+    v_relid := (v_nsp || '.' || v_rel)::regclass::oid;
     INSERT INTO pgtrickle.pgt_stream_tables (
         pgt_relid, pgt_name, pgt_schema, defining_query, original_query, schedule, refresh_mode,
         status, is_populated, topk_limit, topk_order_by, topk_offset, diamond_consistency,
@@ -1079,7 +1157,11 @@ BEGIN
         UPDATE pgtrickle.pgt_stream_tables SET
             status = 'ACTIVE', is_populated = true, data_timestamp = now(), last_refresh_at = now(),
             consecutive_errors = 0,
-            frontier = jsonb_build_object('double', true, 'refreshed_at', now()),
+            -- initialize_st seeds the frontier with table sources only: 'initial' marks it
+            -- empty for a table that reads only stream tables.
+            frontier = jsonb_build_object('double', true, 'refreshed_at', now())
+                       || CASE WHEN 'TABLE' = ANY (a.src_types) OR 'FOREIGN_TABLE' = ANY (a.src_types)
+                               THEN '{}'::jsonb ELSE '{"initial": true}'::jsonb END,
             effective_refresh_mode = CASE WHEN a.topk_limit IS NOT NULL THEN 'TOP_K' ELSE v_mode END
         WHERE pgt_id = v_id;
         INSERT INTO pgtrickle.pgt_refresh_history
@@ -1181,12 +1263,14 @@ $$;
 -- ---------------------------------------------------------------------------------------
 -- §4.5 drop_stream_table
 -- ---------------------------------------------------------------------------------------
+-- As pg_trickle src/api/helpers.rs, check_stream_table_ownership: a superuser, or a role with
+-- USAGE of the owning role (inherited membership; a NOINHERIT member does not pass).
 CREATE FUNCTION pgtrickle._check_owner(st pgtrickle.pgt_stream_tables) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
     IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
        AND NOT pg_has_role(current_user,
-                           coalesce((SELECT relowner FROM pg_class WHERE oid = st.pgt_relid), 10), 'MEMBER') THEN
+                           coalesce((SELECT relowner FROM pg_class WHERE oid = st.pgt_relid), 10), 'USAGE') THEN
         RAISE EXCEPTION USING ERRCODE = '42501', MESSAGE =
             format('permission denied: must be owner of stream table %s.%s', st.pgt_schema, st.pgt_name);
     END IF;
@@ -1415,6 +1499,7 @@ BEGIN
     SELECT * INTO st FROM pgtrickle.pgt_stream_tables WHERE pgt_id = p_id;
     UPDATE pgtrickle.pgt_stream_tables SET
         status = 'ACTIVE', is_populated = true, data_timestamp = now(), last_refresh_at = now(),
+        consecutive_errors = 0, last_error_message = NULL, last_error_at = NULL,
         needs_reinit = false, frontier = jsonb_build_object('double', true, 'refreshed_at', now()),
         effective_refresh_mode = CASE WHEN st.topk_limit IS NOT NULL THEN 'TOP_K' ELSE st.refresh_mode END
     WHERE pgt_id = p_id;
@@ -1469,7 +1554,6 @@ BEGIN
     END IF;
     PERFORM pgtrickle._check_owner(st);
     v_id := st.pgt_id;
-    was_error := st.status = 'ERROR';
 
     -- query
     IF query IS NOT NULL THEN
@@ -1492,6 +1576,10 @@ BEGIN
             SELECT * INTO st FROM pgtrickle.pgt_stream_tables WHERE pgt_id = v_id;
         END IF;
     END IF;
+
+    -- ERR-1c (pg_trickle src/api/alter.rs, alter_stream_table_impl) looks at the status as it
+    -- stands after the query / partition steps, before `status` is applied.
+    was_error := st.status = 'ERROR';
 
     -- cdc_mode
     IF cdc_mode IS NOT NULL THEN
@@ -1629,10 +1717,12 @@ BEGIN
         PERFORM pgtrickle._invalid(format('sink = ''%s'' requires DuckLake (pg_duckdb) to be installed and loaded', sink));
     END IF;
 
-    IF was_error AND alter_stream_table.status IS NULL THEN
+    -- ERR-1c: a successful alter of an ERROR table clears the error and re-activates it,
+    -- after (and whatever) the `status` argument set.
+    IF was_error THEN
         UPDATE pgtrickle.pgt_stream_tables
            SET status = 'ACTIVE', consecutive_errors = 0, last_error_message = NULL, last_error_at = NULL
-         WHERE pgt_id = v_id AND pgt_stream_tables.status = 'ERROR';
+         WHERE pgt_id = v_id;
     END IF;
 END
 $$;
@@ -1661,19 +1751,17 @@ LANGUAGE plpgsql AS $$
 DECLARE
     p record;
     st pgtrickle.pgt_stream_tables;
-    v_mode text;
-    v_schedule text;
-    v_diamond record;
-    v_cdc text;
     a record;
     q_changed boolean;
-    c_sched boolean;
-    c_mode boolean;
-    c_dc boolean;
-    c_dp boolean;
-    c_cdc boolean;
-    c_ao boolean;
-    c_pool boolean;
+    v_ws constant text := E' \t\r\n';
+    v_sched text;
+    v_mode text;
+    v_dc text;
+    v_dp text;
+    v_cdc text;
+    v_ao boolean;
+    v_pool boolean;
+    c_config boolean;
 BEGIN
     p := pgtrickle._parse_name(name);
     SELECT * INTO st FROM pgtrickle.pgt_stream_tables s WHERE s.pgt_schema = p.nsp AND s.pgt_name = p.rel;
@@ -1684,42 +1772,65 @@ BEGIN
             output_distribution_column, temporal, storage_backend);
         RETURN;
     END IF;
-    v_mode := pgtrickle._normalize_mode(refresh_mode);
-    v_diamond := pgtrickle._normalize_diamond(diamond_consistency, diamond_schedule_policy);
-    v_schedule := CASE WHEN v_mode = 'IMMEDIATE' THEN NULL ELSE pgtrickle._validate_schedule(schedule) END;
-    v_cdc := pgtrickle._normalize_cdc_mode(cdc_mode, v_mode);
-    a := pgtrickle._analyze_query(query, v_mode);
-    q_changed := btrim(regexp_replace(a.defining_query, '\s+', ' ', 'g'))
-                     IS DISTINCT FROM btrim(regexp_replace(st.defining_query, '\s+', ' ', 'g'))
-                 OR a.topk_limit IS DISTINCT FROM st.topk_limit
-                 OR a.topk_offset IS DISTINCT FROM st.topk_offset
-                 OR btrim(regexp_replace(a.topk_order_by, '\s+', ' ', 'g'))
-                     IS DISTINCT FROM btrim(regexp_replace(st.topk_order_by, '\s+', ' ', 'g'));
-    c_sched := v_schedule IS DISTINCT FROM st.schedule;
-    c_mode := v_mode IS DISTINCT FROM st.refresh_mode;
-    c_dc := v_diamond.consistency IS DISTINCT FROM st.diamond_consistency;
-    c_dp := v_diamond.policy IS DISTINCT FROM st.diamond_schedule_policy;
-    c_cdc := v_cdc IS DISTINCT FROM st.requested_cdc_mode;
-    c_ao := coalesce(append_only, false) IS DISTINCT FROM st.is_append_only;
-    c_pool := coalesce(pooler_compatibility_mode, false) IS DISTINCT FROM st.pooler_compatibility_mode;
-    IF NOT (q_changed OR c_sched OR c_mode OR c_dc OR c_dp OR c_cdc OR c_ao OR c_pool) THEN
-        RAISE INFO 'Stream table %.% already exists with identical definition — no changes made.', st.pgt_schema, st.pgt_name;
+    -- As pg_trickle src/api/create.rs, create_or_replace_stream_table_impl: the arguments are
+    -- not validated here, only compared (alter_stream_table validates what it is handed).
+    -- Query: the rewritten text with any TopK clause stripped, against defining_query,
+    -- whitespace-collapsed; topk_limit / topk_order_by / topk_offset are not compared, so a
+    -- change only in ORDER BY / LIMIT / OFFSET is a no-op. The probe runs as FULL: the
+    -- comparison itself applies no volatility rule.
+    a := pgtrickle._analyze_query(query, 'FULL');
+    q_changed := btrim(regexp_replace(st.defining_query, '\s+', ' ', 'g'), v_ws)
+                 IS DISTINCT FROM btrim(regexp_replace(a.defining_query, '\s+', ' ', 'g'), v_ws);
+    -- compute_config_diff: each value is handed on only when it differs; an omitted diamond
+    -- or cdc argument never differs. The schedule is compared as trimmed raw text.
+    IF schedule IS NOT NULL AND lower(btrim(schedule, v_ws)) = 'calculated' THEN
+        v_sched := CASE WHEN st.schedule IS NOT NULL THEN schedule END;
+    ELSIF schedule IS NOT NULL THEN
+        v_sched := CASE WHEN st.schedule IS DISTINCT FROM btrim(schedule, v_ws) THEN schedule END;
+    ELSE
+        v_sched := CASE WHEN st.schedule IS NOT NULL THEN 'calculated' END;
+    END IF;
+    -- RefreshMode::from_str, unknown words counting as DIFFERENTIAL.
+    v_mode := CASE WHEN upper(refresh_mode) IN ('FULL', 'IMMEDIATE') THEN upper(refresh_mode)
+                   ELSE 'DIFFERENTIAL' END;
+    v_mode := CASE WHEN v_mode IS DISTINCT FROM st.refresh_mode THEN refresh_mode END;
+    v_dc := CASE WHEN diamond_consistency IS NOT NULL
+                  AND CASE WHEN lower(diamond_consistency) = 'atomic' THEN 'atomic' ELSE 'none' END
+                      IS DISTINCT FROM st.diamond_consistency
+                 THEN diamond_consistency END;
+    v_dp := CASE WHEN diamond_schedule_policy IS NOT NULL
+                  AND coalesce(CASE WHEN lower(btrim(diamond_schedule_policy, v_ws)) IN ('fastest', 'slowest')
+                                    THEN lower(btrim(diamond_schedule_policy, v_ws)) END, 'fastest')
+                      IS DISTINCT FROM st.diamond_schedule_policy
+                 THEN diamond_schedule_policy END;
+    v_cdc := CASE WHEN cdc_mode IS NOT NULL
+                   AND st.requested_cdc_mode IS DISTINCT FROM lower(btrim(cdc_mode, v_ws))
+                  THEN cdc_mode END;
+    v_ao := CASE WHEN coalesce(append_only, false) IS DISTINCT FROM st.is_append_only
+                 THEN coalesce(append_only, false) END;
+    v_pool := CASE WHEN coalesce(pooler_compatibility_mode, false) IS DISTINCT FROM st.pooler_compatibility_mode
+                   THEN coalesce(pooler_compatibility_mode, false) END;
+    c_config := num_nonnulls(v_sched, v_mode, v_dc, v_dp, v_cdc, v_ao, v_pool) > 0;
+    IF NOT q_changed AND NOT c_config THEN
+        RAISE INFO 'Stream table %.% already exists with identical definition — no changes made.', p.nsp, p.rel;
         RETURN;
     END IF;
+    -- Status is kept; tier, fuse, partition_by, post-refresh and sink are never passed on;
+    -- max_differential_joins / max_delta_fraction go along as given.
     PERFORM pgtrickle.alter_stream_table(
-        name => st.pgt_schema || '.' || st.pgt_name,
+        name => name,
         query => CASE WHEN q_changed THEN query END,
-        schedule => CASE WHEN c_sched AND v_mode <> 'IMMEDIATE' THEN coalesce(v_schedule, 'calculated') END,
-        refresh_mode => CASE WHEN c_mode THEN upper(btrim(coalesce(refresh_mode, 'AUTO'))) END,
-        diamond_consistency => CASE WHEN c_dc THEN v_diamond.consistency END,
-        diamond_schedule_policy => CASE WHEN c_dp THEN v_diamond.policy END,
-        cdc_mode => CASE WHEN c_cdc THEN v_cdc END,
-        append_only => CASE WHEN c_ao THEN coalesce(append_only, false) END,
-        pooler_compatibility_mode => CASE WHEN c_pool THEN coalesce(pooler_compatibility_mode, false) END,
+        schedule => v_sched,
+        refresh_mode => v_mode,
+        diamond_consistency => v_dc,
+        diamond_schedule_policy => v_dp,
+        cdc_mode => v_cdc,
+        append_only => v_ao,
+        pooler_compatibility_mode => v_pool,
         max_differential_joins => max_differential_joins,
         max_delta_fraction => max_delta_fraction);
-    RAISE INFO 'Stream table %.% replaced (query_changed=%, config_changed=%).', st.pgt_schema, st.pgt_name,
-        q_changed, (c_sched OR c_mode OR c_dc OR c_dp OR c_cdc OR c_ao OR c_pool);
+    RAISE INFO 'Stream table %.% replaced (query_changed=%, config_changed=%).', p.nsp, p.rel,
+        CASE WHEN q_changed THEN 'true' ELSE 'false' END, CASE WHEN c_config THEN 'true' ELSE 'false' END;
 END
 $$;
 
