@@ -93,37 +93,35 @@ def test_02_history_defaults_unqualified_name_to_public(pgtrickle_conn: Conn) ->
     assert scalar(conn, "SELECT count(*) FROM pgtrickle.get_refresh_history('s1.t')") == 1
 
 
-def test_names_resolving_unquoted_are_accepted(pgtrickle_conn: Conn) -> None:
+def test_reserved_word_name_works_everywhere(pgtrickle_conn: Conn) -> None:
     """Mirrors pg_trickle src/api/helpers.rs: get_table_oid (an unquoted
     `(schema || '.' || name)::regclass` cast after CREATE TABLE with quoted identifiers) and
-    parse_qualified_name + StreamTableMeta::get_by_name (plain text) for the other calls. There
-    is no identifier rule of its own: a reserved word and a lower-case name with a hyphen both
-    resolve through unquoted regclass input."""
+    install_dml_guard_trigger (`<schema>._pgt_guard_<name>`, unquoted), then
+    parse_qualified_name + StreamTableMeta::get_by_name (plain text) for the other calls: a
+    reserved word needs no quoting in either place."""
     make_source(pgtrickle_conn)
-    for name, quoted in (
-        ("public.user", 'public."user"'),
-        ("public.my-table", 'public."my-table"'),
-    ):
-        create_st(pgtrickle_conn, name)
-        entry = st(pgtrickle_conn, name)
-        assert entry is not None
-        assert entry["pgt_relid"] == regclass(pgtrickle_conn, quoted)
-        call(pgtrickle_conn, "refresh_stream_table", name)
-        call(pgtrickle_conn, "alter_stream_table", name, schedule="2h")
-        call(pgtrickle_conn, "drop_stream_table", name)
-        assert st(pgtrickle_conn, name) is None
+    create_st(pgtrickle_conn, "public.user")
+    entry = st(pgtrickle_conn, "public.user")
+    assert entry is not None
+    assert entry["pgt_relid"] == regclass(pgtrickle_conn, 'public."user"')
+    call(pgtrickle_conn, "refresh_stream_table", "public.user")
+    call(pgtrickle_conn, "alter_stream_table", "public.user", schedule="2h")
+    call(pgtrickle_conn, "drop_stream_table", "public.user")
+    assert st(pgtrickle_conn, "public.user") is None
 
 
 @pytest.mark.parametrize(
     ("name", "sqlstate"),
-    [("public.BadName", "42P01"), ("public.my table", "42602")],
+    [("public.BadName", "42P01"), ("public.my table", "42602"), ("public.my-table", "42601")],
 )
 def test_name_needing_quotes_fails_in_the_regclass_cast(
     pgtrickle_conn: Conn, name: str, sqlstate: str
 ) -> None:
-    """Mirrors pg_trickle src/api/helpers.rs: get_table_oid: the storage table is created
-    quoted, then looked up unquoted; upper case folds to a relation that does not exist
-    (42P01), a space is invalid name syntax (42602). The transaction leaves nothing behind."""
+    """Mirrors pg_trickle src/api/helpers.rs: get_table_oid, then install_dml_guard_trigger:
+    the storage table is created quoted, then looked up unquoted; upper case folds to a
+    relation that does not exist (42P01), a space is invalid name syntax (42602), and a name
+    that resolves but is no plain identifier (a hyphen) breaks the unquoted guard function
+    name (42601). The transaction leaves nothing behind."""
     make_source(pgtrickle_conn)
     before = snapshot(pgtrickle_conn)
     with pytest.raises(psycopg.Error) as err:

@@ -1136,6 +1136,13 @@ BEGIN
     -- pg_trickle src/api/helpers.rs, get_table_oid: `(schema || '.' || name)::regclass`, so a
     -- name that only resolves when quoted (upper case, spaces) fails with PostgreSQL's own error.
     v_relid := (v_nsp || '.' || v_rel)::regclass::oid;
+    -- install_dml_guard_trigger (same file) then names the guard function
+    -- `<schema>._pgt_guard_<name>` with the name unquoted (double quotes removed): any ASCII
+    -- character but a letter, digit, `_` or `$` there is a syntax error.
+    IF replace(v_rel, '"', '') ~ '[\x01-\x23\x25-\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f]' THEN
+        RAISE EXCEPTION USING ERRCODE = '42601', MESSAGE = format('syntax error at or near "%s"',
+            substring(replace(v_rel, '"', '') FROM '[\x01-\x23\x25-\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f]'));
+    END IF;
     INSERT INTO pgtrickle.pgt_stream_tables (
         pgt_relid, pgt_name, pgt_schema, defining_query, original_query, schedule, refresh_mode,
         status, is_populated, topk_limit, topk_order_by, topk_offset, diamond_consistency,
