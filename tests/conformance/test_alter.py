@@ -1,4 +1,4 @@
-"""§4.4 / §13.10: alter_stream_table."""
+"""alter_stream_table (pg_trickle src/api/alter.rs, alter_stream_table_impl)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""§4.1 / §4.2 / §13.3, 13.4, 13.5, 13.7, 13.8: creating stream tables."""
+"""Creating stream tables (pg_trickle src/api/alter.rs, create_stream_table_impl;
+src/api/create.rs)."""
 
 from __future__ import annotations
 
@@ -490,7 +491,9 @@ def test_03_4_immediate_with_wal_cdc_is_rejected(pgtrickle_conn: Conn) -> None:
     if wal_is_logical(pgtrickle_conn):
         assert_pg_error(err.value, "22023", prefix=incompatible)
     else:
-        # §3.4 does not say which of the two cdc_mode checks runs first without logical WAL.
+        # Either cdc_mode check is accepted without logical WAL (pg_trickle src/api/alter.rs,
+        # create_stream_table_impl: enforce_cdc_refresh_mode_interaction, then
+        # validate_requested_cdc_mode_requirements).
         no_wal = "invalid argument: cdc_mode = 'wal' requires wal_level = logical"
         primary = err.value.diag.message_primary or ""
         assert err.value.sqlstate == "22023"

@@ -1,4 +1,5 @@
-"""§4.3 / §13.9: create_or_replace_stream_table."""
+"""create_or_replace_stream_table (pg_trickle src/api/create.rs,
+create_or_replace_stream_table_impl)."""
 
 from __future__ import annotations
 

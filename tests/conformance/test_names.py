@@ -1,4 +1,5 @@
-"""§2 / §13.2: name parsing and resolution."""
+"""Name parsing and resolution (pg_trickle src/api/helpers.rs, parse_qualified_name,
+get_table_oid)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""§4.6 / §13.11-13.14: refresh_stream_table."""
+"""refresh_stream_table (pg_trickle src/api/refresh_ops.rs)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 -- pg_trickle 0.67.0 TEST DOUBLE (airflow-provider-pgtrickle).
 -- A plain SQL / PL/pgSQL re-implementation of the client-visible surface of pg_trickle 0.67.0
--- (see the project's pgtrickle-api.md). There is no incremental engine: every refresh
+-- (see docs/pg_trickle-contract.md and upstream grove/pg-trickle v0.67.0). There is no incremental engine: every refresh
 -- recomputes the defining query and writes the difference into the storage table. There is no
 -- background scheduler; the separate extension pg_trickle_test offers a synchronous tick.
 
@@ -11,7 +11,7 @@ CREATE SCHEMA pgtrickle_changes;
 REVOKE ALL ON SCHEMA pgtrickle_changes FROM PUBLIC;
 
 -- ---------------------------------------------------------------------------------------
--- §6.1 catalog
+-- catalog (pg_trickle sql/archive/pg_trickle--0.67.0.sql, pgt_stream_tables)
 -- ---------------------------------------------------------------------------------------
 CREATE TABLE pgtrickle.pgt_stream_tables (
     pgt_id bigserial PRIMARY KEY,
@@ -108,7 +108,7 @@ $$;
 CREATE TRIGGER pgt_stream_tables_updated_at BEFORE UPDATE ON pgtrickle.pgt_stream_tables
     FOR EACH ROW EXECUTE FUNCTION pgtrickle._pgt_touch_updated_at();
 
--- §6.2
+-- pgt_dependencies (pg_trickle sql/archive/pg_trickle--0.67.0.sql)
 CREATE TABLE pgtrickle.pgt_dependencies (
     pgt_id bigint NOT NULL REFERENCES pgtrickle.pgt_stream_tables (pgt_id) ON DELETE CASCADE,
     source_relid oid NOT NULL,
@@ -130,7 +130,7 @@ CREATE TABLE pgtrickle.pgt_dependencies (
 );
 CREATE INDEX pgt_dependencies_source_idx ON pgtrickle.pgt_dependencies (source_relid);
 
--- §6.3
+-- pgt_refresh_history (pg_trickle sql/archive/pg_trickle--0.67.0.sql)
 CREATE TABLE pgtrickle.pgt_refresh_history (
     refresh_id bigserial PRIMARY KEY,
     pgt_id bigint NOT NULL REFERENCES pgtrickle.pgt_stream_tables (pgt_id) ON DELETE CASCADE,
@@ -158,7 +158,7 @@ CREATE TABLE pgtrickle.pgt_refresh_history (
 );
 CREATE INDEX pgt_refresh_history_pgt_id_idx ON pgtrickle.pgt_refresh_history (pgt_id, refresh_id);
 
--- §6.4 (present for completeness; the double does not use them)
+-- minor catalog tables of pg_trickle sql/archive/pg_trickle--0.67.0.sql (present for completeness; the double does not use them)
 CREATE TABLE pgtrickle.pgt_refresh_groups (
     group_id bigserial PRIMARY KEY, group_name text NOT NULL UNIQUE,
     member_pgt_ids bigint[] NOT NULL DEFAULT '{}', created_at timestamptz NOT NULL DEFAULT now());
@@ -236,7 +236,7 @@ BEGIN
 END
 $$;
 
--- "schema.name" → (schema, name), splitting at the first dot only (§2).
+-- "schema.name" → (schema, name), splitting at the first dot only (pg_trickle src/api/helpers.rs, parse_qualified_name).
 CREATE FUNCTION pgtrickle._parse_name(p_name text, p_default_public boolean DEFAULT false,
                                       OUT nsp text, OUT rel text)
 LANGUAGE plpgsql STABLE AS $$
@@ -309,7 +309,7 @@ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
     WHERE $1 <> '' AND $1 !~ '[ @]'
 $$;
 
--- Validates a schedule (§3.1); returns the value to store (NULL = CALCULATED).
+-- Validates a schedule (pg_trickle src/api/helpers.rs, parse_schedule); returns the value to store (NULL = CALCULATED).
 CREATE FUNCTION pgtrickle._validate_schedule(p_schedule text) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -356,7 +356,7 @@ BEGIN
 END
 $$;
 
--- AUTO / INCREMENTAL / DIFFERENTIAL / FULL / IMMEDIATE → stored word (§3.2).
+-- AUTO / INCREMENTAL / DIFFERENTIAL / FULL / IMMEDIATE → stored word (pg_trickle src/dag.rs, RefreshMode::from_str).
 CREATE FUNCTION pgtrickle._normalize_mode(p_mode text) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -746,7 +746,7 @@ LANGUAGE sql STABLE AS $$
     FROM pgtrickle.pgt_stream_tables s WHERE s.pgt_id = p_id
 $$;
 
--- partition_by (§3.6): returns kind (RANGE/LIST/HASH), columns and HASH modulus.
+-- partition_by (pg_trickle src/api/helpers.rs, validate_partition_key): returns kind (RANGE/LIST/HASH), columns and HASH modulus.
 CREATE FUNCTION pgtrickle._parse_partition(p_spec text, p_cols text[],
                                            OUT kind text, OUT cols text[], OUT modulus integer)
 LANGUAGE plpgsql AS $$
@@ -810,7 +810,7 @@ LANGUAGE sql IMMUTABLE AS $$
 $$;
 
 -- ---------------------------------------------------------------------------------------
--- Storage table (§9): __pgt_row_id, query columns (typmods dropped), auxiliary columns,
+-- Storage table (pg_trickle src/api/mod.rs, setup_storage_table): __pgt_row_id, query columns (typmods dropped), auxiliary columns,
 -- row-id index, DML guard function and triggers. Returns the new table's OID.
 -- ---------------------------------------------------------------------------------------
 CREATE FUNCTION pgtrickle._build_storage(
@@ -1285,7 +1285,7 @@ END
 $$;
 
 -- ---------------------------------------------------------------------------------------
--- §4.1 create_stream_table
+-- create_stream_table (pg_trickle src/api/alter.rs, create_stream_table_impl)
 -- ---------------------------------------------------------------------------------------
 CREATE FUNCTION pgtrickle.create_stream_table(
     name text,
@@ -1322,7 +1322,7 @@ DECLARE
     v_id bigint;
     v_part text := nullif(btrim(partition_by), '');
 BEGIN
-    -- Order of checks as upstream (§4.1): mode → diamond → name → schedule → cdc → query
+    -- Order of checks as upstream (pg_trickle src/api/alter.rs, create_stream_table_impl): mode → diamond → name → schedule → cdc → query
     -- → append_only → duplicate → partition_by.
     v_mode := pgtrickle._normalize_mode(refresh_mode);
     v_diamond := pgtrickle._normalize_diamond(diamond_consistency, diamond_schedule_policy);
@@ -1441,7 +1441,7 @@ BEGIN
 END
 $$;
 
--- §4.2
+-- create_stream_table_if_not_exists (pg_trickle src/api/create.rs, create_stream_table_if_not_exists_impl)
 CREATE FUNCTION pgtrickle.create_stream_table_if_not_exists(
     name text,
     query text,
@@ -1481,7 +1481,7 @@ END
 $$;
 
 -- ---------------------------------------------------------------------------------------
--- §4.6 refresh_stream_table
+-- refresh_stream_table (pg_trickle src/api/refresh_ops.rs, refresh_stream_table_impl)
 -- ---------------------------------------------------------------------------------------
 CREATE FUNCTION pgtrickle.refresh_stream_table(name text) RETURNS void
 LANGUAGE plpgsql STRICT AS $$
@@ -1528,7 +1528,7 @@ END
 $$;
 
 -- ---------------------------------------------------------------------------------------
--- §4.5 drop_stream_table
+-- drop_stream_table (pg_trickle src/api/alter.rs, drop_stream_table_impl_inner)
 -- ---------------------------------------------------------------------------------------
 -- As pg_trickle src/api/helpers.rs, check_stream_table_ownership: a superuser, or a role with
 -- USAGE of the owning role (inherited membership; a NOINHERIT member does not pass).
@@ -1589,7 +1589,7 @@ END
 $$;
 
 -- ---------------------------------------------------------------------------------------
--- §4.7 resume_stream_table
+-- resume_stream_table (pg_trickle src/api/alter.rs, resume_stream_table_impl)
 -- ---------------------------------------------------------------------------------------
 CREATE FUNCTION pgtrickle.resume_stream_table(name text) RETURNS void
 LANGUAGE plpgsql STRICT AS $$
@@ -1670,7 +1670,7 @@ CREATE EVENT TRIGGER pg_trickle_drop_tracker ON sql_drop
 CREATE EVENT TRIGGER pg_trickle_ddl_tracker ON ddl_command_end
     EXECUTE FUNCTION pgtrickle._on_ddl_command_end();
 -- ---------------------------------------------------------------------------------------
--- §4.4 alter_stream_table
+-- alter_stream_table (pg_trickle src/api/alter.rs, alter_stream_table_impl)
 -- ---------------------------------------------------------------------------------------
 -- Rebuilds storage for a new query or partition key; keeps pgt_id. Returns the schema-change
 -- class ('same', 'compatible', 'incompatible (full rebuild)').
@@ -1999,7 +1999,7 @@ BEGIN
 END
 $$;
 -- ---------------------------------------------------------------------------------------
--- §4.3 create_or_replace_stream_table
+-- create_or_replace_stream_table (pg_trickle src/api/create.rs, create_or_replace_stream_table_impl)
 -- ---------------------------------------------------------------------------------------
 CREATE FUNCTION pgtrickle.create_or_replace_stream_table(
     name text,
@@ -2107,7 +2107,7 @@ END
 $$;
 
 -- ---------------------------------------------------------------------------------------
--- §7 views
+-- monitoring views (pg_trickle sql/archive/pg_trickle--0.67.0.sql, pg_stat_stream_tables and the views after it)
 -- ---------------------------------------------------------------------------------------
 CREATE FUNCTION pgtrickle._is_stale(p_schedule text, p_last timestamptz) RETURNS boolean
 LANGUAGE sql STABLE AS $$
@@ -2193,7 +2193,7 @@ LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE d.source_type = 'TABLE';
 
 -- ---------------------------------------------------------------------------------------
--- §8 status and health
+-- status and health (pg_trickle src/monitor/health.rs, src/monitor/mod.rs)
 -- ---------------------------------------------------------------------------------------
 CREATE FUNCTION pgtrickle.pgt_status()
 RETURNS TABLE(name text, status text, refresh_mode text, is_populated boolean,
@@ -2337,7 +2337,7 @@ LANGUAGE sql STABLE STRICT AS $$
 $$;
 
 -- ---------------------------------------------------------------------------------------
--- §5 fleet operations (pause_all / resume_all carry upstream's broken bodies on purpose)
+-- fleet operations (pg_trickle sql/archive/pg_trickle--0.67.0.sql, pause_all / resume_all) (pause_all / resume_all carry upstream's broken bodies on purpose)
 -- ---------------------------------------------------------------------------------------
 CREATE FUNCTION pgtrickle.pause_all() RETURNS void
 LANGUAGE plpgsql AS $$
