@@ -3,7 +3,7 @@
   run-operation: refresh every stream table this project manages (custom schemas and name
   overrides included), upstream before downstream, each in its own committed transaction.
   SUSPENDED / ERROR tables and ones not created yet are skipped with a warning. pg_trickle has
-  no server-side "refresh all" (spec 5), so the order comes from pgt_dependencies.
+  no server-side "refresh all" (docs/pg_trickle-contract.md), so the order comes from pgt_dependencies.
 #}
 {% macro pgtrickle_refresh_all_stream_tables() %}
   {% if execute %}
