@@ -260,7 +260,7 @@ def test_health_operations_and_helper_macros(project: DbtProject, dbt_db: TestDa
     assert lines[1:5] == [
         "no_such_table status=not_found",
         "exists=True,True,False",
-        "order_totals schedule=5m mode=DIFFERENTIAL",
+        f"{SCHEMA}.order_totals schedule=5m mode=DIFFERENTIAL fuse=off",
         "create_or_replace=True",
     ]
     assert refreshes(dbt_db)[f"{SCHEMA}.order_extremes"] == before[f"{SCHEMA}.order_extremes"] + 1
@@ -268,16 +268,16 @@ def test_health_operations_and_helper_macros(project: DbtProject, dbt_db: TestDa
 
 
 def test_drop_operations_keep_upstream_meanings(project: DbtProject, dbt_db: TestDatabase) -> None:
-    with dbt_db.connect() as conn:
-        conn.execute(
-            "select pgtrickle.create_stream_table('public.outside_totals',"
-            f" 'select customer_id, count(*) as n from {SCHEMA}.raw_orders group by customer_id',"
-            " '5m', 'DIFFERENTIAL')"
-        )
-        conn.execute(
-            "select pgtrickle.create_stream_table('public.outside_top',"
-            " 'select customer_id from public.outside_totals where n > 1', '5m', 'DIFFERENTIAL')"
-        )
+    project.dbt("run-operation", "create_outside_stream_tables")
+    cat = catalog(dbt_db)
+    assert (
+        cat["public.outside_totals"]["schedule"],
+        cat["public.outside_totals"]["refresh_mode"],
+    ) == ("5m", "DIFFERENTIAL")
+    assert (cat["public.outside_top"]["schedule"], cat["public.outside_top"]["refresh_mode"]) == (
+        None,
+        "FULL",
+    )
 
     # upstream: only the stream tables the project defines
     project.dbt("run-operation", "drop_all_stream_tables")

@@ -11,7 +11,7 @@
     {% do log("report: no_such_table status=" ~ missing.status, info=true) %}
     {% do log("report: exists=" ~ dbt_pg_trickle.pgtrickle_stream_table_exists('order_totals') ~ "," ~ dbt_pg_trickle.pgtrickle_stream_table_exists('upstream_reporting.customer_stats_st') ~ "," ~ dbt_pg_trickle.pgtrickle_stream_table_exists('no_such_table'), info=true) %}
     {% set info = dbt_pg_trickle.pgtrickle_get_stream_table_info('order_totals') %}
-    {% do log("report: order_totals schedule=" ~ info.schedule ~ " mode=" ~ info.refresh_mode, info=true) %}
+    {% do log("report: " ~ info.pgt_schema ~ "." ~ info.pgt_name ~ " schedule=" ~ info.schedule ~ " mode=" ~ info.refresh_mode ~ " fuse=" ~ info.fuse_mode, info=true) %}
     {% do dbt_pg_trickle.pgtrickle_refresh_stream_table('order_extremes') %}
     {% do log("report: create_or_replace=" ~ dbt_pg_trickle.pgtrickle_has_create_or_replace(), info=true) %}
     {% set state = dbt_pg_trickle.pgtrickle_operational_status() %}
