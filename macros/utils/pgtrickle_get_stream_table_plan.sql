@@ -59,10 +59,10 @@
     {{ return({'action': 'create', 'statements': create_statements, 'outcome': 'created', 'labels': [], 'dependents': [], 'held': none}) }}
   {%- endif -%}
 
-  {%- set drop_sql = dbt_pg_trickle.pgtrickle_get_drop_stream_table_sql(relation, cascade=(actual.dependents | length > 0)) -%}
+  {%- set drop_sql = dbt_pg_trickle.pgtrickle_get_drop_stream_table_sql(relation, cascade=actual.has_dependents) -%}
   {%- if full_refresh -%}
     {{ return({'action': 'recreate', 'statements': [drop_sql] + create_statements,
-               'outcome': 'recreated (full refresh)', 'labels': [], 'dependents': actual.dependents, 'held': none}) }}
+               'outcome': 'recreated (full refresh)', 'labels': [], 'dependents': dbt_pg_trickle.pgtrickle_get_stream_table_dependents(actual), 'held': none}) }}
   {%- endif -%}
 
   {%- set changes = dbt_pg_trickle.pgtrickle_stream_table_changes(desired, actual) -%}
@@ -90,7 +90,7 @@
   {%- if not dbt_pg_trickle.pgtrickle_has_create_or_replace() -%}
     {{ return({'action': 'recreate', 'statements': [drop_sql] + create_statements,
                'outcome': 'recreated (query changed; this pg_trickle cannot replace a query in place)',
-               'labels': changes.labels, 'dependents': actual.dependents, 'held': none}) }}
+               'labels': changes.labels, 'dependents': dbt_pg_trickle.pgtrickle_get_stream_table_dependents(actual), 'held': none}) }}
   {%- endif -%}
 
   {#- in place: create_or_replace compares and applies query, schedule, mode, diamond, cdc_mode and

@@ -931,6 +931,10 @@ BEGIN
     IF n > 0 THEN
         UPDATE pgtrickle_changes.pgt_pending SET pending_rows = pending_rows + n
         WHERE source_relid = TG_RELID;
+        -- The change buffer, as pg_trickle's capture triggers write it (src/cdc/mod.rs: one
+        -- row per change keyed by pg_current_wal_insert_lsn(); here one row per statement).
+        EXECUTE format('INSERT INTO pgtrickle_changes.%I (lsn, action) VALUES (pg_current_wal_insert_lsn(), %L)',
+                       'changes_' || TG_RELID::oid::text, left(TG_OP, 1));
     END IF;
     IF TG_WHEN = 'AFTER' THEN
         FOR st IN
@@ -956,6 +960,8 @@ BEGIN
     -- CREATE TRIGGER's own lock mode: two sessions creating stream tables on the same source
     -- now queue here, and the second sees the first one's committed triggers below.
     EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', qual);
+    EXECUTE format('CREATE TABLE IF NOT EXISTS pgtrickle_changes.%I (change_id bigserial, lsn pg_lsn NOT NULL, action char(1) NOT NULL)',
+                   'changes_' || p_relid::oid::text);
     IF EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = p_relid AND tgname = 'pgt_cdc_ins') THEN
         RETURN;
     END IF;
@@ -982,6 +988,7 @@ BEGIN
     FOREACH t IN ARRAY ARRAY['pgt_cdc_ins', 'pgt_cdc_upd', 'pgt_cdc_del', 'pgt_cdc_trunc', 'pgt_cdc_trunc_after'] LOOP
         EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', t, p_relid::regclass);
     END LOOP;
+    EXECUTE format('DROP TABLE IF EXISTS pgtrickle_changes.%I', 'changes_' || p_relid::oid::text);
 END
 $$;
 
@@ -1120,7 +1127,7 @@ BEGIN
         last_error_message = NULL,
         last_error_at = NULL,
         needs_reinit = false,
-        frontier = jsonb_build_object('double', true, 'refreshed_at', now()),
+        frontier = pgtrickle._pgt_new_frontier(p_id),
         effective_refresh_mode = CASE WHEN st.topk_limit IS NOT NULL THEN 'TOP_K' ELSE st.refresh_mode END
     WHERE pgt_id = p_id;
     IF p_write_history THEN
@@ -1135,13 +1142,74 @@ BEGIN
 END
 $$;
 
+-- NOTIFY pg_trickle_refresh after a FULL refresh of a stream table that has user triggers
+-- (whose row-level firing a FULL refresh suppresses). Mirrors pg_trickle
+-- src/api/refresh_ops.rs, execute_manual_full_refresh (manual: p_rows NULL, no "rows" key,
+-- suppressed by the table's pooler_compatibility_mode) and src/refresh/merge/mod.rs,
+-- execute_full_refresh (scheduler: with "rows", also suppressed by
+-- pg_trickle.connection_pooler_mode = 'transaction'). The payload text is built the same way
+-- upstream builds it, key order and spacing included.
+-- The frontier a refresh that just read every source has reached, in pg_trickle's format
+-- (src/version.rs, Frontier: {"sources": {"<source oid>": {"lsn", "snapshot_ts",
+-- "snapshot_id"}}, "data_timestamp"}). Buffer rows at or below the lowest frontier of every
+-- stream table reading a source are consumed and deleted (pg_trickle's deferred cleanup).
+CREATE FUNCTION pgtrickle._pgt_new_frontier(p_id bigint) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    pos pg_lsn := pg_current_wal_insert_lsn();
+    d record;
+    floor_lsn pg_lsn;
+    srcs jsonb := '{}';
+BEGIN
+    FOR d IN SELECT dep.source_relid FROM pgtrickle.pgt_dependencies dep
+             WHERE dep.pgt_id = p_id AND dep.source_type IN ('TABLE', 'STREAM_TABLE')
+    LOOP
+        srcs := srcs || jsonb_build_object(d.source_relid::text, jsonb_build_object(
+            'lsn', pos::text, 'snapshot_ts', now(), 'snapshot_id', NULL));
+        SELECT min(coalesce((o.frontier -> 'sources' -> d.source_relid::text ->> 'lsn')::pg_lsn, '0/0'))
+          INTO floor_lsn
+          FROM pgtrickle.pgt_dependencies od JOIN pgtrickle.pgt_stream_tables o ON o.pgt_id = od.pgt_id
+         WHERE od.source_relid = d.source_relid AND od.pgt_id <> p_id;
+        IF to_regclass(format('pgtrickle_changes.%I', 'changes_' || d.source_relid::text)) IS NOT NULL THEN
+            EXECUTE format('DELETE FROM pgtrickle_changes.%I WHERE lsn <= $1', 'changes_' || d.source_relid::text)
+              USING least(pos, coalesce(floor_lsn, pos));
+        END IF;
+    END LOOP;
+    RETURN jsonb_build_object('sources', srcs, 'data_timestamp', now());
+END
+$$;
+
+CREATE FUNCTION pgtrickle._pgt_notify_full_refresh(p_id bigint, p_rows bigint) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    st pgtrickle.pgt_stream_tables;
+    pooled boolean;
+BEGIN
+    SELECT * INTO st FROM pgtrickle.pgt_stream_tables WHERE pgt_id = p_id;
+    IF lower(coalesce(current_setting('pg_trickle.user_triggers', true), 'auto')) = 'off'
+       OR NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = st.pgt_relid
+                      AND NOT t.tgisinternal AND t.tgname NOT LIKE 'pgt_%'
+                      AND t.tgname NOT LIKE 'pg_trickle_%') THEN
+        RETURN;
+    END IF;
+    pooled := st.pooler_compatibility_mode OR (p_rows IS NOT NULL AND lower(coalesce(
+        current_setting('pg_trickle.connection_pooler_mode', true), '')) = 'transaction');
+    IF pooled THEN
+        RETURN;
+    END IF;
+    PERFORM pg_notify('pg_trickle_refresh',
+        format('{"stream_table": "%s", "schema": "%s", "mode": "FULL"', st.pgt_name, st.pgt_schema)
+        || CASE WHEN p_rows IS NULL THEN '' ELSE format(', "rows": %s', p_rows) END || '}');
+END
+$$;
+
 CREATE FUNCTION pgtrickle._pgt_immediate_rebuild(p_id bigint) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM pgtrickle._pgt_apply(p_id, true);
     UPDATE pgtrickle.pgt_stream_tables
        SET data_timestamp = now(), last_refresh_at = now(), is_populated = true,
-           frontier = coalesce(frontier, jsonb_build_object('double', true))
+           frontier = pgtrickle._pgt_new_frontier(p_id)
      WHERE pgt_id = p_id;
 END
 $$;
@@ -1268,7 +1336,7 @@ BEGIN
         UPDATE pgtrickle.pgt_stream_tables SET
             status = 'ACTIVE', is_populated = true, data_timestamp = now(), last_refresh_at = now(),
             consecutive_errors = 0,
-            frontier = jsonb_build_object('double', true, 'refreshed_at', now()),
+            frontier = pgtrickle._pgt_new_frontier(v_id),
             effective_refresh_mode = CASE WHEN a.topk_limit IS NOT NULL THEN 'TOP_K' ELSE v_mode END
         WHERE pgt_id = v_id;
         INSERT INTO pgtrickle.pgt_refresh_history
@@ -1359,6 +1427,9 @@ BEGIN
     END IF;
     res := pgtrickle._pgt_refresh(st.pgt_id, 'MANUAL');
     IF res.action = 'FULL' THEN
+        PERFORM pgtrickle._pgt_notify_full_refresh(st.pgt_id, NULL);
+    END IF;
+    IF res.action = 'FULL' THEN
         RAISE INFO 'Stream table %.% refreshed (FULL)', st.pgt_schema, st.pgt_name;
     ELSE
         RAISE INFO 'Stream table %.% refreshed (DIFFERENTIAL: +% -%)', st.pgt_schema, st.pgt_name,
@@ -1447,9 +1518,14 @@ BEGIN
     UPDATE pgtrickle.pgt_stream_tables
        SET status = 'ACTIVE', consecutive_errors = 0, last_error_message = NULL, last_error_at = NULL
      WHERE pgt_id = st.pgt_id;
-    PERFORM pg_notify('pg_trickle_alert', json_build_object(
-        'event', 'resumed', 'pgt_schema', st.pgt_schema, 'pgt_name', st.pgt_name,
-        'st', st.pgt_schema || '.' || st.pgt_name, 'pgt_id', st.pgt_id)::text);
+    -- pg_trickle src/monitor/alert.rs, alert_resumed (from src/api/alter.rs,
+    -- resume_stream_table_impl): "previous_status" is always SUSPENDED, and a table in
+    -- pooler-compatibility mode sends nothing.
+    IF NOT st.pooler_compatibility_mode THEN
+        PERFORM pg_notify('pg_trickle_alert', json_build_object(
+            'event', 'resumed', 'pgt_schema', st.pgt_schema, 'pgt_name', st.pgt_name,
+            'st', st.pgt_schema || '.' || st.pgt_name, 'previous_status', 'SUSPENDED')::text);
+    END IF;
     RAISE INFO 'Stream table %.% resumed (pgt_id=%)', st.pgt_schema, st.pgt_name, st.pgt_id;
 END
 $$;
@@ -1604,7 +1680,7 @@ BEGIN
     SELECT * INTO st FROM pgtrickle.pgt_stream_tables WHERE pgt_id = p_id;
     UPDATE pgtrickle.pgt_stream_tables SET
         status = 'ACTIVE', is_populated = true, data_timestamp = now(), last_refresh_at = now(),
-        needs_reinit = false, frontier = jsonb_build_object('double', true, 'refreshed_at', now()),
+        needs_reinit = false, frontier = pgtrickle._pgt_new_frontier(p_id),
         effective_refresh_mode = CASE WHEN st.topk_limit IS NOT NULL THEN 'TOP_K' ELSE st.refresh_mode END
     WHERE pgt_id = p_id;
 END
