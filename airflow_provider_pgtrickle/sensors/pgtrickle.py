@@ -41,10 +41,11 @@ class PgTrickleHealthSensor(BaseSensorOperator):
 
     A table is healthy when its status is ACTIVE, it is populated, it has no consecutive
     errors, it was refreshed within ``max_staleness``, and (with
-    ``require_current_interval``) its ``data_timestamp`` is at or after the run's
-    ``data_interval_end``. ERROR or SUSPENDED fails at once with the table's last error
-    (unless ``fail_on_error=False``, then the sensor keeps waiting); unknown names fail at
-    once.
+    ``require_current_interval``) it was refreshed at or after the run's ``data_interval_end``
+    (a refresh that found nothing to change counts: pg_trickle then keeps ``data_timestamp``
+    and moves only ``last_refresh_at``). ERROR or SUSPENDED fails at once with the table's
+    last error (unless ``fail_on_error=False``, then the sensor keeps waiting); unknown names
+    fail at once.
 
     Each poke opens its own connection and closes it. A database that cannot be reached
     (restarting, shutting down, refusing connections, a dropped connection) does not fail
@@ -63,7 +64,8 @@ class PgTrickleHealthSensor(BaseSensorOperator):
     :param schema: every stream table of this schema (when ``stream_tables`` is not given;
         neither means the whole catalog). Templated.
     :param max_staleness: maximum time since the last refresh (timedelta or seconds).
-    :param require_current_interval: also require ``data_timestamp >= data_interval_end``.
+    :param require_current_interval: also require a refresh (with or without changes) at or
+        after ``data_interval_end``: ``max(data_timestamp, last_refresh_at) >= data_interval_end``.
     :param fail_on_error: fail at once on ERROR / SUSPENDED tables.
     :param postgres_conn_id: Airflow connection of type ``postgres``.
     :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``).

@@ -10,8 +10,8 @@
     diamond_schedule_policy, max_differential_joins, max_delta_fraction;
     plus model_name, initialize, on_configuration_change, and the create-time options the
     upstream dbt-pgtrickle package also takes: temporal, pooler_compatibility_mode,
-    storage_backend, output_distribution_column (see docs/dbt-upstream-compat.md). Enum words are normalised to the
-    case pg_trickle stores; keys left unset get pg_trickle's defaults, except cdc_mode,
+    storage_backend, output_distribution_column (see docs/dbt-upstream-compat.md).
+    Enum words are normalised to the case pg_trickle stores; keys left unset get pg_trickle's defaults, except cdc_mode,
     fuse_ceiling and fuse_sensitivity, which stay none (= not managed by dbt).
 #}
 {% macro pgtrickle_stream_table_config(node) %}
@@ -20,7 +20,7 @@
   {%- set re = modules.re -%}
   {%- set ident = '^[a-z_][a-z0-9_]*$' -%}
 
-  {#- names: pg_trickle supports only lowercase unquoted identifiers (spec 2) -#}
+  {#- names: only lowercase unquoted identifiers, a safe subset of what pg_trickle accepts (docs/pg_trickle-contract.md, Names) -#}
   {%- set name = cfg.get('stream_table_name') or node.alias or node.name -%}
   {%- set schema = cfg.get('stream_table_schema') or node.schema -%}
   {%- for key, value in [('stream_table_name', name), ('stream_table_schema', schema)] -%}
@@ -36,7 +36,7 @@
     {%- do dbt_pg_trickle.pgtrickle_config_error(m, 'refresh_mode', cfg.get('refresh_mode'), "'DIFFERENTIAL' (default), 'FULL', 'AUTO', 'IMMEDIATE'") -%}
   {%- endif -%}
 
-  {#- schedule: duration, cron, or none / 'calculated' for CALCULATED (spec 3.1) -#}
+  {#- schedule: duration, cron, or none / 'calculated' for CALCULATED (pg_trickle src/api/helpers.rs, parse_schedule) -#}
   {%- set schedule_accepted = "a duration such as '30s', '5m', '1h30m' (units s m h d w, at least 1s), a cron expression such as '*/5 * * * *' or '@hourly', or none / 'calculated' for CALCULATED" -%}
   {%- set raw_schedule = cfg.get('schedule', '1m') if 'schedule' in cfg else '1m' -%}
   {%- set schedule = none -%}
@@ -143,7 +143,7 @@
   {%- if numbers.max_differential_joins == 0 -%}{%- do numbers.update({'max_differential_joins': none}) -%}{%- endif -%}
   {%- set fraction = none if (fraction is none or fraction == 0) else fraction | float -%}
 
-  {#- partition_by: [LIST:|HASH:]col[,col...][:N] (spec 3.6): RANGE takes one or more columns,
+  {#- partition_by: [LIST:|HASH:]col[,col...][:N] (pg_trickle src/api/helpers.rs, validate_partition_key): RANGE takes one or more columns,
       LIST exactly one, HASH takes :N (2..256) and nothing else does -#}
   {%- set partition_by = cfg.get('partition_by') -%}
   {%- if partition_by is not none -%}
@@ -163,7 +163,7 @@
     {%- do dbt_pg_trickle.pgtrickle_config_error(m, 'output_distribution_column', distribution, "a column name of the query (needs Citus)") -%}
   {%- endif -%}
 
-  {#- combinations pg_trickle rejects (spec 3.4, 3.5, 3.6, 4.1) -#}
+  {#- combinations pg_trickle rejects (pg_trickle src/api/alter.rs, create_stream_table_impl) -#}
   {%- if mode == 'IMMEDIATE' and partition_by -%}
     {%- do dbt_pg_trickle.pgtrickle_config_error(m, 'partition_by', partition_by, "no partition_by with refresh_mode 'IMMEDIATE'") -%}
   {%- endif -%}

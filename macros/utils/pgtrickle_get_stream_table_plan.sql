@@ -19,7 +19,7 @@
   Status: a SUSPENDED table stays SUSPENDED through alters and replaces that would rebuild it
   (status => 'SUSPENDED' goes along, processed last by pg_trickle) unless the model asks for
   ACTIVE and pg_trickle did not suspend it; an ERROR table that gets an alter or replace is
-  reset to ACTIVE by pg_trickle itself (spec 4.4), and the outcome says so.
+  reset to ACTIVE by pg_trickle itself (pg_trickle src/api/alter.rs, alter_stream_table_impl, ERR-1c), and the outcome says so.
 #}
 {% macro pgtrickle_get_stream_table_plan(desired, actual, full_refresh=false) %}
   {%- set relation = desired.relation -%}
@@ -105,7 +105,7 @@
   {%- for key in ['partition_by', 'fuse', 'fuse_ceiling', 'fuse_sensitivity', 'max_differential_joins', 'max_delta_fraction'] if key in changes.settings -%}
     {%- do rest.update({key: changes.settings[key]}) -%}
   {%- endfor -%}
-  {#- a query replacement leaves the table ACTIVE (spec 3.3) -#}
+  {#- a query replacement leaves the table ACTIVE (pg_trickle src/api/alter.rs, alter_stream_table_query) -#}
   {%- if 'status' in changes.settings -%}
     {%- do rest.update({'status': changes.settings.status}) -%}
   {%- elif keep_suspended -%}
