@@ -11,8 +11,9 @@
     plus model_name, initialize, on_configuration_change, and the create-time options the
     upstream dbt-pgtrickle package also takes: temporal, pooler_compatibility_mode,
     storage_backend, output_distribution_column (see docs/dbt-upstream-compat.md).
-    Enum words are normalised to the case pg_trickle stores; keys left unset get pg_trickle's defaults, except cdc_mode,
-    fuse_ceiling and fuse_sensitivity, which stay none (= not managed by dbt).
+    Enum words are normalised to the case pg_trickle stores; keys left unset get pg_trickle's
+    defaults, except cdc_mode, fuse_ceiling and fuse_sensitivity, which stay none (= not
+    managed by dbt).
 #}
 {% macro pgtrickle_stream_table_config(node) %}
   {%- set cfg = node.config -%}
