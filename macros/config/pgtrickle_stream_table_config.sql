@@ -8,9 +8,12 @@
     (DIFFERENTIAL, FULL, AUTO, IMMEDIATE), status (ACTIVE, SUSPENDED), cdc_mode, partition_by,
     append_only, fuse, fuse_ceiling, fuse_sensitivity, diamond_consistency,
     diamond_schedule_policy, max_differential_joins, max_delta_fraction;
-    plus model_name, initialize, on_configuration_change. Enum words are normalised to the
-    case pg_trickle stores; keys left unset get pg_trickle's defaults, except cdc_mode,
-    fuse_ceiling and fuse_sensitivity, which stay none (= not managed by dbt).
+    plus model_name, initialize, on_configuration_change, and the create-time options the
+    upstream dbt-pgtrickle package also takes: temporal, pooler_compatibility_mode,
+    storage_backend, output_distribution_column (see docs/dbt-upstream-compat.md).
+    Enum words are normalised to the case pg_trickle stores; keys left unset get pg_trickle's
+    defaults, except cdc_mode, fuse_ceiling and fuse_sensitivity, which stay none (= not
+    managed by dbt).
 #}
 {% macro pgtrickle_stream_table_config(node) %}
   {%- set cfg = node.config -%}
@@ -76,7 +79,7 @@
 
   {#- booleans -#}
   {%- set bools = {} -%}
-  {%- for key, default in [('initialize', true), ('append_only', false)] -%}
+  {%- for key, default in [('initialize', true), ('append_only', false), ('temporal', false), ('pooler_compatibility_mode', false)] -%}
     {%- set value = cfg.get(key) -%}
     {%- if value is none -%}
       {%- do bools.update({key: default}) -%}
@@ -106,7 +109,8 @@
         ('fuse', 'off', ['off', 'on', 'auto']),
         ('diamond_consistency', 'atomic', ['atomic', 'none']),
         ('diamond_schedule_policy', 'fastest', ['fastest', 'slowest']),
-        ('on_configuration_change', 'apply', ['apply', 'continue', 'fail'])] -%}
+        ('on_configuration_change', 'apply', ['apply', 'continue', 'fail']),
+        ('storage_backend', none, ['heap', 'citus', 'pg_mooncake', 'none'])] -%}
     {%- set value = cfg.get(key) -%}
     {%- if value is none or (value is string and value | trim == '') -%}
       {%- do enums.update({key: default}) -%}
@@ -154,6 +158,12 @@
     {%- set partition_by = partition_by | trim -%}
   {%- endif -%}
 
+  {#- output_distribution_column: a column of the query (Citus distributes the storage by it) -#}
+  {%- set distribution = cfg.get('output_distribution_column') -%}
+  {%- if distribution is not none and (distribution is not string or not re.match('^[A-Za-z_][A-Za-z0-9_]*$', distribution)) -%}
+    {%- do dbt_pg_trickle.pgtrickle_config_error(m, 'output_distribution_column', distribution, "a column name of the query (needs Citus)") -%}
+  {%- endif -%}
+
   {#- combinations pg_trickle rejects (pg_trickle src/api/alter.rs, create_stream_table_impl) -#}
   {%- if mode == 'IMMEDIATE' and partition_by -%}
     {%- do dbt_pg_trickle.pgtrickle_config_error(m, 'partition_by', partition_by, "no partition_by with refresh_mode 'IMMEDIATE'") -%}
@@ -190,5 +200,9 @@
       'max_delta_fraction': fraction,
       'initialize': bools.initialize,
       'on_configuration_change': enums.on_configuration_change,
+      'temporal': bools.temporal,
+      'pooler_compatibility_mode': bools.pooler_compatibility_mode,
+      'storage_backend': enums.storage_backend,
+      'output_distribution_column': distribution,
   }) }}
 {% endmacro %}

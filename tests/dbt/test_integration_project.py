@@ -745,7 +745,7 @@ def test_drop_all_refuses_outside_dependents_unless_forced(
     )
     assert catalog(dbt_db) == before
 
-    forced = project.dbt("run-operation", "drop_all_stream_tables_force")
+    forced = project.dbt("run-operation", "pgtrickle_drop_all_stream_tables_force")
     assert "also dropped (cascade, not managed by dbt): public.outsider" in forced.output
     assert catalog(dbt_db) == {}
     with dbt_db.connect() as conn:
