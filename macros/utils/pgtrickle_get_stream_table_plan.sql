@@ -19,11 +19,12 @@
   Status: a SUSPENDED table stays SUSPENDED through alters and replaces that would rebuild it
   (status => 'SUSPENDED' goes along, processed last by pg_trickle) unless the model asks for
   ACTIVE and pg_trickle did not suspend it; an ERROR table that gets an alter or replace is
-  reset to ACTIVE by pg_trickle itself (spec 4.4), and the outcome says so.
+  reset to ACTIVE by pg_trickle itself (pg_trickle src/api/alter.rs, alter_stream_table_impl, ERR-1c), and the outcome says so.
 #}
 {% macro pgtrickle_get_stream_table_plan(desired, actual, full_refresh=false) %}
   {%- set relation = desired.relation -%}
   {%- set immediate = desired.refresh_mode == 'IMMEDIATE' -%}
+  {#- the last four are create-time only (upstream dbt-pgtrickle keys), left out at their defaults -#}
   {%- set create_args = {
       'schedule': none if immediate else (desired.schedule or 'calculated'),
       'refresh_mode': desired.refresh_mode,
@@ -35,6 +36,10 @@
       'partition_by': desired.partition_by,
       'max_differential_joins': desired.max_differential_joins,
       'max_delta_fraction': desired.max_delta_fraction,
+      'pooler_compatibility_mode': desired.pooler_compatibility_mode or none,
+      'output_distribution_column': desired.output_distribution_column,
+      'temporal': desired.temporal or none,
+      'storage_backend': desired.storage_backend,
   } -%}
   {#- create cannot set status or fuse settings: an alter in the same transaction does -#}
   {%- set after_create = {} -%}
@@ -54,10 +59,10 @@
     {{ return({'action': 'create', 'statements': create_statements, 'outcome': 'created', 'labels': [], 'dependents': [], 'held': none}) }}
   {%- endif -%}
 
-  {%- set drop_sql = dbt_pg_trickle.pgtrickle_get_drop_stream_table_sql(relation, cascade=(actual.dependents | length > 0)) -%}
+  {%- set drop_sql = dbt_pg_trickle.pgtrickle_get_drop_stream_table_sql(relation, cascade=actual.has_dependents) -%}
   {%- if full_refresh -%}
     {{ return({'action': 'recreate', 'statements': [drop_sql] + create_statements,
-               'outcome': 'recreated (full refresh)', 'labels': [], 'dependents': actual.dependents, 'held': none}) }}
+               'outcome': 'recreated (full refresh)', 'labels': [], 'dependents': dbt_pg_trickle.pgtrickle_get_stream_table_dependents(actual), 'held': none}) }}
   {%- endif -%}
 
   {%- set changes = dbt_pg_trickle.pgtrickle_stream_table_changes(desired, actual) -%}
@@ -85,7 +90,7 @@
   {%- if not dbt_pg_trickle.pgtrickle_has_create_or_replace() -%}
     {{ return({'action': 'recreate', 'statements': [drop_sql] + create_statements,
                'outcome': 'recreated (query changed; this pg_trickle cannot replace a query in place)',
-               'labels': changes.labels, 'dependents': actual.dependents, 'held': none}) }}
+               'labels': changes.labels, 'dependents': dbt_pg_trickle.pgtrickle_get_stream_table_dependents(actual), 'held': none}) }}
   {%- endif -%}
 
   {#- in place: create_or_replace compares and applies query, schedule, mode, diamond, cdc_mode and
@@ -100,7 +105,7 @@
   {%- for key in ['partition_by', 'fuse', 'fuse_ceiling', 'fuse_sensitivity', 'max_differential_joins', 'max_delta_fraction'] if key in changes.settings -%}
     {%- do rest.update({key: changes.settings[key]}) -%}
   {%- endfor -%}
-  {#- a query replacement leaves the table ACTIVE (spec 3.3) -#}
+  {#- a query replacement leaves the table ACTIVE (pg_trickle src/api/alter.rs, alter_stream_table_query) -#}
   {%- if 'status' in changes.settings -%}
     {%- do rest.update({'status': changes.settings.status}) -%}
   {%- elif keep_suspended -%}
