@@ -6,7 +6,8 @@
 #           (uv's `--resolution lowest-direct`, so dbt-core/dbt-postgres 1.9.0, Airflow 3.3.0,
 #           providers-postgres 7.0.0, Cosmos ...), with the `openlineage` and `docs` extras too.
 #           Runs the provider, conformance and Cosmos tests (not slow), the whole dbt suite,
-#           the example DagBag and the strict docs build.
+#           the example DagBag, the UI plugin (tests/ui, browser included: selenium's lower
+#           bound) and the strict docs build.
 #   dbt=X.Y .venv-dbtXY: dbt-core/dbt-postgres on the newest X.Y release, nothing else;
 #           tests/dbt runs from the main .venv with PGTRICKLE_DBT pointing at it. Not in CI
 #           (CI's main job is dbt 1.11, this job's lowest is 1.9); e.g. `dbt=1.10` for the
@@ -71,8 +72,8 @@ for job in "${jobs[@]}"; do
     NO_MKDOCS_2_WARNING=1 .venv-lowest/bin/mkdocs build --strict --quiet --site-dir "$(mktemp -d)"
     echo "== pytest (lowest): provider, conformance, cosmos, not slow"
     "$PY" -m pytest -m "not slow" tests/provider tests/conformance tests/cosmos
-    echo "== pytest (lowest): the dbt suite on dbt 1.9 and the example DagBag"
-    env -u PGTRICKLE_DBT "$PY" -m pytest tests/dbt tests/dags/test_dagbag.py
+    echo "== pytest (lowest): the dbt suite on dbt 1.9, the example DagBag, the UI plugin"
+    env -u PGTRICKLE_DBT "$PY" -m pytest tests/dbt tests/dags/test_dagbag.py tests/ui
     ;;
   dbt=*)
     line=${job#dbt=}
