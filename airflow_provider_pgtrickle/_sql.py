@@ -160,13 +160,13 @@ _TOPK_TAIL = re.compile(
 
 
 def normalize_query(query: str | None) -> str:
-    """The comparison form pg_trickle uses: whitespace runs collapsed, trimmed (and, as sent,
-    without trailing semicolons and comments)."""
-    return " ".join(strip_query_end(query or "").split())
+    """The comparison form pg_trickle uses: whitespace runs collapsed, then trimmed."""
+    return " ".join((query or "").split())
 
 
 def query_matches(query: str, row: Row) -> bool:
-    """Whether ``query`` is the one the stream table in ``row`` (a `DEPLOY_SNAPSHOT` row) has.
+    """Whether ``query`` (as sent: see `strip_query_end`) is the one the stream table in
+    ``row`` (a `DEPLOY_SNAPSHOT` row) has.
 
     Compared with the text pg_trickle kept (``original_query``, else ``defining_query``). A
     TopK table whose original text was not kept stores the query without its ORDER BY /
