@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_pgtrickle._validation import split_name
 
 if TYPE_CHECKING:
-    from airflow.sdk import Asset, Connection
+    from airflow.sdk import Asset, AssetWatcher, Connection
 
     from airflow_provider_pgtrickle.hooks.pgtrickle import PgTrickleHook
 
@@ -49,15 +49,45 @@ def _connection_parts(conn: str | Connection | PgTrickleHook | Any) -> tuple[str
 
 
 def stream_table_asset(
-    conn: str | Connection | PgTrickleHook, name: str, *, extra: dict[str, Any] | None = None
+    conn: str | Connection | PgTrickleHook,
+    name: str,
+    *,
+    extra: dict[str, Any] | None = None,
+    watchers: list[AssetWatcher] | None = None,
 ) -> Asset:
     """The Asset of stream table ``name`` on a connection (id, `Connection` or hook).
 
     A connection id is resolved through Airflow's connection lookup (environment variables,
-    secrets backend, metadata database); no password ever appears in the URI.
+    secrets backend, metadata database); no password ever appears in the URI. ``watchers``
+    (e.g. from `stream_table_watcher`) make DAGs scheduled on the asset event-driven.
     """
     from airflow.sdk import Asset
 
     host, port, database = _connection_parts(conn)
     uri = stream_table_asset_uri(host=host, port=port, database=database, name=name)
+    if watchers:
+        return Asset(uri=uri, extra=extra or {}, watchers=list(watchers))
     return Asset(uri=uri, extra=extra or {})
+
+
+def stream_table_watcher(
+    conn_id: str, name: str, *, poll_interval: float = 60.0, watcher_name: str | None = None
+) -> AssetWatcher:
+    """An `AssetWatcher` that emits an asset event each time pg_trickle refreshes ``name``
+    with new data (see `PgTrickleStreamTableRefreshedTrigger`; docs/event-driven.md).
+
+    Every watcher and deferred health sensor on ``conn_id`` in a triggerer shares one
+    listener connection; ``poll_interval`` is only the fallback when no notification comes.
+    """
+    from airflow.sdk import AssetWatcher
+
+    from airflow_provider_pgtrickle._validation import qualify
+    from airflow_provider_pgtrickle.triggers.pgtrickle import (
+        PgTrickleStreamTableRefreshedTrigger,
+    )
+
+    qualified = qualify(name)
+    trigger = PgTrickleStreamTableRefreshedTrigger(
+        postgres_conn_id=conn_id, stream_table=qualified, poll_interval=poll_interval
+    )
+    return AssetWatcher(name=watcher_name or f"pgtrickle_{qualified}", trigger=trigger)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+DOCS_URL = "https://trickle-labs.github.io/airflow-provider-pgtrickle/"
+
 
 def get_provider_info() -> dict[str, Any]:
     # The hook works with the standard `postgres` connection (the one Cosmos profiles use too);
@@ -14,11 +16,17 @@ def get_provider_info() -> dict[str, Any]:
         "package-name": "airflow-provider-pgtrickle",
         "name": "pg_trickle",
         "description": "Create, refresh and monitor pg_trickle stream tables on PostgreSQL 18.",
+        "documentation-url": DOCS_URL,
         "versions": ["0.1.0"],
         "integrations": [
             {
                 "integration-name": "pg_trickle",
-                "external-doc-url": "https://github.com/trickle-labs/airflow-provider-pgtrickle",
+                "external-doc-url": "https://github.com/grove/pg-trickle",
+                "how-to-guide": [
+                    f"{DOCS_URL}airflow/operators/",
+                    f"{DOCS_URL}airflow/sensor/",
+                    f"{DOCS_URL}cosmos/",
+                ],
                 "tags": ["software"],
             }
         ],

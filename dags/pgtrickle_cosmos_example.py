@@ -57,6 +57,7 @@ with DAG(
     tags=["pg_trickle", "dbt", "cosmos", "example"],
     doc_md=__doc__,
 ) as dag:
+    # --8<-- [start:task_group]
     jaffle_stream = DbtTaskGroup(
         group_id="jaffle_stream",
         project_config=ProjectConfig(
@@ -76,17 +77,20 @@ with DAG(
             emit_datasets=False,
         ),
     )
+    # --8<-- [end:task_group]
 
     # One sensor per stream table, created inside the task group: everything wired after
     # the group below waits until each table is ACTIVE, populated and error-free. Add
     # `max_staleness=` to also require a recent refresh (meaningful for duration schedules;
     # a CALCULATED table is only refreshed when its sources change).
+    # --8<-- [start:sensors]
     add_stream_table_sensors(
         jaffle_stream,
         postgres_conn_id=CONN_ID,
         poke_interval=10,
         timeout=30 * 60,
     )
+    # --8<-- [end:sensors]
 
     @task
     def write_report() -> dict[str, Any]:

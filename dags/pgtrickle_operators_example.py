@@ -48,6 +48,7 @@ with DAG(
         ],
     )
 
+    # --8<-- [start:create]
     create_stream_table = PgTrickleCreateStreamTableOperator(
         task_id="create_stream_table",
         postgres_conn_id=CONN_ID,
@@ -59,13 +60,17 @@ with DAG(
         schedule="1m",
         refresh_mode="DIFFERENTIAL",
     )
+    # --8<-- [end:create]
 
+    # --8<-- [start:refresh]
     refresh = PgTrickleRefreshOperator(
         task_id="refresh",
         postgres_conn_id=CONN_ID,
         stream_tables=[STREAM_TABLE],
     )
+    # --8<-- [end:refresh]
 
+    # --8<-- [start:sensor]
     wait_until_healthy = PgTrickleHealthSensor(
         task_id="wait_until_healthy",
         postgres_conn_id=CONN_ID,
@@ -74,6 +79,7 @@ with DAG(
         poke_interval=10,
         timeout=timedelta(minutes=15).total_seconds(),
     )
+    # --8<-- [end:sensor]
 
     @task
     def top_customers() -> list[dict[str, Any]]:

@@ -30,7 +30,7 @@ pip_install() {
   fi
 }
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  echo "bootstrap: installing .[$EXTRAS] into $VENV (pip log: $log)" >&2
+  echo "bootstrap: installing .[$EXTRAS] into $VENV (first time: one to three minutes; pip log: $log)" >&2
   : > "$log"
   pip_install --upgrade pip
   # A constraint, not a second install: one resolution, and dbt stays on the tested line.

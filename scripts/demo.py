@@ -27,6 +27,7 @@ import argparse
 import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -94,29 +95,6 @@ class Console:
         self.say(f"   done in {elapsed:.1f} s")
 
 
-@contextlib.contextmanager
-def redirected_output(log_path: Path, enabled: bool) -> Iterator[None]:
-    """Send everything written to fds 1 and 2 (Airflow, dbt, subprocesses) to the log."""
-    if not enabled:
-        yield
-        return
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = os.dup(1), os.dup(2)
-    with log_path.open("ab") as log:
-        os.dup2(log.fileno(), 1)
-        os.dup2(log.fileno(), 2)
-        try:
-            yield
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            os.close(saved[0])
-            os.close(saved[1])
-
-
 class Demo:
     def __init__(self, args: argparse.Namespace, console: Console) -> None:
         self.args = args
@@ -129,6 +107,10 @@ class Demo:
         self.log_path = self.state_dir / "demo.log"
         self.report_path = self.output_dir / "report.md"
         self.is_double = True
+        # True when this process started the server (and so stops it); False with PGTRICKLE_DSN.
+        self.owns_server = True
+        self.failure_reported = False
+        self.airflow: Any = None  # the test kit's AirflowHome, set by _configure_airflow
 
     # -- steps ---------------------------------------------------------------------------
 
@@ -136,28 +118,59 @@ class Demo:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.output_dir.mkdir(parents=True, exist_ok=True)
         self.log_path.write_text("", encoding="utf-8")
-        # Airflow reads its configuration once, on first import (the provider's exceptions
-        # import it), so the environment is set before anything else.
         self._configure_airflow()
         with self._database() as db:
-            self._configure_connection(db)
-            self._load_sources(db)
-            self._build_manifest()
-            self._migrate_airflow()
-            with self.console.step(f"Run `{COSMOS_DAG_ID}` (dbt builds the stream tables)"):
-                self._run_dag(COSMOS_DAG_ID)
-            first_report = self.output_dir / "report_first_run.md"
-            shutil.copyfile(self.report_path, first_report)
-            before = self._snapshot(db)
-            with self.console.step(
-                f"Run `{MAINTENANCE_DAG_ID}` (suspend, load "
-                f"{SECOND_BATCH['orders']} orders, resume, refresh, wait)"
-            ):
-                self._run_dag(MAINTENANCE_DAG_ID, {"schemas": STREAM_TABLE_SCHEMAS, **SECOND_BATCH})
-            with self.console.step(f"Run `{COSMOS_DAG_ID}` again"):
-                self._run_dag(COSMOS_DAG_ID)
-            after = self._snapshot(db)
-            self._summary(before, after, first_report)
+            try:
+                self._steps(db)
+            except DemoError as exc:
+                if self.args.keep_server:
+                    # Say what failed before holding the server, so the user knows what to
+                    # look for while it runs.
+                    self.console.say(f"\nDEMO FAILED: {exc}")
+                    self.failure_reported = True
+                    self._hold(db)
+                raise
+            if self.args.keep_server:
+                self._hold(db)
+
+    def _steps(self, db: Any) -> None:
+        self._configure_connection(db)
+        self._load_sources(db)
+        self._build_manifest()
+        self._migrate_airflow()
+        with self.console.step(f"Run `{COSMOS_DAG_ID}` (dbt builds the stream tables)"):
+            self._run_dag(COSMOS_DAG_ID)
+        first_report = self.output_dir / "report_first_run.md"
+        shutil.copyfile(self.report_path, first_report)
+        before = self._snapshot(db)
+        with self.console.step(
+            f"Run `{MAINTENANCE_DAG_ID}` (suspend, load "
+            f"{SECOND_BATCH['orders']} orders, resume, refresh, wait)"
+        ):
+            self._run_dag(MAINTENANCE_DAG_ID, {"schemas": STREAM_TABLE_SCHEMAS, **SECOND_BATCH})
+        with self.console.step(f"Run `{COSMOS_DAG_ID}` again"):
+            self._run_dag(COSMOS_DAG_ID)
+        after = self._snapshot(db)
+        self._summary(before, after, first_report)
+
+    def _hold(self, db: Any) -> None:
+        """--keep-server: leave the server up for a look, until Ctrl-C."""
+        from airflow_provider_pgtrickle.testing.__main__ import connection_help
+
+        say = self.console.say
+        say()
+        if not self.owns_server:
+            say(f"Kept database `{db.dbname}` on your pg_trickle server (--keep-server):")
+            say(connection_help(db))
+            return
+        say("The demo's PostgreSQL server keeps running (--keep-server). Connect with:")
+        say(connection_help(db, psql=_psql_path()))
+        say("Press Ctrl-C to stop the server and delete it.")
+        try:
+            while True:
+                signal.pause()
+        except KeyboardInterrupt:
+            say("\nStopping and deleting the server ...")
 
     @contextlib.contextmanager
     def _database(self) -> Iterator[Any]:
@@ -195,11 +208,12 @@ class Demo:
                     )
                     db = server.create_database(self.args.database or "jaffle_stream")
             self.is_double = server.is_double or self._detect_double(db)
+            self.owns_server = server.is_double
             self._describe_server(db)
             try:
                 yield db
             finally:
-                if not server.is_double and not self.args.keep_database:
+                if not server.is_double and not (self.args.keep_database or self.args.keep_server):
                     with contextlib.suppress(Exception):
                         server.drop_database(db.dbname)
                 elif not server.is_double:
@@ -247,16 +261,21 @@ class Demo:
             )
 
     def _configure_airflow(self) -> None:
+        from airflow_provider_pgtrickle.testing.airflow import AirflowHome
+
         airflow_home = self.state_dir / "airflow"
-        airflow_home.mkdir(parents=True, exist_ok=True)
+        # DAG runs happen in child processes (the test kit's AirflowHome); these variables
+        # reach them through this process's environment. AIRFLOW_HOME is set here too because
+        # Airflow configures itself on first import (the provider's exceptions import it), and
+        # this process must not write to the user's ~/airflow.
         os.environ.update(
             {
                 "AIRFLOW_HOME": str(airflow_home),
                 "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder),
                 "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-                "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
                 "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{airflow_home / 'airflow.db'}",
                 "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(airflow_home / "logs"),
+                "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
                 # Cosmos caches generated profiles (which hold no password) and partial parses.
                 "AIRFLOW__COSMOS__CACHE_DIR": str(self.state_dir / "cosmos"),
                 "DBT_LOG_PATH": str(self.state_dir / "dbt-logs"),
@@ -271,6 +290,7 @@ class Demo:
         )
         # A manifest or connection left in the caller's environment must not steer this run.
         os.environ.pop("JAFFLE_STREAM_MANIFEST", None)
+        self.airflow = AirflowHome(airflow_home)
 
     def _configure_connection(self, db: Any) -> None:
         from airflow_provider_pgtrickle.cosmos import dbt_package_env
@@ -311,7 +331,7 @@ class Demo:
 
     def _migrate_airflow(self) -> None:
         with self.console.step("Prepare Airflow's SQLite metadata database (.demo/airflow)"):
-            self._subprocess([sys.executable, "-m", "airflow", "db", "migrate"], "airflow db")
+            self.airflow.migrate()
 
     def _subprocess(self, command: list[str], what: str) -> None:
         with self.log_path.open("ab") as log:
@@ -321,29 +341,44 @@ class Demo:
         if done.returncode != 0:
             raise DemoError(f"`{what}` failed (exit {done.returncode}); see {self.log_path}")
 
-    def _run_dag(self, dag_id: str, conf: dict[str, Any] | None = None) -> dict[str, str]:
-        with redirected_output(self.log_path, not self.args.verbose):
-            from airflow.dag_processing.dagbag import DagBag
+    def _run_dag(self, dag_id: str, conf: dict[str, Any] | None = None) -> dict[str, str | None]:
+        # Each run is a child process in its own process group (the test kit's `run_dag`), so
+        # Ctrl-C reaches only this process, which stops the child at once instead of letting
+        # Airflow turn the interrupt into a failed task and carry on.
+        from airflow_provider_pgtrickle.testing.airflow import TaskProgress
 
-            bag = DagBag(dag_folder=str(self.dags_folder / f"{dag_id}.py"))
-            if bag.import_errors:
-                errors = "; ".join(f"{k}: {v}" for k, v in bag.import_errors.items())
-                raise DemoError(f"DAG `{dag_id}` failed to import: {errors}")
-            dag = bag.dags.get(dag_id)
-            if dag is None:
-                raise DemoError(f"DAG `{dag_id}` not found in {self.dags_folder}")
-            run = dag.test(run_conf=conf)
-            instances = run.get_task_instances()
-            states = {_ti_name(ti): str(ti.state) for ti in instances}
-        failed = sorted(task for task, state in states.items() if state != "success")
-        if str(run.state) != "success" or failed:
-            raise DemoError(
-                f"DAG `{dag_id}` ended `{run.state}`; tasks not successful: "
-                f"{', '.join(f'{t} ({states[t]})' for t in failed) or 'none'}. "
-                f"Airflow and dbt output: {self.log_path}"
+        def progress(task: TaskProgress) -> None:
+            seconds = "" if task.seconds is None else f" {task.seconds:.1f} s"
+            word = "ok" if task.state == "success" else task.state.upper()
+            counter = f"[{task.finished}/{max(task.total, task.finished)}]"
+            self.console.say(f"   {counter:>8} {task.task} ... {word}{seconds}")
+
+        with self.log_path.open("a", encoding="utf-8", buffering=1) as log:
+
+            def line(text: str) -> None:
+                if self.args.verbose:
+                    self.console.stream.write(text)
+                log.write(text)
+
+            result = self.airflow.run_dag(
+                self.dags_folder / f"{dag_id}.py",
+                dag_id,
+                conf=conf,
+                timeout=1800,
+                on_line=line,
+                on_task=progress,
             )
-        self.console.say(f"   {len(states)} tasks succeeded")
-        return states
+        if not result.succeeded:
+            raise DemoError(
+                f"DAG `{dag_id}` ended `{result.state}`; tasks not successful: "
+                + (
+                    ", ".join(f"{t} ({result.task_states[t]})" for t in result.failed_tasks)
+                    or "none"
+                )
+                + f". Airflow and dbt output: {self.log_path}"
+            )
+        self.console.say(f"   {len(result.task_states)} tasks succeeded")
+        return result.task_states
 
     # -- results -------------------------------------------------------------------------
 
@@ -458,8 +493,10 @@ class Demo:
             raise DemoError("not every stream table is ACTIVE at the end")
 
 
-def _ti_name(ti: Any) -> str:
-    return ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"
+def _psql_path() -> str | None:
+    from airflow_provider_pgtrickle.testing.__main__ import _psql_path as find
+
+    return find()
 
 
 def _seconds(value: timedelta | None) -> str:
@@ -493,6 +530,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="with PGTRICKLE_DSN: keep the demo database instead of dropping it",
     )
     parser.add_argument(
+        "--keep-server",
+        action="store_true",
+        help="after the demo, keep the PostgreSQL server (or, with PGTRICKLE_DSN, the database) "
+        "and print how to connect; Ctrl-C stops and deletes it",
+    )
+    parser.add_argument(
         "--verbose", action="store_true", help="show Airflow's and dbt's output live"
     )
     return parser.parse_args(argv)
@@ -506,8 +549,13 @@ def main(argv: list[str] | None = None) -> int:
     demo = Demo(args, console)
     try:
         demo.run()
+    except KeyboardInterrupt:
+        # The DAG's child process was stopped and the server deleted on the way out.
+        console.say("\ninterrupted")
+        return 130
     except DemoError as exc:
-        console.say(f"\nDEMO FAILED: {exc}")
+        if not demo.failure_reported:
+            console.say(f"\nDEMO FAILED: {exc}")
         return 1
     except Exception as exc:
         console.say(f"\nDEMO FAILED: {type(exc).__name__}: {exc}\nDetails: {demo.log_path}")

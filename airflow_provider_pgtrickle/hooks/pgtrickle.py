@@ -102,6 +102,28 @@ class PgTrickleHook(PostgresHook):
 
     # -- connections and transactions -------------------------------------------------------
 
+    def get_conn(self) -> Any:
+        """A psycopg connection built by `_connect.connection_kwargs`, the triggers' rule too."""
+        from copy import deepcopy
+
+        from airflow_provider_pgtrickle import _connect
+
+        conn = deepcopy(self.connection)
+        if conn.extra_dejson.get("iam", False):
+            conn.login, conn.password, conn.port = self.get_iam_token(conn)
+        conn_args = _connect.from_connection(
+            conn,
+            conn.extra_dejson,
+            database=self.database,
+            options=self.options,
+        )
+        raw_cursor = conn.extra_dejson.get("cursor")
+        if raw_cursor:
+            key, value = self._get_cursor_config(raw_cursor)
+            conn_args[key] = value
+        self.conn = self._create_connection(conn_args)
+        return self.conn
+
     def new_connection(self) -> psycopg.Connection[Any]:
         """A new psycopg connection (caller closes it); safe to call from worker threads."""
         with self._connect_lock:

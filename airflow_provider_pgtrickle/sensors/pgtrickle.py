@@ -46,6 +46,11 @@ class PgTrickleHealthSensor(BaseSensorOperator):
     :param fail_on_error: fail at once on ERROR / SUSPENDED tables.
     :param postgres_conn_id: Airflow connection of type ``postgres``.
     :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``).
+        Deferred sensors on one connection share one listener connection in the triggerer
+        and wake on pg_trickle's notifications (docs/event-driven.md).
+    :param wait_for_sources: also wait until each table reflects every change to its source
+        tables committed before the sensor started (read from pg_trickle's change buffers and
+        the table's frontier). Not with ``mode="reschedule"``.
     """
 
     template_fields: Sequence[str] = ("stream_tables", "schema")
@@ -61,9 +66,17 @@ class PgTrickleHealthSensor(BaseSensorOperator):
         fail_on_error: bool = True,
         postgres_conn_id: str = "postgres_default",
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        wait_for_sources: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if wait_for_sources and self.mode == "reschedule":
+            raise PgTrickleValidationError(
+                f"Sensor `{self.task_id}`: wait_for_sources needs one continuous wait, but "
+                "mode is 'reschedule'; use mode='poke' or deferrable=True."
+            )
+        self.wait_for_sources = wait_for_sources
+        self._sources_since: str | None = None
         if stream_tables is not None and schema is not None:
             raise PgTrickleValidationError(
                 f"Sensor `{self.task_id}`: pass either `stream_tables` or `schema`, not both."
@@ -128,10 +141,51 @@ class PgTrickleHealthSensor(BaseSensorOperator):
             min_data_timestamp=self._min_data_timestamp(context),
             fail_on_error=self.fail_on_error,
         )
+        if self._sources_since is not None and report.state is HealthState.HEALTHY:
+            report = self._gate_on_sources(report)
         self._last_report = report
         if report.state is HealthState.FAILED:
             raise PgTrickleUnhealthyError(report.message)
         return report
+
+    def _start_sources_wait(self) -> None:
+        """Take the WAL position every earlier source change lies below (once per run)."""
+        if not self.wait_for_sources or self._sources_since is not None:
+            return
+        from airflow_provider_pgtrickle import _caught_up
+
+        [(since,)] = self._read(_caught_up.START_POSITION, [], "read the WAL position")
+        self._sources_since = str(since)
+
+    def _gate_on_sources(self, report: HealthReport) -> HealthReport:
+        from airflow_provider_pgtrickle import _caught_up
+
+        since = str(self._sources_since)
+        names = report.table_names()
+        query, params = _caught_up.buffers_query(names)
+        buffers = self._read(query, params, "read the change buffers")
+        counting = _caught_up.count_query(buffers, [(n, since) for n in names])
+        if counting is None:
+            return report
+        rows = self._read(counting[0], counting[1], "read pending source changes")
+        pending = _caught_up.totals(rows)
+        return _caught_up.gate(report, {n: pending.get((n, since), 0) for n in names})
+
+    def _read(self, query: Any, params: list[Any], operation: str) -> list[tuple[Any, ...]]:
+        import psycopg
+        from psycopg.rows import tuple_row
+
+        from airflow_provider_pgtrickle.exceptions import translate_database_error
+
+        try:
+            with (
+                self.hook.new_connection() as conn,
+                conn.cursor(row_factory=tuple_row) as cur,
+            ):
+                cur.execute(query, params)
+                return cur.fetchall()
+        except psycopg.Error as error:
+            raise translate_database_error(error, operation=operation, stream_table=None) from error
 
     def poke(self, context: Context) -> PokeReturnValue:
         report = self._check(context)
@@ -140,6 +194,7 @@ class PgTrickleHealthSensor(BaseSensorOperator):
         return PokeReturnValue(is_done=healthy, xcom_value=report.to_dict() if healthy else None)
 
     def execute(self, context: Context) -> Any:
+        self._start_sources_wait()
         if not self.deferrable:
             try:
                 return super().execute(context)
@@ -168,6 +223,7 @@ class PgTrickleHealthSensor(BaseSensorOperator):
                 fail_on_error=self.fail_on_error,
                 poll_interval=float(self.poke_interval),
                 deadline=deadline.isoformat(),
+                sources_since=self._sources_since,
             ),
             method_name="execute_complete",
         )

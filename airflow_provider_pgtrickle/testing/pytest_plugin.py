@@ -10,6 +10,9 @@ Registered through the `pytest11` entry point, so installing
 - `pgtrickle_tick`: run one scheduler tick (double only).
 - `pgtrickle_statement_log`: the statements a client sent to the test's database (double only).
 - `pgtrickle_airflow_conn`: `AIRFLOW_CONN_POSTGRES_DEFAULT` pointing at the test database.
+- `pgtrickle_airflow` (session): a private Airflow home with a migrated metadata database;
+  `pgtrickle_airflow.run_dag(dag_file, dag_id, env=pgtrickle_db.airflow_env())` runs a DAG file
+  end to end and returns per-task states (see `airflow_provider_pgtrickle.testing.airflow`).
 
 Mark tests that need the double's helper functions with `@pytest.mark.requires_double`.
 """
@@ -26,6 +29,7 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
+from airflow_provider_pgtrickle.testing.airflow import AirflowHome
 from airflow_provider_pgtrickle.testing.server import (
     TestDatabase,
     TestServer,
@@ -161,3 +165,11 @@ def pgtrickle_airflow_conn(pgtrickle_db: TestDatabase, monkeypatch: pytest.Monke
     for key, value in pgtrickle_db.airflow_env("postgres_default").items():
         monkeypatch.setenv(key, value)
     return "postgres_default"
+
+
+@pytest.fixture(scope="session")
+def pgtrickle_airflow(tmp_path_factory: pytest.TempPathFactory) -> AirflowHome:
+    """A private Airflow home for `dag.test()` runs, migrated once per test session."""
+    home = AirflowHome(tmp_path_factory.mktemp("pgtrickle-airflow-home"))
+    home.migrate()
+    return home

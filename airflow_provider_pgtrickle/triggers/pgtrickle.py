@@ -1,41 +1,462 @@
-"""`PgTrickleHealthTrigger`: the deferred half of `PgTrickleHealthSensor`.
+"""Triggers: the deferred health sensor's wait, and an asset watcher for stream table refreshes.
 
-Polls the same single health query as the sensor over an async psycopg connection, applies
-the same rules (`airflow_provider_pgtrickle._health`) and yields exactly one event:
+Both wait push-first and share their database work. In one triggerer process, every trigger
+on the same Airflow connection id joins one *shared stream* (Airflow 3.3's
+`BaseEventTrigger.shared_stream_key`): one listener connection that LISTENs on pg_trickle's
+``pg_trickle_alert`` and ``pg_trickle_refresh`` channels and runs one health query for all
+waiting triggers, at once when a notification names a table someone waits for, when a trigger
+joins, after a reconnect, and otherwise once per poll interval (the fallback for missed
+notifications and for stream tables in pooler-compatibility mode, which send none). Each trigger
+judges its own tables from that query's rows (`filter_shared_stream`).
 
+A trigger run on its own (`run()`, as a triggerer without shared streams would call it) drives
+the same stream for itself alone: the same behaviour with one connection per trigger.
+
+Health trigger events (exactly one):
 ``{"status": "success" | "error" | "timeout", "message": str, "tables": [names],
-"report": {...}}``
-
-It carries its own absolute deadline, so the sensor defers without ``timeout=``.
+"report": {...}}``. The trigger carries its own absolute deadline, so the sensor defers
+without ``timeout=``.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import itertools
+import json
+import logging
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Hashable, Iterator
+from contextlib import aclosing
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from airflow.triggers.base import BaseTrigger, TriggerEvent
+from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
-from airflow_provider_pgtrickle.types import HealthReport, HealthState
+from airflow_provider_pgtrickle.types import HealthReport, HealthRow, HealthState
 
-# Connection failures that waiting will not cure (the server answered and refused), told
-# apart by text: psycopg reports no SQLSTATE for failures while connecting.
-_PERMANENT_CONNECT_FAILURES = (
-    "password authentication failed",
-    "no pg_hba.conf entry",
-    "does not exist",
-    "permission denied",
-    "too many connections for role",
-)
+# Channels pg_trickle sends on: `pg_trickle_alert` (JSON with `event`, `pgt_schema`,
+# `pgt_name`; pg_trickle src/monitor/alert.rs, emit_alert) and `pg_trickle_refresh` (JSON with
+# `stream_table`, `schema`; pg_trickle src/api/refresh_ops.rs, execute_manual_full_refresh).
+CHANNELS = ("pg_trickle_alert", "pg_trickle_refresh")
+
+# The listener waits in slices this long so a newly joined trigger is checked promptly.
+_SLICE_S = 0.25
+# After the first notification, collect the rest of a burst this long before querying once.
+_BURST_S = 0.02
+# Reconnect attempts after a dropped connection are spaced at least this far apart.
+_MIN_RETRY_S = 1.0
 
 
 def _parse_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-class PgTrickleHealthTrigger(BaseTrigger):
+def _one_line(text: str) -> str:
+    return " ".join(part.strip() for part in text.strip().splitlines() if part.strip())
+
+
+# -- error texts ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """A failure of the shared connection: `permanent` ends the waits, else they retry."""
+
+    message: str
+    permanent: bool
+
+
+# Connection failures that waiting will not cure, each with the advice that fits, most
+# specific first. psycopg reports no SQLSTATE for failures while connecting, so they are told
+# apart by the server's (or libpq's) text. Anything else (refused, reset, timeout) is retried.
+_CONNECT_ADVICE: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("password authentication failed",), "fix the login or password of the connection"),
+    (("no pg_hba.conf entry",), "allow this client in the server's pg_hba.conf or fix sslmode"),
+    (("database", "does not exist"), "fix the database (the connection's schema or `dbname`)"),
+    (("role", "does not exist"), "fix the connection's login"),
+    (("permission denied",), "grant the login CONNECT on the database"),
+    (("too many connections for role",), "raise the role's connection limit"),
+    (("sslmode",), "fix `sslmode` in the connection's extra"),
+    (("invalid connection option",), "remove that key from the connection's extra"),
+    (("invalid integer value",), "fix the connection's port"),
+    (("could not translate host name",), "fix the connection's host"),
+    (("isn't defined",), "define the connection (Admin > Connections or AIRFLOW_CONN_<ID>)"),
+)
+
+
+def _connect_failure(conn_id: str, error: BaseException) -> _Failure:
+    reason = _one_line(str(error)) or type(error).__name__
+    lowered = reason.lower()
+    for markers, advice in _CONNECT_ADVICE:
+        if all(marker in lowered for marker in markers):
+            return _Failure(f"Cannot connect with `{conn_id}`: {reason}; {advice}.", True)
+    return _Failure(f"Cannot reach the database of `{conn_id}`: {reason}", permanent=False)
+
+
+# Query failures by SQLSTATE and their advice; all are permanent (waiting will not cure them).
+_QUERY_ADVICE: dict[str, str] = {
+    "42501": "grant the login USAGE on schema `pgtrickle` and SELECT on its catalog",
+    "3F000": "install pg_trickle in this database: CREATE EXTENSION pg_trickle",
+    "42P01": "install or upgrade pg_trickle in this database (its catalog is missing)",
+    "42883": "install or upgrade pg_trickle in this database (a function is missing)",
+}
+
+
+def _query_failure(conn_id: str, error: Any) -> _Failure:
+    diag = getattr(error, "diag", None)
+    reason = _one_line((getattr(diag, "message_primary", None) or "") or str(error))
+    sqlstate = getattr(error, "sqlstate", None) or ""
+    advice = _QUERY_ADVICE.get(sqlstate, "fix the cause above; the health query is read-only")
+    return _Failure(
+        f"Health query on `{conn_id}` failed: {reason} (SQLSTATE {sqlstate or 'none'}); {advice}.",
+        permanent=True,
+    )
+
+
+# -- the shared stream ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Selector:
+    """Which stream tables a trigger reads: names, a whole schema, or (both empty) all."""
+
+    names: tuple[str, ...] = ()
+    schema: str | None = None
+
+    def matches(self, qualified: str, schema: str) -> bool:
+        if self.names:
+            return qualified in self.names
+        if self.schema is not None:
+            return schema == self.schema
+        return True
+
+    def pick(self, rows: dict[str, HealthRow]) -> list[HealthRow]:
+        if self.names:
+            return [rows[name] for name in self.names if name in rows]
+        return [row for name, row in sorted(rows.items()) if self.schema in (None, row.schema)]
+
+
+@dataclass
+class _Interest:
+    selector: _Selector
+    poll_interval: float
+    deadline: datetime | None
+    # WAL position whose earlier source changes must be consumed (`wait_for_sources`).
+    since: str | None = None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One raw event of the shared stream: the health rows of one query, or a failure.
+
+    `covered` holds the ids of the interests the query (or failure) was for; a trigger that
+    joined later waits for the next snapshot.
+    """
+
+    covered: frozenset[int]
+    rows: dict[str, HealthRow]
+    failure: _Failure | None = None
+    notified: frozenset[str] = frozenset()
+    # Unconsumed source changes per (table, since) for triggers with `sources_since`.
+    pending: dict[tuple[str, str], int] = field(default_factory=dict)
+    # Reports already judged from these rows, by the judging trigger's rule set: a thousand
+    # sensors with the same tables and options classify once per snapshot, not a thousand times.
+    reports: dict[Hashable, HealthReport] = field(default_factory=dict, compare=False)
+
+
+@dataclass
+class _Hub:
+    """What the triggers of one shared stream want, read by the stream before each query."""
+
+    interests: dict[int, _Interest] = field(default_factory=dict)
+    joined: bool = False
+    queries: int = 0
+    connections: int = 0
+    streams: int = 0
+    _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+
+    def register(self, interest: _Interest) -> int:
+        iid = next(self._ids)
+        self.interests[iid] = interest
+        self.joined = True
+        return iid
+
+    def unregister(self, iid: int) -> None:
+        self.interests.pop(iid, None)
+
+    def wants(self, qualified: str, schema: str) -> bool:
+        return any(i.selector.matches(qualified, schema) for i in self.interests.values())
+
+    def poll_interval(self) -> float:
+        return min((i.poll_interval for i in self.interests.values()), default=60.0)
+
+    def earliest_deadline(self) -> datetime | None:
+        return min((i.deadline for i in self.interests.values() if i.deadline), default=None)
+
+    def pending_pairs(self, rows: dict[str, HealthRow]) -> set[tuple[str, str]]:
+        """(table, since) pairs the caught-up query must answer for these health rows."""
+        return {
+            (row.qualified_name, i.since)
+            for i in self.interests.values()
+            if i.since is not None
+            for row in i.selector.pick(rows)
+        }
+
+    def queries_for(self) -> list[tuple[Any, list[Any]]]:
+        """The fewest health queries that cover every interest: usually exactly one."""
+        from airflow_provider_pgtrickle import _health
+
+        selectors = {i.selector for i in self.interests.values()}
+        if not selectors:
+            return []
+        if any(not s.names and s.schema is None for s in selectors):
+            return [_health.health_query([], None)]
+        out = []
+        names = sorted({name for s in selectors for name in s.names})
+        if names:
+            out.append(_health.health_query(names, None))
+        for schema in sorted({s.schema for s in selectors if not s.names and s.schema}):
+            out.append(_health.health_query([], schema))
+        return out
+
+
+# One hub per (shared stream key, event loop): the triggerer runs one loop, tests run several.
+_HUBS: dict[tuple[Hashable, int], _Hub] = {}
+
+
+def hub_for(key: Hashable) -> _Hub:
+    """The hub of a shared stream key in the running event loop (created on first use)."""
+    slot = (key, id(asyncio.get_running_loop()))
+    hub = _HUBS.get(slot)
+    if hub is None:
+        hub = _HUBS[slot] = _Hub()
+    return hub
+
+
+def _release(key: Hashable) -> None:
+    slot = (key, id(asyncio.get_running_loop()))
+    hub = _HUBS.get(slot)
+    if hub is not None and not hub.interests and hub.streams == 0:
+        del _HUBS[slot]
+
+
+def _notified_table(channel: str, payload: str) -> tuple[str, str] | None:
+    """(qualified name, schema) a pg_trickle notification is about, or None."""
+    try:
+        data = json.loads(payload)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    if channel == "pg_trickle_refresh":
+        schema, name = data.get("schema"), data.get("stream_table")
+    else:
+        schema, name = data.get("pgt_schema"), data.get("pgt_name")
+    if not isinstance(schema, str) or not isinstance(name, str):
+        return None
+    return f"{schema}.{name}", schema
+
+
+async def _connect(conn_id: str) -> Any:
+    """An autocommit async connection built exactly like `PgTrickleHook.get_conn`'s."""
+    import psycopg
+    from airflow.sdk import BaseHook
+
+    from airflow_provider_pgtrickle import _connect
+
+    conn = await BaseHook.aget_connection(conn_id)
+    extra = await conn.aextra_dejson() if hasattr(conn, "aextra_dejson") else conn.extra_dejson
+    if extra.get("iam", False):
+        from airflow_provider_pgtrickle.hooks.pgtrickle import PgTrickleHook
+
+        hook = PgTrickleHook(postgres_conn_id=conn_id)
+        conn.login, conn.password, conn.port = await asyncio.to_thread(hook.get_iam_token, conn)
+    kwargs = _connect.from_connection(conn, extra)
+    return await psycopg.AsyncConnection.connect(autocommit=True, **kwargs)
+
+
+async def _listen(conn_id: str, key: Hashable) -> AsyncGenerator[Snapshot, None]:
+    """The shared stream: LISTEN, query on push / join / reconnect / interval, yield snapshots."""
+    import psycopg
+    from psycopg import sql
+
+    from airflow_provider_pgtrickle import _caught_up, _health
+
+    hub = hub_for(key)
+    hub.streams += 1
+    conn: Any = None
+    last_query = float("-inf")
+    last_query_at = datetime.min.replace(tzinfo=timezone.utc)
+    next_connect = 0.0
+    pushed: set[str] = set()
+    due_now = True
+    try:
+        while True:
+            now = time.monotonic()
+            if conn is None:
+                # A trigger that just joined gets an attempt (and a verdict) at once.
+                if now < next_connect and not hub.joined:
+                    await asyncio.sleep(min(_SLICE_S, next_connect - now))
+                    continue
+                try:
+                    conn = await _connect(conn_id)
+                    hub.connections += 1
+                    for channel in CHANNELS:
+                        await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+                except Exception as error:  # every failure becomes an event
+                    if conn is not None:
+                        await conn.close()
+                    conn = None
+                    failure = _connect_failure(conn_id, error)
+                    covered = frozenset(hub.interests)
+                    hub.joined = False
+                    retry = max(_MIN_RETRY_S, hub.poll_interval()) if covered else _SLICE_S
+                    deadline = hub.earliest_deadline()
+                    if deadline is not None:
+                        # The next attempt (and its failure snapshot) also ends waits that
+                        # time out before the poll interval is over.
+                        left = (deadline - datetime.now(timezone.utc)).total_seconds()
+                        retry = min(retry, max(0.05, left + 0.05))
+                    next_connect = time.monotonic() + retry
+                    yield Snapshot(covered=covered, rows={}, failure=failure)
+                    continue
+                # Notifications sent while disconnected are lost: query now.
+                due_now = True
+            deadline = hub.earliest_deadline()
+            if deadline is not None and last_query_at < deadline <= datetime.now(timezone.utc):
+                due_now = True
+            if hub.joined:
+                hub.joined = False
+                due_now = True
+            if time.monotonic() - last_query >= hub.poll_interval():
+                due_now = True
+            if due_now and hub.interests:
+                due_now = False
+                covered = frozenset(hub.interests)
+                last_query_at = datetime.now(timezone.utc)
+                rows: dict[str, HealthRow] = {}
+                pending: dict[tuple[str, str], int] = {}
+                try:
+                    for query, params in hub.queries_for():
+                        hub.queries += 1
+                        cur = await conn.execute(query, params)
+                        for row in _health.rows_to_health(await cur.fetchall()):
+                            rows[row.qualified_name] = row
+                    pairs = hub.pending_pairs(rows)
+                    if pairs:
+                        query, params = _caught_up.buffers_query(name for name, _ in pairs)
+                        cur = await conn.execute(query, params)
+                        counting = _caught_up.count_query(await cur.fetchall(), pairs)
+                        if counting is not None:
+                            cur = await conn.execute(*counting)
+                            pending = _caught_up.totals(await cur.fetchall())
+                except psycopg.OperationalError as error:
+                    await conn.close()
+                    conn = None
+                    next_connect = time.monotonic() + _MIN_RETRY_S
+                    yield Snapshot(covered, {}, failure=_connect_failure(conn_id, error))
+                    continue
+                except psycopg.Error as error:
+                    last_query = time.monotonic()
+                    yield Snapshot(covered, {}, failure=_query_failure(conn_id, error))
+                    continue
+                last_query = time.monotonic()
+                notified, pushed = frozenset(pushed), set()
+                yield Snapshot(covered, rows, notified=notified, pending=pending)
+                continue
+            # Wait for a notification, at most one slice, then re-check joins and timers.
+            try:
+                got = False
+                async for note in conn.notifies(timeout=_SLICE_S, stop_after=1):
+                    got = True
+                    _note(hub, pushed, note)
+                if got:
+                    async for note in conn.notifies(timeout=_BURST_S):
+                        _note(hub, pushed, note)
+                    if pushed:
+                        due_now = True
+            except psycopg.OperationalError as error:
+                await conn.close()
+                conn = None
+                yield Snapshot(
+                    frozenset(hub.interests), {}, failure=_connect_failure(conn_id, error)
+                )
+    finally:
+        hub.streams -= 1
+        if conn is not None and not conn.closed:
+            await conn.close()
+        _release(key)
+
+
+def _note(hub: _Hub, pushed: set[str], note: Any) -> None:
+    table = _notified_table(note.channel, note.payload)
+    if table is not None and hub.wants(*table):
+        pushed.add(table[0])
+
+
+class _PgTrickleStreamTrigger(BaseEventTrigger):
+    """Shared-stream plumbing common to the health trigger and the refresh watcher."""
+
+    postgres_conn_id: str
+    poll_interval: float
+
+    def shared_stream_key(self) -> Hashable | None:
+        # One listener per Airflow connection id and triggerer, whatever the trigger class.
+        return ("airflow_provider_pgtrickle", self.postgres_conn_id)
+
+    @classmethod
+    async def open_shared_stream(cls, kwargs: dict[str, Any]) -> AsyncIterator[Any]:
+        conn_id = kwargs["postgres_conn_id"]
+        async for snapshot in _listen(conn_id, ("airflow_provider_pgtrickle", conn_id)):
+            yield snapshot
+
+    def _interest(self) -> _Interest:
+        raise NotImplementedError
+
+    def _judge(self, snapshot: Snapshot) -> TriggerEvent | None:
+        raise NotImplementedError
+
+    async def filter_shared_stream(
+        self, shared_stream: AsyncIterator[Any]
+    ) -> AsyncIterator[TriggerEvent]:
+        async with aclosing(self._filter(shared_stream, self.shared_stream_key())) as events:
+            async for event in events:
+                yield event
+
+    async def _filter(
+        self, shared_stream: AsyncIterator[Any], key: Hashable
+    ) -> AsyncGenerator[TriggerEvent, None]:
+        hub = hub_for(key)
+        iid = hub.register(self._interest())
+        try:
+            async for snapshot in shared_stream:
+                if iid not in snapshot.covered:
+                    continue
+                event = self._judge(snapshot)
+                if event is not None:
+                    yield event
+                    if self._ends_after_event:
+                        return
+        finally:
+            hub.unregister(iid)
+            _release(key)
+
+    _ends_after_event = True
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        # Without the triggerer's shared streams (Airflow < 3.3, or called directly): the
+        # same stream, private to this trigger.
+        key = ("airflow_provider_pgtrickle", self.postgres_conn_id, "solo", id(self))
+        async with (
+            aclosing(_listen(self.postgres_conn_id, key)) as stream,
+            aclosing(self._filter(stream, key)) as events,
+        ):
+            async for event in events:
+                yield event
+
+
+class PgTrickleHealthTrigger(_PgTrickleStreamTrigger):
     """Wait in the triggerer until stream tables are healthy, fail, or the deadline passes.
 
     :param postgres_conn_id: Airflow connection of type ``postgres``.
@@ -44,8 +465,10 @@ class PgTrickleHealthTrigger(BaseTrigger):
     :param max_staleness: seconds since the last refresh allowed, or ``None``.
     :param min_data_timestamp: ISO 8601 time ``data_timestamp`` must reach, or ``None``.
     :param fail_on_error: ERROR/SUSPENDED ends the wait with an ``error`` event.
-    :param poll_interval: seconds between polls.
+    :param poll_interval: seconds between fallback polls (notifications wake it sooner).
     :param deadline: ISO 8601 (UTC) time at which a ``timeout`` event is sent.
+    :param sources_since: WAL position (``pg_lsn`` text); healthy also needs every source
+        change committed before it to be refreshed (the sensor's ``wait_for_sources``).
     """
 
     def __init__(
@@ -59,6 +482,7 @@ class PgTrickleHealthTrigger(BaseTrigger):
         fail_on_error: bool,
         poll_interval: float,
         deadline: str,
+        sources_since: str | None = None,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.postgres_conn_id = postgres_conn_id
@@ -69,6 +493,10 @@ class PgTrickleHealthTrigger(BaseTrigger):
         self.fail_on_error = fail_on_error
         self.poll_interval = poll_interval
         self.deadline = deadline
+        self.sources_since = sources_since
+        self._last_failure: str | None = None
+        self._last_report = HealthReport(tables=())
+        self._last_logged: str | None = None
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -82,30 +510,16 @@ class PgTrickleHealthTrigger(BaseTrigger):
                 "fail_on_error": self.fail_on_error,
                 "poll_interval": self.poll_interval,
                 "deadline": self.deadline,
+                "sources_since": self.sources_since,
             },
         )
 
-    async def _connect(self) -> Any:
-        import psycopg
-        from airflow.sdk import BaseHook
-
-        from airflow_provider_pgtrickle.hooks.pgtrickle import PgTrickleHook
-
-        conn = await BaseHook.aget_connection(self.postgres_conn_id)
-        extra = await conn.aextra_dejson() if hasattr(conn, "aextra_dejson") else conn.extra_dejson
-        kwargs: dict[str, Any] = {
-            key: value
-            for key, value in extra.items()
-            if key not in PgTrickleHook.ignored_extra_options
-        }
-        return await psycopg.AsyncConnection.connect(
-            host=conn.host,
-            port=conn.port,
-            user=conn.login,
-            password=conn.password,
-            dbname=conn.schema,
-            autocommit=True,
-            **kwargs,
+    def _interest(self) -> _Interest:
+        return _Interest(
+            selector=_Selector(tuple(self.stream_tables), self.schema),
+            poll_interval=self.poll_interval,
+            deadline=datetime.fromisoformat(self.deadline),
+            since=self.sources_since,
         )
 
     def _event(self, status: str, report: HealthReport, message: str) -> TriggerEvent:
@@ -118,75 +532,144 @@ class PgTrickleHealthTrigger(BaseTrigger):
             }
         )
 
-    async def run(self) -> AsyncIterator[TriggerEvent]:
-        import psycopg
-
+    def _judge(self, snapshot: Snapshot) -> TriggerEvent | None:
         from airflow_provider_pgtrickle import _health
 
-        deadline = datetime.fromisoformat(self.deadline)
-        min_ts = _parse_time(self.min_data_timestamp)
-        query, params = _health.health_query(self.stream_tables, self.schema)
-        report = HealthReport(tables=())
-        conn: Any = None
-        last_failure: str | None = None
-        try:
-            while True:
-                try:
-                    if conn is None or conn.closed:
-                        conn = await self._connect()
-                    cur = await conn.execute(query, params)
-                    rows = await cur.fetchall()
-                except psycopg.OperationalError as error:
-                    if conn is not None:
-                        await conn.close()
-                    conn = None
-                    last_failure = str(error).strip()
-                    if any(text in last_failure for text in _PERMANENT_CONNECT_FAILURES):
-                        yield self._event(
-                            "error",
-                            report,
-                            f"Cannot connect with `{self.postgres_conn_id}`: {last_failure}; "
-                            "fix the connection's host, database, login or password.",
-                        )
-                        return
-                    # A dropped connection is retried until the deadline; the event says why.
-                    self.log.warning("pg_trickle: health poll failed, will retry: %s", error)
-                except psycopg.Error as error:
-                    yield self._event(
-                        "error", report, f"Health query failed: {error}; check the connection."
-                    )
-                    return
-                else:
-                    last_failure = None
-                    report = _health.classify(
-                        _health.rows_to_health(rows),
-                        requested=self.stream_tables,
-                        max_staleness=self.max_staleness,
-                        min_data_timestamp=min_ts,
-                        fail_on_error=self.fail_on_error,
-                    )
-                    if report.state is HealthState.HEALTHY:
-                        yield self._event("success", report, report.message)
-                        return
-                    if report.state is HealthState.FAILED:
-                        yield self._event("error", report, report.message)
-                        return
-                    self.log.info("pg_trickle: waiting: %s", report.message)
-                remaining = (deadline - datetime.now(timezone.utc)).total_seconds()
-                if remaining <= 0:
-                    why = (
-                        f"the last poll could not reach the database: {last_failure}"
-                        if last_failure
-                        else report.message
-                    )
-                    yield self._event(
-                        "timeout",
-                        report,
-                        f"Stream tables not healthy by the deadline {self.deadline}: "
-                        f"{why} Raise `timeout` or check the pg_trickle scheduler.",
-                    )
-                    return
-                await asyncio.sleep(min(self.poll_interval, remaining))
-        finally:
-            if conn is not None and not conn.closed:
-                await conn.close()
+        report = self._last_report
+        if snapshot.failure is not None:
+            if snapshot.failure.permanent:
+                return self._event("error", report, snapshot.failure.message)
+            self._last_failure = snapshot.failure.message
+            self.log.warning("pg_trickle: health poll failed, will retry: %s", self._last_failure)
+        else:
+            self._last_failure = None
+            selector = _Selector(tuple(self.stream_tables), self.schema)
+            rules = (selector, self.max_staleness, self.min_data_timestamp, self.fail_on_error)
+            cached = snapshot.reports.get(rules)
+            if cached is None:
+                cached = snapshot.reports[rules] = _health.classify(
+                    selector.pick(snapshot.rows),
+                    requested=self.stream_tables,
+                    max_staleness=self.max_staleness,
+                    min_data_timestamp=_parse_time(self.min_data_timestamp),
+                    fail_on_error=self.fail_on_error,
+                )
+            if self.sources_since is not None and cached.state is HealthState.HEALTHY:
+                from airflow_provider_pgtrickle import _caught_up
+
+                since = self.sources_since
+                cached = _caught_up.gate(
+                    cached,
+                    {name: snapshot.pending.get((name, since), 0) for name in cached.table_names()},
+                )
+            report = self._last_report = cached
+            if report.state is HealthState.HEALTHY:
+                return self._event("success", report, report.message)
+            if report.state is HealthState.FAILED:
+                return self._event("error", report, report.message)
+            if self._last_logged is None:
+                # Once at info, then debug: a thousand waiting triggers share each poll, and a
+                # log line costs more than judging the rows.
+                self._last_logged = report.message
+                self.log.info("pg_trickle: waiting: %s", self._last_logged)
+            elif self.log.isEnabledFor(logging.DEBUG):
+                self.log.debug("pg_trickle: waiting: %s", report.message)
+        if datetime.fromisoformat(self.deadline) <= datetime.now(timezone.utc):
+            why = (
+                f"the last poll could not reach the database: {self._last_failure}"
+                if self._last_failure
+                else report.message
+            )
+            return self._event(
+                "timeout",
+                report,
+                f"Stream tables not healthy by the deadline {self.deadline}: {why} "
+                "Raise `timeout` or check the pg_trickle scheduler.",
+            )
+        return None
+
+
+class PgTrickleStreamTableRefreshedTrigger(_PgTrickleStreamTrigger):
+    """An asset-watcher trigger: fires each time a stream table's data changes.
+
+    Use it in an `AssetWatcher` on `stream_table_asset(...)` to run a DAG whenever pg_trickle
+    refreshes the table with new data (its ``data_timestamp`` advances), with no sensor. It
+    never ends; refreshes that find no change (``NO_DATA``) do not fire. A notification makes
+    it check at once; without one (pooler-compatibility mode, a dropped connection) the
+    fallback poll sees the change within ``poll_interval`` seconds. Changes made while no
+    triggerer runs it fire once, at its first check, if ``data_timestamp`` moved past
+    ``since``.
+
+    :param postgres_conn_id: Airflow connection of type ``postgres``.
+    :param stream_table: schema-qualified stream table name.
+    :param poll_interval: seconds between fallback polls.
+    :param since: ISO 8601 time; the first check fires if ``data_timestamp`` is later.
+        ``None``: the first check only records the current ``data_timestamp``.
+    """
+
+    _ends_after_event = False
+
+    def __init__(
+        self,
+        *,
+        postgres_conn_id: str,
+        stream_table: str,
+        poll_interval: float = 60.0,
+        since: str | None = None,
+    ) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        from airflow_provider_pgtrickle._validation import qualify
+
+        self.postgres_conn_id = postgres_conn_id
+        self.stream_table = qualify(stream_table)
+        self.poll_interval = float(poll_interval)
+        self.since = since
+        self._seen: datetime | None = _parse_time(since)
+        self._baseline_known = since is not None
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "postgres_conn_id": self.postgres_conn_id,
+                "stream_table": self.stream_table,
+                "poll_interval": self.poll_interval,
+                "since": self.since,
+            },
+        )
+
+    def _interest(self) -> _Interest:
+        return _Interest(
+            selector=_Selector((self.stream_table,)),
+            poll_interval=self.poll_interval,
+            deadline=None,
+        )
+
+    def _judge(self, snapshot: Snapshot) -> TriggerEvent | None:
+        if snapshot.failure is not None:
+            # A watcher outlives outages: it reports and keeps waiting.
+            self.log.warning("pg_trickle: %s", snapshot.failure.message)
+            return None
+        row = snapshot.rows.get(self.stream_table)
+        if row is None:
+            self.log.warning(
+                "pg_trickle: stream table `%s` is not in the catalog; waiting for it.",
+                self.stream_table,
+            )
+            return None
+        stamp = row.data_timestamp
+        if not self._baseline_known:
+            self._baseline_known = True
+            self._seen = stamp
+            return None
+        if stamp is None or (self._seen is not None and stamp <= self._seen):
+            return None
+        self._seen = stamp
+        return TriggerEvent(  # type: ignore[no-untyped-call]
+            {
+                "stream_table": self.stream_table,
+                "data_timestamp": stamp.isoformat(),
+                "status": row.status.value,
+                "notified": self.stream_table in snapshot.notified,
+            }
+        )

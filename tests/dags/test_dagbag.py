@@ -21,6 +21,7 @@ from airflow_provider_pgtrickle.cosmos import dbt_package_env
 
 EXAMPLE_DAG_IDS = {
     "pgtrickle_cosmos_example",
+    "pgtrickle_event_driven_example",
     "pgtrickle_maintenance_example",
     "pgtrickle_operators_example",
 }

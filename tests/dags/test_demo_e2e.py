@@ -10,6 +10,8 @@ against the raw tables.
 from __future__ import annotations
 
 import os
+import re
+import signal
 import subprocess
 import sys
 import uuid
@@ -79,7 +81,9 @@ def test_demo_builds_refreshes_and_reports(
             str(example_dags),
             "--database",
             demo_database.dbname,
-            "--keep-database",
+            # On a server the demo did not start, --keep-server keeps the database and says
+            # how to connect, without waiting.
+            "--keep-server",
         ],
         env=env,
         capture_output=True,
@@ -95,6 +99,13 @@ def test_demo_builds_refreshes_and_reports(
     out = done.stdout
     assert ("TEST DOUBLE" in out) == pgtrickle_server.is_double
     assert "Demo finished" in out
+    # One line per finished task while the DAGs run, e.g. `[3/21] stg_orders_run ... ok 1.2 s`.
+    progress = re.findall(r"\[(\d+)/(\d+)\] (\S+) \.\.\. ok", out)
+    assert len(progress) >= 30, out
+    assert progress[0][0] == "1"
+    assert f"Kept database `{demo_database.dbname}`" in out
+    assert f"dbname={demo_database.dbname}" in out
+    assert password not in out
     report = (tmp_path / "demo_output" / "report.md").read_text(encoding="utf-8")
     first_report = (tmp_path / "demo_output" / "report_first_run.md").read_text(encoding="utf-8")
     for name in EXPECTED_STREAM_TABLES:
@@ -142,3 +153,59 @@ def test_demo_builds_refreshes_and_reports(
         if path.is_file() and password.encode() in path.read_bytes()
     ]
     assert leaked == []
+
+
+@pytest.mark.slow
+@pytest.mark.requires_double
+def test_ctrl_c_stops_the_demo_promptly_and_cleans_up(example_dags: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    for inherited in ("PGTRICKLE_DSN", "AIRFLOW_HOME", "AIRFLOW__CORE__DAGS_FOLDER"):
+        env.pop(inherited, None)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            str(REPO_ROOT / "scripts" / "demo.py"),
+            "--workdir",
+            str(tmp_path),
+            "--dags-folder",
+            str(example_dags),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if re.search(r"\[1/\d+\]", line):
+                break  # the first task of the first DAG run has finished
+        else:
+            pytest.fail("".join(lines))
+        data_dir = re.search(r"at 127\.0\.0\.1:(\d+)/", "".join(lines))
+        proc.send_signal(signal.SIGINT)  # what the terminal sends on Ctrl-C
+        rest, _ = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    out = "".join(lines) + rest
+    assert proc.returncode == 130, out
+    assert out.rstrip().endswith("interrupted"), out
+    assert "DEMO FAILED" not in out
+    # The run was not carried on: at most a task that was finishing reported after Ctrl-C.
+    assert len(re.findall(r"\[\d+/\d+\]", rest)) <= 1, out
+    assert "tasks succeeded" not in out
+    # The DAG run's child process and its dbt are gone, and so is the server.
+    assert data_dir is not None, out
+    port = data_dir.group(1)
+    leftovers = subprocess.run(
+        ["pgrep", "-f", "--", f"-p {port} "], capture_output=True, text=True, check=False
+    ).stdout
+    assert leftovers.strip() == ""
+    children = subprocess.run(
+        ["pgrep", "-f", str(tmp_path)], capture_output=True, text=True, check=False
+    ).stdout
+    assert children.strip() == ""

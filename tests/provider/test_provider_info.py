@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import zipfile
+from pathlib import Path
+
+import pytest
 
 from airflow_provider_pgtrickle.get_provider_info import get_provider_info
 
@@ -98,3 +102,40 @@ def test_imports_raise_no_deprecation_warnings_and_pull_in_no_dbt_or_cosmos() ->
         "print(bad)\n"
     )
     assert run_python(code).strip() == "[]"
+
+
+def test_documentation_and_how_to_links_reach_airflow() -> None:
+    from airflow_provider_pgtrickle.get_provider_info import DOCS_URL
+
+    out = run_python(
+        "import json\n"
+        "from airflow.providers_manager import ProvidersManager\n"
+        "info = ProvidersManager().providers['airflow-provider-pgtrickle'].data\n"
+        "print(json.dumps([info['documentation-url'], info['integrations'][0]['how-to-guide']]))\n"
+    )
+    url, guides = json.loads(out.strip().splitlines()[-1])
+    # Airflow reads the documentation URL from the wheel's `Documentation` project URL.
+    assert url == DOCS_URL
+    assert guides
+    assert all(guide.startswith(DOCS_URL) for guide in guides)
+
+
+@pytest.mark.slow
+def test_the_wheel_is_typed_and_carries_the_dbt_package(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[2]
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(root)],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("airflow_provider_pgtrickle-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        metadata = next(n for n in names if n.endswith(".dist-info/METADATA"))
+        meta = archive.read(metadata).decode()
+    assert "airflow_provider_pgtrickle/py.typed" in names
+    assert "airflow_provider_pgtrickle/dbt_package/dbt_project.yml" in names
+    assert "airflow_provider_pgtrickle/testing/extension/pg_trickle--0.67.0.sql" in names
+    for label in ("Documentation", "Changelog", "Issues", "Source"):
+        assert f"Project-URL: {label}, https://" in meta
+    assert "Provides-Extra: openlineage" in meta

@@ -64,6 +64,7 @@ def test_serialize_is_pinned() -> None:
             "fail_on_error": True,
             "poll_interval": 30.0,
             "deadline": "2025-01-02T00:00:00+00:00",
+            "sources_since": None,
         },
     )
     classpath, kwargs = t.serialize()

@@ -411,16 +411,155 @@ BEGIN
 END
 $$;
 
+-- A byte that continues an identifier (letters, digits, '_', '$', any non-ASCII byte).
+CREATE FUNCTION pgtrickle._is_ident_byte(c integer) RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT c >= 128 OR c BETWEEN 48 AND 57 OR c BETWEEN 65 AND 90 OR c BETWEEN 97 AND 122
+           OR c IN (36, 95)
+$$;
+
+-- Lexical scan of a defining query. pg_trickle hands the text to PostgreSQL's raw parser
+-- (pg_trickle src/api/helpers.rs, validate_defining_query); the double cannot, so it follows
+-- the lexer's rules for what hides a ';': string literals ('' doubling; E'' strings and, with
+-- standard_conforming_strings off, plain ones take backslash escapes), dollar quotes
+-- ($tag$…$tag$, only at the start of a token), quoted identifiers ("" doubling), -- line
+-- comments and nested /* */ comments. Unterminated literals and comments swallow the rest,
+-- as in the lexer (which then reports the syntax error).
+--   n_statements: ';'-separated pieces holding at least one token (the raw parser's count:
+--                 empty statements, as in 'SELECT 1;', do not count);
+--   stripped:     the text with comments blanked, literals emptied and quoted identifiers
+--                 replaced by "x", for the double's keyword checks.
+CREATE FUNCTION pgtrickle._scan_sql(p_query text, OUT n_statements integer, OUT stripped text)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    enc name := pg_catalog.getdatabaseencoding();
+    -- Bytes, not characters: every special character is ASCII, and no byte of a multibyte
+    -- character in a server encoding is, so a byte loop is exact and get_byte is O(1).
+    b bytea := convert_to(coalesce(p_query, ''), enc);
+    n integer := length(b);
+    backslash_in_plain boolean := current_setting('standard_conforming_strings') <> 'on';
+    i integer := 0;            -- 0-based byte offsets
+    j integer;
+    k integer;
+    c integer;
+    c2 integer;
+    depth integer;
+    delim bytea;
+    esc boolean;
+    has_token boolean := false;
+    out bytea := '';
+    copied integer := 0;       -- first byte not yet copied into out
+    replacement text;
+BEGIN
+    n_statements := 0;
+    WHILE i < n LOOP
+        c := get_byte(b, i);
+        c2 := CASE WHEN i + 1 < n THEN get_byte(b, i + 1) ELSE 0 END;
+        replacement := NULL;
+        IF c = 59 THEN                                   -- ;
+            IF has_token THEN
+                n_statements := n_statements + 1;
+            END IF;
+            has_token := false;
+            j := i + 1;
+        ELSIF c = 45 AND c2 = 45 THEN                    -- -- comment, to the end of the line
+            j := i + 2;
+            WHILE j < n AND get_byte(b, j) NOT IN (10, 13) LOOP
+                j := j + 1;
+            END LOOP;
+            replacement := ' ';
+        ELSIF c = 47 AND c2 = 42 THEN                    -- /* comment */, nested
+            depth := 1;
+            j := i + 2;
+            WHILE j < n AND depth > 0 LOOP
+                c := get_byte(b, j);
+                c2 := CASE WHEN j + 1 < n THEN get_byte(b, j + 1) ELSE 0 END;
+                IF c = 47 AND c2 = 42 THEN
+                    depth := depth + 1;
+                    j := j + 2;
+                ELSIF c = 42 AND c2 = 47 THEN
+                    depth := depth - 1;
+                    j := j + 2;
+                ELSE
+                    j := j + 1;
+                END IF;
+            END LOOP;
+            replacement := ' ';
+        ELSIF c = 39 THEN                                -- 'string'
+            -- E'…' when the E is a token of its own (not the end of an identifier like somE).
+            esc := backslash_in_plain
+                OR (i > 0 AND get_byte(b, i - 1) IN (69, 101)
+                    AND (i = 1 OR NOT pgtrickle._is_ident_byte(get_byte(b, i - 2))));
+            j := i + 1;
+            WHILE j < n LOOP
+                c := get_byte(b, j);
+                IF c = 92 AND esc THEN
+                    j := j + 2;
+                ELSIF c = 39 THEN
+                    EXIT WHEN j + 1 >= n OR get_byte(b, j + 1) <> 39;
+                    j := j + 2;
+                ELSE
+                    j := j + 1;
+                END IF;
+            END LOOP;
+            j := j + 1;
+            replacement := ' '''' ';
+            has_token := true;
+        ELSIF c = 34 THEN                                -- "quoted identifier"
+            j := i + 1;
+            WHILE j < n LOOP
+                IF get_byte(b, j) = 34 THEN
+                    EXIT WHEN j + 1 >= n OR get_byte(b, j + 1) <> 34;
+                    j := j + 2;
+                ELSE
+                    j := j + 1;
+                END IF;
+            END LOOP;
+            j := j + 1;
+            replacement := ' "x" ';
+            has_token := true;
+        ELSIF c = 36 AND (i = 0 OR NOT pgtrickle._is_ident_byte(get_byte(b, i - 1))) THEN
+            -- $tag$…$tag$ (tag: an identifier without '$'); $1 or a lone '$' is plain text.
+            j := i + 1;
+            WHILE j < n AND (pgtrickle._is_ident_byte(get_byte(b, j)) AND get_byte(b, j) <> 36)
+                  AND NOT (j = i + 1 AND get_byte(b, j) BETWEEN 48 AND 57) LOOP
+                j := j + 1;
+            END LOOP;
+            IF j < n AND get_byte(b, j) = 36 THEN
+                delim := substring(b FROM i + 1 FOR j - i + 1);
+                k := position(delim IN substring(b FROM j + 2));
+                j := CASE WHEN k = 0 THEN n ELSE j + k + length(delim) END;
+                replacement := ' '''' ';
+            ELSE
+                j := i + 1;
+            END IF;
+            has_token := true;
+        ELSE
+            IF NOT has_token AND c NOT IN (32, 9, 10, 11, 12, 13) THEN
+                has_token := true;
+            END IF;
+            j := i + 1;
+        END IF;
+        IF replacement IS NOT NULL THEN
+            out := out || substring(b FROM copied + 1 FOR i - copied) || convert_to(replacement, enc);
+            copied := j;
+        END IF;
+        i := j;
+    END LOOP;
+    IF has_token THEN
+        n_statements := n_statements + 1;
+    END IF;
+    IF copied < n THEN
+        out := out || substring(b FROM copied + 1);
+    END IF;
+    stripped := convert_from(out, enc);
+END
+$$;
+
+
 -- Removes comments, string literals and quoted identifiers, for lexical checks only.
 CREATE FUNCTION pgtrickle._strip_sql(p_query text) RETURNS text
-LANGUAGE sql IMMUTABLE AS $$
-    SELECT regexp_replace(regexp_replace(regexp_replace(regexp_replace(
-        p_query,
-        '/\*.*?\*/', ' ', 'g'),
-        E'--[^\n]*', ' ', 'g'),
-        '''(?:[^'']|'''')*''', ' '''' ', 'g'),
-        '"(?:[^"]|"")*"', ' "x" ', 'g')
-$$;
+LANGUAGE sql STABLE AS $$ SELECT (pgtrickle._scan_sql(p_query)).stripped $$;
 -- ---------------------------------------------------------------------------------------
 -- Query analysis: statement count, LIMIT/OFFSET rules, TopK stripping, output columns,
 -- referenced relations (through a temporary probe view's pg_depend rows), volatility.
@@ -434,7 +573,8 @@ CREATE FUNCTION pgtrickle._analyze_query(
     OUT keyless boolean, OUT has_volatile boolean, OUT has_view boolean)
 LANGUAGE plpgsql AS $$
 DECLARE
-    stripped text := pgtrickle._strip_sql(coalesce(p_query, ''));
+    scan record := pgtrickle._scan_sql(p_query);
+    stripped text := scan.stripped;
     body text;
     n_stmt integer;
     m text[];
@@ -442,14 +582,28 @@ DECLARE
     policy text := coalesce(nullif(current_setting('pg_trickle.volatile_function_policy', true), ''), 'reject');
     r record;
     old_path text;
+    one_stmt refcursor;
 BEGIN
-    SELECT count(*) INTO n_stmt
-    FROM regexp_split_to_table(stripped, ';') s WHERE btrim(s, E' \t\r\n') <> '';
+    n_stmt := scan.n_statements;
     IF n_stmt <> 1 THEN
         RAISE EXCEPTION USING MESSAGE = format('query parse error: Expected 1 statement, got %s', n_stmt),
             ERRCODE = '42000';
     END IF;
-    body := regexp_replace(p_query, '[\s;]+$', '');
+    -- A trailing ';' stays: pg_trickle runs the query as `… FROM (<query>) sub`, where it is
+    -- a syntax error (pg_trickle src/api/helpers.rs, initialize_st).
+    body := regexp_replace(p_query, E'\\s+$', '');
+    -- Second line of defence before any EXECUTE: a cursor cannot be opened on more than one
+    -- statement, and opening one parses and plans without running anything.
+    BEGIN
+        OPEN one_stmt FOR EXECUTE body;
+        CLOSE one_stmt;
+    EXCEPTION WHEN invalid_cursor_definition THEN
+        -- Other refusals (a single non-SELECT) are left to the probe view's own error.
+        IF SQLERRM LIKE 'cannot open multi-query plan%' THEN
+            RAISE EXCEPTION USING ERRCODE = '42000',
+                MESSAGE = 'query parse error: Expected 1 statement, got more than 1';
+        END IF;
+    END;
 
     IF stripped ~* '\mlimit\M' AND stripped !~* '\morder\s+by\M' THEN
         RAISE EXCEPTION USING ERRCODE = '0A000', MESSAGE =
@@ -582,7 +736,7 @@ $$;
 -- The query a refresh runs: defining_query plus any stripped TopK clause.
 CREATE FUNCTION pgtrickle._pgt_full_query(p_id bigint) RETURNS text
 LANGUAGE sql STABLE AS $$
-    SELECT regexp_replace(s.defining_query, '[\s;]+$', '')
+    SELECT regexp_replace(s.defining_query, E'\\s+$', '')
            || CASE WHEN s.topk_limit IS NOT NULL
                    THEN ' ORDER BY ' || s.topk_order_by || ' LIMIT ' || s.topk_limit
                         || coalesce(' OFFSET ' || s.topk_offset, '')
@@ -637,6 +791,22 @@ BEGIN
     END LOOP;
 END
 $$;
+-- Names of objects that belong to one storage table. pg_trickle derives them from the table
+-- name (`_pgt_guard_<name>`, `<name>_p<i>`, `<name>_default`; pg_trickle src/api/helpers.rs,
+-- install_dml_guard_trigger, and src/api/mod.rs, setup_storage_table), which PostgreSQL
+-- truncates to 63 bytes: two long names sharing a prefix would then share one guard function
+-- and neither could be dropped cleanly. The double names the guard function after the
+-- table's OID (nobody refers to it by name) and keeps pg_trickle's partition names where
+-- they fit, falling back to the OID (as pg_trickle names its change buffers changes_<oid>).
+CREATE FUNCTION pgtrickle._guard_name(p_relid oid) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$ SELECT '_pgt_guard_' || p_relid::text $$;
+
+CREATE FUNCTION pgtrickle._child_name(p_name text, p_relid oid, p_suffix text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN octet_length(p_name || p_suffix) <= 63 THEN p_name || p_suffix
+                ELSE '_pgt_' || p_relid::text || p_suffix END
+$$;
+
 -- ---------------------------------------------------------------------------------------
 -- Storage table (§9): __pgt_row_id, query columns (typmods dropped), auxiliary columns,
 -- row-id index, DML guard function and triggers. Returns the new table's OID.
@@ -651,7 +821,9 @@ DECLARE
     part record;
     part_clause text := '';
     qual text := format('%I.%I', p_schema, p_name);
-    guard text := '_pgt_guard_' || p_name;
+    guard text;
+    v_relid oid;
+    prev_check text;
 BEGIN
     FOR i IN 1 .. coalesce(array_length(p_cols, 1), 0) LOOP
         defs := defs || format(', %I %s', p_cols[i], p_types[i]);
@@ -668,14 +840,17 @@ BEGIN
             (SELECT string_agg(quote_ident(c), ', ') FROM unnest(part.cols) c));
     END IF;
     EXECUTE format('CREATE TABLE %s (%s)%s', qual, defs, part_clause);
+    v_relid := qual::regclass::oid;
+    guard := pgtrickle._guard_name(v_relid);
     IF part_clause <> '' THEN
         IF part.kind = 'HASH' THEN
             FOR i IN 0 .. part.modulus - 1 LOOP
                 EXECUTE format('CREATE TABLE %I.%I PARTITION OF %s FOR VALUES WITH (MODULUS %s, REMAINDER %s)',
-                    p_schema, p_name || '_p' || i, qual, part.modulus, i);
+                    p_schema, pgtrickle._child_name(p_name, v_relid, '_p' || i), qual, part.modulus, i);
             END LOOP;
         ELSE
-            EXECUTE format('CREATE TABLE %I.%I PARTITION OF %s DEFAULT', p_schema, p_name || '_default', qual);
+            EXECUTE format('CREATE TABLE %I.%I PARTITION OF %s DEFAULT', p_schema,
+                pgtrickle._child_name(p_name, v_relid, '_default'), qual);
         END IF;
         EXECUTE format('CREATE INDEX ON %s (__pgt_row_id)', qual);
     ELSIF p_keyless THEN
@@ -683,6 +858,10 @@ BEGIN
     ELSE
         EXECUTE format('CREATE UNIQUE INDEX ON %s (__pgt_row_id)', qual);
     END IF;
+    -- Not compiled now (the body is fixed and known to be valid): a compiled copy would stay
+    -- in this session's cache for every stream table it creates.
+    prev_check := current_setting('check_function_bodies');
+    PERFORM set_config('check_function_bodies', 'off', true);
     EXECUTE format($f$CREATE OR REPLACE FUNCTION %I.%I() RETURNS trigger LANGUAGE plpgsql AS $g$
 BEGIN
     IF current_setting('pg_trickle.internal_refresh', true) = 'true' THEN
@@ -697,11 +876,18 @@ BEGIN
         TG_TABLE_SCHEMA, TG_TABLE_NAME);
 END
 $g$ $f$, p_schema, guard);
-    EXECUTE format('CREATE TRIGGER pgt_dml_guard BEFORE INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW EXECUTE FUNCTION %I.%I()',
+    PERFORM set_config('check_function_bodies', prev_check, true);
+    -- The WHEN clause keeps the double's own writes (population, refresh) from calling the
+    -- guard at all: PL/pgSQL compiles a trigger function once per trigger and session and
+    -- keeps its plans, and every later DDL in that session walks all cached plans, so a
+    -- session that populated thousands of stream tables paid for each of them on every create.
+    EXECUTE format('CREATE TRIGGER pgt_dml_guard BEFORE INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW'
+                   ' WHEN (current_setting(''pg_trickle.internal_refresh'', true) IS DISTINCT FROM ''true'')'
+                   ' EXECUTE FUNCTION %I.%I()',
         qual, p_schema, guard);
     EXECUTE format('CREATE TRIGGER pgt_truncate_guard BEFORE TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION %I.%I()',
         qual, p_schema, guard);
-    RETURN qual::regclass::oid;
+    RETURN v_relid;
 END
 $$;
 
@@ -710,11 +896,14 @@ CREATE FUNCTION pgtrickle._drop_storage(p_schema text, p_name text) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
     prev text := current_setting('pg_trickle.internal_drop', true);
+    v_relid oid := to_regclass(format('%I.%I', p_schema, p_name));
 BEGIN
     PERFORM set_config('pg_trickle.internal_drop', 'true', true);
     EXECUTE format('DROP TABLE IF EXISTS %I.%I CASCADE', p_schema, p_name);
-    IF to_regprocedure(format('%I.%I()', p_schema, '_pgt_guard_' || p_name)) IS NOT NULL THEN
-        EXECUTE format('DROP FUNCTION %I.%I()', p_schema, '_pgt_guard_' || p_name);
+    IF v_relid IS NOT NULL THEN
+        IF to_regprocedure(format('%I.%I()', p_schema, pgtrickle._guard_name(v_relid))) IS NOT NULL THEN
+            EXECUTE format('DROP FUNCTION %I.%I()', p_schema, pgtrickle._guard_name(v_relid));
+        END IF;
     END IF;
     PERFORM set_config('pg_trickle.internal_drop', coalesce(prev, ''), true);
 END
@@ -742,6 +931,10 @@ BEGIN
     IF n > 0 THEN
         UPDATE pgtrickle_changes.pgt_pending SET pending_rows = pending_rows + n
         WHERE source_relid = TG_RELID;
+        -- The change buffer, as pg_trickle's capture triggers write it (src/cdc/mod.rs: one
+        -- row per change keyed by pg_current_wal_insert_lsn(); here one row per statement).
+        EXECUTE format('INSERT INTO pgtrickle_changes.%I (lsn, action) VALUES (pg_current_wal_insert_lsn(), %L)',
+                       'changes_' || TG_RELID::oid::text, left(TG_OP, 1));
     END IF;
     IF TG_WHEN = 'AFTER' THEN
         FOR st IN
@@ -767,6 +960,8 @@ BEGIN
     -- CREATE TRIGGER's own lock mode: two sessions creating stream tables on the same source
     -- now queue here, and the second sees the first one's committed triggers below.
     EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', qual);
+    EXECUTE format('CREATE TABLE IF NOT EXISTS pgtrickle_changes.%I (change_id bigserial, lsn pg_lsn NOT NULL, action char(1) NOT NULL)',
+                   'changes_' || p_relid::oid::text);
     IF EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = p_relid AND tgname = 'pgt_cdc_ins') THEN
         RETURN;
     END IF;
@@ -793,6 +988,7 @@ BEGIN
     FOREACH t IN ARRAY ARRAY['pgt_cdc_ins', 'pgt_cdc_upd', 'pgt_cdc_del', 'pgt_cdc_trunc', 'pgt_cdc_trunc_after'] LOOP
         EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', t, p_relid::regclass);
     END LOOP;
+    EXECUTE format('DROP TABLE IF EXISTS pgtrickle_changes.%I', 'changes_' || p_relid::oid::text);
 END
 $$;
 
@@ -931,7 +1127,7 @@ BEGIN
         last_error_message = NULL,
         last_error_at = NULL,
         needs_reinit = false,
-        frontier = jsonb_build_object('double', true, 'refreshed_at', now()),
+        frontier = pgtrickle._pgt_new_frontier(p_id),
         effective_refresh_mode = CASE WHEN st.topk_limit IS NOT NULL THEN 'TOP_K' ELSE st.refresh_mode END
     WHERE pgt_id = p_id;
     IF p_write_history THEN
@@ -946,13 +1142,74 @@ BEGIN
 END
 $$;
 
+-- NOTIFY pg_trickle_refresh after a FULL refresh of a stream table that has user triggers
+-- (whose row-level firing a FULL refresh suppresses). Mirrors pg_trickle
+-- src/api/refresh_ops.rs, execute_manual_full_refresh (manual: p_rows NULL, no "rows" key,
+-- suppressed by the table's pooler_compatibility_mode) and src/refresh/merge/mod.rs,
+-- execute_full_refresh (scheduler: with "rows", also suppressed by
+-- pg_trickle.connection_pooler_mode = 'transaction'). The payload text is built the same way
+-- upstream builds it, key order and spacing included.
+-- The frontier a refresh that just read every source has reached, in pg_trickle's format
+-- (src/version.rs, Frontier: {"sources": {"<source oid>": {"lsn", "snapshot_ts",
+-- "snapshot_id"}}, "data_timestamp"}). Buffer rows at or below the lowest frontier of every
+-- stream table reading a source are consumed and deleted (pg_trickle's deferred cleanup).
+CREATE FUNCTION pgtrickle._pgt_new_frontier(p_id bigint) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    pos pg_lsn := pg_current_wal_insert_lsn();
+    d record;
+    floor_lsn pg_lsn;
+    srcs jsonb := '{}';
+BEGIN
+    FOR d IN SELECT dep.source_relid FROM pgtrickle.pgt_dependencies dep
+             WHERE dep.pgt_id = p_id AND dep.source_type IN ('TABLE', 'STREAM_TABLE')
+    LOOP
+        srcs := srcs || jsonb_build_object(d.source_relid::text, jsonb_build_object(
+            'lsn', pos::text, 'snapshot_ts', now(), 'snapshot_id', NULL));
+        SELECT min(coalesce((o.frontier -> 'sources' -> d.source_relid::text ->> 'lsn')::pg_lsn, '0/0'))
+          INTO floor_lsn
+          FROM pgtrickle.pgt_dependencies od JOIN pgtrickle.pgt_stream_tables o ON o.pgt_id = od.pgt_id
+         WHERE od.source_relid = d.source_relid AND od.pgt_id <> p_id;
+        IF to_regclass(format('pgtrickle_changes.%I', 'changes_' || d.source_relid::text)) IS NOT NULL THEN
+            EXECUTE format('DELETE FROM pgtrickle_changes.%I WHERE lsn <= $1', 'changes_' || d.source_relid::text)
+              USING least(pos, coalesce(floor_lsn, pos));
+        END IF;
+    END LOOP;
+    RETURN jsonb_build_object('sources', srcs, 'data_timestamp', now());
+END
+$$;
+
+CREATE FUNCTION pgtrickle._pgt_notify_full_refresh(p_id bigint, p_rows bigint) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    st pgtrickle.pgt_stream_tables;
+    pooled boolean;
+BEGIN
+    SELECT * INTO st FROM pgtrickle.pgt_stream_tables WHERE pgt_id = p_id;
+    IF lower(coalesce(current_setting('pg_trickle.user_triggers', true), 'auto')) = 'off'
+       OR NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = st.pgt_relid
+                      AND NOT t.tgisinternal AND t.tgname NOT LIKE 'pgt_%'
+                      AND t.tgname NOT LIKE 'pg_trickle_%') THEN
+        RETURN;
+    END IF;
+    pooled := st.pooler_compatibility_mode OR (p_rows IS NOT NULL AND lower(coalesce(
+        current_setting('pg_trickle.connection_pooler_mode', true), '')) = 'transaction');
+    IF pooled THEN
+        RETURN;
+    END IF;
+    PERFORM pg_notify('pg_trickle_refresh',
+        format('{"stream_table": "%s", "schema": "%s", "mode": "FULL"', st.pgt_name, st.pgt_schema)
+        || CASE WHEN p_rows IS NULL THEN '' ELSE format(', "rows": %s', p_rows) END || '}');
+END
+$$;
+
 CREATE FUNCTION pgtrickle._pgt_immediate_rebuild(p_id bigint) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM pgtrickle._pgt_apply(p_id, true);
     UPDATE pgtrickle.pgt_stream_tables
        SET data_timestamp = now(), last_refresh_at = now(), is_populated = true,
-           frontier = coalesce(frontier, jsonb_build_object('double', true))
+           frontier = pgtrickle._pgt_new_frontier(p_id)
      WHERE pgt_id = p_id;
 END
 $$;
@@ -1079,7 +1336,7 @@ BEGIN
         UPDATE pgtrickle.pgt_stream_tables SET
             status = 'ACTIVE', is_populated = true, data_timestamp = now(), last_refresh_at = now(),
             consecutive_errors = 0,
-            frontier = jsonb_build_object('double', true, 'refreshed_at', now()),
+            frontier = pgtrickle._pgt_new_frontier(v_id),
             effective_refresh_mode = CASE WHEN a.topk_limit IS NOT NULL THEN 'TOP_K' ELSE v_mode END
         WHERE pgt_id = v_id;
         INSERT INTO pgtrickle.pgt_refresh_history
@@ -1170,6 +1427,9 @@ BEGIN
     END IF;
     res := pgtrickle._pgt_refresh(st.pgt_id, 'MANUAL');
     IF res.action = 'FULL' THEN
+        PERFORM pgtrickle._pgt_notify_full_refresh(st.pgt_id, NULL);
+    END IF;
+    IF res.action = 'FULL' THEN
         RAISE INFO 'Stream table %.% refreshed (FULL)', st.pgt_schema, st.pgt_name;
     ELSE
         RAISE INFO 'Stream table %.% refreshed (DIFFERENTIAL: +% -%)', st.pgt_schema, st.pgt_name,
@@ -1258,9 +1518,14 @@ BEGIN
     UPDATE pgtrickle.pgt_stream_tables
        SET status = 'ACTIVE', consecutive_errors = 0, last_error_message = NULL, last_error_at = NULL
      WHERE pgt_id = st.pgt_id;
-    PERFORM pg_notify('pg_trickle_alert', json_build_object(
-        'event', 'resumed', 'pgt_schema', st.pgt_schema, 'pgt_name', st.pgt_name,
-        'st', st.pgt_schema || '.' || st.pgt_name, 'pgt_id', st.pgt_id)::text);
+    -- pg_trickle src/monitor/alert.rs, alert_resumed (from src/api/alter.rs,
+    -- resume_stream_table_impl): "previous_status" is always SUSPENDED, and a table in
+    -- pooler-compatibility mode sends nothing.
+    IF NOT st.pooler_compatibility_mode THEN
+        PERFORM pg_notify('pg_trickle_alert', json_build_object(
+            'event', 'resumed', 'pgt_schema', st.pgt_schema, 'pgt_name', st.pgt_name,
+            'st', st.pgt_schema || '.' || st.pgt_name, 'previous_status', 'SUSPENDED')::text);
+    END IF;
     RAISE INFO 'Stream table %.% resumed (pgt_id=%)', st.pgt_schema, st.pgt_name, st.pgt_id;
 END
 $$;
@@ -1286,8 +1551,8 @@ BEGIN
         FOR st IN SELECT * FROM pgtrickle.pgt_stream_tables WHERE pgt_relid = obj.objid LOOP
             PERFORM pgtrickle._remove_dependencies(st.pgt_id);
             DELETE FROM pgtrickle.pgt_stream_tables WHERE pgt_id = st.pgt_id;
-            IF to_regprocedure(format('%I.%I()', st.pgt_schema, '_pgt_guard_' || st.pgt_name)) IS NOT NULL THEN
-                EXECUTE format('DROP FUNCTION %I.%I()', st.pgt_schema, '_pgt_guard_' || st.pgt_name);
+            IF to_regprocedure(format('%I.%I()', st.pgt_schema, pgtrickle._guard_name(st.pgt_relid))) IS NOT NULL THEN
+                EXECUTE format('DROP FUNCTION %I.%I()', st.pgt_schema, pgtrickle._guard_name(st.pgt_relid));
             END IF;
         END LOOP;
         UPDATE pgtrickle.pgt_stream_tables s
@@ -1415,7 +1680,7 @@ BEGIN
     SELECT * INTO st FROM pgtrickle.pgt_stream_tables WHERE pgt_id = p_id;
     UPDATE pgtrickle.pgt_stream_tables SET
         status = 'ACTIVE', is_populated = true, data_timestamp = now(), last_refresh_at = now(),
-        needs_reinit = false, frontier = jsonb_build_object('double', true, 'refreshed_at', now()),
+        needs_reinit = false, frontier = pgtrickle._pgt_new_frontier(p_id),
         effective_refresh_mode = CASE WHEN st.topk_limit IS NOT NULL THEN 'TOP_K' ELSE st.refresh_mode END
     WHERE pgt_id = p_id;
 END

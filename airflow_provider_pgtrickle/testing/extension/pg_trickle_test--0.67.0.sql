@@ -70,6 +70,9 @@ LANGUAGE sql IMMUTABLE AS $$
     SELECT left(p_sqlstate, 2) IN ('40', '53', '55', '57', '08', '58')
 $$;
 
+-- pg_trickle src/monitor/alert.rs, emit_alert / build_alert_payload: {"event", "pgt_schema",
+-- "pgt_name", "st"} plus the event's own keys, on pg_trickle_alert; nothing for a table in
+-- pooler-compatibility mode (the scheduler passes the table's own flag).
 CREATE FUNCTION pgtrickle_test._alert(p_event text, p_id bigint, p_extra jsonb DEFAULT '{}') RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -104,6 +107,8 @@ DECLARE
     max_err integer := coalesce(nullif(current_setting('pg_trickle.max_consecutive_errors', true), '')::integer, 3);
     tiered boolean := coalesce(current_setting('pg_trickle.tiered_scheduling', true), 'on') NOT IN ('off', 'false');
     prev_internal text;
+    started timestamptz;
+    errors integer;
 BEGIN
     IF coalesce(current_setting('pg_trickle.enabled', true), 'on') IN ('off', 'false') THEN
         RETURN;
@@ -173,6 +178,10 @@ BEGIN
             UPDATE pgtrickle.pgt_stream_tables st
                SET last_refresh_at = now(), consecutive_errors = 0, status = 'ACTIVE'
              WHERE st.pgt_id = s.pgt_id;
+            -- pg_trickle src/scheduler/mod.rs: a NO_DATA outcome is a completed refresh too.
+            PERFORM pgtrickle_test._alert('refresh_completed', s.pgt_id,
+                jsonb_build_object('action', 'NO_DATA', 'rows_inserted', 0, 'rows_deleted', 0,
+                                   'duration_ms', 0));
             action := 'NO_DATA';
             status := 'COMPLETED';
             RETURN NEXT;
@@ -180,6 +189,7 @@ BEGIN
         END IF;
 
         err_msg := NULL;
+        started := clock_timestamp();
         prev_internal := current_setting('pg_trickle.internal_refresh', true);
         BEGIN
             IF inj.pgt_id IS NOT NULL THEN
@@ -194,9 +204,14 @@ BEGIN
         IF err_msg IS NULL THEN
             action := res.action;
             status := 'COMPLETED';
+            IF res.action = 'FULL' THEN
+                PERFORM pgtrickle._pgt_notify_full_refresh(s.pgt_id, res.rows_inserted);
+            END IF;
+            -- pg_trickle src/monitor/alert.rs, alert_refresh_completed.
             PERFORM pgtrickle_test._alert('refresh_completed', s.pgt_id,
                 jsonb_build_object('action', res.action, 'rows_inserted', res.rows_inserted,
-                                   'rows_deleted', res.rows_deleted));
+                                   'rows_deleted', res.rows_deleted,
+                                   'duration_ms', floor(extract(epoch FROM clock_timestamp() - started) * 1000)::bigint));
             RETURN NEXT;
             CONTINUE;
         END IF;
@@ -205,6 +220,11 @@ BEGIN
             (pgt_id, data_timestamp, start_time, end_time, action, rows_inserted, rows_deleted,
              error_message, status, initiated_by)
         VALUES (s.pgt_id, now(), now(), now(), planned, 0, 0, err_msg, 'FAILED', 'SCHEDULER');
+        -- pg_trickle src/scheduler/mod.rs: refresh_failed first, then (retryable failures
+        -- that reach the limit) auto_suspended with the error count; src/monitor/alert.rs,
+        -- alert_refresh_failed / alert_auto_suspended.
+        PERFORM pgtrickle_test._alert('refresh_failed', s.pgt_id,
+            jsonb_build_object('action', planned, 'error', err_msg));
         IF (inj.pgt_id IS NOT NULL AND inj.permanent)
            OR (inj.pgt_id IS NULL AND NOT pgtrickle_test._is_retryable(err_state)) THEN
             UPDATE pgtrickle.pgt_stream_tables st
@@ -214,13 +234,13 @@ BEGIN
             UPDATE pgtrickle.pgt_stream_tables st
                SET consecutive_errors = st.consecutive_errors + 1,
                    status = CASE WHEN st.consecutive_errors + 1 >= max_err THEN 'SUSPENDED' ELSE st.status END
-             WHERE st.pgt_id = s.pgt_id;
-            IF (SELECT st.status FROM pgtrickle.pgt_stream_tables st WHERE st.pgt_id = s.pgt_id) = 'SUSPENDED' THEN
+             WHERE st.pgt_id = s.pgt_id
+            RETURNING st.consecutive_errors INTO errors;
+            IF errors >= max_err THEN
                 PERFORM pgtrickle_test._alert('auto_suspended', s.pgt_id,
-                    jsonb_build_object('consecutive_errors', max_err, 'error', err_msg));
+                    jsonb_build_object('consecutive_errors', errors));
             END IF;
         END IF;
-        PERFORM pgtrickle_test._alert('refresh_failed', s.pgt_id, jsonb_build_object('error', err_msg));
         action := planned;
         status := 'FAILED';
         error_message := err_msg;

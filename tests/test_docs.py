@@ -1,0 +1,167 @@
+"""The README and the docs site stay true: commands, reference tables, runnable examples."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airflow_provider_pgtrickle.operators import pgtrickle as operators
+from airflow_provider_pgtrickle.sensors import pgtrickle as sensors
+from airflow_provider_pgtrickle.testing.airflow import AirflowHome
+from airflow_provider_pgtrickle.testing.server import TestDatabase
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+DOCS = ROOT / "docs"
+
+MATERIALIZATION_KEYS = [
+    "schedule",
+    "refresh_mode",
+    "initialize",
+    "status",
+    "stream_table_name",
+    "stream_table_schema",
+    "cdc_mode",
+    "partition_by",
+    "append_only",
+    "fuse",
+    "fuse_ceiling",
+    "fuse_sensitivity",
+    "diamond_consistency",
+    "diamond_schedule_policy",
+    "max_differential_joins",
+    "max_delta_fraction",
+    "on_configuration_change",
+]
+
+
+def section(text: str, heading: str) -> str:
+    """The text under a Markdown heading, up to the next heading of the same or higher level."""
+    match = re.search(rf"^(#+) {re.escape(heading)}\n", text, re.MULTILINE)
+    assert match, f"no heading {heading!r}"
+    level = len(match.group(1))
+    rest = text[match.end() :]
+    end = re.search(rf"^#{{1,{level}}} ", rest, re.MULTILINE)
+    return rest[: end.start()] if end else rest
+
+
+def python_blocks(text: str) -> list[str]:
+    return [str(block) for block in re.findall(r"```python\n(.*?)```", text, re.S)]
+
+
+def test_readme_is_short_and_opens_with_the_two_commands() -> None:
+    assert len(README.splitlines()) < 200
+    opening = section(README, "Two commands")
+    assert "bash scripts/demo.sh" in opening
+    assert "bash scripts/test.sh" in opening
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert re.search(r"^(time )?bash scripts/test\.sh$", ci, re.MULTILINE)
+    assert README.index("## Two commands") < README.index("## Quickstart")
+
+
+def test_readme_links_point_at_files_that_exist() -> None:
+    targets = re.findall(r"\]\(((?!https?://)[^)#]+)(?:#[^)]*)?\)", README)
+    assert targets
+    assert [t for t in targets if not (ROOT / t).exists()] == []
+
+
+def test_every_materialization_config_key_is_documented() -> None:
+    table = section((DOCS / "dbt" / "materialization.md").read_text(), "Configuration")
+    missing = [key for key in MATERIALIZATION_KEYS if f"`{key}`" not in table]
+    assert missing == []
+    config_macro = (ROOT / "macros" / "config" / "pgtrickle_stream_table_config.sql").read_text()
+    read = set(re.findall(r"cfg\.get\('([a-z_]+)'", config_macro))
+    assert read <= set(MATERIALIZATION_KEYS), read - set(MATERIALIZATION_KEYS)
+
+
+OPERATORS = [
+    cls
+    for module in (operators, sensors)
+    for name, cls in vars(module).items()
+    if inspect.isclass(cls)
+    and cls.__module__ == module.__name__
+    and not name.startswith("_")
+    and name.endswith(("Operator", "Sensor"))
+]
+
+
+def test_the_operator_list_is_complete() -> None:
+    assert sorted(cls.__name__ for cls in OPERATORS) == [
+        "PgTrickleAlterStreamTableOperator",
+        "PgTrickleCreateStreamTableOperator",
+        "PgTrickleDropStreamTableOperator",
+        "PgTrickleHealthSensor",
+        "PgTrickleRefreshOperator",
+        "PgTrickleResumeOperator",
+    ]
+
+
+def _reference(cls: type[Any]) -> str:
+    if cls.__name__.endswith("Sensor"):
+        return (DOCS / "airflow" / "sensor.md").read_text()
+    return section((DOCS / "airflow" / "operators.md").read_text(), cls.__name__)
+
+
+@pytest.mark.parametrize("cls", OPERATORS, ids=lambda cls: cls.__name__)
+def test_every_operator_parameter_is_in_its_reference_table(cls: type[Any]) -> None:
+    table = _reference(cls)
+    params = [
+        name
+        for name, param in inspect.signature(cls.__init__).parameters.items()
+        if name != "self" and param.kind is not inspect.Parameter.VAR_KEYWORD
+    ]
+    missing = [name for name in params if f"`{name}`" not in table]
+    assert missing == []
+
+
+def test_the_fixture_example_runs(pgtrickle_conn: Any, pgtrickle_airflow_conn: str) -> None:
+    text = (DOCS / "testing-your-dags.md").read_text()
+    (example,) = [b for b in python_blocks(text) if "def test_my_stream_table" in b]
+    namespace: dict[str, Any] = {}
+    exec(compile(example, "testing-your-dags.md", "exec"), namespace)
+    namespace["test_my_stream_table"](pgtrickle_conn, pgtrickle_airflow_conn)
+
+
+def test_the_readme_dag_builds() -> None:
+    (example,) = [b for b in python_blocks(README) if "with DAG(" in b]
+    namespace: dict[str, Any] = {}
+    exec(compile(example, "README.md", "exec"), namespace)
+    assert namespace["deploy"].dag.dag_id == "order_totals"
+    assert namespace["refresh"].upstream_task_ids == {"deploy"}
+    assert namespace["healthy"].upstream_task_ids == {"refresh"}
+
+
+@pytest.mark.slow
+def test_the_quickstart_dag_and_its_test_pass_as_written(
+    pgtrickle_airflow: AirflowHome,
+    pgtrickle_db: TestDatabase,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The README's DAG, saved as dags/order_totals.py, passes the README's own test."""
+    (dag_code,) = [b for b in python_blocks(README) if "with DAG(" in b]
+    (test_code,) = [b for b in python_blocks(README) if "def test_order_totals" in b]
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "order_totals.py").write_text(dag_code, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)  # the README's test names `dags/order_totals.py`
+    namespace: dict[str, Any] = {}
+    exec(compile(test_code, "README.md", "exec"), namespace)
+
+    namespace["test_order_totals"](pgtrickle_airflow, pgtrickle_db)
+
+    with pgtrickle_db.connect() as conn:
+        status = conn.execute(
+            "SELECT status FROM pgtrickle.pgt_stream_tables WHERE pgt_name = 'order_totals'"
+        ).fetchone()
+    assert status == ("ACTIVE",)
+
+
+def test_every_docs_page_is_in_the_nav() -> None:
+    nav = (ROOT / "mkdocs.yml").read_text()
+    pages = sorted(str(p.relative_to(DOCS)) for p in DOCS.rglob("*.md"))
+    assert [page for page in pages if page not in nav] == []
