@@ -73,9 +73,11 @@ def qualify_many(names: str | Iterable[str] | None, *, argument: str) -> list[st
     if isinstance(names, str):
         names = [names]
     out: list[str] = []
+    seen: set[str] = set()  # a list lookup would make 2,000 names cost 2 million compares
     for name in names:
         qualified = qualify(name)
-        if qualified not in out:
+        if qualified not in seen:
+            seen.add(qualified)
             out.append(qualified)
     if not out:
         raise PgTrickleValidationError(

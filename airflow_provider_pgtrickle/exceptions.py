@@ -18,6 +18,8 @@ Hierarchy::
     ├── PgTrickleUnhealthyError (AirflowFailException): the health sensor saw ERROR/SUSPENDED
     │   or unknown stream tables; retrying would not help
     ├── PgTrickleSensorTimeout (AirflowSensorTimeout): the health sensor ran out of time
+    ├── PgTrickleConnectionError (AirflowFailException): the server refused the connection
+    │   for good (bad password, unknown database or role, no permission); waiting would not help
     └── PgTrickleTestServerError: the throwaway test server (`testing`) could not start
 
 Messages name the object in backticks and end with the fix.
@@ -112,6 +114,19 @@ class PgTrickleUnhealthyError(PgTrickleError, AirflowFailException):
 
 class PgTrickleSensorTimeout(PgTrickleError, AirflowSensorTimeout):
     """The health sensor's deadline passed before every table was healthy."""
+
+
+class PgTrickleConnectionError(PgTrickleError, AirflowFailException):
+    """The server refused the connection in a way waiting cannot cure.
+
+    :ivar conn_id: the Airflow connection used
+    :ivar server_message: the server's (or libpq's) text, unchanged
+    """
+
+    def __init__(self, message: str, *, conn_id: str, server_message: str) -> None:
+        super().__init__(message)
+        self.conn_id = conn_id
+        self.server_message = server_message
 
 
 class PgTrickleTestServerError(PgTrickleError):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -274,51 +275,112 @@ class TableHealth(_JsonMixin):
     reason: str
 
 
+# How many tables a health report names in its message and payload. A sensor over thousands
+# of stream tables must not build, log and store thousands of lines on every poke: the counts
+# say how many are in each state, the first few unhealthy ones say why.
+REPORT_LIMIT = 10
+
+
+def _more(count: int, what: str = "") -> str:
+    if count <= 0:
+        return ""
+    return f" and {count} more {what}".rstrip()
+
+
 @dataclasses.dataclass(frozen=True)
 class HealthReport(_JsonMixin):
-    """Verdict for every table a sensor waits for."""
+    """Verdict for every table a sensor waits for.
+
+    `tables` holds every verdict (in catalog order: schema, name); `message` and `to_dict()`
+    summarize them so their size does not grow with the number of tables: counts per state
+    plus at most `REPORT_LIMIT` tables by name, unhealthy ones first.
+    """
 
     tables: tuple[TableHealth, ...]
     missing: tuple[str, ...] = ()
 
+    @functools.cached_property
+    def _by_state(self) -> dict[HealthState, list[TableHealth]]:
+        groups: dict[HealthState, list[TableHealth]] = {state: [] for state in HealthState}
+        for table in self.tables:
+            groups[table.state].append(table)
+        return groups
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Number of tables per state, plus requested names missing from the catalog."""
+        counts = {state.value: len(group) for state, group in self._by_state.items()}
+        counts["missing"] = len(self.missing)
+        return counts
+
     @property
     def state(self) -> HealthState:
-        if self.missing or any(t.state is HealthState.FAILED for t in self.tables):
+        groups = self._by_state
+        if self.missing or groups[HealthState.FAILED]:
             return HealthState.FAILED
-        if not self.tables or any(t.state is HealthState.WAITING for t in self.tables):
+        if not self.tables or groups[HealthState.WAITING]:
             return HealthState.WAITING
         return HealthState.HEALTHY
 
-    @property
+    def _listed(self, tables: list[TableHealth]) -> str:
+        shown = "; ".join(f"`{t.stream_table}` {t.reason}" for t in tables[:REPORT_LIMIT])
+        return shown + _more(len(tables) - REPORT_LIMIT, tables[0].state.value)
+
+    def _tally(self) -> str:
+        """Counts, added only when the message cannot name every table."""
+        if len(self.tables) + len(self.missing) <= REPORT_LIMIT:
+            return ""
+        counts = self.counts
+        parts = [f"{counts[state.value]} {state.value}" for state in HealthState]
+        if self.missing:
+            parts.append(f"{len(self.missing)} missing")
+        return f" ({len(self.tables) + len(self.missing)} checked: {', '.join(parts)})"
+
+    @functools.cached_property
     def message(self) -> str:
+        groups = self._by_state
+        failed, waiting = groups[HealthState.FAILED], groups[HealthState.WAITING]
         parts: list[str] = []
         if self.missing:
-            names = ", ".join(f"`{n}`" for n in self.missing)
+            names = ", ".join(f"`{n}`" for n in self.missing[:REPORT_LIMIT])
+            names += _more(len(self.missing) - REPORT_LIMIT)
             parts.append(
                 f"Stream table(s) {names} not found in the pg_trickle catalog; check the names "
                 "(schema-qualified, lower case) or create them first"
             )
-        failed = [t for t in self.tables if t.state is HealthState.FAILED]
-        waiting = [t for t in self.tables if t.state is HealthState.WAITING]
-        for t in failed:
-            parts.append(f"`{t.stream_table}` {t.reason}")
         if failed:
+            parts.append(self._listed(failed))
             parts.append("resume them with `PgTrickleResumeOperator` once the cause is fixed")
-        if not parts:
-            if not self.tables:
-                return "No stream tables matched; create them or widen the selection."
-            if waiting:
-                return "; ".join(f"`{t.stream_table}` {t.reason}" for t in waiting) + "."
-            names = ", ".join(f"`{t.stream_table}`" for t in self.tables)
-            return f"Stream table(s) {names} healthy."
-        return "; ".join(parts) + "."
+        if parts:
+            return "; ".join(parts) + self._tally() + "."
+        if not self.tables:
+            return "No stream tables matched; create them or widen the selection."
+        if waiting:
+            return self._listed(waiting) + self._tally() + "."
+        healthy = groups[HealthState.HEALTHY]
+        names = ", ".join(f"`{t.stream_table}`" for t in healthy[:REPORT_LIMIT])
+        names += _more(len(healthy) - REPORT_LIMIT)
+        return f"Stream table(s) {names} healthy."
 
     def to_dict(self) -> dict[str, Any]:
+        """Bounded JSON summary (the sensor's XCom, the trigger's event ``report``).
+
+        ``state`` and ``message``; ``counts`` per state (``healthy``, ``waiting``,
+        ``failed``, ``missing``); ``tables``: at most `REPORT_LIMIT` verdicts, failed first,
+        then waiting, then healthy, each ``{"stream_table", "state", "reason"}``;
+        ``missing``: at most `REPORT_LIMIT` requested names not in the catalog; ``omitted``:
+        how many verdicts ``tables`` leaves out.
+        """
+        groups = self._by_state
+        ordered = [*groups[HealthState.FAILED], *groups[HealthState.WAITING]]
+        ordered += groups[HealthState.HEALTHY]
         return {
             "state": self.state.value,
             "message": self.message,
-            "tables": [t.to_dict() for t in self.tables],
-            "missing": list(self.missing),
+            "counts": self.counts,
+            "tables": [t.to_dict() for t in ordered[:REPORT_LIMIT]],
+            "missing": list(self.missing[:REPORT_LIMIT]),
+            "omitted": max(len(ordered) - REPORT_LIMIT, 0),
         }
 
     def table_names(self) -> list[str]:

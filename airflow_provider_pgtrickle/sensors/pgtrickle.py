@@ -1,12 +1,13 @@
 """`PgTrickleHealthSensor`: wait until stream tables are healthy and fresh.
 
-One query per poke for any number of tables. Works in ``poke`` and ``reschedule`` mode and,
-with ``deferrable=True``, hands the wait to `PgTrickleHealthTrigger` after one check.
+One query per poke for any number of tables, on a connection opened for that poke and closed
+after it. Works in ``poke`` and ``reschedule`` mode and, with ``deferrable=True``, hands the
+wait to `PgTrickleHealthTrigger` after one check.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,7 @@ from airflow.sdk.exceptions import AirflowSensorTimeout
 
 from airflow_provider_pgtrickle._validation import qualify_many, validate_schema
 from airflow_provider_pgtrickle.exceptions import (
+    PgTrickleConnectionError,
     PgTrickleSensorTimeout,
     PgTrickleUnhealthyError,
     PgTrickleValidationError,
@@ -25,7 +27,13 @@ from airflow_provider_pgtrickle.types import HealthReport, HealthState
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from airflow_provider_pgtrickle._connection_failures import ConnectionFailure
     from airflow_provider_pgtrickle.hooks.pgtrickle import PgTrickleHook
+
+# Waits after pokes that found no free connection slot: doubling from the poke interval (at
+# least this many seconds), capped by `max_wait` or else by `_BUSY_WAIT_CAP`.
+_BUSY_WAIT_MIN = 1.0
+_BUSY_WAIT_CAP = 300.0
 
 
 class PgTrickleHealthSensor(BaseSensorOperator):
@@ -36,7 +44,20 @@ class PgTrickleHealthSensor(BaseSensorOperator):
     ``require_current_interval``) its ``data_timestamp`` is at or after the run's
     ``data_interval_end``. ERROR or SUSPENDED fails at once with the table's last error
     (unless ``fail_on_error=False``, then the sensor keeps waiting); unknown names fail at
-    once. On success the XCom is the health report.
+    once.
+
+    Each poke opens its own connection and closes it. A database that cannot be reached
+    (restarting, shutting down, refusing connections, a dropped connection) does not fail
+    the sensor: it logs a warning and pokes again until ``timeout``, as the deferred trigger
+    does. When the server has no free connection slot ("too many clients already") the wait
+    before the next poke doubles each time, from ``poke_interval`` (at least 1 s) up to
+    ``max_wait`` (5 minutes when unset). A refusal that waiting cannot cure (bad password,
+    unknown database or role, no permission) fails at once with `PgTrickleConnectionError`.
+
+    On success the XCom is a bounded summary, the same size for 2 or 2,000 tables:
+    ``{"state", "message", "counts": {"healthy", "waiting", "failed", "missing"},
+    "tables": [at most 10 {"stream_table", "state", "reason"}], "missing": [at most 10
+    names], "omitted": verdicts left out of "tables"}`` (see `HealthReport.to_dict`).
 
     :param stream_tables: one ``schema.table`` or a list. Templated.
     :param schema: every stream table of this schema (when ``stream_tables`` is not given;
@@ -89,6 +110,9 @@ class PgTrickleHealthSensor(BaseSensorOperator):
         self.postgres_conn_id = postgres_conn_id
         self.deferrable = deferrable
         self._last_report: HealthReport | None = None
+        self._last_failure: ConnectionFailure | None = None
+        self._busy_pokes = 0
+        self._qualified: tuple[object, list[str]] | None = None
 
     def _seconds(self, value: timedelta | float | None) -> float | None:
         if value is None:
@@ -110,7 +134,11 @@ class PgTrickleHealthSensor(BaseSensorOperator):
     def _names(self) -> list[str]:
         if self.stream_tables is None:
             return []
-        return qualify_many(self.stream_tables, argument="stream_tables")
+        # Validated once per rendered value, not on every poke of a long wait.
+        if self._qualified is None or self._qualified[0] is not self.stream_tables:
+            names = qualify_many(self.stream_tables, argument="stream_tables")
+            self._qualified = (self.stream_tables, names)
+        return self._qualified[1]
 
     def _schema(self) -> str | None:
         return validate_schema(self.schema) if self.schema is not None else None
@@ -188,10 +216,68 @@ class PgTrickleHealthSensor(BaseSensorOperator):
             raise translate_database_error(error, operation=operation, stream_table=None) from error
 
     def poke(self, context: Context) -> PokeReturnValue:
-        report = self._check(context)
+        try:
+            report = self._check(context)
+        except Exception as error:
+            from airflow_provider_pgtrickle._connection_failures import (
+                ConnectionFailureKind,
+                connection_failure,
+            )
+
+            failure = connection_failure(error)
+            if failure is None:
+                raise
+            if failure.kind is ConnectionFailureKind.PERMANENT:
+                raise PgTrickleConnectionError(
+                    f"Sensor `{self.task_id}`: cannot connect with `{self.postgres_conn_id}`: "
+                    f"{failure.message}; fix the connection's host, database, login or "
+                    "password, or grant the login CONNECT on the database.",
+                    conn_id=self.postgres_conn_id,
+                    server_message=failure.message,
+                ) from error
+            self._last_failure = failure
+            if failure.kind is ConnectionFailureKind.BUSY:
+                self._busy_pokes += 1
+                self.log.warning(
+                    "pg_trickle: the database of `%s` has no free connection slot (%s); "
+                    "waiting longer before the next poke (busy %d time(s) in a row).",
+                    self.postgres_conn_id,
+                    failure.message,
+                    self._busy_pokes,
+                )
+            else:
+                self._busy_pokes = 0
+                self.log.warning(
+                    "pg_trickle: cannot reach the database of `%s` (%s); poking again until "
+                    "the sensor's timeout.",
+                    self.postgres_conn_id,
+                    failure.message,
+                )
+            return PokeReturnValue(is_done=False)
+        self._last_failure = None
+        self._busy_pokes = 0
         healthy = report.state is HealthState.HEALTHY
         self.log.info("pg_trickle: %s", report.message)
         return PokeReturnValue(is_done=healthy, xcom_value=report.to_dict() if healthy else None)
+
+    def _get_next_poke_interval(
+        self,
+        started_at: datetime | float,
+        run_duration: Callable[[], float],
+        poke_count: int,
+    ) -> float:
+        """Airflow's interval, lengthened while the server has no free connection slot."""
+        interval = float(super()._get_next_poke_interval(started_at, run_duration, poke_count))
+        if self._busy_pokes == 0:
+            return interval
+        cap = float(self.max_wait.total_seconds()) if self.max_wait else _BUSY_WAIT_CAP
+        start = max(float(self.poke_interval), _BUSY_WAIT_MIN)
+        backoff = min(start * 2.0 ** min(self._busy_pokes - 1, 16), max(cap, start))
+        # Never sleep past the timeout: the last poke still gets its chance.
+        remaining = max(float(self.timeout) - run_duration(), 0.0)
+        wait = min(max(interval, backoff), remaining)
+        self.log.info("pg_trickle: next poke in %.1f s.", wait)
+        return wait
 
     def execute(self, context: Context) -> Any:
         self._start_sources_wait()
@@ -199,20 +285,27 @@ class PgTrickleHealthSensor(BaseSensorOperator):
             try:
                 return super().execute(context)
             except AirflowSensorTimeout as error:
-                if isinstance(error, PgTrickleSensorTimeout) or self._last_report is None:
+                if isinstance(error, PgTrickleSensorTimeout):
                     raise
-                raise PgTrickleSensorTimeout(
-                    f"{error} Last check: {self._last_report.message}"
-                ) from error
-        report = self._check(context)
-        if report.state is HealthState.HEALTHY:
-            self.log.info("pg_trickle: %s", report.message)
-            return report.to_dict()
+                if self._last_failure is not None:
+                    last = (
+                        f"the last poke could not reach the database: {self._last_failure.message}"
+                    )
+                elif self._last_report is not None:
+                    last = self._last_report.message
+                else:
+                    raise
+                raise PgTrickleSensorTimeout(f"{error} Last check: {last}") from error
+        # The first check is a poke: a server that is briefly out of reach defers like one that
+        # answered "not yet" (the trigger keeps trying); a refused login fails here and now.
+        first = self.poke(context)
+        if first.is_done:
+            return first.xcom_value
         from airflow_provider_pgtrickle.triggers.pgtrickle import PgTrickleHealthTrigger
 
         deadline = datetime.now(timezone.utc) + timedelta(seconds=self.timeout)
         min_ts = self._min_data_timestamp(context)
-        self.log.info("pg_trickle: %s Deferring until %s.", report.message, deadline.isoformat())
+        self.log.info("pg_trickle: deferring until %s.", deadline.isoformat())
         self.defer(
             trigger=PgTrickleHealthTrigger(
                 postgres_conn_id=self.postgres_conn_id,

@@ -33,7 +33,7 @@ from typing import Any
 
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
-from airflow_provider_pgtrickle.types import HealthReport, HealthRow, HealthState
+from airflow_provider_pgtrickle.types import REPORT_LIMIT, HealthReport, HealthRow, HealthState
 
 # Channels pg_trickle sends on: `pg_trickle_alert` (JSON with `event`, `pgt_schema`,
 # `pgt_name`; pg_trickle src/monitor/alert.rs, emit_alert) and `pg_trickle_refresh` (JSON with
@@ -67,9 +67,10 @@ class _Failure:
     permanent: bool
 
 
-# Connection failures that waiting will not cure, each with the advice that fits, most
-# specific first. psycopg reports no SQLSTATE for failures while connecting, so they are told
-# apart by the server's (or libpq's) text. Anything else (refused, reset, timeout) is retried.
+# Advice for connection failures, most specific first, told apart by the server's (or
+# libpq's) text: psycopg reports no SQLSTATE for failures while connecting. Whether a failure
+# ends the wait is not decided here but by `_connection_failures`, the rule the poking sensor
+# follows too.
 _CONNECT_ADVICE: tuple[tuple[tuple[str, ...], str], ...] = (
     (("password authentication failed",), "fix the login or password of the connection"),
     (("no pg_hba.conf entry",), "allow this client in the server's pg_hba.conf or fix sslmode"),
@@ -77,6 +78,7 @@ _CONNECT_ADVICE: tuple[tuple[tuple[str, ...], str], ...] = (
     (("role", "does not exist"), "fix the connection's login"),
     (("permission denied",), "grant the login CONNECT on the database"),
     (("too many connections for role",), "raise the role's connection limit"),
+    (("too many clients already",), "raise the server's max_connections or use fewer"),
     (("sslmode",), "fix `sslmode` in the connection's extra"),
     (("invalid connection option",), "remove that key from the connection's extra"),
     (("invalid integer value",), "fix the connection's port"),
@@ -86,12 +88,24 @@ _CONNECT_ADVICE: tuple[tuple[tuple[str, ...], str], ...] = (
 
 
 def _connect_failure(conn_id: str, error: BaseException) -> _Failure:
+    from airflow_provider_pgtrickle._connection_failures import (
+        ConnectionFailureKind,
+        connection_failure,
+    )
+
     reason = _one_line(str(error)) or type(error).__name__
     lowered = reason.lower()
-    for markers, advice in _CONNECT_ADVICE:
-        if all(marker in lowered for marker in markers):
-            return _Failure(f"Cannot connect with `{conn_id}`: {reason}; {advice}.", True)
-    return _Failure(f"Cannot reach the database of `{conn_id}`: {reason}", permanent=False)
+    advice = next(
+        (advice for markers, advice in _CONNECT_ADVICE if all(m in lowered for m in markers)),
+        None,
+    )
+    failure = connection_failure(error)
+    # Not a driver error at all (an undefined connection, a bad extra): no retry cures it.
+    if failure is None or failure.kind is ConnectionFailureKind.PERMANENT:
+        fix = advice or "fix the connection's settings"
+        return _Failure(f"Cannot connect with `{conn_id}`: {reason}; {fix}.", permanent=True)
+    hint = f" ({advice})" if advice else ""
+    return _Failure(f"Cannot reach the database of `{conn_id}`: {reason}{hint}", permanent=False)
 
 
 # Query failures by SQLSTATE and their advice; all are permanent (waiting will not cure them).
@@ -527,7 +541,8 @@ class PgTrickleHealthTrigger(_PgTrickleStreamTrigger):
             {
                 "status": status,
                 "message": message,
-                "tables": report.table_names() or list(self.stream_tables),
+                # Bounded like the report: a trigger event is stored in the metadata database.
+                "tables": (report.table_names() or list(self.stream_tables))[:REPORT_LIMIT],
                 "report": report.to_dict(),
             }
         )

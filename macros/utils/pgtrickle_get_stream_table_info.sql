@@ -1,9 +1,30 @@
 {#
   pgtrickle_get_stream_table_info(relation)
-  Describe one existing stream table (see pgtrickle_get_stream_tables_info for the shape).
-  Returns: the dict, or none when the catalog has no such stream table.
+  Describe one existing stream table, reading only its own catalog row (one probe of the
+  unique index on (pgt_schema, pgt_name)), its newest refresh history row and whether any
+  stream table reads it. Its cost does not grow with the catalog, so a run over N models
+  costs N lookups; the dependency closure is read only when a plan needs it
+  (pgtrickle_get_stream_table_dependents).
+  Returns: the dict pgtrickle_get_stream_tables_info describes, with depth none and
+    dependents none (not read yet), or none when the catalog has no such stream table.
 #}
 {% macro pgtrickle_get_stream_table_info(relation) %}
-  {%- set found = dbt_pg_trickle.pgtrickle_get_stream_tables_info([relation]) -%}
-  {{ return(found.get(dbt_pg_trickle.pgtrickle_qualified_name(relation))) }}
+  {%- if not execute -%}{{ return(none) }}{%- endif -%}
+  {%- set query -%}
+select
+  to_jsonb(s)::text as row,
+  exists (select from pgtrickle.pgt_dependencies d
+          where d.source_relid = s.pgt_relid and d.source_type = 'STREAM_TABLE') as has_dependents,
+  (select to_jsonb(h)::text from pgtrickle.pgt_refresh_history h
+     where h.pgt_id = s.pgt_id order by h.refresh_id desc limit 1) as last_refresh
+from pgtrickle.pgt_stream_tables s
+where s.pgt_schema = {{ dbt_pg_trickle.pgtrickle_sql_value(relation.schema) }}
+  and s.pgt_name = {{ dbt_pg_trickle.pgtrickle_sql_value(relation.identifier) }}
+  {%- endset -%}
+  {#- auto_begin: in a model this opens dbt's transaction, which the materialization commits -#}
+  {%- call statement('pgtrickle_describe', fetch_result=True, auto_begin=True) -%}{{ query }}{%- endcall -%}
+  {%- set rows = load_result('pgtrickle_describe').table.rows -%}
+  {%- if rows | length == 0 -%}{{ return(none) }}{%- endif -%}
+  {{ return(dbt_pg_trickle.pgtrickle_stream_table_info_from_row(rows[0][0], rows[0][2],
+      {'has_dependents': rows[0][1]})) }}
 {% endmacro %}

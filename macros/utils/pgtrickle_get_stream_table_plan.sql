@@ -56,10 +56,10 @@
     {{ return({'action': 'create', 'statements': create_statements, 'outcome': 'created', 'labels': [], 'dependents': [], 'held': none}) }}
   {%- endif -%}
 
-  {%- set drop_sql = dbt_pg_trickle.pgtrickle_get_drop_stream_table_sql(relation, cascade=(actual.dependents | length > 0)) -%}
+  {%- set drop_sql = dbt_pg_trickle.pgtrickle_get_drop_stream_table_sql(relation, cascade=actual.has_dependents) -%}
   {%- if full_refresh -%}
     {{ return({'action': 'recreate', 'statements': [drop_sql] + create_statements,
-               'outcome': 'recreated (full refresh)', 'labels': [], 'dependents': actual.dependents, 'held': none}) }}
+               'outcome': 'recreated (full refresh)', 'labels': [], 'dependents': dbt_pg_trickle.pgtrickle_get_stream_table_dependents(actual), 'held': none}) }}
   {%- endif -%}
 
   {%- set changes = dbt_pg_trickle.pgtrickle_stream_table_changes(desired, actual) -%}
@@ -91,7 +91,7 @@
   {%- if changes.query_changed and not dbt_pg_trickle.pgtrickle_has_create_or_replace() -%}
     {{ return({'action': 'recreate', 'statements': [drop_sql] + create_statements,
                'outcome': 'recreated (query changed; this pg_trickle cannot replace a query in place)',
-               'labels': changes.labels, 'dependents': actual.dependents, 'held': none}) }}
+               'labels': changes.labels, 'dependents': dbt_pg_trickle.pgtrickle_get_stream_table_dependents(actual), 'held': none}) }}
   {%- endif -%}
 
   {#- One alter carries everything that differs, the query included: pg_trickle migrates the

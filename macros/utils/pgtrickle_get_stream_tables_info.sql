@@ -13,8 +13,11 @@
     fuse_sensitivity, diamond_consistency, diamond_schedule_policy, max_differential_joins,
     max_delta_fraction, consecutive_errors, last_error_message, last_refresh_at,
     data_timestamp, depth (0 = reads no stream table), dependents (the `schema.name` of every
-    stream table reading it, directly or transitively) and last_refresh (its newest refresh
-    history row as a dict, or none).
+    stream table reading it, directly or transitively), has_dependents and last_refresh (its
+    newest refresh history row as a dict, or none).
+  Cost: one statement that walks the dependency graph of the whole catalog (for depth), so it
+  is meant for operations over many models at once; a model run describes its one table with
+  pgtrickle_get_stream_table_info instead.
 #}
 {% macro pgtrickle_get_stream_tables_info(relations=none) %}
   {%- if not execute -%}{{ return({}) }}{%- endif -%}
@@ -60,52 +63,9 @@ order by 2, s.pgt_schema, s.pgt_name
   {%- set result = load_result('pgtrickle_describe').table -%}
   {%- set found = {} -%}
   {%- for r in result.rows -%}
-    {%- set row = fromjson(r[0]) -%}
-    {#- TopK: pg_trickle strips the trailing ORDER BY ... LIMIT into topk_* columns (spec 4.1) -#}
-    {%- set topk = none -%}
-    {%- set query = row.original_query or row.defining_query -%}
-    {%- if row.topk_limit is not none -%}
-      {%- set topk = {'order_by': row.topk_order_by, 'limit': row.topk_limit | int,
-                      'offset': (row.topk_offset | int) if row.topk_offset is not none else none} -%}
-      {%- if not row.original_query -%}
-        {%- set query = row.defining_query ~ ' ORDER BY ' ~ topk.order_by ~ ' LIMIT ' ~ topk.limit
-                        ~ (' OFFSET ' ~ topk.offset if topk.offset is not none else '') -%}
-      {%- endif -%}
-    {%- endif -%}
-    {%- set info = {
-        'pgt_id': row.pgt_id,
-        'relid': row.pgt_relid,
-        'schema': row.pgt_schema,
-        'name': row.pgt_name,
-        'qualified_name': row.pgt_schema ~ '.' ~ row.pgt_name,
-        'query': query,
-        'original_query': row.original_query,
-        'defining_query': row.defining_query,
-        'topk': topk,
-        'schedule': row.schedule,
-        'refresh_mode': row.refresh_mode,
-        'status': row.status,
-        'is_populated': row.is_populated,
-        'cdc_mode': (row.requested_cdc_mode | lower) if row.requested_cdc_mode else none,
-        'partition_by': row.st_partition_key or none,
-        'append_only': row.is_append_only or false,
-        'fuse': (row.fuse_mode or 'off') | lower,
-        'fuse_ceiling': row.fuse_ceiling,
-        'fuse_sensitivity': row.fuse_sensitivity,
-        'fuse_state': row.fuse_state or 'armed',
-        'blow_reason': row.blow_reason,
-        'diamond_consistency': (row.diamond_consistency or 'atomic') | lower,
-        'diamond_schedule_policy': (row.diamond_schedule_policy or 'fastest') | lower,
-        'max_differential_joins': row.max_differential_joins,
-        'max_delta_fraction': row.max_delta_fraction,
-        'consecutive_errors': row.consecutive_errors or 0,
-        'last_error_message': row.last_error_message,
-        'last_refresh_at': row.last_refresh_at,
-        'data_timestamp': row.data_timestamp,
-        'depth': r[1] | int,
-        'dependents': (r[2] or '').split(',') | reject('equalto', '') | list,
-        'last_refresh': fromjson(r[3]) if r[3] else none,
-    } -%}
+    {%- set dependents = (r[2] or '').split(',') | reject('equalto', '') | list -%}
+    {%- set info = dbt_pg_trickle.pgtrickle_stream_table_info_from_row(r[0], r[3], {
+        'depth': r[1] | int, 'dependents': dependents, 'has_dependents': dependents | length > 0}) -%}
     {%- do found.update({info.qualified_name: info}) -%}
   {%- endfor -%}
   {{ return(found) }}

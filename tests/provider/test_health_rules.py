@@ -97,3 +97,35 @@ def test_query_binds_names_and_schema_as_values() -> None:
     assert params == ["analytics"]
     _, params = health_query([], None)
     assert params == []
+
+
+def test_a_report_over_thousands_of_tables_stays_bounded() -> None:
+    rows = [row(f"s.t{i:04d}") for i in range(2000)]
+    rows[1500] = row("s.t1500", consecutive_errors=1)
+    rows[1700] = row("s.t1700", is_populated=False)
+    report = judge(*rows)
+    assert report.state is HealthState.WAITING
+    assert report.counts == {"healthy": 1998, "waiting": 2, "failed": 0, "missing": 0}
+    payload = report.to_dict()
+    # The unhealthy tables come first, then healthy ones, at most ten in all.
+    assert [t["stream_table"] for t in payload["tables"][:2]] == ["s.t1500", "s.t1700"]
+    assert len(payload["tables"]) == 10
+    assert payload["omitted"] == 1990
+    assert report.message == (
+        "`s.t1500` has 1 consecutive refresh error(s); `s.t1700` is not populated yet"
+        " (2000 checked: 1998 healthy, 2 waiting, 0 failed)."
+    )
+
+
+def test_a_report_names_the_first_ten_of_each_kind_and_counts_the_rest() -> None:
+    waiting = judge(*[row(f"s.t{i:04d}", consecutive_errors=1) for i in range(2000)])
+    assert waiting.message.count("`") == 20
+    assert "`s.t0009` has 1" in waiting.message
+    assert "s.t0010" not in waiting.message
+    assert "and 1990 more waiting (2000 checked: 0 healthy, 2000 waiting" in waiting.message
+    healthy = judge(*[row(f"s.t{i:04d}") for i in range(2000)])
+    assert healthy.message.endswith("`s.t0009` and 1990 more healthy.")
+    missing = judge(requested=[f"s.m{i}" for i in range(50)])
+    assert missing.to_dict()["missing"] == [f"s.m{i}" for i in range(10)]
+    assert missing.counts["missing"] == 50
+    assert "`s.m9` and 40 more not found" in missing.message

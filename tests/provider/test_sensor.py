@@ -206,3 +206,22 @@ def test_templated_names_are_checked_when_poked(
     with pytest.raises(PgTrickleValidationError):
         s.poke({})
     assert sent.statements() == []
+
+
+def test_deferrable_defers_while_the_database_is_briefly_unreachable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A refused connection at the first check hands the wait to the trigger, which retries."""
+    import socket
+
+    with socket.socket() as probe:  # a port with nothing listening: connection refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("AIRFLOW_CONN_NOBODY_HOME", f"postgres://airflow@127.0.0.1:{port}/db")
+    s = sensor(postgres_conn_id="nobody_home", deferrable=True, timeout=60)
+
+    with pytest.raises(TaskDeferred) as info:
+        s.execute({})
+
+    assert isinstance(info.value.trigger, PgTrickleHealthTrigger)
+    assert info.value.trigger.postgres_conn_id == "nobody_home"

@@ -132,3 +132,14 @@ def test_timeout_names_the_connection_failure(monkeypatch: pytest.MonkeyPatch) -
     [event] = asyncio.run(events(trigger(deadline_in=-1)))
     assert event["status"] == "timeout"
     assert "could not reach the database" in event["message"]
+
+
+def test_event_names_at_most_ten_tables(pgtrickle_airflow_conn: str) -> None:
+    """The event is stored in Airflow's metadata database: its lists stay bounded."""
+    names = [f"public.missing_{i:02d}" for i in range(25)]
+
+    (event,) = asyncio.run(events(trigger(stream_tables=names)))
+
+    assert event["status"] == "error"
+    assert len(event["tables"]) == 10
+    assert set(event["tables"]) <= set(names)
