@@ -38,7 +38,7 @@ _HEALTH_COLUMNS = sql.SQL(
     " FROM pgtrickle.pgt_refresh_history AS h WHERE h.pgt_id = st.pgt_id"
     " AND h.status = 'FAILED' AND h.start_time >= COALESCE(st.last_refresh_at, '-infinity')"
     " ORDER BY h.refresh_id DESC LIMIT 1)) ELSE st.last_error_message END"
-    " AS last_error_message"
+    " AS last_error_message, st.last_refresh_at"
 )
 
 # Requested names are bound as one array of `schema.table` texts (validated names contain
@@ -106,6 +106,7 @@ def rows_to_health(rows: Sequence[Sequence[Any]]) -> list[HealthRow]:
             staleness_seconds=None if r[5] is None else float(r[5]),
             data_timestamp=r[6],
             last_error_message=r[7],
+            last_refresh_at=r[8],
         )
         for r in rows
     ]
@@ -142,14 +143,15 @@ def _judge(
             HealthState.WAITING,
             f"is stale: last refreshed {age}, max_staleness is {max_staleness:g}s",
         )
+    current_as_of = row.current_as_of
     if min_data_timestamp is not None and (
-        row.data_timestamp is None or row.data_timestamp < min_data_timestamp
+        current_as_of is None or current_as_of < min_data_timestamp
     ):
-        seen = row.data_timestamp.isoformat() if row.data_timestamp else "none"
+        seen = current_as_of.isoformat() if current_as_of else "never"
         return TableHealth(
             name,
             HealthState.WAITING,
-            f"has data_timestamp {seen}, before the data interval end "
+            f"was last refreshed {seen}, before the data interval end "
             f"{min_data_timestamp.isoformat()}",
         )
     return TableHealth(name, HealthState.HEALTHY, "is healthy")
@@ -166,7 +168,8 @@ def classify(
     """Apply the health rules to the rows of `health_query`.
 
     A table is healthy when it is ACTIVE, populated, has no consecutive errors, was refreshed
-    within `max_staleness` seconds and (optionally) has `data_timestamp >= min_data_timestamp`.
+    within `max_staleness` seconds and (optionally) is current as of `min_data_timestamp`
+    (`HealthRow.current_as_of`; the rule is in docs/pg_trickle-contract.md).
     ERROR/SUSPENDED tables fail (or wait, with `fail_on_error=False`); names in `requested`
     that are not in the catalog fail.
     """

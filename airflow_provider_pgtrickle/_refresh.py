@@ -80,10 +80,11 @@ class RefreshRunner:
         self._lock = threading.Lock()
         self._cancelled = threading.Event()
 
-    def _connection(self) -> psycopg.Connection[Any]:
+    def _connection(self, name: str) -> psycopg.Connection[Any]:
+        # A connection lost in an earlier refresh (server restart) is closed: open another.
         conn: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
         if conn is None or conn.closed:
-            conn = self._hook.new_connection()
+            conn = self._hook.new_connection(operation="refresh_stream_table", stream_table=name)
             self._local.conn = conn
             with self._lock:
                 self._connections.append(conn)
@@ -92,10 +93,10 @@ class RefreshRunner:
     def _refresh_one(self, name: str) -> RefreshResult:
         # Connect first: a cancel() from here on sees this connection, which leaves only the
         # instant between this check and the statement reaching the server unprotected.
-        connection = self._connection()
-        if self._cancelled.is_set():
-            return RefreshResult(name, RefreshOutcome.FAILED, message="cancelled before start")
         try:
+            connection = self._connection(name)
+            if self._cancelled.is_set():
+                return RefreshResult(name, RefreshOutcome.FAILED, message="cancelled before start")
             return self._hook.refresh_stream_table(name, connection=connection)
         except PgTrickleError as error:
             self._log.error("pg_trickle: refresh of %s failed: %s", name, error)

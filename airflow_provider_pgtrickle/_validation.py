@@ -8,8 +8,9 @@ schedule grammar is durations, cron or `calculated`, and `alter_stream_table` mu
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from airflow_provider_pgtrickle.exceptions import PgTrickleValidationError
 from airflow_provider_pgtrickle.types import RefreshMode, StreamTableStatus
@@ -24,6 +25,18 @@ _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _CRON_ALIASES = ("@hourly", "@daily", "@weekly", "@monthly", "@yearly", "@annually")
 _CRON_FIELD = re.compile(r"[0-9A-Za-z*/,?#\-]+\Z")
 CALCULATED = "calculated"
+# pg_trickle stores schedules as i64 seconds and refuses longer ones (src/api/helpers.rs,
+# parse_duration); PostgreSQL `integer` and `bigint` arguments have these ranges.
+MAX_SCHEDULE_SECONDS = 2**63 - 1
+INT4_MAX = 2**31 - 1
+INT8_MAX = 2**63 - 1
+# Waits longer than this are a mistake, and a deadline past year 9999 cannot be represented.
+MAX_WAIT_SECONDS = 100 * 365 * 86400
+# Schemas a stream table must not live in, and that readers need not be pointed at: `pg_*`
+# is reserved by PostgreSQL (pg_catalog, pg_toast, pg_temp, pg_temp_N ...; a stream table in
+# pg_temp would vanish with the session and leave its catalog row behind), the others belong
+# to the SQL standard and to pg_trickle itself.
+_RESERVED_SCHEMAS = ("information_schema", "pgtrickle", "pgtrickle_changes")
 
 
 def _show(value: object) -> str:
@@ -41,7 +54,18 @@ def validate_identifier(value: str, *, what: str, subject: str) -> str:
             f"Stream table `{subject}`: {what} {_show(value)} is longer than "
             f"{_MAX_IDENT_BYTES} bytes; use a shorter name."
         )
+    if what == "schema":
+        _refuse_reserved_schema(value, subject=f"Stream table `{subject}`")
     return value
+
+
+def _refuse_reserved_schema(schema: str, *, subject: str) -> None:
+    if schema.startswith("pg_") or schema in _RESERVED_SCHEMAS:
+        raise PgTrickleValidationError(
+            f"{subject}: schema {_show(schema)} is a system or extension schema (pg_*, "
+            f"{', '.join(_RESERVED_SCHEMAS)}), where stream tables cannot live; use a schema "
+            "of your own such as 'public' or 'analytics'."
+        )
 
 
 def split_name(name: object, *, default_schema: str = DEFAULT_SCHEMA) -> tuple[str, str]:
@@ -72,6 +96,11 @@ def qualify_many(names: str | Iterable[str] | None, *, argument: str) -> list[st
         return []
     if isinstance(names, str):
         names = [names]
+    elif not isinstance(names, Iterable) or isinstance(names, (bytes, bytearray, Mapping)):
+        raise PgTrickleValidationError(
+            f"`{argument}` {_show(names)} is not a name or a list of names; pass "
+            "'schema.table' or ['schema.a', 'schema.b']."
+        )
     out: list[str] = []
     seen: set[str] = set()  # a list lookup would make 2,000 names cost 2 million compares
     for name in names:
@@ -92,6 +121,12 @@ def validate_schema(schema: object) -> str:
             f"Schema {_show(schema)} is not supported; pg_trickle accepts only lower-case "
             "unquoted identifiers matching [a-z_][a-z0-9_]*; pass such a schema name."
         )
+    if len(schema.encode()) > _MAX_IDENT_BYTES:
+        raise PgTrickleValidationError(
+            f"Schema {_show(schema)} is longer than {_MAX_IDENT_BYTES} bytes, so no schema can "
+            "have that name; pass the schema's real (shorter) name."
+        )
+    _refuse_reserved_schema(schema, subject=f"Schema {_show(schema)}")
     return schema
 
 
@@ -133,7 +168,8 @@ def validate_schedule(schedule: object, *, subject: str) -> str:
                 f"pass {accepted}."
             )
         return " ".join(fields)
-    if text.isdigit():
+    # `str.isdigit()` is also true for '²' and other non-ASCII digits that int() refuses.
+    if text.isascii() and text.isdigit():
         seconds = int(text)
     elif _DURATION.match(text):
         seconds = sum(int(n) * _UNIT_SECONDS[u] for n, u in _DURATION_PART.findall(text))
@@ -146,6 +182,11 @@ def validate_schedule(schedule: object, *, subject: str) -> str:
         raise PgTrickleValidationError(
             f"Stream table `{subject}`: schedule {_show(schedule)} is shorter than 1s; pass a "
             "longer duration."
+        )
+    if seconds > MAX_SCHEDULE_SECONDS:
+        raise PgTrickleValidationError(
+            f"Stream table `{subject}`: schedule {_show(schedule)} is {seconds} seconds, more "
+            f"than pg_trickle can store ({MAX_SCHEDULE_SECONDS}); pass a shorter duration."
         )
     return text
 
@@ -212,10 +253,37 @@ def validate_query(query: object, *, subject: str) -> str:
     return query
 
 
-def validate_positive_int(value: object, *, argument: str, subject: str, minimum: int = 1) -> int:
+def validate_positive_int(
+    value: object, *, argument: str, subject: str, minimum: int = 1, maximum: int = INT4_MAX
+) -> int:
+    """An integer in ``[minimum, maximum]`` (default: what a PostgreSQL `integer` holds)."""
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
         raise PgTrickleValidationError(
             f"`{subject}`: {argument} {_show(value)} is not {kind}; pass {minimum} or more."
         )
+    if value > maximum:
+        raise PgTrickleValidationError(
+            f"`{subject}`: {argument} {_show(value)} is out of range; pass at most {maximum}."
+        )
     return value
+
+
+def validate_number(
+    value: object, *, argument: str, subject: str, hint: str, maximum: float | None = None
+) -> float:
+    """A finite number >= 0 (NaN compares false with everything, so it would pass a `< 0`)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        raise PgTrickleValidationError(
+            f"`{subject}`: {argument} {_show(value)} is not a finite number >= 0; {hint}."
+        )
+    if maximum is not None and value > maximum:
+        raise PgTrickleValidationError(
+            f"`{subject}`: {argument} {_show(value)} is out of range; pass at most {maximum:g}."
+        )
+    return float(value)

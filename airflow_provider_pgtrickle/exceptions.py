@@ -13,7 +13,10 @@ Hierarchy::
     │   │   ├── StreamTableStateError: refresh/resume refused in the current status
     │   │   └── StreamTableDependencyError: drop refused because of dependent stream tables
     │   ├── PgTrickleUnsupportedQueryError (0A000 / 42000: the query cannot be maintained)
-    │   └── StreamTableLockedError (55P03 / 40P01: a lock was not available)
+    │   ├── StreamTableLockedError (55P03 / 40P01: a lock was not available)
+    │   └── PgTrickleConnectionLostError: the connection could not be opened or was lost
+    │       (server restart, `pg_terminate_backend`, crash); the transaction did not commit
+    │       (unless it was lost during COMMIT itself); retrying converges
     ├── PgTrickleRefreshError: the refresh operator finished with failed tables
     ├── PgTrickleUnhealthyError (AirflowFailException): the health sensor saw ERROR/SUSPENDED
     │   or unknown stream tables; retrying would not help
@@ -22,7 +25,9 @@ Hierarchy::
     │   for good (bad password, unknown database or role, no permission); waiting would not help
     └── PgTrickleTestServerError: the throwaway test server (`testing`) could not start
 
-Messages name the object in backticks and end with the fix.
+Messages name the object in backticks and end with the fix. Every message goes through
+Airflow's secrets masker, so a value that equals a connection secret (say, a templated name
+rendered from a password) never appears in an error, a log or a traceback.
 """
 
 from __future__ import annotations
@@ -35,8 +40,21 @@ if TYPE_CHECKING:
     import psycopg
 
 
+def mask_secrets(text: str) -> str:
+    """``text`` with every secret Airflow's masker knows (connection passwords, ...) as ``***``."""
+    try:
+        from airflow.sdk._shared.secrets_masker import redact
+    except ImportError:  # pragma: no cover - every supported Airflow has it
+        return text
+    masked = redact(text)
+    return masked if isinstance(masked, str) else text
+
+
 class PgTrickleError(AirflowException):
     """Base class of every error raised by airflow-provider-pgtrickle."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(mask_secrets(a) if isinstance(a, str) else a for a in args))
 
 
 class PgTrickleValidationError(PgTrickleError, ValueError):
@@ -65,7 +83,7 @@ class PgTrickleDatabaseError(PgTrickleError):
     ) -> None:
         super().__init__(message)
         self.sqlstate = sqlstate
-        self.server_message = server_message
+        self.server_message = None if server_message is None else mask_secrets(server_message)
         self.stream_table = stream_table
 
 
@@ -95,6 +113,14 @@ class PgTrickleUnsupportedQueryError(PgTrickleDatabaseError):
 
 class StreamTableLockedError(PgTrickleDatabaseError):
     """A lock needed by the call was not available."""
+
+
+class PgTrickleConnectionLostError(PgTrickleDatabaseError):
+    """The connection could not be opened or was lost; the call's outcome is in the message.
+
+    Unlike `PgTrickleConnectionError` (the health sensor's verdict that a refusal will not
+    cure itself), this one is raised by any hook call, and an Airflow retry is the remedy.
+    """
 
 
 class PgTrickleRefreshError(PgTrickleError):
@@ -163,17 +189,87 @@ _FIXES: dict[type[PgTrickleDatabaseError], str] = {
         "rewrite the query or use `refresh_mode='FULL'` (see the pg_trickle SQL reference)"
     ),
     StreamTableLockedError: "retry when the concurrent operation on it has finished",
-    PgTrickleDatabaseError: "see the server message above",
+    PgTrickleConnectionLostError: "retry the task when the server is back (retrying is safe)",
+    PgTrickleDatabaseError: "fix the cause the server names and retry",
 }
+
+# Advice by SQLSTATE class for errors that have no class of their own.
+_FIXES_BY_CLASS: dict[str, str] = {
+    "42501": (
+        "grant the connection's role the privilege the server names (see `test_connection()`)"
+    ),
+    "53": "the server is out of a resource; retry later or raise its limits",
+    "54": "the statement exceeds a server limit; simplify the query",
+    "57014": (
+        "the statement was cancelled (statement_timeout, lock_timeout or a cancel request); "
+        "retry or raise the timeout"
+    ),
+    "22003": "a value is out of range for its type; pass a smaller value",
+    "23": "the data violates a constraint; fix the data or the query",
+}
+
+# SQLSTATEs of a connection that is going away: admin shutdown, crash shutdown, cannot
+# connect now, and the whole connection-exception class 08.
+_CONNECTION_SQLSTATES = ("57P01", "57P02", "57P03", "08")
+
+
+def is_connection_lost(error: BaseException) -> bool:
+    """Whether ``error`` means the connection failed or died (not that the statement did)."""
+    import psycopg
+
+    sqlstate = getattr(error, "sqlstate", None) or ""
+    if any(sqlstate.startswith(code) for code in _CONNECTION_SQLSTATES):
+        return True
+    # psycopg's own "the connection is lost" / "connection failed" / "server closed the
+    # connection unexpectedly" errors have no SQLSTATE.
+    return isinstance(error, psycopg.OperationalError) and not sqlstate
+
+
+def connection_error(
+    error: BaseException,
+    *,
+    operation: str,
+    stream_table: str | None,
+    during_commit: bool = False,
+) -> PgTrickleConnectionLostError:
+    """A `PgTrickleConnectionLostError` naming the operation, the table and the reason."""
+    diag = getattr(error, "diag", None)
+    reason = ((diag.message_primary if diag else None) or str(error)).strip()
+    # psycopg's multi-line connection texts: the last non-empty line is the reason.
+    lines = [line.strip() for line in reason.splitlines() if line.strip()]
+    reason = "; ".join(lines) or type(error).__name__
+    subject = f"Stream table `{stream_table}`" if stream_table else "pg_trickle"
+    outcome = (
+        "the connection was lost during COMMIT, so whether it took effect is unknown"
+        if during_commit
+        else "nothing of it was committed"
+    )
+    return PgTrickleConnectionLostError(
+        f"{subject}: {operation} failed because the connection to the server failed or was "
+        f"lost ({reason}); {outcome}; {_FIXES[PgTrickleConnectionLostError]}.",
+        sqlstate=getattr(error, "sqlstate", None),
+        server_message=reason,
+        stream_table=stream_table,
+    )
 
 
 def translate_database_error(
-    error: psycopg.Error, *, operation: str, stream_table: str | None
+    error: psycopg.Error,
+    *,
+    operation: str,
+    stream_table: str | None,
+    refresh_mode: str | None = None,
 ) -> PgTrickleDatabaseError:
-    """Map a psycopg error raised by a pgtrickle call to the provider's hierarchy."""
+    """Map a psycopg error raised by a pgtrickle call to the provider's hierarchy.
+
+    :param refresh_mode: the mode the call asked for, when it asked for one: advice to switch
+        to FULL is not given to a call that already uses FULL.
+    """
+    if is_connection_lost(error):
+        return connection_error(error, operation=operation, stream_table=stream_table)
     diag = getattr(error, "diag", None)
     sqlstate = getattr(error, "sqlstate", None) or (diag.sqlstate if diag else None)
-    server_message = (diag.message_primary if diag else None) or str(error).strip()
+    server_message = ((diag.message_primary if diag else None) or str(error)).strip()
     cls = _SQLSTATE_CLASSES.get(sqlstate or "", PgTrickleDatabaseError)
     # 42P01 and 42P07 are also PostgreSQL's own codes (a source table the query reads is
     # missing, a plain table already has the name): only pg_trickle's own texts make them
@@ -189,6 +285,12 @@ def translate_database_error(
     fix = _FIXES[cls]
     if cls is StreamTableStateError and "not suspended" in server_message:
         fix = "it is already ACTIVE, so there is nothing to resume; read its status first"
+    elif cls is PgTrickleUnsupportedQueryError and (refresh_mode or "").upper() == "FULL":
+        fix = "rewrite the query (see the pg_trickle SQL reference)"
+    elif cls is PgTrickleDatabaseError and sqlstate:
+        fix = _FIXES_BY_CLASS.get(sqlstate) or _FIXES_BY_CLASS.get(sqlstate[:2]) or fix
     subject = f"Stream table `{stream_table}`" if stream_table else "pg_trickle"
+    if not server_message:
+        server_message = f"the server gave no message (SQLSTATE {sqlstate or 'unknown'})"
     message = f"{subject}: {operation} failed: {server_message}; {fix}."
     return cls(message, sqlstate=sqlstate, server_message=server_message, stream_table=stream_table)

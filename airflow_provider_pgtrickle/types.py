@@ -260,10 +260,23 @@ class HealthRow:
     staleness_seconds: float | None
     data_timestamp: datetime | None
     last_error_message: str | None
+    last_refresh_at: datetime | None = None
 
     @property
     def qualified_name(self) -> str:
         return f"{self.schema}.{self.name}"
+
+    @property
+    def current_as_of(self) -> datetime | None:
+        """The latest moment the table is known to reflect its sources.
+
+        pg_trickle keeps `data_timestamp` on a refresh that changes nothing (the scheduler's
+        NO_DATA pass, a DIFFERENTIAL refresh with no delta) and moves only `last_refresh_at`,
+        so a quiet source would never bring `data_timestamp` past an interval end. Any
+        completed refresh, with or without rows, proves the content current as of its start.
+        """
+        seen = [t for t in (self.data_timestamp, self.last_refresh_at) if t is not None]
+        return max(seen) if seen else None
 
 
 @dataclasses.dataclass(frozen=True)

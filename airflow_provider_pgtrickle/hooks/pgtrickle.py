@@ -10,6 +10,7 @@ user input.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -45,10 +46,12 @@ from airflow_provider_pgtrickle._sql import (
     strip_query_end,
 )
 from airflow_provider_pgtrickle._validation import (
+    INT8_MAX,
     qualify,
     qualify_many,
     split_name,
     validate_choice,
+    validate_number,
     validate_positive_int,
     validate_query,
     validate_refresh_mode,
@@ -58,8 +61,10 @@ from airflow_provider_pgtrickle._validation import (
 )
 from airflow_provider_pgtrickle.exceptions import (
     PgTrickleDatabaseError,
+    PgTrickleError,
     PgTrickleExtensionMissingError,
     PgTrickleValidationError,
+    connection_error,
     translate_database_error,
 )
 from airflow_provider_pgtrickle.types import (
@@ -124,10 +129,19 @@ class PgTrickleHook(PostgresHook):
         self.conn = self._create_connection(conn_args)
         return self.conn
 
-    def new_connection(self) -> psycopg.Connection[Any]:
-        """A new psycopg connection (caller closes it); safe to call from worker threads."""
-        with self._connect_lock:
-            conn = cast("psycopg.Connection[Any]", self.get_conn())
+    def new_connection(
+        self, *, operation: str = "connect", stream_table: str | None = None
+    ) -> psycopg.Connection[Any]:
+        """A new psycopg connection (caller closes it); safe to call from worker threads.
+
+        A server that is down or refusing connections raises `PgTrickleConnectionLostError`
+        naming ``operation`` and ``stream_table``.
+        """
+        try:
+            with self._connect_lock:
+                conn = cast("psycopg.Connection[Any]", self.get_conn())
+        except psycopg.Error as error:
+            raise connection_error(error, operation=operation, stream_table=stream_table) from error
         conn.add_notice_handler(self._log_notice)
         return conn
 
@@ -142,31 +156,62 @@ class PgTrickleHook(PostgresHook):
         operation: str,
         stream_table: str | None,
         connection: psycopg.Connection[Any] | None = None,
+        refresh_mode: str | None = None,
     ) -> Iterator[psycopg.Cursor[Row]]:
-        """One transaction: committed on success, rolled back and translated on failure."""
-        conn = connection or self.new_connection()
+        """One transaction: committed on success, rolled back and translated on failure.
+
+        On a lost connection (server restart, `pg_terminate_backend`, crash) the rollback
+        cannot reach the server, and the server rolls back by itself; the error raised is
+        then the first one, which carries the server's reason, not the rollback's.
+        """
+        conn = connection or self.new_connection(operation=operation, stream_table=stream_table)
+        committing = False
         try:
             conn.autocommit = False
             with conn.cursor(row_factory=dict_row) as cur:
                 try:
                     yield cur
+                    committing = True
                     conn.commit()
                 except psycopg.Error as error:
-                    conn.rollback()
-                    raise self._translate(error, operation, stream_table) from error
+                    self._rollback_quietly(conn)
+                    if committing and self._is_lost(conn, error):
+                        raise connection_error(
+                            error,
+                            operation=operation,
+                            stream_table=stream_table,
+                            during_commit=True,
+                        ) from error
+                    raise self._translate(
+                        error, operation, stream_table, refresh_mode=refresh_mode
+                    ) from error
                 except BaseException:
-                    conn.rollback()
+                    self._rollback_quietly(conn)
                     raise
         finally:
             if connection is None:
                 conn.close()
+
+    @staticmethod
+    def _rollback_quietly(conn: psycopg.Connection[Any]) -> None:
+        if conn.closed:
+            return
+        # A rollback that fails means the connection is gone, and so is the transaction.
+        with contextlib.suppress(psycopg.Error):
+            conn.rollback()
+
+    @staticmethod
+    def _is_lost(conn: psycopg.Connection[Any], error: psycopg.Error) -> bool:
+        from airflow_provider_pgtrickle.exceptions import is_connection_lost
+
+        return conn.broken or is_connection_lost(error)
 
     @contextmanager
     def _reader(
         self, *, operation: str, stream_table: str | None = None
     ) -> Iterator[psycopg.Cursor[Row]]:
         """Autocommit cursor: a read is one statement, so no BEGIN/COMMIT round trips."""
-        conn = self.new_connection()
+        conn = self.new_connection(operation=operation, stream_table=stream_table)
         try:
             conn.autocommit = True
             with conn.cursor(row_factory=dict_row) as cur:
@@ -178,7 +223,12 @@ class PgTrickleHook(PostgresHook):
             conn.close()
 
     def _translate(
-        self, error: psycopg.Error, operation: str, stream_table: str | None
+        self,
+        error: psycopg.Error,
+        operation: str,
+        stream_table: str | None,
+        *,
+        refresh_mode: str | None = None,
     ) -> PgTrickleDatabaseError | PgTrickleExtensionMissingError:
         diag = getattr(error, "diag", None)
         # The primary message only: str(error) also carries the CONTEXT line, which names
@@ -190,7 +240,9 @@ class PgTrickleHook(PostgresHook):
                 f"function of it) is missing in database `{self._database_name()}`: "
                 f"{primary}; run `CREATE EXTENSION pg_trickle` as a superuser or upgrade it."
             )
-        return translate_database_error(error, operation=operation, stream_table=stream_table)
+        return translate_database_error(
+            error, operation=operation, stream_table=stream_table, refresh_mode=refresh_mode
+        )
 
     def _database_name(self) -> str:
         return str(self.database or self.connection.schema or "")
@@ -256,18 +308,17 @@ class PgTrickleHook(PostgresHook):
                     f"Stream table `{name}`: {key} {value!r} is not a boolean; pass True or False."
                 )
             return value
-        if key in ("fuse_ceiling", "fuse_sensitivity"):
+        if key == "fuse_ceiling":
+            return validate_positive_int(value, argument=key, subject=name, maximum=INT8_MAX)
+        if key == "fuse_sensitivity":
             return validate_positive_int(value, argument=key, subject=name)
         # For the max_* limits 0 means "no limit" (pg_trickle stores NULL).
         if key == "max_differential_joins":
             return validate_positive_int(value, argument=key, subject=name, minimum=0)
         if key == "max_delta_fraction":
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise PgTrickleValidationError(
-                    f"Stream table `{name}`: {key} {value!r} is not a number >= 0; "
-                    "pass e.g. 0.5 (0 removes the limit)."
-                )
-            return float(value)
+            return validate_number(
+                value, argument=key, subject=name, hint="pass e.g. 0.5 (0 removes the limit)"
+            )
         if key in ("partition_by", "query", "schedule", "refresh_mode", "status"):
             if not isinstance(value, str) or "\x00" in value:
                 raise PgTrickleValidationError(
@@ -301,7 +352,11 @@ class PgTrickleHook(PostgresHook):
             options=options,
         )
         statement, params = named_call("create_stream_table", args)
-        with self._transaction(operation="create_stream_table", stream_table=qualified) as cur:
+        with self._transaction(
+            operation="create_stream_table",
+            stream_table=qualified,
+            refresh_mode=args["refresh_mode"][0],
+        ) as cur:
             cur.execute(statement, params)
         self.log.info("pg_trickle: created stream table %s", qualified)
 
@@ -338,7 +393,9 @@ class PgTrickleHook(PostgresHook):
             options=options,
         )
         with self._transaction(
-            operation="create_or_replace_stream_table", stream_table=qualified
+            operation="create_or_replace_stream_table",
+            stream_table=qualified,
+            refresh_mode=args["refresh_mode"][0],
         ) as cur:
             before = cur.execute(DEPLOY_SNAPSHOT, [schema, table]).fetchone()
             if before is not None and args["refresh_mode"][0] == RefreshMode.AUTO.value:
@@ -400,7 +457,10 @@ class PgTrickleHook(PostgresHook):
                 f"{', '.join(ALTER_ARGS)}."
             )
         calls = [args]
-        with self._transaction(operation="alter_stream_table", stream_table=qualified) as cur:
+        mode_sent = args["refresh_mode"][0] if "refresh_mode" in args else None
+        with self._transaction(
+            operation="alter_stream_table", stream_table=qualified, refresh_mode=mode_sent
+        ) as cur:
             if "status" in args:
                 row = cur.execute(
                     "SELECT status FROM pgtrickle.pgt_stream_tables"
@@ -457,7 +517,9 @@ class PgTrickleHook(PostgresHook):
         """
         qualified = qualify(name)
         schema, table = split_name(qualified)
-        conn = connection or self.new_connection()
+        conn = connection or self.new_connection(
+            operation="refresh_stream_table", stream_table=qualified
+        )
         started = time.monotonic()
         try:
             with (
@@ -666,18 +728,52 @@ class PgTrickleHook(PostgresHook):
         return self.extension_info().supports(function)
 
     def test_connection(self) -> tuple[bool, str]:  # type: ignore[override]
-        """Connectivity check that also reports whether pg_trickle is installed."""
+        """Check the connection, the extension, its version and this role's privileges.
+
+        Fails (``False``) with what is missing when pg_trickle is not installed, older than
+        the version the provider is built for, or its schema, catalog or functions are out of
+        this role's reach; every missing privilege is named in one message.
+        """
         try:
-            version = self.extension_version()
-        except Exception as error:
+            with self._reader(operation="test_connection") as cur:
+                row = cur.execute(_ACCESS_QUERY, [list(_REQUIRED_TABLES)]).fetchone()
+        except PgTrickleError as error:
             return False, f"Connection failed: {error}"
+        assert row is not None  # a SELECT without FROM returns exactly one row
+        database, role = self._database_name() or row["database"], row["role"]
+        version = row["version"]
         if version is None:
             return (
-                True,
-                "Connection successfully tested; pg_trickle is NOT installed in database "
-                f"`{self._database_name()}` (run `CREATE EXTENSION pg_trickle` as a superuser).",
+                False,
+                f"Connected to database `{database}` as `{role}`, but the `pg_trickle` "
+                "extension is NOT installed there; run `CREATE EXTENSION pg_trickle` as a "
+                "superuser.",
             )
-        return True, f"Connection successfully tested; pg_trickle {version} is installed."
+        missing: list[str] = []
+        if not row["schema_usage"]:
+            missing.append("USAGE on schema `pgtrickle`")
+        missing += [f"SELECT on `{t}`" for t in row["unreadable"]]
+        missing += [f"EXECUTE on `{f}`" for f in row["not_executable"]]
+        if missing:
+            return (
+                False,
+                f"Connected to database `{database}` as `{role}`; pg_trickle {version} is "
+                f"installed, but the role lacks {', '.join(missing)}; grant them, e.g. "
+                f"`GRANT USAGE ON SCHEMA pgtrickle TO {role}; GRANT SELECT ON ALL TABLES IN "
+                f"SCHEMA pgtrickle TO {role}`.",
+            )
+        if _version_tuple(version) < _version_tuple(SUPPORTED_VERSION):
+            return (
+                False,
+                f"Connected to database `{database}` as `{role}`; pg_trickle {version} is "
+                f"older than {SUPPORTED_VERSION}, the version this provider is built for; run "
+                "`ALTER EXTENSION pg_trickle UPDATE`.",
+            )
+        return (
+            True,
+            f"Connection successfully tested; pg_trickle {version} is installed and role "
+            f"`{role}` can read its catalog and call its functions.",
+        )
 
     def check_names(self, names: Sequence[str]) -> list[str]:
         """Validate and qualify names (no SQL); exposed for operators and the sensor."""
@@ -694,6 +790,49 @@ def _query_text(query: object, *, subject: str) -> str:
             "comments; pass a SELECT statement."
         )
     return text
+
+
+# The pg_trickle version the provider's SQL is written against.
+SUPPORTED_VERSION = "0.67.0"
+# What the hook reads (catalog tables and views) and calls (functions, by signature).
+_REQUIRED_TABLES = (
+    "pgtrickle.pgt_stream_tables",
+    "pgtrickle.pgt_dependencies",
+    "pgtrickle.pgt_refresh_history",
+    "pgtrickle.pg_stat_stream_tables",
+)
+_REQUIRED_FUNCTIONS = (
+    "pgtrickle.refresh_stream_table(text)",
+    "pgtrickle.resume_stream_table(text)",
+    "pgtrickle.health_check()",
+)
+# One round trip. Each privilege check only runs where it can: the has_*_privilege functions
+# raise on a missing object, and without USAGE on the schema even looking its objects up is
+# refused (CASE evaluates the branch it picks only).
+_ACCESS_QUERY = (
+    "SELECT s.database, s.role, s.version, s.schema_usage,"
+    " CASE WHEN s.schema_usage THEN ARRAY("
+    "   SELECT t FROM unnest(%s::text[]) AS t"
+    "   WHERE to_regclass(t) IS NOT NULL AND NOT has_table_privilege(t, 'SELECT') ORDER BY 1)"
+    " ELSE ARRAY[]::text[] END AS unreadable,"
+    " CASE WHEN s.schema_usage THEN ARRAY("
+    "   SELECT f FROM unnest(ARRAY[" + ", ".join(f"'{f}'" for f in _REQUIRED_FUNCTIONS) + "]) AS f"
+    "   WHERE to_regprocedure(f) IS NOT NULL AND NOT has_function_privilege(f, 'EXECUTE')"
+    "   ORDER BY 1)"
+    " ELSE ARRAY[]::text[] END AS not_executable"
+    " FROM (SELECT current_database() AS database, current_user AS role,"
+    "  (SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'pg_trickle') AS version,"
+    "  COALESCE((SELECT has_schema_privilege(n.oid, 'USAGE') FROM pg_catalog.pg_namespace n"
+    "            WHERE n.nspname = 'pgtrickle'), false) AS schema_usage) AS s"
+)
+
+
+def _version_tuple(version: str) -> tuple[int, ...]:
+    parts = []
+    for part in version.split("."):
+        digits = "".join(c for c in part if c.isdigit())
+        parts.append(int(digits) if digits else 0)
+    return tuple(parts)
 
 
 def _is_missing_extension(message: str) -> bool:

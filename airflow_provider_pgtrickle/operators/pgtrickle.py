@@ -7,6 +7,7 @@ refresh can always run again. Return values (XCom) are JSON-native.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -24,11 +25,14 @@ from airflow_provider_pgtrickle._validation import (
 )
 from airflow_provider_pgtrickle.assets import STREAM_TABLE_ASSET_ALIAS, stream_table_asset_uri
 from airflow_provider_pgtrickle.exceptions import (
+    PgTrickleError,
     PgTrickleRefreshError,
     PgTrickleValidationError,
     StreamTableNotFoundError,
 )
 from airflow_provider_pgtrickle.types import RefreshOutcome, StreamTableStatus
+
+_FAILED = (RefreshOutcome.FAILED, RefreshOutcome.UPSTREAM_FAILED)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -365,16 +369,27 @@ class PgTrickleRefreshOperator(_PgTrickleBaseOperator):
         results = self._runner.run(plan, selected)
         self._runner = None
         refreshed = [r.stream_table for r in results if r.action is RefreshOutcome.REFRESHED]
-        self._emit(context, refreshed)
         payload = [r.to_dict() for r in results]
+        for r in results:
+            self.log.info("pg_trickle: %s: %s", r.stream_table, r.action.value)
         failed = [r for r in results if r.action is RefreshOutcome.FAILED]
         if failed:
+            # The tables that did refresh are real work: their asset events and the per-table
+            # results (XCom key `refresh_results`) survive the failure.
+            with contextlib.suppress(PgTrickleError):
+                self._emit(context, refreshed)
+            ti = context.get("ti")
+            if ti is not None:
+                ti.xcom_push(key="refresh_results", value=payload)
+            done = ", ".join(f"`{r.stream_table}`" for r in results if r.action not in _FAILED)
             details = "; ".join(f"`{r.stream_table}`: {r.message}" for r in failed)
             raise PgTrickleRefreshError(
-                f"{len(failed)} stream table refresh(es) failed: {details}; fix the cause and "
-                "retry the task (refreshing again is safe).",
+                f"{len(failed)} of {len(results)} stream table refresh(es) failed: {details}. "
+                f"Finished: {done or 'none'} (per-table results in XCom `refresh_results`); "
+                "fix the cause and retry the task (refreshing again is safe).",
                 results=payload,
             )
+        self._emit(context, refreshed)
         return payload
 
     def on_kill(self) -> None:

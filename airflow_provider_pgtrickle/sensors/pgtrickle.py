@@ -15,7 +15,12 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
 from airflow.sdk.exceptions import AirflowSensorTimeout
 
-from airflow_provider_pgtrickle._validation import qualify_many, validate_schema
+from airflow_provider_pgtrickle._validation import (
+    MAX_WAIT_SECONDS,
+    qualify_many,
+    validate_number,
+    validate_schema,
+)
 from airflow_provider_pgtrickle.exceptions import (
     PgTrickleConnectionError,
     PgTrickleSensorTimeout,
@@ -41,10 +46,11 @@ class PgTrickleHealthSensor(BaseSensorOperator):
 
     A table is healthy when its status is ACTIVE, it is populated, it has no consecutive
     errors, it was refreshed within ``max_staleness``, and (with
-    ``require_current_interval``) its ``data_timestamp`` is at or after the run's
-    ``data_interval_end``. ERROR or SUSPENDED fails at once with the table's last error
-    (unless ``fail_on_error=False``, then the sensor keeps waiting); unknown names fail at
-    once.
+    ``require_current_interval``) it was refreshed at or after the run's ``data_interval_end``
+    (a refresh that found nothing to change counts: pg_trickle then keeps ``data_timestamp``
+    and moves only ``last_refresh_at``). ERROR or SUSPENDED fails at once with the table's
+    last error (unless ``fail_on_error=False``, then the sensor keeps waiting); unknown names
+    fail at once.
 
     Each poke opens its own connection and closes it. A database that cannot be reached
     (restarting, shutting down, refusing connections, a dropped connection) does not fail
@@ -63,7 +69,8 @@ class PgTrickleHealthSensor(BaseSensorOperator):
     :param schema: every stream table of this schema (when ``stream_tables`` is not given;
         neither means the whole catalog). Templated.
     :param max_staleness: maximum time since the last refresh (timedelta or seconds).
-    :param require_current_interval: also require ``data_timestamp >= data_interval_end``.
+    :param require_current_interval: also require a refresh (with or without changes) at or
+        after ``data_interval_end``: ``max(data_timestamp, last_refresh_at) >= data_interval_end``.
     :param fail_on_error: fail at once on ERROR / SUSPENDED tables.
     :param postgres_conn_id: Airflow connection of type ``postgres``.
     :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``).
@@ -90,6 +97,17 @@ class PgTrickleHealthSensor(BaseSensorOperator):
         wait_for_sources: bool = False,
         **kwargs: Any,
     ) -> None:
+        timeout = kwargs.get("timeout")
+        if timeout is not None and not isinstance(timeout, timedelta):
+            # Before the base class, whose checks let NaN through and crash on infinity; the
+            # trigger also gets an absolute deadline, which must be a representable datetime.
+            validate_number(
+                timeout,
+                argument="timeout",
+                subject=str(kwargs.get("task_id")),
+                hint="pass a number of seconds",
+                maximum=MAX_WAIT_SECONDS if deferrable else None,
+            )
         super().__init__(**kwargs)
         if wait_for_sources and self.mode == "reschedule":
             raise PgTrickleValidationError(
@@ -118,12 +136,12 @@ class PgTrickleHealthSensor(BaseSensorOperator):
         if value is None:
             return None
         seconds = value.total_seconds() if isinstance(value, timedelta) else value
-        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
-            raise PgTrickleValidationError(
-                f"Sensor `{self.task_id}`: max_staleness {value!r} is not a non-negative "
-                "duration; pass a timedelta or a number of seconds."
-            )
-        return float(seconds)
+        return validate_number(
+            seconds,
+            argument="max_staleness",
+            subject=self.task_id,
+            hint="pass a timedelta or a number of seconds (None for no limit)",
+        )
 
     @cached_property
     def hook(self) -> PgTrickleHook:

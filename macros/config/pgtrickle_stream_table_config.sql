@@ -8,9 +8,12 @@
     (DIFFERENTIAL, FULL, AUTO, IMMEDIATE), status (ACTIVE, SUSPENDED), cdc_mode, partition_by,
     append_only, fuse, fuse_ceiling, fuse_sensitivity, diamond_consistency,
     diamond_schedule_policy, max_differential_joins, max_delta_fraction;
-    plus model_name, initialize, on_configuration_change. Enum words are normalised to the
-    case pg_trickle stores; keys left unset get pg_trickle's defaults, except cdc_mode,
-    fuse_ceiling and fuse_sensitivity, which stay none (= not managed by dbt).
+    plus model_name, initialize, on_configuration_change, and the create-time options the
+    upstream dbt-pgtrickle package also takes: temporal, pooler_compatibility_mode,
+    storage_backend, output_distribution_column (see docs/dbt-upstream-compat.md).
+    Enum words are normalised to the case pg_trickle stores; keys left unset get pg_trickle's
+    defaults, except cdc_mode, fuse_ceiling and fuse_sensitivity, which stay none (= not
+    managed by dbt).
 #}
 {% macro pgtrickle_stream_table_config(node) %}
   {%- set cfg = node.config -%}
@@ -18,7 +21,7 @@
   {%- set re = modules.re -%}
   {%- set ident = '^[a-z_][a-z0-9_]*$' -%}
 
-  {#- names: pg_trickle supports only lowercase unquoted identifiers (spec 2) -#}
+  {#- names: only lowercase unquoted identifiers, a safe subset of what pg_trickle accepts (docs/pg_trickle-contract.md, Names) -#}
   {%- set name = cfg.get('stream_table_name') or node.alias or node.name -%}
   {%- set schema = cfg.get('stream_table_schema') or node.schema -%}
   {%- for key, value in [('stream_table_name', name), ('stream_table_schema', schema)] -%}
@@ -34,7 +37,7 @@
     {%- do dbt_pg_trickle.pgtrickle_config_error(m, 'refresh_mode', cfg.get('refresh_mode'), "'DIFFERENTIAL' (default), 'FULL', 'AUTO', 'IMMEDIATE'") -%}
   {%- endif -%}
 
-  {#- schedule: duration, cron, or none / 'calculated' for CALCULATED (spec 3.1) -#}
+  {#- schedule: duration, cron, or none / 'calculated' for CALCULATED (pg_trickle src/api/helpers.rs, parse_schedule) -#}
   {%- set schedule_accepted = "a duration such as '30s', '5m', '1h30m' (units s m h d w, at least 1s), a cron expression such as '*/5 * * * *' or '@hourly', or none / 'calculated' for CALCULATED" -%}
   {%- set raw_schedule = cfg.get('schedule', '1m') if 'schedule' in cfg else '1m' -%}
   {%- set schedule = none -%}
@@ -76,7 +79,7 @@
 
   {#- booleans -#}
   {%- set bools = {} -%}
-  {%- for key, default in [('initialize', true), ('append_only', false)] -%}
+  {%- for key, default in [('initialize', true), ('append_only', false), ('temporal', false), ('pooler_compatibility_mode', false)] -%}
     {%- set value = cfg.get(key) -%}
     {%- if value is none -%}
       {%- do bools.update({key: default}) -%}
@@ -106,7 +109,8 @@
         ('fuse', 'off', ['off', 'on', 'auto']),
         ('diamond_consistency', 'atomic', ['atomic', 'none']),
         ('diamond_schedule_policy', 'fastest', ['fastest', 'slowest']),
-        ('on_configuration_change', 'apply', ['apply', 'continue', 'fail'])] -%}
+        ('on_configuration_change', 'apply', ['apply', 'continue', 'fail']),
+        ('storage_backend', none, ['heap', 'citus', 'pg_mooncake', 'none'])] -%}
     {%- set value = cfg.get(key) -%}
     {%- if value is none or (value is string and value | trim == '') -%}
       {%- do enums.update({key: default}) -%}
@@ -140,7 +144,7 @@
   {%- if numbers.max_differential_joins == 0 -%}{%- do numbers.update({'max_differential_joins': none}) -%}{%- endif -%}
   {%- set fraction = none if (fraction is none or fraction == 0) else fraction | float -%}
 
-  {#- partition_by: [LIST:|HASH:]col[,col...][:N] (spec 3.6): RANGE takes one or more columns,
+  {#- partition_by: [LIST:|HASH:]col[,col...][:N] (pg_trickle src/api/helpers.rs, validate_partition_key): RANGE takes one or more columns,
       LIST exactly one, HASH takes :N (2..256) and nothing else does -#}
   {%- set partition_by = cfg.get('partition_by') -%}
   {%- if partition_by is not none -%}
@@ -154,7 +158,13 @@
     {%- set partition_by = partition_by | trim -%}
   {%- endif -%}
 
-  {#- combinations pg_trickle rejects (spec 3.4, 3.5, 3.6, 4.1) -#}
+  {#- output_distribution_column: a column of the query (Citus distributes the storage by it) -#}
+  {%- set distribution = cfg.get('output_distribution_column') -%}
+  {%- if distribution is not none and (distribution is not string or not re.match('^[A-Za-z_][A-Za-z0-9_]*$', distribution)) -%}
+    {%- do dbt_pg_trickle.pgtrickle_config_error(m, 'output_distribution_column', distribution, "a column name of the query (needs Citus)") -%}
+  {%- endif -%}
+
+  {#- combinations pg_trickle rejects (pg_trickle src/api/alter.rs, create_stream_table_impl) -#}
   {%- if mode == 'IMMEDIATE' and partition_by -%}
     {%- do dbt_pg_trickle.pgtrickle_config_error(m, 'partition_by', partition_by, "no partition_by with refresh_mode 'IMMEDIATE'") -%}
   {%- endif -%}
@@ -190,5 +200,9 @@
       'max_delta_fraction': fraction,
       'initialize': bools.initialize,
       'on_configuration_change': enums.on_configuration_change,
+      'temporal': bools.temporal,
+      'pooler_compatibility_mode': bools.pooler_compatibility_mode,
+      'storage_backend': enums.storage_backend,
+      'output_distribution_column': distribution,
   }) }}
 {% endmacro %}

@@ -1,11 +1,12 @@
 {#
-  pgtrickle_check_cdc_health(raise_on_alert=false)
+  pgtrickle_check_cdc_health(raise_on_alert=true)
   run-operation: one line per captured source from pgtrickle.check_cdc_health() (source,
-  CDC mode, slot, lag, alert). Alerts are warnings; raise_on_alert=true makes them fail the
-  operation (for CI or an orchestrator's health gate).
+  CDC mode, slot, lag, alert). An alert fails the operation (non-zero exit, for CI or an
+  orchestrator's health gate), as in the upstream dbt-pgtrickle package, whose name this is;
+  raise_on_alert=false only warns.
   Returns: the number of sources with an alert.
 #}
-{% macro pgtrickle_check_cdc_health(raise_on_alert=false) %}
+{% macro pgtrickle_check_cdc_health(raise_on_alert=true) %}
   {% if execute %}
     {%- do dbt_pg_trickle.pgtrickle_require_extension() -%}
     {%- set result = run_query("select source_table, cdc_mode, slot_name, lag_bytes, confirmed_lsn, alert, selective_capture from pgtrickle.check_cdc_health() order by source_table") -%}

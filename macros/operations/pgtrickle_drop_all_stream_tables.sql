@@ -18,7 +18,7 @@
       {%- endfor -%}
     {%- endfor -%}
     {%- if outsiders and not force -%}
-      {{ exceptions.raise_compiler_error("pg-trickle: stream tables outside this dbt project read managed ones: " ~ outsiders | join(', ') ~ "; nothing was dropped. Drop them first, or run `dbt run-operation drop_all_stream_tables_force` to drop them too.") }}
+      {{ exceptions.raise_compiler_error("pg-trickle: stream tables outside this dbt project read managed ones: " ~ outsiders | join(', ') ~ "; nothing was dropped. Drop them first, or run `dbt run-operation pgtrickle_drop_all_stream_tables_force` to drop them too.") }}
     {%- endif -%}
     {%- set statements = [] -%}
     {%- for name in infos.keys() | list | reverse -%}

@@ -1,14 +1,18 @@
 {#
-  pgtrickle_refresh_all_stream_tables()
+  pgtrickle_refresh_all_stream_tables(schema=none)
   run-operation: refresh every stream table this project manages (custom schemas and name
   overrides included), upstream before downstream, each in its own committed transaction.
+  schema: only the managed stream tables in this schema (the upstream package's argument).
   SUSPENDED / ERROR tables and ones not created yet are skipped with a warning. pg_trickle has
-  no server-side "refresh all" (spec 5), so the order comes from pgt_dependencies.
+  no server-side "refresh all" (docs/pg_trickle-contract.md), so the order comes from pgt_dependencies.
 #}
-{% macro pgtrickle_refresh_all_stream_tables() %}
+{% macro pgtrickle_refresh_all_stream_tables(schema=none) %}
   {% if execute %}
     {%- do dbt_pg_trickle.pgtrickle_require_extension() -%}
     {%- set managed = dbt_pg_trickle.pgtrickle_managed_stream_tables() -%}
+    {%- if schema is not none -%}
+      {%- set managed = managed | selectattr('desired.schema', 'equalto', schema) | list -%}
+    {%- endif -%}
     {%- set infos = dbt_pg_trickle.pgtrickle_get_stream_tables_info(managed | map(attribute='relation') | list) -%}
     {%- for st in managed if st.qualified_name not in infos -%}
       {%- do exceptions.warn("pg-trickle: " ~ st.model_name ~ " (" ~ st.qualified_name ~ "): skipped, not created yet; run `dbt run -s " ~ st.model_name ~ "`.") -%}

@@ -1,8 +1,8 @@
 {#
-  refresh_all_stream_tables()
-  run-operation alias of pgtrickle_refresh_all_stream_tables, under the name users of the
-  upstream dbt-pgtrickle package know.
+  refresh_all_stream_tables(schema=none)
+  run-operation alias of pgtrickle_refresh_all_stream_tables, under the upstream dbt-pgtrickle
+  package's name and argument: schema limits it to the managed stream tables in that schema.
 #}
-{% macro refresh_all_stream_tables() %}
-  {% do dbt_pg_trickle.pgtrickle_refresh_all_stream_tables() %}
+{% macro refresh_all_stream_tables(schema=none) %}
+  {% do dbt_pg_trickle.pgtrickle_refresh_all_stream_tables(schema=schema) %}
 {% endmacro %}

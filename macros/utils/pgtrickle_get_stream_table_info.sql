@@ -5,11 +5,15 @@
   stream table reads it. Its cost does not grow with the catalog, so a run over N models
   costs N lookups; the dependency closure is read only when a plan needs it
   (pgtrickle_get_stream_table_dependents).
+  relation may also be a name, as the upstream dbt-pgtrickle package takes it
+  (pgtrickle_relation_from_name); the dict also has that package's keys pgt_name, pgt_schema,
+  requested_cdc_mode, fuse_mode and st_partition_key.
   Returns: the dict pgtrickle_get_stream_tables_info describes, with depth none and
     dependents none (not read yet), or none when the catalog has no such stream table.
 #}
 {% macro pgtrickle_get_stream_table_info(relation) %}
   {%- if not execute -%}{{ return(none) }}{%- endif -%}
+  {%- set relation = dbt_pg_trickle.pgtrickle_relation_from_name(relation) -%}
   {%- set query -%}
 select
   to_jsonb(s)::text as row,
@@ -26,6 +30,10 @@ where s.pgt_schema = {{ dbt_pg_trickle.pgtrickle_sql_value(relation.schema) }}
   {%- call statement('pgtrickle_describe', fetch_result=True, auto_begin=dbt_pg_trickle.pgtrickle_in_model_transaction()) -%}{{ query }}{%- endcall -%}
   {%- set rows = load_result('pgtrickle_describe').table.rows -%}
   {%- if rows | length == 0 -%}{{ return(none) }}{%- endif -%}
-  {{ return(dbt_pg_trickle.pgtrickle_stream_table_info_from_row(rows[0][0], rows[0][2],
-      {'has_dependents': rows[0][1]})) }}
+  {%- set info = dbt_pg_trickle.pgtrickle_stream_table_info_from_row(rows[0][0], rows[0][2],
+      {'has_dependents': rows[0][1]}) -%}
+  {#- the keys the upstream package's version of this macro returns (its catalog column names) -#}
+  {%- do info.update({'pgt_name': info.name, 'pgt_schema': info.schema, 'requested_cdc_mode': info.cdc_mode,
+                      'fuse_mode': info.fuse, 'st_partition_key': info.partition_by}) -%}
+  {{ return(info) }}
 {% endmacro %}

@@ -20,12 +20,13 @@
   Status: a SUSPENDED table stays SUSPENDED through alters and replaces that would rebuild it
   (status => 'SUSPENDED' goes along, processed last by pg_trickle) unless the model asks for
   ACTIVE and pg_trickle did not suspend it. pg_trickle takes an ERROR table that gets an alter
-  out of ERROR itself (spec 4.4); the model's status then applies (a second alter when it is
-  SUSPENDED) and the outcome says so.
+  out of ERROR itself (pg_trickle src/api/alter.rs, alter_stream_table_impl); the model's
+  status then applies (a second alter when it is SUSPENDED) and the outcome says so.
 #}
 {% macro pgtrickle_get_stream_table_plan(desired, actual, full_refresh=false) %}
   {%- set relation = desired.relation -%}
   {%- set immediate = desired.refresh_mode == 'IMMEDIATE' -%}
+  {#- the last four are create-time only (upstream dbt-pgtrickle keys), left out at their defaults -#}
   {%- set create_args = {
       'schedule': none if immediate else (desired.schedule or 'calculated'),
       'refresh_mode': desired.refresh_mode,
@@ -37,6 +38,10 @@
       'partition_by': desired.partition_by,
       'max_differential_joins': desired.max_differential_joins,
       'max_delta_fraction': desired.max_delta_fraction,
+      'pooler_compatibility_mode': desired.pooler_compatibility_mode or none,
+      'output_distribution_column': desired.output_distribution_column,
+      'temporal': desired.temporal or none,
+      'storage_backend': desired.storage_backend,
   } -%}
   {#- create cannot set status or fuse settings: an alter in the same transaction does -#}
   {%- set after_create = {} -%}

@@ -1,6 +1,6 @@
 {#
   pgtrickle_normalize_query(query)
-  The comparison form of a defining query, as pg_trickle compares them (spec 4.3): every run of
+  The comparison form of a defining query, as pg_trickle compares them (pg_trickle src/api/create.rs, normalize_sql_whitespace): every run of
   whitespace collapsed to one space, then trimmed. Anything else (case, comments) is a change.
   Returns: text ('' for none).
 #}

@@ -1,7 +1,7 @@
 {#
   pgtrickle_query_matches(query, actual)
   Whether a model's SQL is the query an existing stream table already has, compared the way
-  pg_trickle compares them (spec 4.3: whitespace runs collapsed, then trimmed). For a TopK stream
+  pg_trickle compares them (pg_trickle src/api/create.rs, normalize_sql_whitespace: whitespace runs collapsed, then trimmed). For a TopK stream
   table pg_trickle stored the query without its trailing ORDER BY ... LIMIT n [OFFSET m] (spec
   4.1), so the model's SQL is split the same way and compared part by part, keywords in any case.
   Args: query - the model's compiled SQL; actual - pgtrickle_get_stream_table_info(...).

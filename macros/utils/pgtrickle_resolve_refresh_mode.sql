@@ -2,7 +2,7 @@
   pgtrickle_resolve_refresh_mode(desired_mode, actual_mode)
   The refresh mode to send to an existing stream table. pg_trickle stores AUTO as DIFFERENTIAL
   (or FULL when it downgraded the query) and rejects AUTO in alter with a CHECK violation
-  (spec 4.4), so AUTO resolves to the stored mode when that is DIFFERENTIAL or FULL, and to
+  (pg_trickle src/api/alter.rs, alter_stream_table_impl), so AUTO resolves to the stored mode when that is DIFFERENTIAL or FULL, and to
   DIFFERENTIAL otherwise (leaving IMMEDIATE).
   Returns: 'DIFFERENTIAL', 'FULL' or 'IMMEDIATE'.
 #}

@@ -22,7 +22,7 @@
     {%- if (desired.schedule or none) != (have_schedule or none) -%}
       {%- do settings.update({'schedule': desired.schedule or 'calculated'}) -%}
     {%- elif actual.refresh_mode == 'IMMEDIATE' and desired.schedule is none -%}
-      {#- leaving IMMEDIATE without a schedule would restore '1m' (spec 4.4) -#}
+      {#- leaving IMMEDIATE without a schedule would restore '1m' (pg_trickle src/api/alter.rs, alter_stream_table_impl) -#}
       {%- do settings.update({'schedule': 'calculated'}) -%}
     {%- endif -%}
   {%- endif -%}
@@ -56,10 +56,10 @@
     {%- do settings.update({'fuse_sensitivity': desired.fuse_sensitivity}) -%}
   {%- endif -%}
   {%- if (desired.partition_by or '') != (actual.partition_by or '') -%}
-    {#- '' removes partitioning (spec 4.4) -#}
+    {#- '' removes partitioning (pg_trickle src/api/alter.rs, alter_stream_table_impl) -#}
     {%- do settings.update({'partition_by': desired.partition_by or ''}) -%}
   {%- endif -%}
-  {#- 0 stores NULL = no limit (spec 4.4) -#}
+  {#- 0 stores NULL = no limit (pg_trickle src/api/alter.rs, alter_stream_table_impl) -#}
   {%- if (desired.max_differential_joins or none) != ((actual.max_differential_joins | int) if actual.max_differential_joins is not none else none) -%}
     {%- do settings.update({'max_differential_joins': desired.max_differential_joins or 0}) -%}
   {%- endif -%}

@@ -1,16 +1,59 @@
 {#
-  pgtrickle_stream_table_status(info)
-  Classify a described stream table (pgtrickle_get_stream_tables_info) for humans and for the
-  refresh operations.
-  Returns: one of 'error' (status ERROR), 'suspended' (SUSPENDED: paused by config, a fuse or
-  the scheduler's error limit), 'erroring' (ACTIVE but failing: consecutive errors), 'initializing'
-  (never populated), 'healthy'. Only 'error' and 'suspended' refuse a manual refresh.
+  pgtrickle_stream_table_status(name, warn_seconds=300)
+  Two callers, told apart by the argument:
+  - given a described stream table (a dict from pgtrickle_get_stream_tables_info), classify it
+    for humans and for the refresh operations. Returns one of 'error' (status ERROR),
+    'suspended' (SUSPENDED: paused by config, a fuse or the scheduler's error limit), 'erroring'
+    (ACTIVE but failing: consecutive errors), 'initializing' (never populated), 'healthy'. Only
+    'error' and 'suspended' refuse a manual refresh.
+  - given a name ('schema.name' or 'name' in the target schema), the upstream dbt-pgtrickle
+    macro of this name: reads pg_stat_stream_tables and returns dict(status: 'drained' (the
+    scheduler is drained), 'paused' (SUSPENDED, or CDC paused), 'erroring' (consecutive errors or
+    ERROR), 'stale' (pg_trickle calls it stale, or more than warn_seconds since the last
+    refresh), 'healthy' or 'not_found'; staleness_seconds, consecutive_errors, last_refresh_at,
+    total_refreshes, is_populated, refresh_mode, cdc_paused, force_full, is_drained).
 #}
-{% macro pgtrickle_stream_table_status(info) %}
-  {%- if info.status == 'ERROR' -%}{{ return('error') }}
-  {%- elif info.status == 'SUSPENDED' -%}{{ return('suspended') }}
-  {%- elif info.consecutive_errors > 0 or info.last_error_message -%}{{ return('erroring') }}
-  {%- elif not info.is_populated -%}{{ return('initializing') }}
-  {%- else -%}{{ return('healthy') }}
+{% macro pgtrickle_stream_table_status(name, warn_seconds=300) %}
+  {%- if name is mapping -%}
+    {%- set info = name -%}
+    {%- if info.status == 'ERROR' -%}{{ return('error') }}
+    {%- elif info.status == 'SUSPENDED' -%}{{ return('suspended') }}
+    {%- elif info.consecutive_errors > 0 or info.last_error_message -%}{{ return('erroring') }}
+    {%- elif not info.is_populated -%}{{ return('initializing') }}
+    {%- else -%}{{ return('healthy') }}
+    {%- endif -%}
   {%- endif -%}
+  {%- set found = {'status': 'not_found', 'staleness_seconds': none, 'consecutive_errors': 0,
+                   'last_refresh_at': none, 'total_refreshes': 0, 'is_populated': false,
+                   'refresh_mode': none, 'cdc_paused': false, 'force_full': false, 'is_drained': false} -%}
+  {%- if execute -%}
+    {%- if warn_seconds is boolean or warn_seconds is not number -%}
+      {{ exceptions.raise_compiler_error("pg-trickle: pgtrickle_stream_table_status: warn_seconds `" ~ warn_seconds ~ "` is not a number of seconds; pass e.g. `warn_seconds=300`.") }}
+    {%- endif -%}
+    {%- set relation = dbt_pg_trickle.pgtrickle_relation_from_name(name) -%}
+    {%- set result = run_query("
+      select s.status as st_status, extract(epoch from s.staleness)::bigint as staleness_seconds,
+             s.consecutive_errors, s.last_refresh_at, s.total_refreshes, s.is_populated, s.stale,
+             s.refresh_mode,
+             coalesce(current_setting('pg_trickle.cdc_paused', true) = 'on', false) as cdc_paused,
+             coalesce(current_setting('pg_trickle.force_full_refresh', true) = 'on', false) as force_full,
+             pgtrickle.is_drained() as is_drained
+      from pgtrickle.pg_stat_stream_tables s
+      where s.pgt_schema = " ~ dbt_pg_trickle.pgtrickle_sql_value(relation.schema) ~ "
+        and s.pgt_name = " ~ dbt_pg_trickle.pgtrickle_sql_value(relation.identifier)) -%}
+    {%- if result.rows | length > 0 -%}
+      {%- set row = result.rows[0] -%}
+      {%- for key in found.keys() if key != 'status' -%}
+        {%- do found.update({key: row[key]}) -%}
+      {%- endfor -%}
+      {%- set age = row['staleness_seconds'] -%}
+      {%- if row['is_drained'] -%}{%- do found.update({'status': 'drained'}) -%}
+      {%- elif row['st_status'] == 'SUSPENDED' or row['cdc_paused'] -%}{%- do found.update({'status': 'paused'}) -%}
+      {%- elif row['consecutive_errors'] > 0 or row['st_status'] == 'ERROR' -%}{%- do found.update({'status': 'erroring'}) -%}
+      {%- elif row['stale'] or (age is not none and age > warn_seconds) -%}{%- do found.update({'status': 'stale'}) -%}
+      {%- else -%}{%- do found.update({'status': 'healthy'}) -%}
+      {%- endif -%}
+    {%- endif -%}
+  {%- endif -%}
+  {{ return(found) }}
 {% endmacro %}

@@ -1,4 +1,5 @@
-"""Conformance suite: pg_trickle 0.67.0 behaviour as specified in the API spec (§13).
+"""Conformance suite: pg_trickle 0.67.0 behaviour as in the upstream source
+(docs/pg_trickle-contract.md).
 
 These tests describe *upstream* pg_trickle, not our test double. They run against the double
 by default and unchanged against a real server when ``PGTRICKLE_TEST_DSN`` is set, e.g.::

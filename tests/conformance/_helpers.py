@@ -253,8 +253,8 @@ def set_catalog(conn: Conn, name: str, values: Mapping[str, Any]) -> None:
 
 
 def assert_invalid_argument(exc: BaseException, text: str, *, prefix: bool = False) -> None:
-    """For messages the spec quotes without saying whether the `invalid argument: ` prefix
-    (SQLSTATE 22023) is attached: accept both spellings, the SQLSTATE follows the prefix."""
+    """For messages an older API summary quoted without saying whether the `invalid argument: `
+    prefix (SQLSTATE 22023) is attached: accept both spellings, the SQLSTATE follows the prefix."""
     assert isinstance(exc, psycopg.Error), exc
     primary = exc.diag.message_primary or ""
     if primary.startswith("invalid argument: "):

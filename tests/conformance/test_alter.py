@@ -1,11 +1,15 @@
-"""§4.4 / §13.10: alter_stream_table."""
+"""alter_stream_table (pg_trickle src/api/alter.rs, alter_stream_table_impl)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+from uuid import uuid4
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from airflow_provider_pgtrickle.testing.server import TestDatabase
 
@@ -311,3 +315,71 @@ def test_04_4_non_owner_may_not_alter(pgtrickle_conn: Conn, kwargs: dict[str, An
         as_role(pgtrickle_conn, role, "alter_stream_table", "public.t", **kwargs)
     assert_pg_error(err.value, "42501", "permission denied: must be owner of stream table public.t")
     assert snapshot(pgtrickle_conn, "public.t") == before
+
+
+@pytest.mark.parametrize("status", ["SUSPENDED", "ERROR", "ACTIVE"])
+def test_error_table_is_reset_to_active_after_the_status_argument(
+    pgtrickle_db: TestDatabase, pgtrickle_conn: Conn, status: str
+) -> None:
+    """Mirrors pg_trickle src/api/alter.rs: alter_stream_table_impl: the `status` argument is
+    applied first, then the ERR-1c step sees the status the table had when the call started
+    (ERROR) and clears the error, sets ACTIVE and zeroes consecutive_errors. A table that was
+    not in ERROR keeps the status it is given."""
+    make_source(pgtrickle_conn)
+    create_st(pgtrickle_conn, "public.t")
+    alter(pgtrickle_conn, "public.t", status="ERROR")
+    assert st(pgtrickle_conn, "public.t")["status"] == "ERROR"  # type: ignore[index]
+    set_catalog(pgtrickle_conn, "public.t", {"last_error_message": "boom", "consecutive_errors": 2})
+    alter(pgtrickle_conn, "public.t", status=status)
+    with pgtrickle_db.connect() as other:
+        entry = st(other, "public.t")
+        assert entry is not None
+        assert (entry["status"], entry["consecutive_errors"]) == ("ACTIVE", 0)
+        assert (entry["last_error_message"], entry["last_error_at"]) == (None, None)
+
+
+@contextmanager
+def noinherit_member_of_owner(conn: Conn) -> Iterator[str]:
+    """A non-superuser role that is a member of the stream table's owner WITH INHERIT FALSE:
+    MEMBER of the owner, but without its privileges (no USAGE)."""
+    owner = f"pgt_owner_{uuid4().hex[:8]}"
+    with other_role(conn) as member:
+        conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(owner)))
+        try:
+            conn.execute(
+                sql.SQL("GRANT {} TO {} WITH INHERIT FALSE").format(
+                    sql.Identifier(owner), sql.Identifier(member)
+                )
+            )
+            conn.execute(sql.SQL("ALTER TABLE public.t OWNER TO {}").format(sql.Identifier(owner)))
+            yield member
+        finally:
+            conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(owner)))
+            conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(owner)))
+
+
+@pytest.mark.parametrize(
+    ("function", "kwargs"),
+    [
+        ("alter_stream_table", {}),
+        ("alter_stream_table", {"tier": "warm"}),
+        ("drop_stream_table", {}),
+    ],
+    ids=["alter-name-only", "alter-tier", "drop"],
+)
+def test_ownership_needs_usage_of_the_owner_not_membership(
+    pgtrickle_conn: Conn, function: str, kwargs: dict[str, Any]
+) -> None:
+    """Mirrors pg_trickle src/api/helpers.rs: check_stream_table_ownership (called by
+    alter_stream_table_impl and drop_stream_table_impl_inner): pg_has_role(current_user,
+    relowner, 'USAGE') or superuser. A NOINHERIT member of the owner is refused."""
+    make_source(pgtrickle_conn)
+    create_st(pgtrickle_conn, "public.t")
+    with noinherit_member_of_owner(pgtrickle_conn) as member:
+        before = snapshot(pgtrickle_conn, "public.t")
+        with pytest.raises(psycopg.Error) as err:
+            as_role(pgtrickle_conn, member, function, "public.t", **kwargs)
+        assert_pg_error(
+            err.value, "42501", "permission denied: must be owner of stream table public.t"
+        )
+        assert snapshot(pgtrickle_conn, "public.t") == before

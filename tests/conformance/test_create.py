@@ -1,4 +1,5 @@
-"""§4.1 / §4.2 / §13.3, 13.4, 13.5, 13.7, 13.8: creating stream tables."""
+"""Creating stream tables (pg_trickle src/api/alter.rs, create_stream_table_impl;
+src/api/create.rs)."""
 
 from __future__ import annotations
 
@@ -490,9 +491,51 @@ def test_03_4_immediate_with_wal_cdc_is_rejected(pgtrickle_conn: Conn) -> None:
     if wal_is_logical(pgtrickle_conn):
         assert_pg_error(err.value, "22023", prefix=incompatible)
     else:
-        # §3.4 does not say which of the two cdc_mode checks runs first without logical WAL.
+        # Either cdc_mode check is accepted without logical WAL (pg_trickle src/api/alter.rs,
+        # create_stream_table_impl: enforce_cdc_refresh_mode_interaction, then
+        # validate_requested_cdc_mode_requirements).
         no_wal = "invalid argument: cdc_mode = 'wal' requires wal_level = logical"
         primary = err.value.diag.message_primary or ""
         assert err.value.sqlstate == "22023"
         assert primary.startswith((incompatible, no_wal)), primary
     assert snapshot(pgtrickle_conn) == before
+
+
+def test_topk_stores_base_query_and_keeps_the_user_text(pgtrickle_conn: Conn) -> None:
+    """Mirrors pg_trickle src/api/alter.rs: create_stream_table_impl: for TopK the catalog's
+    defining_query is the base query (ORDER BY / LIMIT / OFFSET stripped, kept in topk_*),
+    and original_query is the user's text because it differs from what is stored."""
+    make_source(pgtrickle_conn)
+    query = "SELECT id, v FROM src ORDER BY v DESC LIMIT 2 OFFSET 1"
+    create_st(pgtrickle_conn, "public.t", query)
+    entry = st(pgtrickle_conn, "public.t")
+    assert entry is not None
+    assert entry["defining_query"] == "SELECT id, v FROM src"
+    assert entry["original_query"] == query
+    assert (entry["topk_limit"], entry["topk_offset"]) == (2, 1)
+
+
+SELECT_STAR_WARNING = (
+    "pg_trickle: defining query uses SELECT *. If source table columns are added or removed,"
+    " the stream table will require reinitialization. Consider listing columns explicitly"
+    " for resilience against schema changes."
+)
+
+
+@pytest.mark.parametrize(
+    ("query", "warned"),
+    [
+        ("SELECT * FROM src", True),
+        ("SELECT src.* FROM src", True),
+        ("SELECT count(*) AS n FROM src", False),
+        (SIMPLE_QUERY, False),
+    ],
+)
+def test_select_star_warns(pgtrickle_conn: Conn, query: str, warned: bool) -> None:
+    """Mirrors pg_trickle src/api/helpers.rs: warn_select_star / detect_select_star, called by
+    create_stream_table_impl (src/api/alter.rs): a WARNING for a top-level `*` in the select
+    list; count(*) is not one."""
+    make_source(pgtrickle_conn)
+    with notices(pgtrickle_conn) as seen:
+        create_st(pgtrickle_conn, "public.t", query, refresh_mode="FULL")
+    assert (SELECT_STAR_WARNING in messages(seen, "WARNING")) is warned

@@ -1,4 +1,5 @@
-"""§4.3 / §13.9: create_or_replace_stream_table."""
+"""create_or_replace_stream_table (pg_trickle src/api/create.rs,
+create_or_replace_stream_table_impl)."""
 
 from __future__ import annotations
 
@@ -150,6 +151,121 @@ def test_13_09_auto_against_stored_full_is_check_violation(
         "23514",
         'new row for relation "pgt_stream_tables" violates check constraint'
         ' "pgt_stream_tables_refresh_mode_check"',
+    )
+    with pgtrickle_db.connect() as other:
+        assert snapshot(other, "public.t") == before
+
+
+TOPK_QUERY = "SELECT id, v FROM src ORDER BY v DESC LIMIT 2"
+
+
+def test_topk_clause_change_alone_is_noop(pgtrickle_db: TestDatabase, pgtrickle_conn: Conn) -> None:
+    """Mirrors pg_trickle src/api/create.rs: create_or_replace_stream_table_impl.
+
+    The new query is compared with its TopK clause stripped (detect_topk_pattern's base
+    query) against defining_query; topk_limit / topk_order_by / topk_offset are not part of
+    the comparison, so changing only ORDER BY / LIMIT / OFFSET changes nothing.
+    """
+    make_source(pgtrickle_conn)
+    replace(pgtrickle_conn, "public.t", TOPK_QUERY, schedule="1h", refresh_mode="DIFFERENTIAL")
+    with pgtrickle_db.connect() as other:
+        before = snapshot(other, "public.t")
+    with notices(pgtrickle_conn) as seen:
+        replace(
+            pgtrickle_conn,
+            "public.t",
+            "SELECT id, v FROM src ORDER BY id LIMIT 1 OFFSET 1",
+            schedule="1h",
+            refresh_mode="DIFFERENTIAL",
+        )
+    assert (
+        "Stream table public.t already exists with identical definition \u2014 no changes made."
+        in messages(seen, "INFO")
+    )
+    with pgtrickle_db.connect() as other:
+        assert snapshot(other, "public.t") == before
+        entry = st(other, "public.t")
+        assert entry is not None
+        assert entry["topk_limit"] == 2
+
+
+def test_omitted_diamond_and_cdc_arguments_mean_no_change(
+    pgtrickle_db: TestDatabase, pgtrickle_conn: Conn
+) -> None:
+    """Mirrors pg_trickle src/api/create.rs: compute_config_diff (via
+    create_or_replace_stream_table_impl): an omitted diamond_consistency,
+    diamond_schedule_policy or cdc_mode is never handed to alter_stream_table_impl."""
+    make_source(pgtrickle_conn)
+    replace(
+        pgtrickle_conn,
+        "public.t",
+        SIMPLE_QUERY,
+        schedule="1h",
+        refresh_mode="DIFFERENTIAL",
+        diamond_consistency="none",
+        cdc_mode="trigger",
+    )
+    with pgtrickle_db.connect() as other:
+        before = snapshot(other, "public.t")
+    with notices(pgtrickle_conn) as seen:
+        replace(
+            pgtrickle_conn, "public.t", SIMPLE_QUERY, schedule="1h", refresh_mode="DIFFERENTIAL"
+        )
+    assert (
+        "Stream table public.t already exists with identical definition \u2014 no changes made."
+        in messages(seen, "INFO")
+    )
+    with pgtrickle_db.connect() as other:
+        assert snapshot(other, "public.t") == before
+        entry = st(other, "public.t")
+        assert entry is not None
+        assert (entry["diamond_consistency"], entry["requested_cdc_mode"]) == ("none", "trigger")
+
+
+def test_schedule_is_compared_as_text_and_null_means_calculated(
+    pgtrickle_db: TestDatabase, pgtrickle_conn: Conn
+) -> None:
+    """Mirrors pg_trickle src/api/create.rs: compute_config_diff: the schedule is compared as
+    trimmed raw text ('60m' differs from '1h'); NULL differs from a stored schedule and is
+    handed on as 'calculated'. The INFO line prints Rust booleans."""
+    make_source(pgtrickle_conn)
+    replace(pgtrickle_conn, "public.t", SIMPLE_QUERY, schedule="1h", refresh_mode="DIFFERENTIAL")
+    with notices(pgtrickle_conn) as seen:
+        replace(
+            pgtrickle_conn, "public.t", SIMPLE_QUERY, schedule="60m", refresh_mode="DIFFERENTIAL"
+        )
+    assert "Stream table public.t replaced (query_changed=false, config_changed=true)." in messages(
+        seen, "INFO"
+    )
+    with pgtrickle_db.connect() as other:
+        assert st(other, "public.t")["schedule"] == "60m"  # type: ignore[index]
+    replace(pgtrickle_conn, "public.t", SIMPLE_QUERY, schedule=None, refresh_mode="DIFFERENTIAL")
+    with pgtrickle_db.connect() as other:
+        assert st(other, "public.t")["schedule"] is None  # type: ignore[index]
+
+
+def test_arguments_are_compared_not_validated(
+    pgtrickle_db: TestDatabase, pgtrickle_conn: Conn
+) -> None:
+    """Mirrors pg_trickle src/api/create.rs: compute_config_diff: an unknown refresh mode
+    counts as DIFFERENTIAL (RefreshMode::from_str(..).unwrap_or) and an unknown diamond
+    schedule policy as 'fastest'; nothing differs, so nothing is validated or changed."""
+    make_source(pgtrickle_conn)
+    replace(pgtrickle_conn, "public.t", SIMPLE_QUERY, schedule="1h", refresh_mode="DIFFERENTIAL")
+    with pgtrickle_db.connect() as other:
+        before = snapshot(other, "public.t")
+    with notices(pgtrickle_conn) as seen:
+        replace(
+            pgtrickle_conn,
+            "public.t",
+            SIMPLE_QUERY,
+            schedule="1h",
+            refresh_mode="bogus",
+            diamond_schedule_policy="bogus",
+        )
+    assert (
+        "Stream table public.t already exists with identical definition \u2014 no changes made."
+        in messages(seen, "INFO")
     )
     with pgtrickle_db.connect() as other:
         assert snapshot(other, "public.t") == before

@@ -1,4 +1,5 @@
-"""§4.1 / §6.2 / §13.21: dependency rows and topological ordering."""
+"""pgt_dependencies (pg_trickle src/api/alter.rs, create_stream_table_impl;
+docs/pg_trickle-contract.md): dependency rows and topological ordering."""
 
 from __future__ import annotations
 

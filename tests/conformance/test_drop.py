@@ -1,4 +1,4 @@
-"""§4.5 / §13.15: drop_stream_table."""
+"""drop_stream_table (pg_trickle src/api/alter.rs, drop_stream_table_impl_inner)."""
 
 from __future__ import annotations
 

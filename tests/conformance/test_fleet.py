@@ -1,4 +1,4 @@
-"""§5 / §13.23: fleet-level functions."""
+"""Fleet-level functions (pg_trickle sql/archive/pg_trickle--0.67.0.sql, pause_all / resume_all)."""
 
 from __future__ import annotations
 

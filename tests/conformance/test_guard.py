@@ -1,4 +1,5 @@
-"""§9 / §13.17: direct DML on a stream table is refused."""
+"""Direct DML on a stream table is refused (pg_trickle src/api/helpers.rs,
+install_dml_guard_trigger)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ def test_13_17_direct_dml_is_refused(pgtrickle_conn: Conn, statement: str) -> No
     with pytest.raises(psycopg.Error) as err:
         pgtrickle_conn.execute(statement)  # type: ignore[arg-type]
     assert err.value.sqlstate == "P0001"
-    # §9 prints the table as `<table>` without saying whether it is schema-qualified.
+    # install_dml_guard_trigger prints TG_TABLE_NAME; the qualified spelling is accepted too.
     assert err.value.diag.message_primary in {
         GUARD.format("Direct DML on stream table public.t"),
         GUARD.format("Direct DML on stream table t"),

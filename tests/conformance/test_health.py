@@ -1,5 +1,5 @@
-"""§8 / §13.20: health_check, check_cdc_health, change_buffer_sizes, pgt_status,
-get_refresh_history."""
+"""pg_trickle src/monitor/health.rs, src/monitor/mod.rs: health_check, check_cdc_health,
+change_buffer_sizes, pgt_status, get_refresh_history."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""§1 / §13.1: installation and version detection."""
+"""Installation and version detection (pg_trickle src/api/diagnostics.rs, version,
+version_check)."""
 
 from __future__ import annotations
 

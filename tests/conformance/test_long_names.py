@@ -1,4 +1,5 @@
-"""§2 / §9: stream tables with names of the full 63 bytes.
+"""Stream tables with names of the full 63 bytes (pg_trickle src/api/helpers.rs,
+parse_qualified_name; src/api/mod.rs, setup_storage_table).
 
 PostgreSQL truncates identifiers to 63 bytes, so an object named "<prefix><stream table
 name>" or "<stream table name><suffix>" can collide with the one of another stream table

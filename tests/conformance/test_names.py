@@ -1,4 +1,5 @@
-"""§2 / §13.2: name parsing and resolution."""
+"""Name parsing and resolution (pg_trickle src/api/helpers.rs, parse_qualified_name,
+get_table_oid)."""
 
 from __future__ import annotations
 
@@ -91,3 +92,40 @@ def test_02_history_defaults_unqualified_name_to_public(pgtrickle_conn: Conn) ->
     conn.execute("SET search_path = s1, public")
     assert scalar(conn, "SELECT count(*) FROM pgtrickle.get_refresh_history('t')") == 0
     assert scalar(conn, "SELECT count(*) FROM pgtrickle.get_refresh_history('s1.t')") == 1
+
+
+def test_reserved_word_name_works_everywhere(pgtrickle_conn: Conn) -> None:
+    """Mirrors pg_trickle src/api/helpers.rs: get_table_oid (an unquoted
+    `(schema || '.' || name)::regclass` cast after CREATE TABLE with quoted identifiers) and
+    install_dml_guard_trigger (`<schema>._pgt_guard_<name>`, unquoted), then
+    parse_qualified_name + StreamTableMeta::get_by_name (plain text) for the other calls: a
+    reserved word needs no quoting in either place."""
+    make_source(pgtrickle_conn)
+    create_st(pgtrickle_conn, "public.user")
+    entry = st(pgtrickle_conn, "public.user")
+    assert entry is not None
+    assert entry["pgt_relid"] == regclass(pgtrickle_conn, 'public."user"')
+    call(pgtrickle_conn, "refresh_stream_table", "public.user")
+    call(pgtrickle_conn, "alter_stream_table", "public.user", schedule="2h")
+    call(pgtrickle_conn, "drop_stream_table", "public.user")
+    assert st(pgtrickle_conn, "public.user") is None
+
+
+@pytest.mark.parametrize(
+    ("name", "sqlstate"),
+    [("public.BadName", "42P01"), ("public.my table", "42602"), ("public.my-table", "42601")],
+)
+def test_name_needing_quotes_fails_in_the_regclass_cast(
+    pgtrickle_conn: Conn, name: str, sqlstate: str
+) -> None:
+    """Mirrors pg_trickle src/api/helpers.rs: get_table_oid, then install_dml_guard_trigger:
+    the storage table is created quoted, then looked up unquoted; upper case folds to a
+    relation that does not exist (42P01), a space is invalid name syntax (42602), and a name
+    that resolves but is no plain identifier (a hyphen) breaks the unquoted guard function
+    name (42601). The transaction leaves nothing behind."""
+    make_source(pgtrickle_conn)
+    before = snapshot(pgtrickle_conn)
+    with pytest.raises(psycopg.Error) as err:
+        create_st(pgtrickle_conn, name)
+    assert_pg_error(err.value, sqlstate)
+    assert snapshot(pgtrickle_conn) == before

@@ -1,4 +1,5 @@
-"""§4.1 / §4.4 query analysis: a defining query is one statement, and nothing else ever runs.
+"""Query analysis of create / alter (pg_trickle src/api/alter.rs, create_stream_table_impl and
+alter_stream_table_query): a defining query is one statement, and nothing else ever runs.
 
 pg_trickle hands the defining query to PostgreSQL's raw parser and refuses anything that is
 not exactly one statement (pg_trickle src/api/helpers.rs, validate_defining_query: "query

@@ -1,4 +1,4 @@
-"""§4.6 / §13.11-13.14: refresh_stream_table."""
+"""refresh_stream_table (pg_trickle src/api/refresh_ops.rs)."""
 
 from __future__ import annotations
 
@@ -252,3 +252,38 @@ def test_04_6_refresh_is_strict(pgtrickle_conn: Conn) -> None:
     before = snapshot(pgtrickle_conn, "public.t")
     pgtrickle_conn.execute("SELECT pgtrickle.refresh_stream_table(NULL)")
     assert snapshot(pgtrickle_conn, "public.t") == before
+
+
+@pytest.mark.parametrize("mode", ["FULL", "DIFFERENTIAL"])
+def test_full_path_refresh_without_upstream_change_keeps_data_timestamp(
+    pgtrickle_db: TestDatabase, pgtrickle_conn: Conn, mode: str
+) -> None:
+    """Mirrors pg_trickle src/api/refresh_ops.rs: execute_manual_full_refresh (reached from
+    execute_manual_refresh; a DIFFERENTIAL table reading a stream table is sent there by
+    execute_manual_differential_refresh). It moves data_timestamp only when an upstream stream
+    table is newer, a table source's WAL position moved, or the frontier is empty; the
+    frontier of a table reading only stream tables is empty right after create."""
+    conn = pgtrickle_conn
+    make_source(conn)
+    create_st(conn, "public.up")
+    create_st(conn, "public.down", "SELECT id, v FROM public.up", refresh_mode=mode)
+    created = st(conn, "public.down")
+    assert created is not None
+    refresh(conn, "public.down")  # empty frontier: data_timestamp moves
+    first = st(conn, "public.down")
+    assert first is not None
+    assert first["data_timestamp"] > created["data_timestamp"]
+    refresh(conn, "public.down")  # nothing upstream is newer: kept
+    with pgtrickle_db.connect() as other:
+        second = st(other, "public.down")
+        assert second is not None
+        assert second["data_timestamp"] == first["data_timestamp"]
+        assert second["last_refresh_at"] > first["last_refresh_at"]
+    conn.execute("INSERT INTO src VALUES (4, 40)")
+    refresh(conn, "public.up")
+    refresh(conn, "public.down")  # the upstream is newer: moves
+    with pgtrickle_db.connect() as other:
+        third = st(other, "public.down")
+        assert third is not None
+        assert third["data_timestamp"] > second["data_timestamp"]
+        assert content(other, "public.down") == query_result(other, SIMPLE_QUERY)

@@ -1,4 +1,4 @@
-"""§4.7 / §13.16: resume_stream_table."""
+"""resume_stream_table (pg_trickle src/api/alter.rs, resume_stream_table_impl)."""
 
 from __future__ import annotations
 

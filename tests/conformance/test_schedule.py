@@ -1,4 +1,4 @@
-"""§3.1 / §13.6: schedule grammar and its exact error texts."""
+"""pg_trickle src/api/helpers.rs, parse_schedule: schedule grammar and its exact error texts."""
 
 from __future__ import annotations
 

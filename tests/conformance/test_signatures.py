@@ -1,4 +1,5 @@
-"""§4 / §13.24: argument names, types and defaults, checked through pg_proc and by calling."""
+"""pg_trickle sql/archive/pg_trickle--0.67.0.sql: argument names, types and defaults, checked
+through pg_proc and by calling."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""§9 / §13.22: the storage table."""
+"""The storage table (pg_trickle src/api/mod.rs, setup_storage_table)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""§11 / §13.18: every function runs in the caller's transaction and ROLLBACK undoes it."""
+"""Every pg_trickle function runs in the caller's transaction and ROLLBACK undoes it."""
 
 from __future__ import annotations
 

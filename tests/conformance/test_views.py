@@ -1,4 +1,5 @@
-"""§7 / §13.19: monitoring views, their exact columns and formulas."""
+"""pg_trickle sql/archive/pg_trickle--0.67.0.sql: monitoring views, their exact columns and
+formulas."""
 
 from __future__ import annotations
 

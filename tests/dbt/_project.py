@@ -76,10 +76,13 @@ class DbtProject:
         self.env = env
 
     @classmethod
-    def create(cls, tmp_dir: Path, dbt_env: dict[str, str]) -> DbtProject:
-        path = tmp_dir / "integration_tests"
+    def create(
+        cls, tmp_dir: Path, dbt_env: dict[str, str], source: Path = INTEGRATION_PROJECT
+    ) -> DbtProject:
+        """Copy the dbt project at `source` (default: integration_tests/) into `tmp_dir`."""
+        path = tmp_dir / source.name
         shutil.copytree(
-            INTEGRATION_PROJECT,
+            source,
             path,
             ignore=shutil.ignore_patterns("target", "logs", "dbt_packages", "package-lock.yml"),
         )

@@ -91,11 +91,13 @@ def rows_of(db: TestDatabase, query: str) -> list[tuple[Any, ...]]:
 
 
 def normalize(query: str) -> str:
-    """Whitespace runs collapsed and trimmed, as pg_trickle compares queries (spec 4.3)."""
+    """Whitespace runs collapsed and trimmed, as pg_trickle compares queries
+    (src/api/create.rs, normalize_sql_whitespace)."""
     return " ".join(query.split())
 
 
-# a TopK query as pg_trickle splits it: query, then ORDER BY ... LIMIT n (spec 4.1)
+# a TopK query as pg_trickle splits it: query, then ORDER BY ... LIMIT n
+# (pg_trickle src/api/alter.rs, create_stream_table_impl)
 TOPK = re.compile(
     r"^(?P<query>.*\S)\s+order\s+by\s+(?P<order_by>.*\S)\s+limit\s+(?P<limit>\d+)$",
     re.IGNORECASE,
@@ -626,7 +628,7 @@ def test_a_status_pg_trickle_set_is_left_alone_until_resumed(
 ) -> None:
     labels = f"{SCHEMA}.order_labels"
     resume = ("run-operation", "pgtrickle_resume", "--args", "{model_name: order_labels}")
-    # what the scheduler does at pg_trickle.max_consecutive_errors (spec 3.3)
+    # what the scheduler does at pg_trickle.max_consecutive_errors (pg_trickle src/scheduler/mod.rs)
     with dbt_db.connect() as conn:
         conn.execute(
             "update pgtrickle.pgt_stream_tables set status = 'SUSPENDED', consecutive_errors = 3,"
@@ -672,7 +674,8 @@ def test_a_status_pg_trickle_set_is_left_alone_until_resumed(
     assert "is in ERROR" in kept.output
     assert catalog(dbt_db)[labels]["status"] == "ERROR"
 
-    # any alter takes a table out of ERROR (spec 4.4); the run result says so
+    # any alter takes a table out of ERROR (pg_trickle src/api/alter.rs,
+    # alter_stream_table_impl, ERR-1c); the run result says so
     project.edit("models/order_labels.sql", "schedule='2h'", "schedule='1h'")
     reset = project.dbt("run", "--select", "order_labels")
     assert reset.messages() == {
@@ -680,7 +683,8 @@ def test_a_status_pg_trickle_set_is_left_alone_until_resumed(
     }
     assert catalog(dbt_db)[labels]["status"] == "ACTIVE"
 
-    # what a blown fuse leaves (spec 3.3): pgtrickle_resume re-arms it with reset_fuse
+    # what a blown fuse leaves (pg_trickle src/scheduler/mod.rs): pgtrickle_resume re-arms it
+    # with reset_fuse
     with dbt_db.connect() as conn:
         conn.execute(
             "update pgtrickle.pgt_stream_tables set status = 'SUSPENDED', fuse_state = 'blown',"
@@ -866,7 +870,7 @@ def test_drop_all_refuses_outside_dependents_unless_forced(
     )
     assert catalog(dbt_db) == before
 
-    forced = project.dbt("run-operation", "drop_all_stream_tables_force")
+    forced = project.dbt("run-operation", "pgtrickle_drop_all_stream_tables_force")
     assert "also dropped (cascade, not managed by dbt): public.outsider" in forced.output
     assert catalog(dbt_db) == {}
     with dbt_db.connect() as conn:

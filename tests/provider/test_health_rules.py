@@ -60,6 +60,16 @@ def test_waiting_reasons(changes: dict[str, object], reason: str) -> None:
     assert reason in report.message
 
 
+def test_current_interval_is_judged_on_the_last_refresh() -> None:
+    # A refresh that found nothing to change keeps data_timestamp but moves last_refresh_at.
+    quiet = row(data_timestamp=NOW - timedelta(hours=1), last_refresh_at=NOW)
+    assert judge(quiet, min_data_timestamp=NOW).state is HealthState.HEALTHY
+    stale = row(data_timestamp=NOW - timedelta(hours=1), last_refresh_at=NOW - timedelta(seconds=1))
+    report = judge(stale, min_data_timestamp=NOW)
+    assert report.state is HealthState.WAITING
+    assert "was last refreshed " + (NOW - timedelta(seconds=1)).isoformat() in report.message
+
+
 @pytest.mark.parametrize("status", [StreamTableStatus.ERROR, StreamTableStatus.SUSPENDED])
 def test_error_and_suspended_fail_with_last_error(status: StreamTableStatus) -> None:
     report = judge(row(status=status, last_error_message="division by zero"))

@@ -357,7 +357,7 @@ def test_database_without_extension(
         hook = PgTrickleHook(postgres_conn_id="pg_noext")
         assert hook.extension_version() is None
         ok, message = hook.test_connection()
-        assert ok
+        assert not ok
         assert "NOT installed" in message
         with pytest.raises(PgTrickleExtensionMissingError, match="CREATE EXTENSION pg_trickle"):
             hook.list_stream_tables()

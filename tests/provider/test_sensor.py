@@ -143,6 +143,29 @@ def test_require_current_interval(
         s.poke({})
 
 
+def test_require_current_interval_counts_a_refresh_that_changed_nothing(
+    pgtrickle_airflow_conn: str, hook: PgTrickleHook, orders: str, pgtrickle_conn: Any
+) -> None:
+    # pg_trickle keeps data_timestamp on a refresh with nothing to apply (src/api/refresh_ops.rs,
+    # execute_manual_differential_refresh; the scheduler's NO_DATA pass likewise) and moves
+    # only last_refresh_at: a quiet source must not hold the sensor until its timeout.
+    hook.create_stream_table(ST, ORDERS_QUERY, schedule="1h", refresh_mode="DIFFERENTIAL")
+    created = pgtrickle_conn.execute(
+        "SELECT data_timestamp FROM pgtrickle.pgt_stream_tables WHERE pgt_name = 'order_totals'"
+    ).fetchone()[0]
+    interval_end = datetime.now(timezone.utc)
+    s = sensor(require_current_interval=True)
+    waiting = s.poke({"data_interval_end": interval_end})
+    assert waiting.is_done is False
+    hook.refresh_stream_table(ST)
+    kept, refreshed = pgtrickle_conn.execute(
+        "SELECT data_timestamp, last_refresh_at FROM pgtrickle.pgt_stream_tables"
+        " WHERE pgt_name = 'order_totals'"
+    ).fetchone()
+    assert kept == created < interval_end <= refreshed
+    assert s.poke({"data_interval_end": interval_end}).is_done is True
+
+
 def test_poke_mode_timeout_says_why(
     pgtrickle_airflow_conn: str, hook: PgTrickleHook, orders: str
 ) -> None:

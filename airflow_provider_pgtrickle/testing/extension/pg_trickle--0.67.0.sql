@@ -1,6 +1,6 @@
 -- pg_trickle 0.67.0 TEST DOUBLE (airflow-provider-pgtrickle).
 -- A plain SQL / PL/pgSQL re-implementation of the client-visible surface of pg_trickle 0.67.0
--- (see the project's pgtrickle-api.md). There is no incremental engine: every refresh
+-- (see docs/pg_trickle-contract.md and upstream grove/pg-trickle v0.67.0). There is no incremental engine: every refresh
 -- recomputes the defining query and writes the difference into the storage table. There is no
 -- background scheduler; the separate extension pg_trickle_test offers a synchronous tick.
 
@@ -11,7 +11,7 @@ CREATE SCHEMA pgtrickle_changes;
 REVOKE ALL ON SCHEMA pgtrickle_changes FROM PUBLIC;
 
 -- ---------------------------------------------------------------------------------------
--- §6.1 catalog
+-- catalog (pg_trickle sql/archive/pg_trickle--0.67.0.sql, pgt_stream_tables)
 -- ---------------------------------------------------------------------------------------
 CREATE TABLE pgtrickle.pgt_stream_tables (
     pgt_id bigserial PRIMARY KEY,
@@ -108,7 +108,7 @@ $$;
 CREATE TRIGGER pgt_stream_tables_updated_at BEFORE UPDATE ON pgtrickle.pgt_stream_tables
     FOR EACH ROW EXECUTE FUNCTION pgtrickle._pgt_touch_updated_at();
 
--- §6.2
+-- pgt_dependencies (pg_trickle sql/archive/pg_trickle--0.67.0.sql)
 CREATE TABLE pgtrickle.pgt_dependencies (
     pgt_id bigint NOT NULL REFERENCES pgtrickle.pgt_stream_tables (pgt_id) ON DELETE CASCADE,
     source_relid oid NOT NULL,
@@ -130,7 +130,7 @@ CREATE TABLE pgtrickle.pgt_dependencies (
 );
 CREATE INDEX pgt_dependencies_source_idx ON pgtrickle.pgt_dependencies (source_relid);
 
--- §6.3
+-- pgt_refresh_history (pg_trickle sql/archive/pg_trickle--0.67.0.sql)
 CREATE TABLE pgtrickle.pgt_refresh_history (
     refresh_id bigserial PRIMARY KEY,
     pgt_id bigint NOT NULL REFERENCES pgtrickle.pgt_stream_tables (pgt_id) ON DELETE CASCADE,
@@ -158,7 +158,7 @@ CREATE TABLE pgtrickle.pgt_refresh_history (
 );
 CREATE INDEX pgt_refresh_history_pgt_id_idx ON pgtrickle.pgt_refresh_history (pgt_id, refresh_id);
 
--- §6.4 (present for completeness; the double does not use them)
+-- minor catalog tables of pg_trickle sql/archive/pg_trickle--0.67.0.sql (present for completeness; the double does not use them)
 CREATE TABLE pgtrickle.pgt_refresh_groups (
     group_id bigserial PRIMARY KEY, group_name text NOT NULL UNIQUE,
     member_pgt_ids bigint[] NOT NULL DEFAULT '{}', created_at timestamptz NOT NULL DEFAULT now());
@@ -236,7 +236,7 @@ BEGIN
 END
 $$;
 
--- "schema.name" → (schema, name), splitting at the first dot only (§2).
+-- "schema.name" → (schema, name), splitting at the first dot only (pg_trickle src/api/helpers.rs, parse_qualified_name).
 CREATE FUNCTION pgtrickle._parse_name(p_name text, p_default_public boolean DEFAULT false,
                                       OUT nsp text, OUT rel text)
 LANGUAGE plpgsql STABLE AS $$
@@ -309,7 +309,7 @@ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
     WHERE $1 <> '' AND $1 !~ '[ @]'
 $$;
 
--- Validates a schedule (§3.1); returns the value to store (NULL = CALCULATED).
+-- Validates a schedule (pg_trickle src/api/helpers.rs, parse_schedule); returns the value to store (NULL = CALCULATED).
 CREATE FUNCTION pgtrickle._validate_schedule(p_schedule text) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -356,7 +356,7 @@ BEGIN
 END
 $$;
 
--- AUTO / INCREMENTAL / DIFFERENTIAL / FULL / IMMEDIATE → stored word (§3.2).
+-- AUTO / INCREMENTAL / DIFFERENTIAL / FULL / IMMEDIATE → stored word (pg_trickle src/dag.rs, RefreshMode::from_str).
 CREATE FUNCTION pgtrickle._normalize_mode(p_mode text) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -703,6 +703,8 @@ BEGIN
        AND length(regexp_replace(m[1], '[^(]', '', 'g')) = length(regexp_replace(m[1], '[^)]', '', 'g'))
        AND length(regexp_replace(m[2], '[^(]', '', 'g')) = length(regexp_replace(m[2], '[^)]', '', 'g')) THEN
         defining_query := m[1];
+        -- The stored base query differs from the user's text, which upstream then keeps.
+        original_query := p_query;
         topk_order_by := m[2];
         topk_limit := m[3]::integer;
         topk_offset := m[4]::integer;
@@ -744,7 +746,7 @@ LANGUAGE sql STABLE AS $$
     FROM pgtrickle.pgt_stream_tables s WHERE s.pgt_id = p_id
 $$;
 
--- partition_by (§3.6): returns kind (RANGE/LIST/HASH), columns and HASH modulus.
+-- partition_by (pg_trickle src/api/helpers.rs, validate_partition_key): returns kind (RANGE/LIST/HASH), columns and HASH modulus.
 CREATE FUNCTION pgtrickle._parse_partition(p_spec text, p_cols text[],
                                            OUT kind text, OUT cols text[], OUT modulus integer)
 LANGUAGE plpgsql AS $$
@@ -808,7 +810,7 @@ LANGUAGE sql IMMUTABLE AS $$
 $$;
 
 -- ---------------------------------------------------------------------------------------
--- Storage table (§9): __pgt_row_id, query columns (typmods dropped), auxiliary columns,
+-- Storage table (pg_trickle src/api/mod.rs, setup_storage_table): __pgt_row_id, query columns (typmods dropped), auxiliary columns,
 -- row-id index, DML guard function and triggers. Returns the new table's OID.
 -- ---------------------------------------------------------------------------------------
 CREATE FUNCTION pgtrickle._build_storage(
@@ -1108,6 +1110,8 @@ DECLARE
     st pgtrickle.pgt_stream_tables;
     is_full boolean;
     res record;
+    manual_full boolean;
+    keep_ts boolean;
 BEGIN
     SELECT * INTO st FROM pgtrickle.pgt_stream_tables WHERE pgt_id = p_id;
     is_full := st.refresh_mode IN ('FULL', 'IMMEDIATE') OR st.topk_limit IS NOT NULL
@@ -1117,11 +1121,27 @@ BEGIN
     res := pgtrickle._pgt_apply(p_id, is_full);
     rows_inserted := res.rows_inserted;
     rows_deleted := res.rows_deleted;
+    -- pg_trickle src/api/refresh_ops.rs: a manual refresh that takes the FULL path
+    -- (execute_manual_full_refresh; a DIFFERENTIAL table reading a stream table is sent there
+    -- too) keeps data_timestamp only when no upstream stream table is newer, the frontier is
+    -- not empty (it is right after create for a table reading only stream tables) and there is
+    -- no table source, whose WAL position has always moved since the previous refresh.
+    manual_full := p_initiated_by = 'MANUAL' AND st.topk_limit IS NULL AND (is_full OR EXISTS (
+        SELECT 1 FROM pgtrickle.pgt_dependencies d WHERE d.pgt_id = p_id AND d.source_type = 'STREAM_TABLE'));
+    keep_ts := manual_full AND st.is_populated AND st.frontier IS NOT NULL AND NOT st.frontier ? 'initial'
+        AND NOT EXISTS (SELECT 1 FROM pgtrickle.pgt_dependencies d
+                        WHERE d.pgt_id = p_id AND d.source_type IN ('TABLE', 'FOREIGN_TABLE'))
+        AND NOT EXISTS (SELECT 1 FROM pgtrickle.pgt_dependencies d
+                        JOIN pgtrickle.pgt_stream_tables up ON up.pgt_relid = d.source_relid
+                        WHERE d.pgt_id = p_id AND d.source_type = 'STREAM_TABLE'
+                          AND up.data_timestamp > coalesce(st.data_timestamp, '-infinity'));
     UPDATE pgtrickle.pgt_stream_tables SET
         status = 'ACTIVE',
         is_populated = true,
         last_refresh_at = now(),
-        data_timestamp = CASE WHEN is_full OR NOT st.is_populated OR res.rows_inserted + res.rows_deleted > 0
+        data_timestamp = CASE WHEN keep_ts THEN data_timestamp
+                              WHEN manual_full OR is_full OR NOT st.is_populated
+                                   OR res.rows_inserted + res.rows_deleted > 0
                               THEN now() ELSE data_timestamp END,
         consecutive_errors = 0,
         last_error_message = NULL,
@@ -1213,8 +1233,59 @@ BEGIN
      WHERE pgt_id = p_id;
 END
 $$;
+-- The test of pg_trickle src/api/helpers.rs, detect_select_star: a `*` outside parentheses
+-- between the first SELECT and the first FROM outside parentheses after it (count(*) is
+-- not one; literals and comments are not skipped, as upstream does not skip them).
+CREATE FUNCTION pgtrickle._uses_select_star(p_query text) RETURNS boolean
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    u text := upper(coalesce(p_query, ''));
+    rest text;
+    depth integer := 0;
+    n integer;
+    i integer;
+    ch text;
+    from_at integer;
+BEGIN
+    IF position('*' IN u) = 0 OR position('SELECT' IN u) = 0 THEN
+        RETURN false;
+    END IF;
+    rest := substr(u, position('SELECT' IN u) + 6);
+    n := length(rest);
+    FOR i IN 1 .. n LOOP
+        ch := substr(rest, i, 1);
+        IF ch = '(' THEN
+            depth := depth + 1;
+        ELSIF ch = ')' THEN
+            depth := depth - 1;
+        END IF;
+        IF depth = 0 AND substr(rest, i, 4) = 'FROM'
+           AND (i = 1 OR substr(rest, i - 1, 1) !~ '[A-Z0-9]')
+           AND (i + 4 > n OR substr(rest, i + 4, 1) !~ '[A-Z0-9]') THEN
+            from_at := i;
+            EXIT;
+        END IF;
+    END LOOP;
+    IF from_at IS NULL THEN
+        RETURN false;
+    END IF;
+    depth := 0;
+    FOR i IN 1 .. from_at - 1 LOOP
+        ch := substr(rest, i, 1);
+        IF ch = '(' THEN
+            depth := depth + 1;
+        ELSIF ch = ')' THEN
+            depth := depth - 1;
+        ELSIF ch = '*' AND depth = 0 THEN
+            RETURN true;
+        END IF;
+    END LOOP;
+    RETURN false;
+END
+$$;
+
 -- ---------------------------------------------------------------------------------------
--- §4.1 create_stream_table
+-- create_stream_table (pg_trickle src/api/alter.rs, create_stream_table_impl)
 -- ---------------------------------------------------------------------------------------
 CREATE FUNCTION pgtrickle.create_stream_table(
     name text,
@@ -1251,7 +1322,7 @@ DECLARE
     v_id bigint;
     v_part text := nullif(btrim(partition_by), '');
 BEGIN
-    -- Order of checks as upstream (§4.1): mode → diamond → name → schedule → cdc → query
+    -- Order of checks as upstream (pg_trickle src/api/alter.rs, create_stream_table_impl): mode → diamond → name → schedule → cdc → query
     -- → append_only → duplicate → partition_by.
     v_mode := pgtrickle._normalize_mode(refresh_mode);
     v_diamond := pgtrickle._normalize_diamond(diamond_consistency, diamond_schedule_policy);
@@ -1259,8 +1330,9 @@ BEGIN
         PERFORM pgtrickle._invalid('stream table name cannot be empty');
     END IF;
     SELECT p.nsp, p.rel INTO v_nsp, v_rel FROM pgtrickle._parse_name(name) p;
-    IF v_rel !~ '^[a-z_][a-z0-9_]*$' OR v_nsp !~ '^[a-z_][a-z0-9_]*$'
-       OR octet_length(v_rel) > 63 OR octet_length(v_nsp) > 63 THEN
+    -- Any spelling is accepted here: the storage table is created with quoted identifiers and
+    -- then found again with an unquoted regclass cast (below), as upstream does.
+    IF octet_length(v_rel) > 63 OR octet_length(v_nsp) > 63 THEN
         PERFORM pgtrickle._invalid(format('unsupported stream table name ''%s'': only lowercase unquoted identifiers ([a-z_][a-z0-9_]*, at most 63 bytes) are supported', name));
     END IF;
     IF v_mode = 'IMMEDIATE' THEN
@@ -1273,6 +1345,9 @@ BEGIN
         PERFORM pgtrickle._invalid('query cannot be NULL');
     END IF;
     a := pgtrickle._analyze_query(query, v_mode);
+    IF pgtrickle._uses_select_star(query) THEN
+        RAISE WARNING 'pg_trickle: defining query uses SELECT *. If source table columns are added or removed, the stream table will require reinitialization. Consider listing columns explicitly for resilience against schema changes.';
+    END IF;
     IF append_only THEN
         IF v_mode IN ('FULL', 'IMMEDIATE') THEN
             PERFORM pgtrickle._invalid(format('append_only is not supported with %s refresh mode. Use DIFFERENTIAL or AUTO refresh mode.', v_mode));
@@ -1315,6 +1390,16 @@ BEGIN
 
     v_relid := pgtrickle._build_storage(v_nsp, v_rel, a.col_names, a.col_types, a.has_count,
                                         coalesce(temporal, false), v_part, a.keyless);
+    -- pg_trickle src/api/helpers.rs, get_table_oid: `(schema || '.' || name)::regclass`, so a
+    -- name that only resolves when quoted (upper case, spaces) fails with PostgreSQL's own error.
+    v_relid := (v_nsp || '.' || v_rel)::regclass::oid;
+    -- install_dml_guard_trigger (same file) then names the guard function
+    -- `<schema>._pgt_guard_<name>` with the name unquoted (double quotes removed): any ASCII
+    -- character but a letter, digit, `_` or `$` there is a syntax error.
+    IF replace(v_rel, '"', '') ~ '[\x01-\x23\x25-\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f]' THEN
+        RAISE EXCEPTION USING ERRCODE = '42601', MESSAGE = format('syntax error at or near "%s"',
+            substring(replace(v_rel, '"', '') FROM '[\x01-\x23\x25-\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f]'));
+    END IF;
     INSERT INTO pgtrickle.pgt_stream_tables (
         pgt_relid, pgt_name, pgt_schema, defining_query, original_query, schedule, refresh_mode,
         status, is_populated, topk_limit, topk_order_by, topk_offset, diamond_consistency,
@@ -1336,7 +1421,11 @@ BEGIN
         UPDATE pgtrickle.pgt_stream_tables SET
             status = 'ACTIVE', is_populated = true, data_timestamp = now(), last_refresh_at = now(),
             consecutive_errors = 0,
-            frontier = pgtrickle._pgt_new_frontier(v_id),
+            -- initialize_st seeds the frontier with table sources only: 'initial' marks it
+            -- empty for a table that reads only stream tables.
+            frontier = pgtrickle._pgt_new_frontier(v_id)
+                       || CASE WHEN 'TABLE' = ANY (a.src_types) OR 'FOREIGN_TABLE' = ANY (a.src_types)
+                               THEN '{}'::jsonb ELSE '{"initial": true}'::jsonb END,
             effective_refresh_mode = CASE WHEN a.topk_limit IS NOT NULL THEN 'TOP_K' ELSE v_mode END
         WHERE pgt_id = v_id;
         INSERT INTO pgtrickle.pgt_refresh_history
@@ -1352,7 +1441,7 @@ BEGIN
 END
 $$;
 
--- §4.2
+-- create_stream_table_if_not_exists (pg_trickle src/api/create.rs, create_stream_table_if_not_exists_impl)
 CREATE FUNCTION pgtrickle.create_stream_table_if_not_exists(
     name text,
     query text,
@@ -1392,7 +1481,7 @@ END
 $$;
 
 -- ---------------------------------------------------------------------------------------
--- §4.6 refresh_stream_table
+-- refresh_stream_table (pg_trickle src/api/refresh_ops.rs, refresh_stream_table_impl)
 -- ---------------------------------------------------------------------------------------
 CREATE FUNCTION pgtrickle.refresh_stream_table(name text) RETURNS void
 LANGUAGE plpgsql STRICT AS $$
@@ -1439,14 +1528,16 @@ END
 $$;
 
 -- ---------------------------------------------------------------------------------------
--- §4.5 drop_stream_table
+-- drop_stream_table (pg_trickle src/api/alter.rs, drop_stream_table_impl_inner)
 -- ---------------------------------------------------------------------------------------
+-- As pg_trickle src/api/helpers.rs, check_stream_table_ownership: a superuser, or a role with
+-- USAGE of the owning role (inherited membership; a NOINHERIT member does not pass).
 CREATE FUNCTION pgtrickle._check_owner(st pgtrickle.pgt_stream_tables) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
     IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
        AND NOT pg_has_role(current_user,
-                           coalesce((SELECT relowner FROM pg_class WHERE oid = st.pgt_relid), 10), 'MEMBER') THEN
+                           coalesce((SELECT relowner FROM pg_class WHERE oid = st.pgt_relid), 10), 'USAGE') THEN
         RAISE EXCEPTION USING ERRCODE = '42501', MESSAGE =
             format('permission denied: must be owner of stream table %s.%s', st.pgt_schema, st.pgt_name);
     END IF;
@@ -1498,7 +1589,7 @@ END
 $$;
 
 -- ---------------------------------------------------------------------------------------
--- §4.7 resume_stream_table
+-- resume_stream_table (pg_trickle src/api/alter.rs, resume_stream_table_impl)
 -- ---------------------------------------------------------------------------------------
 CREATE FUNCTION pgtrickle.resume_stream_table(name text) RETURNS void
 LANGUAGE plpgsql STRICT AS $$
@@ -1579,7 +1670,7 @@ CREATE EVENT TRIGGER pg_trickle_drop_tracker ON sql_drop
 CREATE EVENT TRIGGER pg_trickle_ddl_tracker ON ddl_command_end
     EXECUTE FUNCTION pgtrickle._on_ddl_command_end();
 -- ---------------------------------------------------------------------------------------
--- §4.4 alter_stream_table
+-- alter_stream_table (pg_trickle src/api/alter.rs, alter_stream_table_impl)
 -- ---------------------------------------------------------------------------------------
 -- Rebuilds storage for a new query or partition key; keeps pgt_id. Returns the schema-change
 -- class ('same', 'compatible', 'incompatible (full rebuild)').
@@ -1680,6 +1771,7 @@ BEGIN
     SELECT * INTO st FROM pgtrickle.pgt_stream_tables WHERE pgt_id = p_id;
     UPDATE pgtrickle.pgt_stream_tables SET
         status = 'ACTIVE', is_populated = true, data_timestamp = now(), last_refresh_at = now(),
+        consecutive_errors = 0, last_error_message = NULL, last_error_at = NULL,
         needs_reinit = false, frontier = pgtrickle._pgt_new_frontier(p_id),
         effective_refresh_mode = CASE WHEN st.topk_limit IS NOT NULL THEN 'TOP_K' ELSE st.refresh_mode END
     WHERE pgt_id = p_id;
@@ -1734,7 +1826,6 @@ BEGIN
     END IF;
     PERFORM pgtrickle._check_owner(st);
     v_id := st.pgt_id;
-    was_error := st.status = 'ERROR';
 
     -- query
     IF query IS NOT NULL THEN
@@ -1757,6 +1848,10 @@ BEGIN
             SELECT * INTO st FROM pgtrickle.pgt_stream_tables WHERE pgt_id = v_id;
         END IF;
     END IF;
+
+    -- ERR-1c (pg_trickle src/api/alter.rs, alter_stream_table_impl) looks at the status as it
+    -- stands after the query / partition steps, before `status` is applied.
+    was_error := st.status = 'ERROR';
 
     -- cdc_mode
     IF cdc_mode IS NOT NULL THEN
@@ -1894,15 +1989,17 @@ BEGIN
         PERFORM pgtrickle._invalid(format('sink = ''%s'' requires DuckLake (pg_duckdb) to be installed and loaded', sink));
     END IF;
 
-    IF was_error AND alter_stream_table.status IS NULL THEN
+    -- ERR-1c: a successful alter of an ERROR table clears the error and re-activates it,
+    -- after (and whatever) the `status` argument set.
+    IF was_error THEN
         UPDATE pgtrickle.pgt_stream_tables
            SET status = 'ACTIVE', consecutive_errors = 0, last_error_message = NULL, last_error_at = NULL
-         WHERE pgt_id = v_id AND pgt_stream_tables.status = 'ERROR';
+         WHERE pgt_id = v_id;
     END IF;
 END
 $$;
 -- ---------------------------------------------------------------------------------------
--- §4.3 create_or_replace_stream_table
+-- create_or_replace_stream_table (pg_trickle src/api/create.rs, create_or_replace_stream_table_impl)
 -- ---------------------------------------------------------------------------------------
 CREATE FUNCTION pgtrickle.create_or_replace_stream_table(
     name text,
@@ -1926,19 +2023,17 @@ LANGUAGE plpgsql AS $$
 DECLARE
     p record;
     st pgtrickle.pgt_stream_tables;
-    v_mode text;
-    v_schedule text;
-    v_diamond record;
-    v_cdc text;
     a record;
     q_changed boolean;
-    c_sched boolean;
-    c_mode boolean;
-    c_dc boolean;
-    c_dp boolean;
-    c_cdc boolean;
-    c_ao boolean;
-    c_pool boolean;
+    v_ws constant text := E' \t\r\n';
+    v_sched text;
+    v_mode text;
+    v_dc text;
+    v_dp text;
+    v_cdc text;
+    v_ao boolean;
+    v_pool boolean;
+    c_config boolean;
 BEGIN
     p := pgtrickle._parse_name(name);
     SELECT * INTO st FROM pgtrickle.pgt_stream_tables s WHERE s.pgt_schema = p.nsp AND s.pgt_name = p.rel;
@@ -1949,47 +2044,70 @@ BEGIN
             output_distribution_column, temporal, storage_backend);
         RETURN;
     END IF;
-    v_mode := pgtrickle._normalize_mode(refresh_mode);
-    v_diamond := pgtrickle._normalize_diamond(diamond_consistency, diamond_schedule_policy);
-    v_schedule := CASE WHEN v_mode = 'IMMEDIATE' THEN NULL ELSE pgtrickle._validate_schedule(schedule) END;
-    v_cdc := pgtrickle._normalize_cdc_mode(cdc_mode, v_mode);
-    a := pgtrickle._analyze_query(query, v_mode);
-    q_changed := btrim(regexp_replace(a.defining_query, '\s+', ' ', 'g'))
-                     IS DISTINCT FROM btrim(regexp_replace(st.defining_query, '\s+', ' ', 'g'))
-                 OR a.topk_limit IS DISTINCT FROM st.topk_limit
-                 OR a.topk_offset IS DISTINCT FROM st.topk_offset
-                 OR btrim(regexp_replace(a.topk_order_by, '\s+', ' ', 'g'))
-                     IS DISTINCT FROM btrim(regexp_replace(st.topk_order_by, '\s+', ' ', 'g'));
-    c_sched := v_schedule IS DISTINCT FROM st.schedule;
-    c_mode := v_mode IS DISTINCT FROM st.refresh_mode;
-    c_dc := v_diamond.consistency IS DISTINCT FROM st.diamond_consistency;
-    c_dp := v_diamond.policy IS DISTINCT FROM st.diamond_schedule_policy;
-    c_cdc := v_cdc IS DISTINCT FROM st.requested_cdc_mode;
-    c_ao := coalesce(append_only, false) IS DISTINCT FROM st.is_append_only;
-    c_pool := coalesce(pooler_compatibility_mode, false) IS DISTINCT FROM st.pooler_compatibility_mode;
-    IF NOT (q_changed OR c_sched OR c_mode OR c_dc OR c_dp OR c_cdc OR c_ao OR c_pool) THEN
-        RAISE INFO 'Stream table %.% already exists with identical definition — no changes made.', st.pgt_schema, st.pgt_name;
+    -- As pg_trickle src/api/create.rs, create_or_replace_stream_table_impl: the arguments are
+    -- not validated here, only compared (alter_stream_table validates what it is handed).
+    -- Query: the rewritten text with any TopK clause stripped, against defining_query,
+    -- whitespace-collapsed; topk_limit / topk_order_by / topk_offset are not compared, so a
+    -- change only in ORDER BY / LIMIT / OFFSET is a no-op. The probe runs as FULL: the
+    -- comparison itself applies no volatility rule.
+    a := pgtrickle._analyze_query(query, 'FULL');
+    q_changed := btrim(regexp_replace(st.defining_query, '\s+', ' ', 'g'), v_ws)
+                 IS DISTINCT FROM btrim(regexp_replace(a.defining_query, '\s+', ' ', 'g'), v_ws);
+    -- compute_config_diff: each value is handed on only when it differs; an omitted diamond
+    -- or cdc argument never differs. The schedule is compared as trimmed raw text.
+    IF schedule IS NOT NULL AND lower(btrim(schedule, v_ws)) = 'calculated' THEN
+        v_sched := CASE WHEN st.schedule IS NOT NULL THEN schedule END;
+    ELSIF schedule IS NOT NULL THEN
+        v_sched := CASE WHEN st.schedule IS DISTINCT FROM btrim(schedule, v_ws) THEN schedule END;
+    ELSE
+        v_sched := CASE WHEN st.schedule IS NOT NULL THEN 'calculated' END;
+    END IF;
+    -- RefreshMode::from_str, unknown words counting as DIFFERENTIAL.
+    v_mode := CASE WHEN upper(refresh_mode) IN ('FULL', 'IMMEDIATE') THEN upper(refresh_mode)
+                   ELSE 'DIFFERENTIAL' END;
+    v_mode := CASE WHEN v_mode IS DISTINCT FROM st.refresh_mode THEN refresh_mode END;
+    v_dc := CASE WHEN diamond_consistency IS NOT NULL
+                  AND CASE WHEN lower(diamond_consistency) = 'atomic' THEN 'atomic' ELSE 'none' END
+                      IS DISTINCT FROM st.diamond_consistency
+                 THEN diamond_consistency END;
+    v_dp := CASE WHEN diamond_schedule_policy IS NOT NULL
+                  AND coalesce(CASE WHEN lower(btrim(diamond_schedule_policy, v_ws)) IN ('fastest', 'slowest')
+                                    THEN lower(btrim(diamond_schedule_policy, v_ws)) END, 'fastest')
+                      IS DISTINCT FROM st.diamond_schedule_policy
+                 THEN diamond_schedule_policy END;
+    v_cdc := CASE WHEN cdc_mode IS NOT NULL
+                   AND st.requested_cdc_mode IS DISTINCT FROM lower(btrim(cdc_mode, v_ws))
+                  THEN cdc_mode END;
+    v_ao := CASE WHEN coalesce(append_only, false) IS DISTINCT FROM st.is_append_only
+                 THEN coalesce(append_only, false) END;
+    v_pool := CASE WHEN coalesce(pooler_compatibility_mode, false) IS DISTINCT FROM st.pooler_compatibility_mode
+                   THEN coalesce(pooler_compatibility_mode, false) END;
+    c_config := num_nonnulls(v_sched, v_mode, v_dc, v_dp, v_cdc, v_ao, v_pool) > 0;
+    IF NOT q_changed AND NOT c_config THEN
+        RAISE INFO 'Stream table %.% already exists with identical definition — no changes made.', p.nsp, p.rel;
         RETURN;
     END IF;
+    -- Status is kept; tier, fuse, partition_by, post-refresh and sink are never passed on;
+    -- max_differential_joins / max_delta_fraction go along as given.
     PERFORM pgtrickle.alter_stream_table(
-        name => st.pgt_schema || '.' || st.pgt_name,
+        name => name,
         query => CASE WHEN q_changed THEN query END,
-        schedule => CASE WHEN c_sched AND v_mode <> 'IMMEDIATE' THEN coalesce(v_schedule, 'calculated') END,
-        refresh_mode => CASE WHEN c_mode THEN upper(btrim(coalesce(refresh_mode, 'AUTO'))) END,
-        diamond_consistency => CASE WHEN c_dc THEN v_diamond.consistency END,
-        diamond_schedule_policy => CASE WHEN c_dp THEN v_diamond.policy END,
-        cdc_mode => CASE WHEN c_cdc THEN v_cdc END,
-        append_only => CASE WHEN c_ao THEN coalesce(append_only, false) END,
-        pooler_compatibility_mode => CASE WHEN c_pool THEN coalesce(pooler_compatibility_mode, false) END,
+        schedule => v_sched,
+        refresh_mode => v_mode,
+        diamond_consistency => v_dc,
+        diamond_schedule_policy => v_dp,
+        cdc_mode => v_cdc,
+        append_only => v_ao,
+        pooler_compatibility_mode => v_pool,
         max_differential_joins => max_differential_joins,
         max_delta_fraction => max_delta_fraction);
-    RAISE INFO 'Stream table %.% replaced (query_changed=%, config_changed=%).', st.pgt_schema, st.pgt_name,
-        q_changed, (c_sched OR c_mode OR c_dc OR c_dp OR c_cdc OR c_ao OR c_pool);
+    RAISE INFO 'Stream table %.% replaced (query_changed=%, config_changed=%).', p.nsp, p.rel,
+        CASE WHEN q_changed THEN 'true' ELSE 'false' END, CASE WHEN c_config THEN 'true' ELSE 'false' END;
 END
 $$;
 
 -- ---------------------------------------------------------------------------------------
--- §7 views
+-- monitoring views (pg_trickle sql/archive/pg_trickle--0.67.0.sql, pg_stat_stream_tables and the views after it)
 -- ---------------------------------------------------------------------------------------
 CREATE FUNCTION pgtrickle._is_stale(p_schedule text, p_last timestamptz) RETURNS boolean
 LANGUAGE sql STABLE AS $$
@@ -2075,7 +2193,7 @@ LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE d.source_type = 'TABLE';
 
 -- ---------------------------------------------------------------------------------------
--- §8 status and health
+-- status and health (pg_trickle src/monitor/health.rs, src/monitor/mod.rs)
 -- ---------------------------------------------------------------------------------------
 CREATE FUNCTION pgtrickle.pgt_status()
 RETURNS TABLE(name text, status text, refresh_mode text, is_populated boolean,
@@ -2219,7 +2337,7 @@ LANGUAGE sql STABLE STRICT AS $$
 $$;
 
 -- ---------------------------------------------------------------------------------------
--- §5 fleet operations (pause_all / resume_all carry upstream's broken bodies on purpose)
+-- fleet operations (pg_trickle sql/archive/pg_trickle--0.67.0.sql, pause_all / resume_all) (pause_all / resume_all carry upstream's broken bodies on purpose)
 -- ---------------------------------------------------------------------------------------
 CREATE FUNCTION pgtrickle.pause_all() RETURNS void
 LANGUAGE plpgsql AS $$
