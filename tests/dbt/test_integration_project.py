@@ -749,6 +749,8 @@ def test_bad_configs_fail_with_their_message_and_change_nothing(
             "stream_table_name='Orders'",
             '`stream_table_name` has the invalid value "Orders"',
         ),
+        # The user set `alias`, never `stream_table_name`: the error names what they set.
+        "bad_alias": ("alias='CustomerTotals'", '`alias` has the invalid value "CustomerTotals"'),
         "bad_fuse": ("fuse='maybe'", '`fuse` has the invalid value "maybe"'),
         "bad_fraction": ("max_delta_fraction=-1", "`max_delta_fraction` has the invalid value -1"),
         "bad_append": (
