@@ -5,6 +5,7 @@ Argument names and SQL types here are code constants; user values are always bou
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -86,6 +87,9 @@ DEPLOY_FIELDS = (
     "max_differential_joins",
     "max_delta_fraction",
     "pgt_relid",
+    "topk_order_by",
+    "topk_limit",
+    "topk_offset",
 )
 
 ST_COLUMNS = sql.SQL(
@@ -96,6 +100,12 @@ ST_COLUMNS = sql.SQL(
     " refresh_tier, effective_refresh_mode, last_error_message, last_error_at, created_at,"
     " updated_at, max_differential_joins, max_delta_fraction"
 )
+# What a deploy compares: the catalog row plus the TopK parts pg_trickle keeps apart from the
+# query (`ORDER BY ... LIMIT n [OFFSET m]` is stripped from defining_query).
+DEPLOY_SNAPSHOT = sql.SQL(
+    "SELECT {}, topk_order_by, topk_limit, topk_offset FROM pgtrickle.pgt_stream_tables"
+    " WHERE pgt_schema = %s AND pgt_name = %s"
+).format(ST_COLUMNS)
 STATS_COLUMNS = sql.SQL(
     "pgt_id, pgt_schema, pgt_name, status, refresh_mode, is_populated, data_timestamp, schedule,"
     " staleness, stale, consecutive_errors, needs_reinit, last_refresh_at, total_refreshes,"
@@ -108,6 +118,75 @@ DIAMOND_POLICY = ("fastest", "slowest")
 CDC_MODES = ("auto", "trigger", "wal")
 TIERS = ("hot", "warm", "cold", "frozen")
 FUSE_MODES = ("off", "on", "auto")
+
+
+# One token of a query, for finding where its last clause ends: quoted text (strings, quoted
+# identifiers, dollar quotes), comments, blanks (whitespace, `;`), an unclosed quote or
+# comment, or anything else. The dbt twin is macros/utils/pgtrickle_strip_query_end.sql.
+_QUERY_TOKEN = re.compile(
+    r"""(?P<quoted>'(?:[^']|'')*'|"(?:[^"]|"")*"|\$(?P<tag>[A-Za-z_][A-Za-z_0-9]*|)\$.*?\$(?P=tag)\$)"""
+    r"|(?P<comment>--[^\n]*|/\*.*?\*/)|(?P<blank>\s+|;)|(?P<open>['\"]|/\*)"
+    r"""|(?P<word>[^'"$;\s/-]+|.)""",
+    re.DOTALL,
+)
+
+
+def strip_query_end(query: str) -> str:
+    """``query`` without trailing whitespace, semicolons and comments.
+
+    pg_trickle embeds the query in its own SQL on one line (``... FROM (<query>) sub``,
+    pg_trickle src/api/helpers.rs): a trailing ``;`` is a syntax error there and a trailing
+    ``--`` comment swallows the closing parenthesis. Quoted text is skipped, so ``;`` or ``--``
+    inside it stays; when a quote or comment is left open only whitespace and semicolons are
+    stripped (the server then reports the real error).
+    """
+    end, closed = 0, True
+    for match in _QUERY_TOKEN.finditer(query):
+        if match.lastgroup == "open":
+            closed = False
+        elif match.lastgroup in ("quoted", "word"):
+            end = match.end()
+    if closed:
+        return query[:end].strip()
+    return re.sub(r"[\s;]+$", "", query).strip()
+
+
+# A TopK query's tail as pg_trickle splits it off: ORDER BY ... LIMIT n [OFFSET m].
+_TOPK_TAIL = re.compile(
+    r"^(?P<query>.*\S)\s+order\s+by\s+(?P<order_by>.*\S)\s+limit\s+(?P<limit>[0-9]+)"
+    r"(?:\s+offset\s+(?P<offset>[0-9]+))?$",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def normalize_query(query: str | None) -> str:
+    """The comparison form pg_trickle uses: whitespace runs collapsed, then trimmed."""
+    return " ".join((query or "").split())
+
+
+def query_matches(query: str, row: Row) -> bool:
+    """Whether ``query`` (as sent: see `strip_query_end`) is the one the stream table in
+    ``row`` (a `DEPLOY_SNAPSHOT` row) has.
+
+    Compared with the text pg_trickle kept (``original_query``, else ``defining_query``). A
+    TopK table whose original text was not kept stores the query without its ORDER BY /
+    LIMIT / OFFSET, so ``query`` is split the same way and compared part by part.
+    """
+    wanted = normalize_query(query)
+    if wanted == normalize_query(row["original_query"] or row["defining_query"]):
+        return True
+    if row["topk_limit"] is None or row["original_query"]:
+        return False
+    tail = _TOPK_TAIL.match(wanted)
+    if tail is None:
+        return False
+    offset = int(tail["offset"]) if tail["offset"] else None
+    return (
+        normalize_query(tail["query"]) == normalize_query(row["defining_query"])
+        and normalize_query(tail["order_by"]) == normalize_query(row["topk_order_by"])
+        and int(tail["limit"]) == row["topk_limit"]
+        and offset == row["topk_offset"]
+    )
 
 
 def stream_table_from_row(row: Row) -> StreamTable:

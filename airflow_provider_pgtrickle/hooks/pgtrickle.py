@@ -28,6 +28,7 @@ from airflow_provider_pgtrickle._sql import (
     CDC_MODES,
     CREATE_OPTIONAL,
     DEPLOY_FIELDS,
+    DEPLOY_SNAPSHOT,
     DIAMOND_CONSISTENCY,
     DIAMOND_POLICY,
     FEATURES,
@@ -39,8 +40,10 @@ from airflow_provider_pgtrickle._sql import (
     Row,
     collect_notices,
     named_call,
+    query_matches,
     stats_from_row,
     stream_table_from_row,
+    strip_query_end,
 )
 from airflow_provider_pgtrickle._validation import (
     INT8_MAX,
@@ -256,11 +259,18 @@ class PgTrickleHook(PostgresHook):
         initialize: bool,
         options: dict[str, Any],
     ) -> dict[str, tuple[Any, str]]:
+        mode = validate_refresh_mode(refresh_mode, subject=name)
+        schedule = validate_schedule(schedule, subject=name)
+        # IMMEDIATE tables have no schedule: pg_trickle stores NULL at create and compares the
+        # schedule as raw text on create-or-replace, so anything but 'calculated' would be an
+        # alter (writing a schedule into an IMMEDIATE table) on every deploy.
+        if mode is RefreshMode.IMMEDIATE:
+            schedule = "calculated"
         args: dict[str, tuple[Any, str]] = {
             "name": (name, "text"),
-            "query": (validate_query(query, subject=name), "text"),
-            "schedule": (validate_schedule(schedule, subject=name), "text"),
-            "refresh_mode": (validate_refresh_mode(refresh_mode, subject=name).value, "text"),
+            "query": (_query_text(query, subject=name), "text"),
+            "schedule": (schedule, "text"),
+            "refresh_mode": (mode.value, "text"),
             "initialize": (bool(initialize), "boolean"),
         }
         args.update(self._optional_args(name, options, CREATE_OPTIONAL))
@@ -364,7 +374,13 @@ class PgTrickleHook(PostgresHook):
 
         Reports whether the stream table was created, altered (with the catalog fields that
         changed) or left unchanged. ``AUTO`` against an existing table keeps the mode
-        pg_trickle chose for it (pg_trickle would otherwise try to store AUTO and fail).
+        pg_trickle chose for it (pg_trickle would otherwise try to store AUTO and fail). With
+        ``IMMEDIATE`` the schedule is sent as ``'calculated'`` (such tables have none).
+
+        A changed query is applied first, through ``alter_stream_table(query => ...)`` in the
+        same transaction: create-or-replace compares a TopK query without its ORDER BY /
+        LIMIT / OFFSET and would drop such a change (pg_trickle src/api/create.rs). The
+        create-or-replace call after it then only finds settings to change.
         """
         qualified = qualify(name)
         schema, table = split_name(qualified)
@@ -376,22 +392,24 @@ class PgTrickleHook(PostgresHook):
             initialize=initialize,
             options=options,
         )
-        snapshot = sql.SQL(
-            "SELECT {} FROM pgtrickle.pgt_stream_tables WHERE pgt_schema = %s AND pgt_name = %s"
-        ).format(ST_COLUMNS)
         with self._transaction(
             operation="create_or_replace_stream_table",
             stream_table=qualified,
             refresh_mode=args["refresh_mode"][0],
         ) as cur:
-            before = cur.execute(snapshot, [schema, table]).fetchone()
+            before = cur.execute(DEPLOY_SNAPSHOT, [schema, table]).fetchone()
             if before is not None and args["refresh_mode"][0] == RefreshMode.AUTO.value:
                 kept = before["refresh_mode"]
                 kept = kept if kept in ("FULL", "DIFFERENTIAL") else "DIFFERENTIAL"
                 args["refresh_mode"] = (kept, "text")
+            if before is not None and not query_matches(args["query"][0], before):
+                statement, params = named_call(
+                    "alter_stream_table", {"name": args["name"], "query": args["query"]}
+                )
+                cur.execute(statement, params)
             statement, params = named_call("create_or_replace_stream_table", args)
             cur.execute(statement, params)
-            after = cur.execute(snapshot, [schema, table]).fetchone()
+            after = cur.execute(DEPLOY_SNAPSHOT, [schema, table]).fetchone()
         changed: tuple[str, ...] = ()
         if before is None:
             outcome = DeployOutcome.CREATED
@@ -416,12 +434,15 @@ class PgTrickleHook(PostgresHook):
 
         ``status='PAUSED'`` is sent as ``SUSPENDED``; ``refresh_mode='AUTO'`` is refused.
         Further settings (``tier``, ``cdc_mode``, ``diamond_consistency``, ...) go in
-        ``options``.
+        ``options``. pg_trickle sets a table in ERROR ACTIVE at the end of any alter, after
+        applying ``status`` (pg_trickle src/api/alter.rs): for such a table the status goes in
+        a second call in the same transaction, so the status asked for is the one it keeps.
         """
         qualified = qualify(name)
+        schema, table = split_name(qualified)
         args: dict[str, tuple[Any, str]] = {"name": (qualified, "text")}
         if query is not None:
-            args["query"] = (validate_query(query, subject=qualified), "text")
+            args["query"] = (_query_text(query, subject=qualified), "text")
         if schedule is not None:
             args["schedule"] = (validate_schedule(schedule, subject=qualified), "text")
         if refresh_mode is not None:
@@ -435,12 +456,23 @@ class PgTrickleHook(PostgresHook):
                 f"Stream table `{qualified}`: nothing to alter; pass at least one of "
                 f"{', '.join(ALTER_ARGS)}."
             )
-        statement, params = named_call("alter_stream_table", args)
+        calls = [args]
         mode_sent = args["refresh_mode"][0] if "refresh_mode" in args else None
         with self._transaction(
             operation="alter_stream_table", stream_table=qualified, refresh_mode=mode_sent
         ) as cur:
-            cur.execute(statement, params)
+            if "status" in args:
+                row = cur.execute(
+                    "SELECT status FROM pgtrickle.pgt_stream_tables"
+                    " WHERE pgt_schema = %s AND pgt_name = %s",
+                    [schema, table],
+                ).fetchone()
+                if row is not None and row["status"] == StreamTableStatus.ERROR.value:
+                    rest = {key: value for key, value in args.items() if key != "status"}
+                    calls = [rest, {"name": args["name"], "status": args["status"]}]
+            for call in calls:
+                statement, params = named_call("alter_stream_table", call)
+                cur.execute(statement, params)
         self.log.info("pg_trickle: altered stream table %s (%s)", qualified, ", ".join(args))
 
     def drop_stream_table(
@@ -746,6 +778,18 @@ class PgTrickleHook(PostgresHook):
     def check_names(self, names: Sequence[str]) -> list[str]:
         """Validate and qualify names (no SQL); exposed for operators and the sensor."""
         return qualify_many(names, argument="stream_tables")
+
+
+def _query_text(query: object, *, subject: str) -> str:
+    """The query as sent: validated, without trailing semicolons and comments (pg_trickle
+    embeds it in its own SQL, where those break it; see `strip_query_end`)."""
+    text = strip_query_end(validate_query(query, subject=subject))
+    if not text:
+        raise PgTrickleValidationError(
+            f"Stream table `{subject}`: query {query!r} has no statement, only semicolons or "
+            "comments; pass a SELECT statement."
+        )
+    return text
 
 
 # The pg_trickle version the provider's SQL is written against.

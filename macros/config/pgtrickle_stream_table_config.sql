@@ -24,10 +24,13 @@
   {#- names: only lowercase unquoted identifiers, a safe subset of what pg_trickle accepts (docs/pg_trickle-contract.md, Names) -#}
   {%- set name = cfg.get('stream_table_name') or node.alias or node.name -%}
   {%- set schema = cfg.get('stream_table_schema') or node.schema -%}
-  {%- for key, value in [('stream_table_name', name), ('stream_table_schema', schema)] -%}
+  {#- the error names the key the name came from: the user may never have set stream_table_* -#}
+  {%- set name_key = 'stream_table_name' if cfg.get('stream_table_name') else ('alias' if node.alias and node.alias != node.name else 'name') -%}
+  {%- set schema_key = 'stream_table_schema' if cfg.get('stream_table_schema') else 'schema' -%}
+  {%- for key, value in [(name_key, name), (schema_key, schema)] -%}
     {%- if value is not string or not re.match(ident, value) or value | length > 63 -%}
       {%- do dbt_pg_trickle.pgtrickle_config_error(m, key, value,
-          "a lowercase unquoted identifier matching [a-z_][a-z0-9_]* of at most 63 bytes (pg_trickle cannot create other names); set `" ~ key ~ "`, `alias` or `schema` accordingly") -%}
+          "a lowercase unquoted identifier matching [a-z_][a-z0-9_]* of at most 63 bytes (pg_trickle cannot create other names); set `alias` / `schema` (or `stream_table_name` / `stream_table_schema`) accordingly") -%}
     {%- endif -%}
   {%- endfor -%}
 

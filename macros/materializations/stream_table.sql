@@ -2,13 +2,16 @@
   materialized='stream_table': a pg_trickle stream table maintained by the extension.
   The four lifecycle cases (absent -> create; unchanged -> nothing; config changed -> alter only
   what differs; query changed -> replace in place, or drop + create) and --full-refresh
-  (drop + create) are decided by pgtrickle_get_stream_table_plan; all changes of one model run
-  in one committed transaction. The run result reports the outcome; an unchanged stream table
-  costs one catalog read (plus one feature probe per dbt thread and invocation) and no write.
+  (drop + create) are decided by pgtrickle_get_stream_table_plan. Everything a model changes -
+  inside-transaction pre-hooks, the pg_trickle calls, grants, docs, inside-transaction
+  post-hooks - is one transaction, dbt's own, committed once at the end (why not a separate
+  one for the calls: see pgtrickle_run_committed). The run result reports the outcome; an
+  unchanged stream table costs one catalog read (plus one feature probe per dbt thread and
+  invocation) and no write.
 #}
 {% materialization stream_table, adapter='postgres' %}
   {%- set desired = dbt_pg_trickle.pgtrickle_stream_table_config(model) -%}
-  {%- do desired.update({'query': sql | trim}) -%}
+  {%- do desired.update({'query': dbt_pg_trickle.pgtrickle_strip_query_end(sql)}) -%}
   {%- set target_relation = desired.relation -%}
   {%- do dbt_pg_trickle.pgtrickle_require_extension() -%}
   {%- set actual = dbt_pg_trickle.pgtrickle_get_stream_table_info(target_relation) -%}

@@ -19,7 +19,7 @@
     {%- set actions = {} -%}
     {%- for st in managed -%}
       {%- set desired = st.desired -%}
-      {%- do desired.update({'query': render(st.node.raw_code) | trim}) -%}
+      {%- do desired.update({'query': dbt_pg_trickle.pgtrickle_strip_query_end(render(st.node.raw_code))}) -%}
       {%- set plan = dbt_pg_trickle.pgtrickle_get_stream_table_plan(desired, infos.get(st.qualified_name), full_refresh) -%}
       {%- do actions.update({st.model_name: plan.action}) -%}
       {%- do log("pg-trickle: plan: " ~ st.model_name ~ " (" ~ st.qualified_name ~ "): " ~ words[plan.action]

@@ -29,7 +29,8 @@ select c.pgt_schema || '.' || c.pgt_name
 from below b join pgtrickle.pgt_stream_tables c on c.pgt_id = b.pgt_id
 order by 1
   {%- endset -%}
-  {%- call statement('pgtrickle_dependents', fetch_result=True, auto_begin=True) -%}{{ query }}{%- endcall -%}
+  {#- auto_begin only in a model: see pgtrickle_get_stream_table_info -#}
+  {%- call statement('pgtrickle_dependents', fetch_result=True, auto_begin=dbt_pg_trickle.pgtrickle_in_model_transaction()) -%}{{ query }}{%- endcall -%}
   {%- set dependents = load_result('pgtrickle_dependents').table.columns[0].values() | list -%}
   {%- do info.update({'dependents': dependents}) -%}
   {{ return(dependents) }}

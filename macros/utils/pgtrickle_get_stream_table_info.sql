@@ -25,8 +25,9 @@ from pgtrickle.pgt_stream_tables s
 where s.pgt_schema = {{ dbt_pg_trickle.pgtrickle_sql_value(relation.schema) }}
   and s.pgt_name = {{ dbt_pg_trickle.pgtrickle_sql_value(relation.identifier) }}
   {%- endset -%}
-  {#- auto_begin: in a model this opens dbt's transaction, which the materialization commits -#}
-  {%- call statement('pgtrickle_describe', fetch_result=True, auto_begin=True) -%}{{ query }}{%- endcall -%}
+  {#- auto_begin: in a model this opens dbt's transaction, which the materialization commits; a
+      run-operation has none and must not start one (see pgtrickle_run_committed) -#}
+  {%- call statement('pgtrickle_describe', fetch_result=True, auto_begin=dbt_pg_trickle.pgtrickle_in_model_transaction()) -%}{{ query }}{%- endcall -%}
   {%- set rows = load_result('pgtrickle_describe').table.rows -%}
   {%- if rows | length == 0 -%}{{ return(none) }}{%- endif -%}
   {%- set info = dbt_pg_trickle.pgtrickle_stream_table_info_from_row(rows[0][0], rows[0][2],

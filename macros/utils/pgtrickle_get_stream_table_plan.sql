@@ -14,12 +14,14 @@
   Lifecycle:
     absent -> create (+ alter for what create cannot set: status, fuse);
     --full-refresh -> drop (cascade when other stream tables read it) + create;
-    query changed -> create_or_replace in place (same pgt_id) when pg_trickle has it, else
-      drop + create; other differences -> one alter with only what differs; else nothing.
+    query changed -> one alter with the query and whatever else differs, in place (same pgt_id),
+      when pg_trickle can (see pgtrickle_has_create_or_replace), else drop + create;
+    other differences -> one alter with only what differs; else nothing.
   Status: a SUSPENDED table stays SUSPENDED through alters and replaces that would rebuild it
   (status => 'SUSPENDED' goes along, processed last by pg_trickle) unless the model asks for
-  ACTIVE and pg_trickle did not suspend it; an ERROR table that gets an alter or replace is
-  reset to ACTIVE by pg_trickle itself (pg_trickle src/api/alter.rs, alter_stream_table_impl, ERR-1c), and the outcome says so.
+  ACTIVE and pg_trickle did not suspend it. pg_trickle takes an ERROR table that gets an alter
+  out of ERROR itself (pg_trickle src/api/alter.rs, alter_stream_table_impl); the model's
+  status then applies (a second alter when it is SUSPENDED) and the outcome says so.
 #}
 {% macro pgtrickle_get_stream_table_plan(desired, actual, full_refresh=false) %}
   {%- set relation = desired.relation -%}
@@ -78,42 +80,41 @@
 
   {%- set keep_suspended = actual.status == 'SUSPENDED' and 'status' not in changes.settings -%}
   {%- set held = changes.held if actual.status == 'SUSPENDED' else none -%}
-  {%- set reset_note = '; pg_trickle reset its ERROR status to ACTIVE' if actual.status == 'ERROR' else '' -%}
-  {%- if not changes.query_changed -%}
-    {%- set send = dict(changes.settings) -%}
-    {%- if keep_suspended -%}{%- do send.update({'status': 'SUSPENDED'}) -%}{%- endif -%}
-    {{ return({'action': 'alter', 'statements': [dbt_pg_trickle.pgtrickle_get_alter_stream_table_sql(relation, send)],
-               'outcome': 'altered (' ~ changes.labels | join(', ') ~ ')' ~ reset_note, 'labels': changes.labels,
-               'dependents': [], 'held': held}) }}
+  {%- set send = dict(changes.settings) -%}
+  {%- if keep_suspended -%}{%- do send.update({'status': 'SUSPENDED'}) -%}{%- endif -%}
+  {#- pg_trickle sets an ERROR table ACTIVE at the end of every alter, after applying the
+      `status` it was given (pg_trickle src/api/alter.rs, alter_stream_table_impl), so a status
+      the model wants goes in a second alter in the same transaction -#}
+  {%- set status_after = none -%}
+  {%- set reset_note = '' -%}
+  {%- if actual.status == 'ERROR' -%}
+    {%- set status_after = send.pop('status', desired.status) -%}
+    {%- set status_after = none if status_after == 'ACTIVE' else status_after -%}
+    {%- set reset_note = '; pg_trickle reset its ERROR status' ~ (('; ' ~ status_after ~ ' as the model sets') if status_after else ' to ACTIVE') -%}
   {%- endif -%}
 
-  {%- if not dbt_pg_trickle.pgtrickle_has_create_or_replace() -%}
+  {%- if changes.query_changed and not dbt_pg_trickle.pgtrickle_has_create_or_replace() -%}
     {{ return({'action': 'recreate', 'statements': [drop_sql] + create_statements,
                'outcome': 'recreated (query changed; this pg_trickle cannot replace a query in place)',
                'labels': changes.labels, 'dependents': dbt_pg_trickle.pgtrickle_get_stream_table_dependents(actual), 'held': none}) }}
   {%- endif -%}
 
-  {#- in place: create_or_replace compares and applies query, schedule, mode, diamond, cdc_mode and
-      append_only itself; the rest goes to an alter in the same transaction -#}
-  {%- set replace_args = dict(create_args) -%}
-  {%- do replace_args.update({
-      'refresh_mode': dbt_pg_trickle.pgtrickle_resolve_refresh_mode(desired.refresh_mode, actual.refresh_mode),
-      'schedule': 'calculated' if immediate else (desired.schedule or 'calculated'),
-      'partition_by': none}) -%}
-  {%- set statements = [dbt_pg_trickle.pgtrickle_get_create_or_replace_stream_table_sql(relation, desired.query, replace_args)] -%}
-  {%- set rest = {} -%}
-  {%- for key in ['partition_by', 'fuse', 'fuse_ceiling', 'fuse_sensitivity', 'max_differential_joins', 'max_delta_fraction'] if key in changes.settings -%}
-    {%- do rest.update({key: changes.settings[key]}) -%}
-  {%- endfor -%}
-  {#- a query replacement leaves the table ACTIVE (pg_trickle src/api/alter.rs, alter_stream_table_query) -#}
-  {%- if 'status' in changes.settings -%}
-    {%- do rest.update({'status': changes.settings.status}) -%}
-  {%- elif keep_suspended -%}
-    {%- do rest.update({'status': 'SUSPENDED'}) -%}
+  {#- One alter carries everything that differs, the query included: pg_trickle migrates the
+      query first (in place: same pgt_id, dependents and grants survive), then applies the
+      settings. Not create_or_replace_stream_table: it compares a TopK query without its
+      ORDER BY / LIMIT / OFFSET and ignores topk_*, so such a change would be dropped
+      (pg_trickle src/api/create.rs); it delegates to this same alter anyway. -#}
+  {%- set statements = [dbt_pg_trickle.pgtrickle_get_alter_stream_table_sql(relation, send, query=(desired.query if changes.query_changed else none))] -%}
+  {%- if status_after -%}
+    {%- do statements.append(dbt_pg_trickle.pgtrickle_get_alter_stream_table_sql(relation, {'status': status_after})) -%}
   {%- endif -%}
-  {%- if rest -%}{%- do statements.append(dbt_pg_trickle.pgtrickle_get_alter_stream_table_sql(relation, rest)) -%}{%- endif -%}
   {%- set others = changes.labels | reject('equalto', 'query') | list -%}
-  {{ return({'action': 'replace', 'statements': statements,
-             'outcome': 'query replaced in place' ~ (', altered (' ~ others | join(', ') ~ ')' if others else '') ~ reset_note,
-             'labels': changes.labels, 'dependents': [], 'held': held}) }}
+  {%- if changes.query_changed -%}
+    {{ return({'action': 'replace', 'statements': statements,
+               'outcome': 'query replaced in place' ~ (', altered (' ~ others | join(', ') ~ ')' if others else '') ~ reset_note,
+               'labels': changes.labels, 'dependents': [], 'held': held}) }}
+  {%- endif -%}
+  {{ return({'action': 'alter', 'statements': statements,
+             'outcome': 'altered (' ~ changes.labels | join(', ') ~ ')' ~ reset_note, 'labels': changes.labels,
+             'dependents': [], 'held': held}) }}
 {% endmacro %}

@@ -57,8 +57,9 @@ where (s.pgt_schema, s.pgt_name) in (
 {%- endif %}
 order by 2, s.pgt_schema, s.pgt_name
   {%- endset -%}
-  {#- auto_begin: in a model this opens dbt's transaction, which the materialization commits -#}
-  {%- call statement('pgtrickle_describe', fetch_result=True, auto_begin=True) -%}{{ query }}{%- endcall -%}
+  {#- auto_begin: in a model this opens dbt's transaction, which the materialization commits; a
+      run-operation has none and must not start one (see pgtrickle_run_committed) -#}
+  {%- call statement('pgtrickle_describe', fetch_result=True, auto_begin=dbt_pg_trickle.pgtrickle_in_model_transaction()) -%}{{ query }}{%- endcall -%}
   {%- set result = load_result('pgtrickle_describe').table -%}
   {%- set found = {} -%}
   {%- for r in result.rows -%}

@@ -304,7 +304,7 @@ def test_edited_query_is_replaced_in_place(
     }
     calls = mutating_calls(statement_log)
     if calls is not None:
-        assert sorted(calls) == ["pgtrickle.create_or_replace_stream_table("] * 2
+        assert sorted(calls) == ["pgtrickle.alter_stream_table("] * 2
     after = catalog(dbt_db)
     for qname in (f"{SCHEMA}.order_totals", f"{SCHEMA}.orders_auto", f"{SCHEMA}.customer_orders"):
         assert after[qname]["pgt_id"] == before[qname]["pgt_id"]
@@ -313,6 +313,100 @@ def test_edited_query_is_replaced_in_place(
     ) == [(100,)]
     assert rows_of(dbt_db, f"select count(*) from {SCHEMA}.orders_auto") == [(7,)]
     project.dbt("test", "--select", "order_totals", "orders_auto", "customer_orders")
+
+
+def stored_topk(db: TestDatabase, qname: str) -> tuple[Any, ...]:
+    schema, name = qname.split(".")
+    with db.connect() as conn:
+        row = conn.execute(
+            "select topk_order_by, topk_limit, topk_offset from pgtrickle.pgt_stream_tables"
+            " where pgt_schema = %s and pgt_name = %s",
+            (schema, name),
+        ).fetchone()
+    assert row is not None
+    return tuple(row)
+
+
+def compiled_sql(project: DbtProject, model: str) -> str:
+    compiled_dir = project.path / "target" / "compiled" / "pgtrickle_integration_tests" / "models"
+    return next(compiled_dir.rglob(f"{model}.sql")).read_text(encoding="utf-8")
+
+
+def test_topk_changes_are_applied(
+    project: DbtProject, dbt_db: TestDatabase, statement_log: StatementLog | None
+) -> None:
+    """pg_trickle's create_or_replace compares a TopK query without its ORDER BY / LIMIT and
+    would drop these changes; the run sends them through alter_stream_table(query => ...)."""
+    top_orders = f"{SCHEMA}.top_orders"
+    pgt_id = catalog(dbt_db)[top_orders]["pgt_id"]
+    project.edit("models/top_orders.sql", "limit 3", "limit 2")
+    if statement_log is not None:
+        statement_log.mark()
+
+    limited = project.dbt("run", "--select", "top_orders")
+
+    assert limited.messages() == {"top_orders": "query replaced in place"}
+    if statement_log is not None:
+        assert mutating_calls(statement_log) == ["pgtrickle.alter_stream_table("]
+    assert stored_topk(dbt_db, top_orders) == ("amount desc, order_id", 2, None)
+    with dbt_db.connect() as conn:
+        assert differing_rows(conn, top_orders, compiled_sql(project, "top_orders")) == 0
+    assert rows_of(dbt_db, f"select count(*) from {top_orders}") == [(2,)]
+
+    project.edit(
+        "models/top_orders.sql", "order by amount desc, order_id", "order by amount, order_id"
+    )
+    reordered = project.dbt("run", "--select", "top_orders")
+
+    assert reordered.messages() == {"top_orders": "query replaced in place"}
+    assert stored_topk(dbt_db, top_orders) == ("amount, order_id", 2, None)
+    lowest = "select order_id from integration.orders order by amount, order_id limit 2"
+    assert rows_of(dbt_db, f"select order_id from {top_orders} order by 1") == sorted(
+        rows_of(dbt_db, lowest)
+    )
+    assert catalog(dbt_db)[top_orders]["pgt_id"] == pgt_id
+    assert project.dbt("run", "--select", "top_orders").messages() == {"top_orders": "unchanged"}
+
+    project.edit(
+        "models/top_orders.sql", "order by amount, order_id", "order by amount desc, order_id"
+    )
+    project.edit("models/top_orders.sql", "limit 2", "limit 3")
+    project.dbt("run", "--select", "top_orders")
+    assert stored_topk(dbt_db, top_orders) == ("amount desc, order_id", 3, None)
+
+
+def test_a_model_with_trailing_semicolon_and_comment_is_created(
+    project: DbtProject, dbt_db: TestDatabase
+) -> None:
+    """pg_trickle wraps the query (`FROM (<query>) sub`): the `;` and the comment are not sent."""
+    project.write(
+        "models/with_semicolon.sql",
+        "{{ config(schedule='1h') }}\n"
+        "select order_id, ';--' as tricky from {{ ref('orders') }};\n-- the end\n",
+    )
+    try:
+        run = project.dbt("run", "--select", "with_semicolon")
+        assert run.messages() == {"with_semicolon": "created"}
+        with dbt_db.connect() as conn:
+            stored = conn.execute(
+                "select coalesce(original_query, defining_query) from pgtrickle.pgt_stream_tables"
+                " where pgt_name = 'with_semicolon'"
+            ).fetchone()
+        assert stored is not None
+        assert ";" not in stored[0].replace("';--'", "")
+        assert "the end" not in stored[0]
+        assert rows_of(dbt_db, f"select count(*), min(tricky) from {SCHEMA}.with_semicolon") == [
+            (8, ";--")
+        ]
+        again = project.dbt("run", "--select", "with_semicolon")
+        assert again.messages() == {"with_semicolon": "unchanged"}
+    finally:
+        project.remove("models/with_semicolon.sql")
+        with dbt_db.connect() as conn:
+            conn.execute(
+                "select pgtrickle.drop_stream_table(pgt_schema || '.' || pgt_name)"
+                " from pgtrickle.pgt_stream_tables where pgt_name = 'with_semicolon'"
+            )
 
 
 def test_config_changes_are_altered(
@@ -610,6 +704,37 @@ def test_a_status_pg_trickle_set_is_left_alone_until_resumed(
         ).fetchone() == ("ACTIVE", "armed")
 
 
+def test_a_model_pausing_a_table_in_error_leaves_it_suspended(
+    project: DbtProject, dbt_db: TestDatabase, statement_log: StatementLog | None
+) -> None:
+    """pg_trickle sets an ERROR table ACTIVE after applying `status`; the run sends the
+    model's status in a second alter, so the table ends as the model says."""
+    labels = f"{SCHEMA}.order_labels"
+    with dbt_db.connect() as conn:
+        conn.execute(
+            "select pgtrickle.alter_stream_table(name => %s, status => 'ERROR')", (labels,)
+        )
+    project.edit("models/order_labels.sql", "schedule='1h'", "schedule='2h', status='SUSPENDED'")
+    if statement_log is not None:
+        statement_log.mark()
+
+    run = project.dbt("run", "--select", "order_labels")
+
+    assert run.messages() == {
+        "order_labels": "altered (schedule); pg_trickle reset its ERROR status; SUSPENDED as"
+        " the model sets"
+    }
+    if statement_log is not None:
+        assert mutating_calls(statement_log) == ["pgtrickle.alter_stream_table("] * 2
+    row = catalog(dbt_db)[labels]
+    assert (row["schedule"], row["status"]) == ("2h", "SUSPENDED")
+
+    project.edit("models/order_labels.sql", "schedule='2h', status='SUSPENDED'", "schedule='1h'")
+    restored = project.dbt("run", "--select", "order_labels")
+    assert restored.messages() == {"order_labels": "altered (schedule, status)"}
+    assert catalog(dbt_db)[labels]["status"] == "ACTIVE"
+
+
 def test_bad_configs_fail_with_their_message_and_change_nothing(
     project: DbtProject, dbt_db: TestDatabase, statement_log: StatementLog | None
 ) -> None:
@@ -624,6 +749,8 @@ def test_bad_configs_fail_with_their_message_and_change_nothing(
             "stream_table_name='Orders'",
             '`stream_table_name` has the invalid value "Orders"',
         ),
+        # The user set `alias`, never `stream_table_name`: the error names what they set.
+        "bad_alias": ("alias='CustomerTotals'", '`alias` has the invalid value "CustomerTotals"'),
         "bad_fuse": ("fuse='maybe'", '`fuse` has the invalid value "maybe"'),
         "bad_fraction": ("max_delta_fraction=-1", "`max_delta_fraction` has the invalid value -1"),
         "bad_append": (
@@ -775,3 +902,42 @@ def test_run_after_drop_all_creates_everything_again(
             " create it with `dbt run -s order_totals`." in absent.output
         )
     assert catalog(dbt_db) == {}
+
+
+# one entry of the test server's log: timestamp, [backend pid], database, level, message
+LOG_ENTRY = re.compile(
+    r"^\S+ \S+ \S+ \[(?P<pid>\d+)\] db=(?P<db>\S*) (?P<level>[A-Z]+):  (?P<msg>.*)$"
+)
+
+
+def transaction_warnings(log: str, dbname: str) -> list[str]:
+    """ "there is already / no transaction in progress" warnings logged for `dbname`, except in
+    sessions of dbt's own `--store-failures` test materialization (it commits the audit table,
+    then runs its count query outside any transaction under psycopg2, so dbt's closing ROLLBACK
+    warns whatever the tested SQL is)."""
+    warnings: list[tuple[str, str]] = []
+    store_failures: set[str] = set()
+    pid = None
+    for line in log.splitlines():
+        entry = LOG_ENTRY.match(line)
+        if entry:
+            pid = entry["pid"] if entry["db"] == dbname else None
+            if pid and entry["level"] == "WARNING" and "transaction in progress" in entry["msg"]:
+                warnings.append((pid, entry["msg"]))
+        if pid and "_dbt_test__audit" in line:
+            store_failures.add(pid)
+    return [f"[{pid}] {msg}" for pid, msg in warnings if pid not in store_failures]
+
+
+def test_no_transaction_warnings_in_the_whole_run(
+    pgtrickle_server: TestServer, dbt_db: TestDatabase, statement_log: StatementLog | None
+) -> None:
+    """Over every dbt invocation of this module (it runs last): no BEGIN inside an open
+    transaction and no COMMIT / ROLLBACK outside one. Run alone it would check nothing, so it
+    first requires that the module created stream tables."""
+    if pgtrickle_server.log_path is None or statement_log is None:
+        pytest.skip("reads the test server's log; PGTRICKLE_TEST_DSN is a remote server")
+    log = pgtrickle_server.log_path.read_text(encoding="utf-8", errors="replace")
+    assert f"db={dbt_db.dbname} LOG:  statement: " in log
+    assert "select pgtrickle.create_stream_table(name => 'integration.order_totals'" in log
+    assert transaction_warnings(log, dbt_db.dbname) == []

@@ -463,3 +463,103 @@ def test_create_validation_sends_nothing(
     assert sent.statements() == []
     assert catalog(pgtrickle_db) == []
     assert relations(pgtrickle_db) == tables
+
+
+TOP = "public.top_orders"
+# a call of pgtrickle.alter_stream_table as the hook writes it (the function name is quoted)
+ALTER_CALL = r'pgtrickle\."?alter_stream_table"?\('
+
+
+def topk(db: TestDatabase) -> tuple[Any, ...]:
+    """(topk_order_by, topk_limit, topk_offset, the ids of its rows) of `TOP`, read on a new
+    connection."""
+    with db.connect() as conn:
+        row = conn.execute(
+            "SELECT topk_order_by, topk_limit, topk_offset FROM pgtrickle.pgt_stream_tables"
+            " WHERE pgt_schema = 'public' AND pgt_name = 'top_orders'"
+        ).fetchone()
+        ids = conn.execute(f"SELECT id FROM {TOP} ORDER BY id").fetchall()
+    assert row is not None
+    return (*row, [r[0] for r in ids])
+
+
+def test_create_or_replace_applies_a_topk_change(
+    hook: PgTrickleHook, orders: str, pgtrickle_db: TestDatabase, sent: Any
+) -> None:
+    """pg_trickle's create_or_replace compares a TopK query without its ORDER BY / LIMIT and
+    would drop these changes; they go through alter_stream_table(query => ...)."""
+    with pgtrickle_db.connect() as conn:
+        conn.execute("INSERT INTO public.orders VALUES (4, 3, 1), (5, 3, 20), (6, 2, 8)")
+    query = "SELECT id, amount FROM public.orders ORDER BY amount DESC, id LIMIT {}"
+    assert hook.create_or_replace_stream_table(TOP, query.format(5)).action is DeployOutcome.CREATED
+    assert topk(pgtrickle_db) == ("amount DESC, id", 5, None, [1, 2, 3, 5, 6])
+    sent.mark()
+
+    limited = hook.create_or_replace_stream_table(TOP, query.format(3))
+
+    assert limited.action is DeployOutcome.ALTERED
+    assert "topk_limit" in limited.changed
+    assert topk(pgtrickle_db) == ("amount DESC, id", 3, None, [1, 5, 6])
+    assert len(sent.calls(ALTER_CALL)) == 1
+
+    reordered = hook.create_or_replace_stream_table(
+        TOP, "SELECT id, amount FROM public.orders ORDER BY amount, id LIMIT 3"
+    )
+
+    assert reordered.action is DeployOutcome.ALTERED
+    assert "topk_order_by" in reordered.changed
+    assert topk(pgtrickle_db) == ("amount, id", 3, None, [2, 3, 4])
+    again = hook.create_or_replace_stream_table(
+        TOP, "SELECT id, amount FROM public.orders ORDER BY amount, id LIMIT 3"
+    )
+    assert again.action is DeployOutcome.UNCHANGED
+
+
+def test_alter_status_of_a_table_in_error_is_kept(
+    hook: PgTrickleHook, orders: str, pgtrickle_db: TestDatabase, sent: Any
+) -> None:
+    """pg_trickle sets an ERROR table ACTIVE after applying `status`; the hook sends the status
+    in a second call, so SUSPENDED (with a schedule change, and alone) sticks."""
+    hook.create_stream_table(ST, ORDERS_QUERY, schedule="5m")
+    hook.alter_stream_table(ST, status="ERROR")
+    sent.mark()
+
+    hook.alter_stream_table(ST, schedule="10m", status="SUSPENDED")
+
+    assert catalog(pgtrickle_db)[0][2:4] == ("SUSPENDED", "10m")
+    assert len(sent.calls(ALTER_CALL)) == 2
+    hook.alter_stream_table(ST, status="ERROR")
+    hook.alter_stream_table(ST, status="PAUSED")
+    assert catalog(pgtrickle_db)[0][2] == "SUSPENDED"
+    # not in ERROR: one call
+    sent.mark()
+    hook.alter_stream_table(ST, schedule="5m", status="ACTIVE")
+    assert catalog(pgtrickle_db)[0][2:4] == ("ACTIVE", "5m")
+    assert len(sent.calls(ALTER_CALL)) == 1
+
+
+@pytest.mark.parametrize(
+    "ending", [";\n", " ;; \n", "; -- the end\n", "\n-- trailing note", "; /* done */"]
+)
+def test_trailing_semicolons_and_comments_are_not_sent(
+    hook: PgTrickleHook, orders: str, pgtrickle_db: TestDatabase, ending: str
+) -> None:
+    """pg_trickle wraps the query (`FROM (<query>) sub`), where these endings break it."""
+    query = "SELECT id, amount, ';--' AS tricky FROM public.orders"
+    assert hook.create_or_replace_stream_table(ST, query + ending).action is DeployOutcome.CREATED
+    stored = "SELECT coalesce(original_query, defining_query) FROM pgtrickle.pgt_stream_tables"
+    assert fetch(pgtrickle_db, stored) == [(query,)]
+    assert fetch(pgtrickle_db, f"SELECT count(*), min(tricky) FROM {ST}") == [(3, ";--")]
+    assert hook.create_or_replace_stream_table(ST, query + ending).action is (
+        DeployOutcome.UNCHANGED
+    )
+    hook.alter_stream_table(ST, query="SELECT id, amount, 'x' AS tricky FROM public.orders;\n")
+    assert fetch(pgtrickle_db, stored) == [("SELECT id, amount, 'x' AS tricky FROM public.orders",)]
+
+
+def test_a_query_of_only_semicolons_and_comments_is_refused(
+    hook: PgTrickleHook, orders: str, sent: Any
+) -> None:
+    with pytest.raises(PgTrickleValidationError, match=r"`public\.order_totals`.*no statement"):
+        hook.create_or_replace_stream_table(ST, " ; -- nothing\n")
+    assert sent.statements() == []

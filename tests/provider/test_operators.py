@@ -389,3 +389,48 @@ def test_resume_operator_runs_twice(
     second = op.execute(context())
     assert {r["action"] for r in second} == {"unchanged"}
     assert {row[2] for row in catalog(pgtrickle_db)} == {"ACTIVE"}
+
+
+def test_create_operator_redeploys_an_immediate_table_unchanged(
+    pgtrickle_airflow_conn: str,
+    orders: str,
+    pgtrickle_db: TestDatabase,
+    pgtrickle_statement_log: Any,
+) -> None:
+    """The operator's default schedule '1m' is not sent for IMMEDIATE (pg_trickle would compare
+    it as text with the stored NULL and alter the table on every deploy)."""
+    op = PgTrickleCreateStreamTableOperator(
+        task_id="create", stream_table=ST, query=ORDERS_QUERY, refresh_mode="IMMEDIATE"
+    )
+    assert op.execute(context())["action"] == "created"
+    with pgtrickle_db.connect() as conn:
+        updated = conn.execute("SELECT updated_at FROM pgtrickle.pgt_stream_tables").fetchone()
+    pgtrickle_statement_log.mark()
+
+    again = op.execute(context())
+
+    assert again == {"stream_table": ST, "action": "unchanged", "changed": []}
+    assert pgtrickle_statement_log.calls(r'pgtrickle\."?alter_stream_table"?\(') == []
+    assert catalog(pgtrickle_db) == [("public", "order_totals", "ACTIVE", None, "IMMEDIATE", True)]
+    with pgtrickle_db.connect() as conn:
+        assert conn.execute("SELECT updated_at FROM pgtrickle.pgt_stream_tables").fetchone() == (
+            updated
+        )
+
+
+def test_create_operator_strips_a_trailing_semicolon(
+    pgtrickle_airflow_conn: str, orders: str, pgtrickle_db: TestDatabase
+) -> None:
+    op = PgTrickleCreateStreamTableOperator(
+        task_id="create", stream_table=ST, query=ORDERS_QUERY + ";\n", schedule="5m"
+    )
+    assert op.execute(context())["action"] == "created"
+    assert fetch(
+        pgtrickle_db,
+        "SELECT coalesce(original_query, defining_query) FROM pgtrickle.pgt_stream_tables",
+    ) == [(ORDERS_QUERY,)]
+    assert fetch(pgtrickle_db, f"SELECT customer_id, total FROM {ST} ORDER BY 1") == [
+        (1, 15),
+        (2, 7),
+    ]
+    assert op.execute(context())["action"] == "unchanged"
