@@ -101,7 +101,11 @@ def _database_call(connection_id: str, call: Any, *args: Any) -> Any:
     except PgTrickleValidationError as error:
         raise _error(status.HTTP_400_BAD_REQUEST, str(error)) from None
     except PgTrickleError as error:
-        raise _error(status.HTTP_502_BAD_GATEWAY, str(error)) from None
+        # The hook's message names the operation and the server's reason; the page shows
+        # several connections, so say which one.
+        raise _error(
+            status.HTTP_502_BAD_GATEWAY, f"Connection `{connection_id}`: {error}"
+        ) from None
     except psycopg.Error as error:
         # Connection failures: libpq's message names host and port, never the password.
         primary = str(error).strip().splitlines()[0] if str(error).strip() else type(error)
