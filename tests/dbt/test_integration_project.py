@@ -938,6 +938,11 @@ def test_no_transaction_warnings_in_the_whole_run(
     if pgtrickle_server.log_path is None or statement_log is None:
         pytest.skip("reads the test server's log; PGTRICKLE_TEST_DSN is a remote server")
     log = pgtrickle_server.log_path.read_text(encoding="utf-8", errors="replace")
+    if re.search(r'"dbt_version": "1\.9\.', log):
+        # dbt 1.9 itself sends BEGIN twice when it opens a node's transaction (seen as
+        # `BEGIN; BEGIN` per session with dbt-postgres 1.9.0), so there the count says nothing
+        # about this package. The CI job on dbt 1.11 checks it.
+        pytest.skip("dbt 1.9 logs its own double BEGIN; checked on dbt 1.10 and later")
     assert f"db={dbt_db.dbname} LOG:  statement: " in log
     assert "select pgtrickle.create_stream_table(name => 'integration.order_totals'" in log
     assert transaction_warnings(log, dbt_db.dbname) == []
