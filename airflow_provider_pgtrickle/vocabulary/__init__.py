@@ -1,0 +1,26 @@
+"""pg_trickle's vocabulary, written once: the words, rules and defaults every part of the
+product agrees on.
+
+- `config`: the stream table arguments (types, defaults, closed word lists and their aliases),
+  the identifier rule, the schedule grammar and the combinations pg_trickle refuses;
+- `health`: what "healthy" means for a stream table, and the messages that say why not.
+
+Python reads these modules directly. The dbt package cannot import Python, so
+`scripts/generate_vocabulary.py` renders them into macros under `macros/generated/` (checked
+in; `tests/vocabulary/test_generated.py` fails when a generated file is stale). Change a rule
+here, run the script, commit both.
+
+Importing this package is cheap: no Airflow, no psycopg, no dbt.
+"""
+
+from __future__ import annotations
+
+
+def generated_macros() -> dict[str, str]:
+    """Every generated dbt macro file: path relative to the repository root -> content."""
+    from airflow_provider_pgtrickle.vocabulary import config, health
+
+    files: dict[str, str] = {}
+    for module in (config, health):
+        files.update(module.jinja_macros())
+    return files
