@@ -23,7 +23,9 @@ Hierarchy::
     ├── PgTrickleSensorTimeout (AirflowSensorTimeout): the health sensor ran out of time
     ├── PgTrickleConnectionError (AirflowFailException): the server refused the connection
     │   for good (bad password, unknown database or role, no permission); waiting would not help
-    └── PgTrickleTestServerError: the throwaway test server (`testing`) could not start
+    ├── PgTrickleTestServerError: the throwaway test server (`testing`) could not start
+    └── PgTrickleAirflowVersionError (AirflowFailException): a feature needs a newer Airflow
+        than the one running
 
 Messages name the object in backticks and end with the fix. Every message goes through
 Airflow's secrets masker, so a value that equals a connection secret (say, a templated name
@@ -34,7 +36,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSensorTimeout
+from airflow.sdk.exceptions import AirflowException
+
+from airflow_provider_pgtrickle import _compat
+from airflow_provider_pgtrickle._compat import AirflowFailException, AirflowSensorTimeout
 
 if TYPE_CHECKING:
     import psycopg
@@ -157,6 +162,16 @@ class PgTrickleConnectionError(PgTrickleError, AirflowFailException):
 
 class PgTrickleTestServerError(PgTrickleError):
     """The throwaway PostgreSQL test server (`airflow_provider_pgtrickle.testing`) failed."""
+
+
+class PgTrickleAirflowVersionError(PgTrickleError, AirflowFailException):
+    """A feature needs a newer Airflow than the running one; retrying would not help."""
+
+
+# Every module of the provider imports this one, so an install that bypassed the declared
+# `apache-airflow` range (`--no-deps`, a hand-built image) fails here with a clear message
+# rather than on some missing Airflow name later.
+_compat.require_airflow("airflow-provider-pgtrickle", _compat.MIN_AIRFLOW)
 
 
 _SQLSTATE_CLASSES: dict[str, type[PgTrickleDatabaseError]] = {

@@ -14,7 +14,19 @@ from typing import Any
 
 from airflow_provider_pgtrickle.testing.airflow import TRIGGER_STARTED, AirflowHome, DagRunResult
 
-__all__ = ["TRIGGER_STARTED", "DagRunResult", "run_dag"]
+__all__ = [
+    "TRIGGER_STARTED",
+    "AirflowTaskTimeout",
+    "DagRunResult",
+    "TaskDeferred",
+    "run_dag",
+]
+
+# Airflow 3.2 moved these into the Task SDK (the old homes warn there); 3.1 has only the old.
+try:
+    from airflow.sdk.exceptions import AirflowTaskTimeout, TaskDeferred
+except ImportError:  # Airflow 3.1
+    from airflow.exceptions import AirflowTaskTimeout, TaskDeferred  # type: ignore[no-redef]
 
 
 def run_dag(

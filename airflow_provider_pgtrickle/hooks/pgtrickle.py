@@ -22,7 +22,7 @@ from airflow.providers.postgres.hooks.postgres import PostgresHook
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from airflow_provider_pgtrickle import _health
+from airflow_provider_pgtrickle import _compat, _health
 from airflow_provider_pgtrickle._sql import (
     ALTER_ARGS,
     CDC_MODES,
@@ -104,6 +104,15 @@ class PgTrickleHook(PostgresHook):
     def __init__(self, postgres_conn_id: str = default_conn_name, **kwargs: Any) -> None:
         super().__init__(postgres_conn_id=postgres_conn_id, **kwargs)
         self._connect_lock = threading.Lock()
+
+    # Airflow 3.1 builds connection forms from this hook method only; 3.2+ reads the form
+    # declared in provider info and deprecates the method, so it exists on 3.1 alone.
+    if not _compat.has_airflow(_compat.DECLARATIVE_CONNECTION_FORMS):
+
+        @classmethod
+        def get_ui_field_behaviour(cls) -> dict[str, Any]:
+            """The `pgtrickle` connection form (as declared in provider info), for Airflow 3.1."""
+            return _compat.legacy_field_behaviour(cls.conn_type)
 
     # -- connections and transactions -------------------------------------------------------
 

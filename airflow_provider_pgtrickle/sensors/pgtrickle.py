@@ -12,9 +12,9 @@ from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
-from airflow.sdk.exceptions import AirflowSensorTimeout
+from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
+from airflow_provider_pgtrickle._compat import AirflowSensorTimeout, conf
 from airflow_provider_pgtrickle._validation import (
     MAX_WAIT_SECONDS,
     qualify_many,

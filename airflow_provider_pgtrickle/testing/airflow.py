@@ -50,9 +50,17 @@ import json, sys, time
 dag_file, dag_id, conf_json = sys.argv[1], sys.argv[2], sys.argv[3]
 RESULT, TASK, COUNT = sys.argv[4], sys.argv[5], sys.argv[6]
 
-from airflow.dag_processing.dagbag import DagBag
 from airflow.listeners import hookimpl
-from airflow.sdk.listener import get_listener_manager
+
+# Airflow 3.2 moved these; 3.1 has only the old homes (which warn on 3.2+).
+try:
+    from airflow.dag_processing.dagbag import DagBag
+except ImportError:
+    from airflow.models.dagbag import DagBag
+try:
+    from airflow.sdk.listener import get_listener_manager
+except ImportError:
+    from airflow.listeners.listener import get_listener_manager
 
 
 def _name(ti):

@@ -62,8 +62,7 @@ def _error(code: int, message: str) -> HTTPException:
 
 def _hook(connection_id: str) -> PgTrickleHook:
     """A hook on `connection_id`, refusing unknown connections and other connection types."""
-    from airflow.sdk.exceptions import AirflowNotFoundException
-
+    from airflow_provider_pgtrickle._compat import AirflowNotFoundException
     from airflow_provider_pgtrickle.hooks.pgtrickle import PgTrickleHook
 
     hook = PgTrickleHook(postgres_conn_id=connection_id)

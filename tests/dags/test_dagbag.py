@@ -33,7 +33,10 @@ DBT_LS_PARSE_BUDGET_S = 30
 _PROBE = textwrap.dedent(
     """
     import json, sys
-    from airflow.dag_processing.dagbag import DagBag
+    try:
+        from airflow.dag_processing.dagbag import DagBag
+    except ImportError:  # Airflow 3.1 keeps it in airflow.models
+        from airflow.models.dagbag import DagBag
 
     bag = DagBag(dag_folder=sys.argv[1])
     print(json.dumps({

@@ -7,7 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from airflow.dag_processing.dagbag import DagBag
+
+try:
+    from airflow.dag_processing.dagbag import DagBag
+except ImportError:  # Airflow 3.1 keeps it in airflow.models
+    from airflow.models.dagbag import DagBag  # type: ignore[no-redef]
 
 from airflow_provider_pgtrickle.sensors.pgtrickle import PgTrickleHealthSensor
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from airflow.sdk.exceptions import TaskDeferred
+from airflow_support import TaskDeferred
 
 from airflow_provider_pgtrickle.exceptions import PgTrickleValidationError
 from airflow_provider_pgtrickle.hooks.pgtrickle import PgTrickleHook
@@ -17,7 +17,7 @@ from airflow_provider_pgtrickle.sensors.pgtrickle import PgTrickleHealthSensor
 from airflow_provider_pgtrickle.triggers.pgtrickle import PgTrickleHealthTrigger, hub_for
 
 from .conftest import ORDERS_QUERY
-from .test_trigger_shared import KEY, Triggerer, until
+from .test_trigger_shared import KEY, Triggerer, shared_streams_only, until
 
 ST = "public.order_totals"
 
@@ -69,6 +69,7 @@ def test_changes_committed_after_the_start_do_not_hold_the_sensor(
     assert s.poke({}).is_done is True
 
 
+@shared_streams_only
 @pytest.mark.usefixtures("pgtrickle_airflow_conn", "order_totals")
 def test_deferred_sensor_waits_in_the_shared_stream_until_the_scheduler_refreshes(
     pgtrickle_conn: psycopg.Connection[Any],

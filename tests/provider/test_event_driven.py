@@ -20,7 +20,7 @@ from airflow_provider_pgtrickle.triggers.pgtrickle import (
 )
 
 from .conftest import ORDERS_QUERY
-from .test_trigger_shared import KEY, Triggerer, until
+from .test_trigger_shared import KEY, Triggerer, shared_streams_only, until
 
 ST = "public.order_totals"
 EXAMPLE = Path(__file__).resolve().parents[2] / "dags" / "pgtrickle_event_driven_example.py"
@@ -56,6 +56,7 @@ def test_example_dag_is_scheduled_on_a_watched_stream_table_asset(
     assert module.dag.timetable.asset_condition is not None
 
 
+@shared_streams_only
 def test_watcher_fires_an_asset_event_payload_per_refresh_with_new_data(
     pgtrickle_airflow_conn: str,
     pgtrickle_conn: psycopg.Connection[Any],

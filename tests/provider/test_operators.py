@@ -33,6 +33,11 @@ ST = "public.order_totals"
 class OutletEvents(dict):  # type: ignore[type-arg]
     """Stands in for the task context's `outlet_events` accessor: records added assets."""
 
+    def __getitem__(self, key: Any) -> Any:
+        # Keyed by the alias's name, as Airflow's accessor is (Airflow 3.1's `AssetAlias` is
+        # not hashable).
+        return super().__getitem__(key.name)
+
     def __missing__(self, key: Any) -> Any:
         recorder = _Recorder()
         self[key] = recorder
@@ -350,8 +355,8 @@ def test_execution_timeout_cancels_the_running_refresh(
     orders: str,
     pgtrickle_db: TestDatabase,
 ) -> None:
-    from airflow.sdk.exceptions import AirflowTaskTimeout
     from airflow.sdk.execution_time.timeout import timeout
+    from airflow_support import AirflowTaskTimeout
 
     hook.create_stream_table(ST, ORDERS_QUERY, refresh_mode="FULL")
     history = "SELECT count(*) FROM pgtrickle.pgt_refresh_history"

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from airflow_provider_pgtrickle._compat import DECLARATIVE_CONNECTION_FORMS, has_airflow
 from airflow_provider_pgtrickle.get_provider_info import get_provider_info
 
 MODULES = [
@@ -45,6 +46,8 @@ def test_provider_info_lists_every_module() -> None:
 
 
 def test_connection_type_is_registered_declaratively_without_warnings() -> None:
+    if not has_airflow(DECLARATIVE_CONNECTION_FORMS):
+        pytest.skip("declarative connection forms need Airflow 3.2+ (3.1: see the next test)")
     out = run_python(
         "import json, warnings\n"
         "warnings.simplefilter('error')\n"
@@ -63,6 +66,33 @@ def test_connection_type_is_registered_declaratively_without_warnings() -> None:
         "attr": "postgres_conn_id",
         "relabeling": {"schema": "Database"},
     }
+
+
+def test_the_api_server_shows_the_labelled_connection_form_on_every_airflow() -> None:
+    # What the connection form in Airflow's UI is built from (the API server's hook metadata):
+    # on 3.2+ the declarative form in provider info, on 3.1 the hook's `get_ui_field_behaviour`,
+    # which only 3.1 gets. Either way the `pgtrickle` type shows "Database" and placeholders.
+    out = run_python(
+        "import json, warnings\n"
+        "warnings.simplefilter('error')\n"
+        "from airflow.api_fastapi.core_api.services.ui.connections import HookMetaService\n"
+        "(meta,) = [m for m in HookMetaService.hook_meta_data()\n"
+        "           if m.connection_type == 'pgtrickle']\n"
+        "from airflow_provider_pgtrickle.hooks.pgtrickle import PgTrickleHook\n"
+        "print(json.dumps({'name': meta.hook_name,\n"
+        "                  'fields': meta.standard_fields.model_dump(exclude_none=True),\n"
+        "                  'hook_method': 'get_ui_field_behaviour' in vars(PgTrickleHook)}))\n"
+    )
+    data = json.loads(out.strip().splitlines()[-1])
+    assert data["name"] == "PostgreSQL with pg_trickle"
+    assert data["fields"]["url_schema"] == {
+        "hidden": False,
+        "title": "Database",
+        "placeholder": "warehouse",
+    }
+    assert data["fields"]["host"]["placeholder"] == "db.example.com"
+    # The deprecated hook method exists only where Airflow needs it.
+    assert data["hook_method"] is (not has_airflow(DECLARATIVE_CONNECTION_FORMS))
 
 
 def test_providers_manager_registers_the_package() -> None:
@@ -93,6 +123,11 @@ def test_imports_raise_no_deprecation_warnings_and_pull_in_no_dbt_or_cosmos() ->
         "import sys, warnings\n"
         "import airflow.sdk\n"
         "from airflow.sdk import BaseOperator, BaseSensorOperator\n"
+        # Airflow reads every provider's `provider_info` entry point (Cosmos's too) once per
+        # process: on 3.2+ while importing the Task SDK, on 3.1 when the Postgres hook
+        # first loads. That is Airflow's discovery, not an import of ours.
+        "from airflow.providers_manager import ProvidersManager\n"
+        "ProvidersManager().initialize_providers_list()\n"
         "before = set(sys.modules)\n"
         "warnings.simplefilter('error')\n"
         f"for name in {MODULES!r}:\n"
@@ -114,8 +149,9 @@ def test_documentation_and_how_to_links_reach_airflow() -> None:
         "print(json.dumps([info['documentation-url'], info['integrations'][0]['how-to-guide']]))\n"
     )
     url, guides = json.loads(out.strip().splitlines()[-1])
-    # Airflow reads the documentation URL from the wheel's `Documentation` project URL.
-    assert url == DOCS_URL
+    # Airflow reads the documentation URL from the wheel's `Documentation` project URL
+    # (Airflow 3.1 keeps the blank after the label's comma).
+    assert url.strip() == DOCS_URL
     assert guides
     assert all(guide.startswith(DOCS_URL) for guide in guides)
 

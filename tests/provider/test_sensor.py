@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import TaskDeferred
+from airflow_support import TaskDeferred
 
 from airflow_provider_pgtrickle.exceptions import (
     PgTrickleSensorTimeout,

@@ -1,0 +1,130 @@
+"""What differs between the Airflow versions the provider supports (3.1 and later), in one place.
+
+Every other module imports the names below from here instead of guessing where the running
+Airflow keeps them, and asks `require_airflow` before using a feature that needs a newer
+Airflow. Importing this module costs no more than importing `airflow.sdk`, which every
+DAG-facing module of the provider does anyway.
+
+=========================  =====  =====  =====
+feature                    3.1    3.2    3.3
+=========================  =====  =====  =====
+``airflow.sdk.exceptions``  no    yes    yes
+  ``AirflowFailException``
+declarative connection      no    yes    yes
+  form (provider info)
+triggerer shared streams    no    no     yes
+=========================  =====  =====  =====
+
+The user-facing table is in docs/install.md ("Compatibility").
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import airflow
+
+# Airflow 3.2 moved these into the Task SDK (the old names warn there); 3.1 has them only in
+# `airflow.exceptions`. `AirflowException` itself is in `airflow.sdk.exceptions` since 3.1.
+try:
+    from airflow.sdk.exceptions import (
+        AirflowFailException,
+        AirflowNotFoundException,
+        AirflowSensorTimeout,
+    )
+except ImportError:  # Airflow 3.1
+    from airflow.exceptions import (  # type: ignore[assignment,attr-defined,no-redef,unused-ignore]
+        AirflowFailException,
+        AirflowNotFoundException,
+        AirflowSensorTimeout,
+    )
+
+__all__ = [
+    "AIRFLOW_VERSION",
+    "DECLARATIVE_CONNECTION_FORMS",
+    "MIN_AIRFLOW",
+    "SHARED_TRIGGER_STREAMS",
+    "AirflowFailException",
+    "AirflowNotFoundException",
+    "AirflowSensorTimeout",
+    "airflow_version",
+    "conf",
+    "has_airflow",
+    "legacy_field_behaviour",
+    "require_airflow",
+]
+
+#: The oldest Airflow the provider runs on (pyproject.toml's floor; CI's lowest job).
+MIN_AIRFLOW = (3, 1)
+#: Connection forms come from provider info (`conn-fields`, `ui-field-behaviour`) since 3.2;
+#: older Airflow asks the hook class (`get_ui_field_behaviour`).
+DECLARATIVE_CONNECTION_FORMS = (3, 2)
+#: The triggerer groups event triggers by `shared_stream_key()` since 3.3; older triggerers
+#: call each trigger's `run()`, which then holds its own listener connection.
+SHARED_TRIGGER_STREAMS = (3, 3)
+
+
+def airflow_version(text: str | None = None) -> tuple[int, int, int]:
+    """``(major, minor, micro)`` of ``text`` (default: the running Airflow's version).
+
+    Pre-release and local suffixes are ignored: ``3.2.0rc1`` and ``3.2.0+astro.1`` are 3.2.0.
+    """
+    raw = airflow.__version__ if text is None else text
+    parts = [int(p) for p in re.findall(r"\d+", raw.split("+", 1)[0])[:3]]
+    parts += [0] * (3 - len(parts))
+    return parts[0], parts[1], parts[2]
+
+
+AIRFLOW_VERSION = airflow_version()
+
+
+def _dotted(version: tuple[int, ...]) -> str:
+    return ".".join(str(p) for p in version)
+
+
+def require_airflow(
+    feature: str, needed: tuple[int, ...], *, running: tuple[int, int, int] | None = None
+) -> None:
+    """Raise `PgTrickleAirflowVersionError` when ``feature`` needs a newer Airflow.
+
+    ``running`` defaults to the running Airflow's version (tests pass a made-up one).
+    """
+    have = AIRFLOW_VERSION if running is None else running
+    if not has_airflow(needed, running=have):
+        from airflow_provider_pgtrickle.exceptions import PgTrickleAirflowVersionError
+
+        raise PgTrickleAirflowVersionError(
+            f"`{feature}` needs Airflow {_dotted(needed)} or later, but this is Airflow "
+            f"{_dotted(have)}; upgrade Airflow to {_dotted(needed)} or later "
+            f"(`pip install 'apache-airflow>={_dotted(needed)}'`)."
+        )
+
+
+def has_airflow(needed: tuple[int, ...], *, running: tuple[int, int, int] | None = None) -> bool:
+    """Whether the running Airflow (or ``running``) is ``needed`` or later."""
+    have = AIRFLOW_VERSION if running is None else running
+    return have[: len(needed)] >= needed
+
+
+def legacy_field_behaviour(connection_type: str) -> dict[str, Any]:
+    """The connection form of ``connection_type`` in the shape Airflow 3.1's hook method returns.
+
+    Airflow 3.2+ reads the declarative ``ui-field-behaviour`` from provider info; 3.1 reads
+    ``get_ui_field_behaviour()`` from the hook class. Both come from provider info, so the two
+    never disagree.
+    """
+    from airflow_provider_pgtrickle.get_provider_info import get_provider_info
+
+    (declared,) = (
+        entry["ui-field-behaviour"]
+        for entry in get_provider_info()["connection-types"]
+        if entry["connection-type"] == connection_type
+    )
+    return {key.replace("-", "_"): value for key, value in declared.items()}
+
+
+try:  # Airflow 3.2+: the Task SDK's configuration
+    from airflow.sdk import conf
+except ImportError:  # Airflow 3.1
+    from airflow.configuration import conf  # type: ignore[assignment,attr-defined,no-redef,unused-ignore]
