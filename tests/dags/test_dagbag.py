@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -17,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_pgtrickle._compat import has_airflow
 from airflow_provider_pgtrickle.cosmos import dbt_package_env
 
 EXAMPLE_DAG_IDS = {
@@ -28,6 +30,10 @@ EXAMPLE_DAG_IDS = {
 # Airflow's own limit is 30 s (`dagbag_import_timeout`); with a manifest the examples must stay
 # far below it. A parse over the budget surfaces as an import error.
 MANIFEST_PARSE_BUDGET_S = 10
+# Airflow 3.1's own ORM models use a loader SQLAlchemy 2.1 deprecates; the warning is raised
+# inside Airflow (when a DAG file looks up a connection), not by anything a DAG can change.
+# Airflow 3.2+ gives no such warning, so the filter applies on 3.1 only.
+_AIRFLOW_31_OWN_WARNING = re.compile(r"/airflow/[^:]+:\d+: sqlalchemy\.exc\.SADeprecationWarning: ")
 DBT_LS_PARSE_BUDGET_S = 30
 
 _PROBE = textwrap.dedent(
@@ -74,6 +80,12 @@ def parse_dags(dags: Path, tmp_path: Path, *, budget_s: int) -> dict[str, Any]:
     )
     assert done.returncode == 0, done.stderr
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    if not has_airflow((3, 2)):
+        warned = {
+            path: [w for w in found if not _AIRFLOW_31_OWN_WARNING.search(w)]
+            for path, found in result["warnings"].items()
+        }
+        result["warnings"] = {path: found for path, found in warned.items() if found}
     return result
 
 
