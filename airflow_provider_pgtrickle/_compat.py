@@ -1,19 +1,20 @@
 """What differs between the Airflow versions the provider supports (3.1 and later), in one place.
 
 Every other module imports the names below from here instead of guessing where the running
-Airflow keeps them, and asks `require_airflow` before using a feature that needs a newer
-Airflow. Importing this module costs no more than importing `airflow.sdk`, which every
-DAG-facing module of the provider does anyway.
+Airflow keeps them, and gates on `has_airflow` / `require_airflow` (a feature that needs a
+newer Airflow degrades, or is refused with `PgTrickleAirflowVersionError`). Importing this
+module costs no more than importing `airflow.sdk`, which every DAG-facing module of the
+provider does anyway.
 
-=========================  =====  =====  =====
-feature                    3.1    3.2    3.3
-=========================  =====  =====  =====
-``airflow.sdk.exceptions``  no    yes    yes
-  ``AirflowFailException``
-declarative connection      no    yes    yes
-  form (provider info)
-triggerer shared streams    no    no     yes
-=========================  =====  =====  =====
+==============================================  =====  =====  =====
+what                                            3.1    3.2    3.3
+==============================================  =====  =====  =====
+``airflow.sdk.exceptions.AirflowFailException``  no    yes    yes
+``airflow.sdk.conf``                             no    yes    yes
+declarative connection form (provider info)      no    yes    yes
+triggerer shared streams (else one per trigger)  no    no     yes
+top-level navigation entry for the UI plugin     no    no     yes
+==============================================  =====  =====  =====
 
 The user-facing table is in docs/install.md ("Compatibility").
 """
@@ -39,6 +40,10 @@ except ImportError:  # Airflow 3.1
         AirflowNotFoundException,
         AirflowSensorTimeout,
     )
+try:  # Airflow 3.2+: the Task SDK's configuration
+    from airflow.sdk import conf
+except ImportError:  # Airflow 3.1
+    from airflow.configuration import conf  # type: ignore[assignment,attr-defined,no-redef,unused-ignore]
 
 __all__ = [
     "AIRFLOW_VERSION",
@@ -55,7 +60,8 @@ __all__ = [
     "require_airflow",
 ]
 
-#: The oldest Airflow the provider runs on (pyproject.toml's floor; CI's lowest job).
+#: The oldest Airflow whose interfaces the provider uses; older ones are refused at import.
+#: pyproject.toml declares 3.1.7, the oldest release CI proves (it says why).
 MIN_AIRFLOW = (3, 1)
 #: Connection forms come from provider info (`conn-fields`, `ui-field-behaviour`) since 3.2;
 #: older Airflow asks the hook class (`get_ui_field_behaviour`).
@@ -122,9 +128,3 @@ def legacy_field_behaviour(connection_type: str) -> dict[str, Any]:
         if entry["connection-type"] == connection_type
     )
     return {key.replace("-", "_"): value for key, value in declared.items()}
-
-
-try:  # Airflow 3.2+: the Task SDK's configuration
-    from airflow.sdk import conf
-except ImportError:  # Airflow 3.1
-    from airflow.configuration import conf  # type: ignore[assignment,attr-defined,no-redef,unused-ignore]
