@@ -44,15 +44,11 @@ TRIGGER_STARTED = "running trigger in line"
 # The child process. It prints one TASK_MARKER line per finished task (from an Airflow
 # listener, so progress needs no polling of the metadata database) and the result as JSON
 # after RESULT_MARKER on its last line.
-_CHILD = r"""
-import json, sys, time
-
-dag_file, dag_id, conf_json = sys.argv[1], sys.argv[2], sys.argv[3]
-RESULT, TASK, COUNT = sys.argv[4], sys.argv[5], sys.argv[6]
-
+# Its Airflow imports come first, on their own so a test can check them on any Airflow:
+# Airflow 3.2 moved two of them; 3.1 has only the old homes (which warn on 3.2+).
+_CHILD_IMPORTS = r"""
 from airflow.listeners import hookimpl
 
-# Airflow 3.2 moved these; 3.1 has only the old homes (which warn on 3.2+).
 try:
     from airflow.dag_processing.dagbag import DagBag
 except ImportError:
@@ -61,6 +57,14 @@ try:
     from airflow.sdk.listener import get_listener_manager
 except ImportError:
     from airflow.listeners.listener import get_listener_manager
+"""
+_CHILD = (
+    _CHILD_IMPORTS
+    + r"""
+import json, sys, time
+
+dag_file, dag_id, conf_json = sys.argv[1], sys.argv[2], sys.argv[3]
+RESULT, TASK, COUNT = sys.argv[4], sys.argv[5], sys.argv[6]
 
 
 def _name(ti):
@@ -134,6 +138,7 @@ state = dr.state.value if hasattr(dr.state, "value") else dr.state
 print(RESULT + json.dumps({"state": str(state), "run_id": dr.run_id, "task_states": states,
                            "xcoms": xcoms, "asset_events": assets}, default=str))
 """
+)
 
 
 @dataclass(frozen=True)

@@ -151,3 +151,19 @@ def test_triggers_wait_and_fire_on_the_running_triggerer_shared_or_not(
     assert fired["notified"] is True
     assert [e["status"] for e in waits] == ["success"] * 3
     assert backends(pgtrickle_db, pgtrickle_conn) == 0
+
+
+def test_the_dag_runner_finds_its_airflow_names_on_the_running_airflow() -> None:
+    # The test kit's child process (`AirflowHome.run_dag`) imports `DagBag` and the listener
+    # manager from where this Airflow keeps them (3.1 and 3.2+ differ), without warnings.
+    from airflow_provider_pgtrickle.testing.airflow import _CHILD_IMPORTS
+
+    code = (
+        "import warnings\n"
+        "warnings.simplefilter('error', DeprecationWarning)\n"
+        + _CHILD_IMPORTS
+        + "print(DagBag.__name__, callable(get_listener_manager), callable(hookimpl))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "DagBag True True"

@@ -39,6 +39,14 @@ shared_streams_only = pytest.mark.skipif(
 )
 
 
+def hub_of(trigger: _PgTrickleStreamTrigger) -> Any:
+    """The hub a trigger's stream reports to: the shared one (Airflow 3.3+), else its own
+    (`run()`'s private stream, as older triggerers run it)."""
+    if has_airflow(SHARED_TRIGGER_STREAMS):
+        return hub_for(trigger.shared_stream_key())
+    return hub_for(("airflow_provider_pgtrickle", trigger.postgres_conn_id, "solo", id(trigger)))
+
+
 def health(
     *, poll_interval: float, deadline_in: float = 900, **kwargs: Any
 ) -> PgTrickleHealthTrigger:
@@ -188,7 +196,6 @@ def test_refresh_during_a_long_poll_interval_finishes_at_once(
     assert queries == 1
 
 
-@shared_streams_only
 def test_pooler_compatibility_tables_are_polled(
     pgtrickle_airflow_conn: str,
     hook: PgTrickleHook,
@@ -201,8 +208,9 @@ def test_pooler_compatibility_tables_are_polled(
     async def scenario() -> list[dict[str, Any]]:
         triggerer = Triggerer()
         try:
-            triggerer.start([health(poll_interval=0.5)])
-            hub = hub_for(KEY)
+            trigger = health(poll_interval=0.5)
+            triggerer.start([trigger])
+            hub = hub_of(trigger)
             await until(lambda: hub.queries >= 1)
             await asyncio.to_thread(pgtrickle_tick)
             return await triggerer.finished(timeout=30)
@@ -259,7 +267,6 @@ def test_deadline_passes_without_a_poll_interval_elapsing(
     assert "not populated yet" in event["message"]
 
 
-@shared_streams_only
 def test_refresh_watcher_fires_when_data_changes_not_on_no_data_refreshes(
     pgtrickle_airflow_conn: str,
     pgtrickle_conn: psycopg.Connection[Any],
@@ -276,7 +283,7 @@ def test_refresh_watcher_fires_when_data_changes_not_on_no_data_refreshes(
         )
         try:
             triggerer.start([watcher])
-            hub = hub_for(KEY)
+            hub = hub_of(watcher)
             await until(lambda: hub.queries >= 1)
             await asyncio.to_thread(pgtrickle_tick)  # nothing changed: NO_DATA
             await asyncio.sleep(1.0)
