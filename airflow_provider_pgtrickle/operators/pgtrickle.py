@@ -15,6 +15,9 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import AssetAlias, BaseOperator
 
 from airflow_provider_pgtrickle._validation import (
+    DEFAULT_REFRESH_MODE,
+    DEFAULT_SCHEDULE,
+    check_arguments,
     qualify,
     qualify_many,
     validate_positive_int,
@@ -31,6 +34,7 @@ from airflow_provider_pgtrickle.exceptions import (
     StreamTableNotFoundError,
 )
 from airflow_provider_pgtrickle.types import RefreshOutcome, StreamTableStatus
+from airflow_provider_pgtrickle.vocabulary.config import Surface
 
 _FAILED = (RefreshOutcome.FAILED, RefreshOutcome.UPSTREAM_FAILED)
 
@@ -114,8 +118,10 @@ class PgTrickleCreateStreamTableOperator(_PgTrickleBaseOperator):
     :param stream_table: ``schema.table`` (lower-case identifiers; unqualified means public).
         Templated.
     :param query: the defining ``SELECT`` (or a path ending in ``.sql``). Templated.
-    :param schedule: duration (``'5m'``, ``'1h30m'``), cron, or ``'calculated'``. Templated.
-    :param refresh_mode: ``DIFFERENTIAL``, ``FULL``, ``IMMEDIATE`` or ``AUTO``. Templated.
+    :param schedule: duration (``'5m'``, ``'1h30m'``), cron, or ``'calculated'`` (or None);
+        default ``'1m'``. Templated. Accepted words: docs/reference/configuration.md.
+    :param refresh_mode: ``DIFFERENTIAL`` (default), ``FULL``, ``IMMEDIATE`` or ``AUTO``.
+        Templated.
     :param initialize: fill the table when it is created (ignored for existing tables).
     :param options: further create arguments (``diamond_consistency``, ``cdc_mode``,
         ``append_only``, ``pooler_compatibility_mode``, ``partition_by``,
@@ -133,8 +139,8 @@ class PgTrickleCreateStreamTableOperator(_PgTrickleBaseOperator):
         *,
         stream_table: str,
         query: str,
-        schedule: str | None = "1m",
-        refresh_mode: str = "DIFFERENTIAL",
+        schedule: str | None = DEFAULT_SCHEDULE,
+        refresh_mode: str = DEFAULT_REFRESH_MODE,
         initialize: bool = True,
         options: dict[str, Any] | None = None,
         **kwargs: Any,
@@ -152,6 +158,12 @@ class PgTrickleCreateStreamTableOperator(_PgTrickleBaseOperator):
             validate_schedule(self.schedule, subject=str(stream_table))
         if _is_static(refresh_mode):
             validate_refresh_mode(refresh_mode, subject=str(stream_table))
+            # Words, ranges and combinations (IMMEDIATE + partition_by, ...) fail at parse
+            # time; a templated schedule is checked by the hook when the task runs.
+            static = {"refresh_mode": refresh_mode, **self.options}
+            if _is_static(self.schedule):
+                static["schedule"] = self.schedule
+            check_arguments(str(stream_table), static, Surface.CREATE)
 
     def execute(self, context: Context) -> dict[str, Any]:
         result = self.hook.create_or_replace_stream_table(
@@ -215,6 +227,16 @@ class PgTrickleAlterStreamTableOperator(_PgTrickleBaseOperator):
             validate_refresh_mode(refresh_mode, subject=subject, for_alter=True)
         if _is_static(status):
             validate_status(status, subject=subject)
+        static = {
+            key: value
+            for key, value in {
+                "schedule": schedule,
+                "refresh_mode": refresh_mode,
+                "status": status,
+            }.items()
+            if _is_static(value)
+        }
+        check_arguments(subject, {**static, **self.options}, Surface.ALTER)
         if all(v is None for v in (schedule, refresh_mode, status, query)) and not self.options:
             raise PgTrickleValidationError(
                 f"Stream table `{subject}`: nothing to alter; pass schedule, refresh_mode, "

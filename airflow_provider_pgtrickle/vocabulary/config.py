@@ -1,7 +1,525 @@
-"""Placeholder: filled in by the vocabulary work."""
+"""The stream table arguments, written once: names, kinds, defaults, accepted words and their
+aliases, number ranges, the identifier rule, the schedule grammar and the combinations
+pg_trickle refuses.
+
+Python reads this module (`airflow_provider_pgtrickle._validation`, the hook, the operators);
+the dbt package reads the macro `pgtrickle_config_vocabulary()` rendered from it by
+`scripts/generate_vocabulary.py`. Every rule follows what pg_trickle 0.67.0 itself accepts
+(the source file and function are named next to each rule): a spelling the engine accepts is
+accepted with one canonical value, a spelling it refuses is refused before anything is sent.
+The only spellings the engine does not know are the documented aliases `PAUSED` (status).
+
+Pure data and tiny helpers: importing it pulls in no Airflow, psycopg or dbt.
+"""
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from airflow_provider_pgtrickle.vocabulary._jinja import render_macro
+
+# PostgreSQL `integer` and `bigint` ranges (the SQL types of the numeric arguments).
+INT4_MAX = 2**31 - 1
+INT8_MAX = 2**63 - 1
+
+
+class Kind(str, enum.Enum):
+    """How a value of an argument is read."""
+
+    WORD = "word"  # one of a closed list of words (aliases allowed)
+    BOOLEAN = "boolean"
+    INTEGER = "integer"  # an int (not a bool, not a float) in [minimum, maximum]
+    NUMBER = "number"  # a finite int or float in [minimum, maximum]
+    SCHEDULE = "schedule"
+    PARTITION = "partition"  # the partition_by grammar
+    COLUMN = "column"  # a column name of the query
+
+
+class Surface(str, enum.Enum):
+    """Where an argument can be given."""
+
+    CREATE = "create"  # hook create / create_or_replace and the create operator (options)
+    ALTER = "alter"  # hook alter and the alter operator
+    MODEL = "model"  # a dbt model's config
+
+
+_ALL = (Surface.CREATE, Surface.ALTER, Surface.MODEL)
+
+
+@dataclass(frozen=True)
+class Argument:
+    """One stream table argument.
+
+    ``default`` is the value used when the argument is left out; ``None`` means "not managed":
+    nothing is sent and pg_trickle keeps (or picks) its own value.
+    """
+
+    name: str
+    kind: Kind
+    sql_type: str
+    surfaces: tuple[Surface, ...]
+    default: object = None
+    words: tuple[str, ...] = ()
+    # Accepted on create/model but not by alter (only used for refresh_mode: AUTO).
+    alter_words: tuple[str, ...] | None = None
+    # Accepted by alter, but not settable from a model (status: INITIALIZING, ERROR).
+    model_words: tuple[str, ...] | None = None
+    upper: bool = False  # canonical spelling: upper case (else lower case)
+    aliases: Mapping[str, str] = field(default_factory=dict)
+    minimum: float | None = None
+    maximum: float | None = None
+    zero_means_no_limit: bool = False
+    doc: str = ""
+
+
+_IDENT_WORDS = "a lowercase unquoted identifier matching [a-z_][a-z0-9_]* of at most 63 bytes"
+
+ARGUMENTS: tuple[Argument, ...] = (
+    Argument(
+        "schedule",
+        Kind.SCHEDULE,
+        "text",
+        _ALL,
+        default="1m",
+        doc="How stale the table may get: a duration, a cron expression or `calculated`.",
+    ),
+    # pg_trickle src/dag.rs, RefreshMode::from_str: case-insensitive, INCREMENTAL is the
+    # engine's own alias of DIFFERENTIAL; AUTO is resolved at create and must never reach
+    # alter (src/api/alter.rs stores it and fails the catalog CHECK).
+    Argument(
+        "refresh_mode",
+        Kind.WORD,
+        "text",
+        _ALL,
+        default="DIFFERENTIAL",
+        words=("DIFFERENTIAL", "FULL", "AUTO", "IMMEDIATE"),
+        alter_words=("DIFFERENTIAL", "FULL", "IMMEDIATE"),
+        upper=True,
+        aliases={"INCREMENTAL": "DIFFERENTIAL"},
+        doc="How the table is refreshed.",
+    ),
+    # pg_trickle src/dag.rs, StStatus::from_str (upper case only; we upper-case first).
+    # pg_trickle has no PAUSED: it is our documented alias of SUSPENDED.
+    Argument(
+        "status",
+        Kind.WORD,
+        "text",
+        (Surface.ALTER, Surface.MODEL),
+        default="ACTIVE",
+        words=("ACTIVE", "SUSPENDED", "INITIALIZING", "ERROR"),
+        model_words=("ACTIVE", "SUSPENDED"),
+        upper=True,
+        aliases={"PAUSED": "SUSPENDED"},
+        doc="Whether the scheduler refreshes the table.",
+    ),
+    Argument(
+        "initialize",
+        Kind.BOOLEAN,
+        "boolean",
+        (Surface.MODEL,),
+        default=True,
+        doc="Fill the table when it is created.",
+    ),
+    # pg_trickle src/api/mod.rs, normalize_requested_cdc_mode (trimmed, lower-cased).
+    Argument(
+        "cdc_mode",
+        Kind.WORD,
+        "text",
+        _ALL,
+        words=("auto", "trigger", "wal"),
+        doc="How changes of the sources are captured (not managed: the server's setting).",
+    ),
+    # pg_trickle src/api/helpers.rs, validate_partition_key.
+    Argument(
+        "partition_by",
+        Kind.PARTITION,
+        "text",
+        _ALL,
+        doc="Partition the storage table: 'col[,col]' (RANGE), 'LIST:col' or 'HASH:col[:N]'.",
+    ),
+    Argument(
+        "append_only",
+        Kind.BOOLEAN,
+        "boolean",
+        _ALL,
+        default=False,
+        doc="Sources only ever receive inserts.",
+    ),
+    # pg_trickle src/api/alter.rs, alter_stream_table_impl (fuse): off, on, auto.
+    Argument(
+        "fuse",
+        Kind.WORD,
+        "text",
+        (Surface.ALTER, Surface.MODEL),
+        default="off",
+        words=("off", "on", "auto"),
+        doc="Suspend the table when a refresh changes too many rows.",
+    ),
+    Argument(
+        "fuse_ceiling",
+        Kind.INTEGER,
+        "bigint",
+        (Surface.ALTER, Surface.MODEL),
+        minimum=1,
+        maximum=INT8_MAX,
+        doc="Rows one refresh may change before the fuse blows.",
+    ),
+    Argument(
+        "fuse_sensitivity",
+        Kind.INTEGER,
+        "integer",
+        (Surface.ALTER, Surface.MODEL),
+        minimum=1,
+        maximum=INT4_MAX,
+        doc="Refreshes over the ceiling before the fuse blows.",
+    ),
+    # pg_trickle src/api/create.rs / alter.rs: diamond_consistency 'none' | 'atomic'.
+    Argument(
+        "diamond_consistency",
+        Kind.WORD,
+        "text",
+        _ALL,
+        default="atomic",
+        words=("atomic", "none"),
+        doc="Refresh diamond-shaped dependencies atomically.",
+    ),
+    # pg_trickle src/dag.rs, DiamondSchedulePolicy::from_sql_str (trimmed, lower-cased).
+    Argument(
+        "diamond_schedule_policy",
+        Kind.WORD,
+        "text",
+        _ALL,
+        default="fastest",
+        words=("fastest", "slowest"),
+        doc="Fire an atomic diamond group when any (fastest) or all (slowest) members are due.",
+    ),
+    Argument(
+        "max_differential_joins",
+        Kind.INTEGER,
+        "integer",
+        _ALL,
+        minimum=0,
+        maximum=INT4_MAX,
+        zero_means_no_limit=True,
+        doc="Joins above which a DIFFERENTIAL refresh falls back to FULL (0: no limit).",
+    ),
+    Argument(
+        "max_delta_fraction",
+        Kind.NUMBER,
+        "double precision",
+        _ALL,
+        minimum=0,
+        zero_means_no_limit=True,
+        doc="Share of changed rows above which a refresh is FULL (0: no limit).",
+    ),
+    Argument(
+        "pooler_compatibility_mode",
+        Kind.BOOLEAN,
+        "boolean",
+        _ALL,
+        default=False,
+        doc="Work behind a transaction-pooling connection pooler.",
+    ),
+    # pg_trickle src/api/alter.rs, alter_stream_table_impl (tier): hot, warm, cold, frozen.
+    Argument(
+        "tier",
+        Kind.WORD,
+        "text",
+        (Surface.ALTER,),
+        words=("hot", "warm", "cold", "frozen"),
+        doc="Refresh tier (cold and frozen tables are refreshed rarely or never).",
+    ),
+    # dbt only: what a run does when the config of an existing table changed.
+    Argument(
+        "on_configuration_change",
+        Kind.WORD,
+        "text",
+        (Surface.MODEL,),
+        default="apply",
+        words=("apply", "continue", "fail"),
+        doc="dbt only: apply config changes, keep the table as it is, or fail the model.",
+    ),
+    Argument(
+        "temporal",
+        Kind.BOOLEAN,
+        "boolean",
+        (Surface.MODEL,),
+        default=False,
+        doc="Keep __pgt_valid_from / __pgt_valid_to columns (create only).",
+    ),
+    # pg_trickle src/api/alter.rs, create_stream_table_impl (storage_backend).
+    Argument(
+        "storage_backend",
+        Kind.WORD,
+        "text",
+        (Surface.MODEL,),
+        words=("heap", "citus", "pg_mooncake", "none"),
+        doc="Storage of the table (create only; not managed: the server's setting).",
+    ),
+    Argument(
+        "output_distribution_column",
+        Kind.COLUMN,
+        "text",
+        (Surface.MODEL,),
+        doc="Citus: distribute the storage table by this column (create only).",
+    ),
+)
+BY_NAME: Mapping[str, Argument] = {a.name: a for a in ARGUMENTS}
+
+
+def arguments(surface: Surface) -> tuple[Argument, ...]:
+    """The arguments that can be given on ``surface``, in declaration order."""
+    return tuple(a for a in ARGUMENTS if surface in a.surfaces)
+
+
+# Booleans: real booleans, or these words (trimmed, any case), e.g. from a YAML string.
+BOOLEAN_WORDS: Mapping[str, bool] = {"true": True, "false": False}
+
+
+@dataclass(frozen=True)
+class IdentifierRule:
+    """Stream table and schema names: lower-case unquoted identifiers only. pg_trickle
+    resolves its storage table through an unquoted cast, so other names cannot work
+    (docs/pg_trickle-contract.md, Names). The pattern is ASCII-only, so once it matches,
+    characters and bytes are the same count and both sides may count either."""
+
+    pattern: str = r"[a-z_][a-z0-9_]*\Z"
+    max_bytes: int = 63  # PostgreSQL NAMEDATALEN - 1
+    # Schemas a stream table must not live in: pg_* is PostgreSQL's (pg_catalog, pg_temp...),
+    # the others belong to the SQL standard and to pg_trickle itself.
+    reserved_schema_prefix: str = "pg_"
+    reserved_schemas: tuple[str, ...] = ("information_schema", "pgtrickle", "pgtrickle_changes")
+
+
+IDENTIFIER = IdentifierRule()
+COLUMN_PATTERN = r"[A-Za-z_][A-Za-z0-9_]*\Z"
+
+
+@dataclass(frozen=True)
+class ScheduleGrammar:
+    """pg_trickle src/api/helpers.rs, parse_schedule / parse_duration / validate_cron, and
+    src/api/alter.rs, create_stream_table_impl (schedule).
+
+    The text is trimmed. `calculated` (any case) means CALCULATED: the table takes the
+    tightest schedule of its dependents. Text starting with `@` or containing a space is a
+    cron expression: an alias (any case: croner compares them case-insensitively; sent in
+    lower case) or 5/6 whitespace-separated fields. Anything else is a duration: bare
+    seconds (`60`, `+60`) or number+unit parts (`1h30m`; lower-case units s m h d w), at
+    least `min_seconds` and at most `max_seconds` (i64) in total.
+
+    `None` (Python None, YAML null, Jinja none) means CALCULATED when creating (and for a
+    model); when altering it means "leave unchanged". The strings 'none' and 'null' are
+    refused, as pg_trickle refuses them. An integer (not a bool) is read as bare seconds.
+    With refresh_mode IMMEDIATE the schedule is validated and then sent as `calculated`:
+    pg_trickle stores no schedule for such tables.
+    """
+
+    calculated: str = "calculated"
+    default: str = "1m"
+    units: Mapping[str, int] = field(
+        default_factory=lambda: {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+    )
+    seconds_pattern: str = r"\+?[0-9]+\Z"
+    duration_pattern: str = r"(?:[0-9]+[smhdw])+\Z"
+    part_pattern: str = r"([0-9]+)([smhdw])"
+    cron_aliases: tuple[str, ...] = (
+        "@yearly",
+        "@annually",
+        "@monthly",
+        "@weekly",
+        "@daily",
+        "@hourly",
+    )
+    cron_field_counts: tuple[int, ...] = (5, 6)
+    # croner's characters (digits * / , - and L W ? # +) plus month and weekday names.
+    cron_field_pattern: str = r"[0-9A-Za-z*/,?#+\-]+\Z"
+    min_seconds: int = 1  # the default of the pg_trickle.min_schedule_seconds setting
+    max_seconds: int = INT8_MAX
+
+
+SCHEDULE = ScheduleGrammar()
+
+# partition_by: [LIST:|HASH:]col[,col...][:N]; RANGE (no prefix) takes one or more columns,
+# LIST exactly one, HASH one column with an optional modulus :N in 2..256, nothing else :N
+# (pg_trickle src/api/helpers.rs, validate_partition_key). Groups: kind, columns, modulus.
+PARTITION_PATTERN = (
+    r"\s*(?:((?i:list|hash)):)?\s*([A-Za-z_][A-Za-z0-9_]*(?:\s*,\s*[A-Za-z_][A-Za-z0-9_]*)*)"
+    r"(?::([0-9]+))?\s*\Z"
+)
+PARTITION_SINGLE_COLUMN = ("list", "hash")
+PARTITION_MODULUS = (2, 256)
+
+
+@dataclass(frozen=True)
+class Combination:
+    """``key`` must not be one of ``refused`` (None: must not be set at all) while ``other``
+    is one of ``other_values``. The error names ``key``."""
+
+    key: str
+    refused: tuple[object, ...] | None
+    other: str
+    other_values: tuple[str, ...]
+    accepted: str
+    source: str
+
+
+# pg_trickle src/api/alter.rs, create_stream_table_impl and alter_stream_table_impl, and
+# src/api/mod.rs, enforce_cdc_refresh_mode_interaction.
+COMBINATIONS: tuple[Combination, ...] = (
+    Combination(
+        "partition_by",
+        None,
+        "refresh_mode",
+        ("IMMEDIATE",),
+        "no partition_by with refresh_mode 'IMMEDIATE'",
+        "src/api/alter.rs, create_stream_table_impl",
+    ),
+    Combination(
+        "append_only",
+        (True,),
+        "refresh_mode",
+        ("FULL", "IMMEDIATE"),
+        "append_only only with refresh_mode 'DIFFERENTIAL' or 'AUTO'",
+        "src/api/alter.rs, create_stream_table_impl / alter_stream_table_impl",
+    ),
+    Combination(
+        "cdc_mode",
+        ("wal",),
+        "refresh_mode",
+        ("IMMEDIATE",),
+        "'auto' or 'trigger' with refresh_mode 'IMMEDIATE'",
+        "src/api/mod.rs, enforce_cdc_refresh_mode_interaction",
+    ),
+    Combination(
+        "diamond_schedule_policy",
+        ("slowest",),
+        "diamond_consistency",
+        ("none",),
+        "'fastest' unless diamond_consistency is 'atomic'",
+        "src/api/alter.rs, create_stream_table_impl / alter_stream_table_impl",
+    ),
+)
+
+
+def accepted(argument: Argument, *, surface: Surface = Surface.MODEL) -> str:
+    """What an error message says ``argument`` accepts (the same text in Python and dbt)."""
+    if argument.kind is Kind.WORD:
+        words = argument.words
+        if surface is Surface.MODEL and argument.model_words is not None:
+            words = argument.model_words
+        if surface is Surface.ALTER and argument.alter_words is not None:
+            words = argument.alter_words
+        text = ", ".join(f"'{w}'" for w in words)
+        if argument.aliases:
+            text += " (aliases: " + ", ".join(f"'{a}' = '{c}'" for a, c in argument.aliases.items())
+            text += ")"
+        return text + _default_note(argument)
+    if argument.kind is Kind.BOOLEAN:
+        return "true or false" + _default_note(argument)
+    if argument.kind in (Kind.INTEGER, Kind.NUMBER):
+        what = "an integer" if argument.kind is Kind.INTEGER else "a finite number"
+        low = f"{argument.minimum:g}"
+        high = f"{int(argument.maximum)}" if argument.maximum is not None else "up"
+        text = f"{what} in the range {low}..{high}"
+        if argument.zero_means_no_limit:
+            text += " (0 or unset: no limit)"
+        return text
+    if argument.kind is Kind.SCHEDULE:
+        return (
+            "a duration such as '30s', '5m', '1h30m' (units s m h d w; in the range "
+            f"{SCHEDULE.min_seconds}s..{SCHEDULE.max_seconds}s) or bare seconds, a cron "
+            "expression such as '*/5 * * * *' or '@hourly', or "
+            f"'calculated' / none for CALCULATED (default '{SCHEDULE.default}')"
+        )
+    if argument.kind is Kind.PARTITION:
+        return (
+            "'col[,col...]' (RANGE), 'LIST:col' (one column) or 'HASH:col[:N]' (one column, "
+            "N in 2..256), naming output columns of the query"
+        )
+    return "a column name of the query"
+
+
+def _default_note(argument: Argument) -> str:
+    if argument.default is None:
+        return " (default: not set)"
+    if isinstance(argument.default, bool):
+        return f" (default {'true' if argument.default else 'false'})"
+    return f" (default '{argument.default}')"
+
+
+def jinja_vocabulary() -> dict[str, object]:
+    """The data the dbt package's check macros read (``pgtrickle_config_vocabulary()``)."""
+    return {
+        "identifier": {
+            "pattern": IDENTIFIER.pattern,
+            "max_bytes": IDENTIFIER.max_bytes,
+            "reserved_schema_prefix": IDENTIFIER.reserved_schema_prefix,
+            "reserved_schemas": list(IDENTIFIER.reserved_schemas),
+            "accepted": _IDENT_WORDS + " (pg_trickle cannot create other names); set `alias` / "
+            "`schema` (or `stream_table_name` / `stream_table_schema`) accordingly",
+            "reserved_accepted": "a schema of your own (not pg_*, "
+            + ", ".join(IDENTIFIER.reserved_schemas)
+            + ")",
+        },
+        "schedule": {
+            "calculated": SCHEDULE.calculated,
+            "default": SCHEDULE.default,
+            "units": dict(SCHEDULE.units),
+            "seconds_pattern": SCHEDULE.seconds_pattern,
+            "duration_pattern": SCHEDULE.duration_pattern,
+            "part_pattern": SCHEDULE.part_pattern,
+            "cron_aliases": list(SCHEDULE.cron_aliases),
+            "cron_field_counts": list(SCHEDULE.cron_field_counts),
+            "cron_field_pattern": SCHEDULE.cron_field_pattern,
+            "min_seconds": SCHEDULE.min_seconds,
+            "max_seconds": SCHEDULE.max_seconds,
+        },
+        "boolean_words": dict(BOOLEAN_WORDS),
+        "column_pattern": COLUMN_PATTERN,
+        "partition": {
+            "pattern": PARTITION_PATTERN,
+            "single_column": list(PARTITION_SINGLE_COLUMN),
+            "modulus": list(PARTITION_MODULUS),
+        },
+        "arguments": {
+            a.name: {
+                "kind": a.kind.value,
+                "default": a.default,
+                "words": list(a.model_words if a.model_words is not None else a.words),
+                "upper": a.upper,
+                "aliases": dict(a.aliases),
+                "minimum": a.minimum,
+                "maximum": a.maximum,
+                "zero_means_no_limit": a.zero_means_no_limit,
+                "accepted": accepted(a),
+            }
+            for a in arguments(Surface.MODEL)
+        },
+        "combinations": [
+            {
+                "key": c.key,
+                "refused": None if c.refused is None else list(c.refused),
+                "other": c.other,
+                "other_values": list(c.other_values),
+                "accepted": c.accepted,
+            }
+            for c in COMBINATIONS
+        ],
+    }
+
 
 def jinja_macros() -> dict[str, str]:
-    return {}
+    path, content = render_macro(
+        "pgtrickle_config_vocabulary",
+        """
+The stream table config vocabulary (airflow_provider_pgtrickle/vocabulary/config.py):
+identifier rule, schedule grammar, every model config argument (kind, default - none means
+not managed -, accepted words, aliases, ranges, the accepted text of its error) and the
+combinations pg_trickle refuses. Read by the pgtrickle_check_* macros in macros/config/.
+Returns: dict.
+""",
+        jinja_vocabulary(),
+    )
+    return {path: content}

@@ -437,7 +437,7 @@ def test_refresh_sends_one_transaction_of_two_queries(
     "kwargs",
     [
         {"schedule": "1h 30m"},
-        {"schedule": None},
+        {"schedule": "none"},  # None means CALCULATED; the string is refused
         {"refresh_mode": "SOMETIMES"},
         {"query": "   "},
         {"cdc_mode": "carrier-pigeon"},
