@@ -403,7 +403,7 @@ def check_config(raw: Mapping[str, Any], *, surface: Surface = Surface.MODEL) ->
     problem = combination_problem(out, surface=surface)
     if problem is not None:
         return ConfigCheck(error=problem)
-    if out.get("refresh_mode") == RefreshMode.IMMEDIATE.value and "schedule" in out:
+    if out.get("refresh_mode") in SCHEDULE.scheduleless_modes and "schedule" in out:
         out["schedule"] = SCHEDULE.calculated
     return ConfigCheck(value=out)
 

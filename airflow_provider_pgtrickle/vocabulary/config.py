@@ -336,6 +336,9 @@ class ScheduleGrammar:
     # croner's characters (digits * / , - and L W ? # +) plus month and weekday names.
     cron_field_pattern: str = r"[0-9A-Za-z*/,?#+\-]+\Z"
     min_seconds: int = 1  # the default of the pg_trickle.min_schedule_seconds setting
+    # Refresh modes without a schedule: pg_trickle stores NULL (src/api/alter.rs,
+    # create_stream_table_impl), so `calculated` is sent and compared.
+    scheduleless_modes: tuple[str, ...] = ("IMMEDIATE",)
     max_seconds: int = INT8_MAX
 
 
@@ -475,6 +478,7 @@ def jinja_vocabulary() -> dict[str, object]:
             "cron_field_pattern": SCHEDULE.cron_field_pattern,
             "min_seconds": SCHEDULE.min_seconds,
             "max_seconds": SCHEDULE.max_seconds,
+            "scheduleless_modes": list(SCHEDULE.scheduleless_modes),
         },
         "boolean_words": dict(BOOLEAN_WORDS),
         "column_pattern": COLUMN_PATTERN,
