@@ -247,7 +247,7 @@ ARGUMENTS: tuple[Argument, ...] = (
         "boolean",
         (Surface.MODEL,),
         default=False,
-        doc="Keep __pgt_valid_from / __pgt_valid_to columns (create only).",
+        doc="Keep `__pgt_valid_from` / `__pgt_valid_to` columns (create only).",
     ),
     # pg_trickle src/api/alter.rs, create_stream_table_impl (storage_backend).
     Argument(
@@ -424,8 +424,10 @@ def accepted(argument: Argument, *, surface: Surface = Surface.MODEL) -> str:
     if argument.kind in (Kind.INTEGER, Kind.NUMBER):
         what = "an integer" if argument.kind is Kind.INTEGER else "a finite number"
         low = f"{argument.minimum:g}"
-        high = f"{int(argument.maximum)}" if argument.maximum is not None else "up"
-        text = f"{what} in the range {low}..{high}"
+        if argument.maximum is None:
+            text = f"{what} >= {low}"
+        else:
+            text = f"{what} in the range {low}..{int(argument.maximum)}"
         if argument.zero_means_no_limit:
             text += " (0 or unset: no limit)"
         return text
@@ -512,6 +514,62 @@ def jinja_vocabulary() -> dict[str, object]:
             for c in COMBINATIONS
         ],
     }
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "not set (pg_trickle's own)"
+    if isinstance(value, bool):
+        return f"`{'true' if value else 'false'}`"
+    return f"`'{value}'`"
+
+
+_SURFACE_NAMES = {Surface.CREATE: "create", Surface.ALTER: "alter", Surface.MODEL: "dbt"}
+
+
+def reference_markdown() -> str:
+    """The argument and combination tables of docs/reference/configuration.md (a test keeps
+    the page equal to this)."""
+    lines = [
+        "| Argument | Where | Default | Accepted |",
+        "|---|---|---|---|",
+        "| `stream_table_name` / `stream_table_schema` | dbt (the hook and operators take "
+        "`schema.table`) | the model's alias / schema | "
+        + _IDENT_WORDS.replace("[a-z_][a-z0-9_]*", "`[a-z_][a-z0-9_]*`")
+        + "; a schema must not be `pg_*`, "
+        + ", ".join(f"`{s}`" for s in IDENTIFIER.reserved_schemas)
+        + " |",
+    ]
+    for a in ARGUMENTS:
+        where = ", ".join(_SURFACE_NAMES[s] for s in a.surfaces)
+        text = accepted(
+            a,
+            surface=Surface.CREATE
+            if Surface.CREATE in a.surfaces
+            else Surface.ALTER
+            if Surface.ALTER in a.surfaces
+            else Surface.MODEL,
+        )
+        if a.model_words is not None:
+            text += "; a dbt model: " + ", ".join(f"'{w}'" for w in a.model_words)
+        if a.alter_words is not None:
+            text += "; alter: " + ", ".join(f"'{w}'" for w in a.alter_words)
+        text = text.replace("|", "\\|").replace("*", "\\*")
+        lines.append(f"| `{a.name}` | {where} | {_cell(a.default)} | {text}. {a.doc} |")
+    lines += [
+        "",
+        "| Refused | With | pg_trickle source |",
+        "|---|---|---|",
+    ]
+    for c in COMBINATIONS:
+        value = (
+            "any value"
+            if c.refused is None
+            else " or ".join(f"`{str(v).lower() if isinstance(v, bool) else v}`" for v in c.refused)
+        )
+        others = " or ".join(f"`{v}`" for v in c.other_values)
+        lines.append(f"| `{c.key}` = {value} | `{c.other}` = {others} | {c.source} |")
+    return "\n".join(lines) + "\n"
 
 
 def jinja_macros() -> dict[str, str]:
