@@ -17,6 +17,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from airflow_provider_pgtrickle.vocabulary._jinja import render_macro
 
@@ -45,15 +46,14 @@ class Surface(str, enum.Enum):
     MODEL = "model"  # a dbt model's config
 
 
-_ALL = (Surface.CREATE, Surface.ALTER, Surface.MODEL)
-
-
 @dataclass(frozen=True)
 class Argument:
     """One stream table argument.
 
     ``default`` is the value used when the argument is left out; ``None`` means "not managed":
-    nothing is sent and pg_trickle keeps (or picks) its own value.
+    nothing is sent and pg_trickle keeps (or picks) its own value. Words are the canonical
+    spellings (upper or lower case as pg_trickle stores them); ``alter_words`` and
+    ``model_words`` narrow them for alter and for a dbt model.
     """
 
     name: str
@@ -62,210 +62,103 @@ class Argument:
     surfaces: tuple[Surface, ...]
     default: object = None
     words: tuple[str, ...] = ()
-    # Accepted on create/model but not by alter (only used for refresh_mode: AUTO).
     alter_words: tuple[str, ...] | None = None
-    # Accepted by alter, but not settable from a model (status: INITIALIZING, ERROR).
     model_words: tuple[str, ...] | None = None
-    upper: bool = False  # canonical spelling: upper case (else lower case)
+    upper: bool = False
     aliases: Mapping[str, str] = field(default_factory=dict)
     minimum: float | None = None
     maximum: float | None = None
     zero_means_no_limit: bool = False
-    doc: str = ""
 
+
+Surfaces = tuple[Surface, ...]
+_ALL: Surfaces = (Surface.CREATE, Surface.ALTER, Surface.MODEL)
 
 _IDENT_WORDS = "a lowercase unquoted identifier matching [a-z_][a-z0-9_]* of at most 63 bytes"
 
+
+def _word(
+    name: str, surfaces: Surfaces, default: str | None, *words: str, **rules: Any
+) -> Argument:
+    return Argument(name, Kind.WORD, "text", surfaces, default, words, **rules)
+
+
+def _flag(name: str, surfaces: Surfaces, default: bool) -> Argument:
+    return Argument(name, Kind.BOOLEAN, "boolean", surfaces, default)
+
+
+def _range(
+    name: str, kind: Kind, sql_type: str, surfaces: Surfaces, low: int, **rules: Any
+) -> Argument:
+    return Argument(name, kind, sql_type, surfaces, None, minimum=low, **rules)
+
+
+_ALTER_MODEL = (Surface.ALTER, Surface.MODEL)
+REFRESH_MODES = ("DIFFERENTIAL", "FULL", "AUTO", "IMMEDIATE")
+STATUSES = ("ACTIVE", "SUSPENDED", "INITIALIZING", "ERROR")
+# AUTO is resolved at create and must never reach alter (pg_trickle src/api/alter.rs stores it
+# and fails the catalog CHECK); INCREMENTAL is the engine's own alias (src/dag.rs,
+# RefreshMode::from_str, case-insensitive).
+_MODE_RULES: dict[str, Any] = {"upper": True, "alter_words": ("DIFFERENTIAL", "FULL", "IMMEDIATE")}
+_MODE_RULES["aliases"] = {"INCREMENTAL": "DIFFERENTIAL"}
+# pg_trickle has no PAUSED (src/dag.rs, StStatus::from_str): our documented alias. A model may
+# only ask for ACTIVE or SUSPENDED; pg_trickle sets the others itself.
+_STATUS_RULES: dict[str, Any] = {"upper": True, "model_words": STATUSES[:2]}
+_STATUS_RULES["aliases"] = {"PAUSED": "SUSPENDED"}
+_NO_LIMIT: dict[str, Any] = {"zero_means_no_limit": True}
+
+# Where each rule comes from in pg_trickle 0.67.0: cdc_mode src/api/mod.rs,
+# normalize_requested_cdc_mode; diamond_* src/dag.rs, from_sql_str; partition_by
+# src/api/helpers.rs, validate_partition_key; fuse and tier src/api/alter.rs,
+# alter_stream_table_impl; storage_backend src/api/alter.rs, create_stream_table_impl;
+# on_configuration_change is dbt's own. The SQL types are those of the install script.
 ARGUMENTS: tuple[Argument, ...] = (
-    Argument(
-        "schedule",
-        Kind.SCHEDULE,
-        "text",
-        _ALL,
-        default="1m",
-        doc="How stale the table may get: a duration, a cron expression or `calculated`.",
+    Argument("schedule", Kind.SCHEDULE, "text", _ALL, "1m"),
+    _word("refresh_mode", _ALL, "DIFFERENTIAL", *REFRESH_MODES, **_MODE_RULES),
+    _word("status", _ALTER_MODEL, "ACTIVE", *STATUSES, **_STATUS_RULES),
+    _flag("initialize", (Surface.MODEL,), True),
+    _word("cdc_mode", _ALL, None, "auto", "trigger", "wal"),
+    Argument("partition_by", Kind.PARTITION, "text", _ALL),
+    _flag("append_only", _ALL, False),
+    _word("fuse", _ALTER_MODEL, "off", "off", "on", "auto"),
+    _range("fuse_ceiling", Kind.INTEGER, "bigint", _ALTER_MODEL, 1, maximum=INT8_MAX),
+    _range("fuse_sensitivity", Kind.INTEGER, "integer", _ALTER_MODEL, 1, maximum=INT4_MAX),
+    _word("diamond_consistency", _ALL, "atomic", "atomic", "none"),
+    _word("diamond_schedule_policy", _ALL, "fastest", "fastest", "slowest"),
+    _range(
+        "max_differential_joins", Kind.INTEGER, "integer", _ALL, 0, maximum=INT4_MAX, **_NO_LIMIT
     ),
-    # pg_trickle src/dag.rs, RefreshMode::from_str: case-insensitive, INCREMENTAL is the
-    # engine's own alias of DIFFERENTIAL; AUTO is resolved at create and must never reach
-    # alter (src/api/alter.rs stores it and fails the catalog CHECK).
-    Argument(
-        "refresh_mode",
-        Kind.WORD,
-        "text",
-        _ALL,
-        default="DIFFERENTIAL",
-        words=("DIFFERENTIAL", "FULL", "AUTO", "IMMEDIATE"),
-        alter_words=("DIFFERENTIAL", "FULL", "IMMEDIATE"),
-        upper=True,
-        aliases={"INCREMENTAL": "DIFFERENTIAL"},
-        doc="How the table is refreshed.",
-    ),
-    # pg_trickle src/dag.rs, StStatus::from_str (upper case only; we upper-case first).
-    # pg_trickle has no PAUSED: it is our documented alias of SUSPENDED.
-    Argument(
-        "status",
-        Kind.WORD,
-        "text",
-        (Surface.ALTER, Surface.MODEL),
-        default="ACTIVE",
-        words=("ACTIVE", "SUSPENDED", "INITIALIZING", "ERROR"),
-        model_words=("ACTIVE", "SUSPENDED"),
-        upper=True,
-        aliases={"PAUSED": "SUSPENDED"},
-        doc="Whether the scheduler refreshes the table.",
-    ),
-    Argument(
-        "initialize",
-        Kind.BOOLEAN,
-        "boolean",
-        (Surface.MODEL,),
-        default=True,
-        doc="Fill the table when it is created.",
-    ),
-    # pg_trickle src/api/mod.rs, normalize_requested_cdc_mode (trimmed, lower-cased).
-    Argument(
-        "cdc_mode",
-        Kind.WORD,
-        "text",
-        _ALL,
-        words=("auto", "trigger", "wal"),
-        doc="How changes of the sources are captured (not managed: the server's setting).",
-    ),
-    # pg_trickle src/api/helpers.rs, validate_partition_key.
-    Argument(
-        "partition_by",
-        Kind.PARTITION,
-        "text",
-        _ALL,
-        doc="Partition the storage table: 'col[,col]' (RANGE), 'LIST:col' or 'HASH:col[:N]'.",
-    ),
-    Argument(
-        "append_only",
-        Kind.BOOLEAN,
-        "boolean",
-        _ALL,
-        default=False,
-        doc="Sources only ever receive inserts.",
-    ),
-    # pg_trickle src/api/alter.rs, alter_stream_table_impl (fuse): off, on, auto.
-    Argument(
-        "fuse",
-        Kind.WORD,
-        "text",
-        (Surface.ALTER, Surface.MODEL),
-        default="off",
-        words=("off", "on", "auto"),
-        doc="Suspend the table when a refresh changes too many rows.",
-    ),
-    Argument(
-        "fuse_ceiling",
-        Kind.INTEGER,
-        "bigint",
-        (Surface.ALTER, Surface.MODEL),
-        minimum=1,
-        maximum=INT8_MAX,
-        doc="Rows one refresh may change before the fuse blows.",
-    ),
-    Argument(
-        "fuse_sensitivity",
-        Kind.INTEGER,
-        "integer",
-        (Surface.ALTER, Surface.MODEL),
-        minimum=1,
-        maximum=INT4_MAX,
-        doc="Refreshes over the ceiling before the fuse blows.",
-    ),
-    # pg_trickle src/api/create.rs / alter.rs: diamond_consistency 'none' | 'atomic'.
-    Argument(
-        "diamond_consistency",
-        Kind.WORD,
-        "text",
-        _ALL,
-        default="atomic",
-        words=("atomic", "none"),
-        doc="Refresh diamond-shaped dependencies atomically.",
-    ),
-    # pg_trickle src/dag.rs, DiamondSchedulePolicy::from_sql_str (trimmed, lower-cased).
-    Argument(
-        "diamond_schedule_policy",
-        Kind.WORD,
-        "text",
-        _ALL,
-        default="fastest",
-        words=("fastest", "slowest"),
-        doc="Fire an atomic diamond group when any (fastest) or all (slowest) members are due.",
-    ),
-    Argument(
-        "max_differential_joins",
-        Kind.INTEGER,
-        "integer",
-        _ALL,
-        minimum=0,
-        maximum=INT4_MAX,
-        zero_means_no_limit=True,
-        doc="Joins above which a DIFFERENTIAL refresh falls back to FULL (0: no limit).",
-    ),
-    Argument(
-        "max_delta_fraction",
-        Kind.NUMBER,
-        "double precision",
-        _ALL,
-        minimum=0,
-        zero_means_no_limit=True,
-        doc="Share of changed rows above which a refresh is FULL (0: no limit).",
-    ),
-    Argument(
-        "pooler_compatibility_mode",
-        Kind.BOOLEAN,
-        "boolean",
-        _ALL,
-        default=False,
-        doc="Work behind a transaction-pooling connection pooler.",
-    ),
-    # pg_trickle src/api/alter.rs, alter_stream_table_impl (tier): hot, warm, cold, frozen.
-    Argument(
-        "tier",
-        Kind.WORD,
-        "text",
-        (Surface.ALTER,),
-        words=("hot", "warm", "cold", "frozen"),
-        doc="Refresh tier (cold and frozen tables are refreshed rarely or never).",
-    ),
-    # dbt only: what a run does when the config of an existing table changed.
-    Argument(
-        "on_configuration_change",
-        Kind.WORD,
-        "text",
-        (Surface.MODEL,),
-        default="apply",
-        words=("apply", "continue", "fail"),
-        doc="dbt only: apply config changes, keep the table as it is, or fail the model.",
-    ),
-    Argument(
-        "temporal",
-        Kind.BOOLEAN,
-        "boolean",
-        (Surface.MODEL,),
-        default=False,
-        doc="Keep `__pgt_valid_from` / `__pgt_valid_to` columns (create only).",
-    ),
-    # pg_trickle src/api/alter.rs, create_stream_table_impl (storage_backend).
-    Argument(
-        "storage_backend",
-        Kind.WORD,
-        "text",
-        (Surface.MODEL,),
-        words=("heap", "citus", "pg_mooncake", "none"),
-        doc="Storage of the table (create only; not managed: the server's setting).",
-    ),
-    Argument(
-        "output_distribution_column",
-        Kind.COLUMN,
-        "text",
-        (Surface.MODEL,),
-        doc="Citus: distribute the storage table by this column (create only).",
-    ),
+    _range("max_delta_fraction", Kind.NUMBER, "double precision", _ALL, 0, **_NO_LIMIT),
+    _flag("pooler_compatibility_mode", _ALL, False),
+    _word("tier", (Surface.ALTER,), None, "hot", "warm", "cold", "frozen"),
+    _word("on_configuration_change", (Surface.MODEL,), "apply", "apply", "continue", "fail"),
+    _flag("temporal", (Surface.MODEL,), False),
+    _word("storage_backend", (Surface.MODEL,), None, "heap", "citus", "pg_mooncake", "none"),
+    Argument("output_distribution_column", Kind.COLUMN, "text", (Surface.MODEL,)),
 )
+# What each argument is for (the reference page shows it).
+DOCS: Mapping[str, str] = {
+    "schedule": "How stale the table may get: a duration, a cron expression or `calculated`.",
+    "refresh_mode": "How the table is refreshed.",
+    "status": "Whether the scheduler refreshes the table.",
+    "initialize": "Fill the table when it is created.",
+    "cdc_mode": "How source changes are captured (not set: the server's `pg_trickle.cdc_mode`).",
+    "partition_by": "Partition the storage table.",
+    "append_only": "The sources only ever receive inserts.",
+    "fuse": "Suspend the table when a refresh changes too many rows.",
+    "fuse_ceiling": "Rows one refresh may change before the fuse blows.",
+    "fuse_sensitivity": "Refreshes over the ceiling before the fuse blows.",
+    "diamond_consistency": "Refresh diamond-shaped dependencies atomically.",
+    "diamond_schedule_policy": "Fire an atomic diamond group when any / all members are due.",
+    "max_differential_joins": "Joins above which a DIFFERENTIAL refresh falls back to FULL.",
+    "max_delta_fraction": "Share of changed rows above which a refresh is FULL.",
+    "pooler_compatibility_mode": "Work behind a transaction-pooling connection pooler.",
+    "tier": "Refresh tier (cold and frozen tables are refreshed rarely or never).",
+    "on_configuration_change": "dbt only: apply config changes, keep the table, or fail.",
+    "temporal": "Keep `__pgt_valid_from` / `__pgt_valid_to` columns (create only).",
+    "storage_backend": "Storage of the table (create only; not set: the server's setting).",
+    "output_distribution_column": "Citus: distribute the storage table by it (create only).",
+}
 BY_NAME: Mapping[str, Argument] = {a.name: a for a in ARGUMENTS}
 
 
@@ -555,7 +448,7 @@ def reference_markdown() -> str:
         if a.alter_words is not None:
             text += "; alter: " + ", ".join(f"'{w}'" for w in a.alter_words)
         text = text.replace("|", "\\|").replace("*", "\\*")
-        lines.append(f"| `{a.name}` | {where} | {_cell(a.default)} | {text}. {a.doc} |")
+        lines.append(f"| `{a.name}` | {where} | {_cell(a.default)} | {text}. {DOCS[a.name]} |")
     lines += [
         "",
         "| Refused | With | pg_trickle source |",
