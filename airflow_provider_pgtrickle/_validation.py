@@ -176,6 +176,14 @@ def schedule_text(value: object) -> str | None:
             _CRON_FIELD.match(f) for f in fields
         ):
             return None
+        ranges = SCHEDULE.cron_field_ranges
+        if len(fields) > len(ranges):
+            ranges = (SCHEDULE.cron_seconds_range, *ranges)
+        for text_field, (low, high) in zip(fields, ranges, strict=True):
+            for item in text_field.split(","):
+                values = re.findall("[0-9]+", item.split("/")[0].split("#")[0])
+                if any(not low <= int(v) <= high for v in values):
+                    return None
         return " ".join(fields)
     if _SECONDS.match(text):
         seconds = int(text)
@@ -336,7 +344,7 @@ def _partition_ok(value: str) -> bool:
         return False
     if parts.group(3) is not None:
         low, high = vocab.PARTITION_MODULUS
-        return kind == "hash" and low <= int(parts.group(3)) <= high
+        return kind == vocab.PARTITION_MODULUS_KIND and low <= int(parts.group(3)) <= high
     return True
 
 

@@ -228,6 +228,11 @@ class ScheduleGrammar:
     cron_field_counts: tuple[int, ...] = (5, 6)
     # croner's characters (digits * / , - and L W ? # +) plus month and weekday names.
     cron_field_pattern: str = r"[0-9A-Za-z*/,?#+\-]+\Z"
+    # The numbers each field may hold, for 5 fields (minute hour day-of-month month
+    # day-of-week); a 6th, leading field holds seconds. Steps (after /) and the nth weekday
+    # (after #) are not values. croner refuses a value out of range ('99 * * * *').
+    cron_field_ranges: tuple[tuple[int, int], ...] = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
+    cron_seconds_range: tuple[int, int] = (0, 59)
     min_seconds: int = 1  # the default of the pg_trickle.min_schedule_seconds setting
     # Refresh modes without a schedule: pg_trickle stores NULL (src/api/alter.rs,
     # create_stream_table_impl), so `calculated` is sent and compared.
@@ -245,6 +250,7 @@ PARTITION_PATTERN = (
     r"(?::([0-9]+))?\s*\Z"
 )
 PARTITION_SINGLE_COLUMN = ("list", "hash")
+PARTITION_MODULUS_KIND = "hash"  # the only kind that takes :N
 PARTITION_MODULUS = (2, 256)
 
 
@@ -371,6 +377,8 @@ def jinja_vocabulary() -> dict[str, object]:
             "cron_aliases": list(SCHEDULE.cron_aliases),
             "cron_field_counts": list(SCHEDULE.cron_field_counts),
             "cron_field_pattern": SCHEDULE.cron_field_pattern,
+            "cron_field_ranges": [list(r) for r in SCHEDULE.cron_field_ranges],
+            "cron_seconds_range": list(SCHEDULE.cron_seconds_range),
             "min_seconds": SCHEDULE.min_seconds,
             "max_seconds": SCHEDULE.max_seconds,
             "scheduleless_modes": list(SCHEDULE.scheduleless_modes),
@@ -381,6 +389,7 @@ def jinja_vocabulary() -> dict[str, object]:
             "pattern": PARTITION_PATTERN,
             "single_column": list(PARTITION_SINGLE_COLUMN),
             "modulus": list(PARTITION_MODULUS),
+            "modulus_kind": PARTITION_MODULUS_KIND,
         },
         "arguments": {
             a.name: {

@@ -13,7 +13,7 @@
   {%- set kind = (parts.group(1) or 'range') | lower -%}
   {%- if kind in p.single_column and ',' in parts.group(2) -%}{{ return(false) }}{%- endif -%}
   {%- if parts.group(3) is not none -%}
-    {{ return(kind == 'hash' and (parts.group(3) | int) >= p.modulus[0] and (parts.group(3) | int) <= p.modulus[1]) }}
+    {{ return(kind == p.modulus_kind and (parts.group(3) | int) >= p.modulus[0] and (parts.group(3) | int) <= p.modulus[1]) }}
   {%- endif -%}
   {{ return(true) }}
 {% endmacro %}

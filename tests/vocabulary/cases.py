@@ -136,6 +136,19 @@ CASES: list[Case] = [
     bad({"schedule": "* * * * * * *"}),
     bad({"schedule": "*/5\t*\t*\t*\t*"}),  # no space: read as a duration by pg_trickle
     bad({"schedule": "0 0 * * ;"}),
+    # numbers out of a field's range (croner refuses them)
+    bad({"schedule": "60 * * * *"}),
+    bad({"schedule": "0 25 * * *"}),
+    bad({"schedule": "99 99 99 99 99"}),
+    bad({"schedule": "0 0 32 * *"}),
+    bad({"schedule": "0 0 * 13 *"}),
+    bad({"schedule": "0 0 * * 8"}),
+    bad({"schedule": "60 0 * * * *"}),
+    bad({"schedule": "0 0 0,15,40 * *"}),
+    ok({"schedule": "59 23 31 12 7"}, schedule="59 23 31 12 7"),
+    ok({"schedule": "0 0 * * 5#2"}, schedule="0 0 * * 5#2"),
+    ok({"schedule": "*/45 */90 * * *"}, schedule="*/45 */90 * * *"),
+    ok({"schedule": "59 59 23 * * *"}, schedule="59 59 23 * * *"),
     # -- refresh_mode (src/dag.rs, RefreshMode::from_str)
     ok({"refresh_mode": "DIFFERENTIAL"}, refresh_mode="DIFFERENTIAL"),
     ok({"refresh_mode": "differential"}, refresh_mode="DIFFERENTIAL"),
