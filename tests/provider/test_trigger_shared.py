@@ -248,7 +248,9 @@ def test_refresh_watcher_fires_when_data_changes_not_on_no_data_refreshes(
     orders: str,
     pgtrickle_tick: Callable[[], list[dict[str, Any]]],
 ) -> None:
-    hook.create_stream_table(ST, ORDERS_QUERY)
+    # CALCULATED (no dependents: the fallback interval) so each tick refreshes it; the hook's
+    # default '1m' would not be due yet.
+    hook.create_stream_table(ST, ORDERS_QUERY, schedule="calculated")
 
     async def scenario() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         triggerer = Triggerer()
