@@ -79,7 +79,7 @@ from airflow_provider_pgtrickle.types import (
     StreamTableStats,
     StreamTableStatus,
 )
-from airflow_provider_pgtrickle.vocabulary.config import Surface
+from airflow_provider_pgtrickle.vocabulary.config import AUTO_RESOLVES_TO, Surface
 
 if TYPE_CHECKING:
     from psycopg.errors import Diagnostic
@@ -348,7 +348,7 @@ class PgTrickleHook(PostgresHook):
             before = cur.execute(DEPLOY_SNAPSHOT, [schema, table]).fetchone()
             if before is not None and args["refresh_mode"][0] == RefreshMode.AUTO.value:
                 kept = before["refresh_mode"]
-                kept = kept if kept in ("FULL", "DIFFERENTIAL") else "DIFFERENTIAL"
+                kept = kept if kept in AUTO_RESOLVES_TO else DEFAULT_REFRESH_MODE
                 args["refresh_mode"] = (kept, "text")
             if before is not None and not query_matches(args["query"][0], before):
                 statement, params = named_call(

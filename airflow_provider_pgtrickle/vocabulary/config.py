@@ -101,6 +101,10 @@ STATUSES = ("ACTIVE", "SUSPENDED", "INITIALIZING", "ERROR")
 # RefreshMode::from_str, case-insensitive).
 _MODE_RULES: dict[str, Any] = {"upper": True, "alter_words": ("DIFFERENTIAL", "FULL", "IMMEDIATE")}
 _MODE_RULES["aliases"] = {"INCREMENTAL": "DIFFERENTIAL"}
+# What pg_trickle stores for AUTO (DIFFERENTIAL, or FULL when the query cannot be maintained
+# incrementally; src/api/alter.rs, create_stream_table_impl). Redeploying AUTO onto an existing
+# table keeps the stored mode when it is one of these, else the default.
+AUTO_RESOLVES_TO = ("DIFFERENTIAL", "FULL")
 # pg_trickle has no PAUSED (src/dag.rs, StStatus::from_str): our documented alias. A model may
 # only ask for ACTIVE or SUSPENDED; pg_trickle sets the others itself.
 _STATUS_RULES: dict[str, Any] = {"upper": True, "model_words": STATUSES[:2]}
@@ -384,6 +388,7 @@ def jinja_vocabulary() -> dict[str, object]:
             "scheduleless_modes": list(SCHEDULE.scheduleless_modes),
         },
         "boolean_words": dict(BOOLEAN_WORDS),
+        "auto_resolves_to": list(AUTO_RESOLVES_TO),
         "column_pattern": COLUMN_PATTERN,
         "partition": {
             "pattern": PARTITION_PATTERN,
