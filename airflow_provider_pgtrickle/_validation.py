@@ -23,26 +23,11 @@ from airflow_provider_pgtrickle.vocabulary.config import (
     COMBINATIONS,
     IDENTIFIER,
     INT4_MAX,
-    INT8_MAX,
     SCHEDULE,
     Argument,
     Kind,
     Surface,
 )
-
-__all__ = [
-    "CALCULATED",
-    "DEFAULT_REFRESH_MODE",
-    "DEFAULT_SCHEDULE",
-    "DEFAULT_SCHEMA",
-    "INT4_MAX",
-    "INT8_MAX",
-    "MAX_SCHEDULE_SECONDS",
-    "MAX_WAIT_SECONDS",
-    "ConfigCheck",
-    "ConfigProblem",
-    "check_config",
-]
 
 DEFAULT_SCHEMA = "public"
 # The create defaults every surface shares (hook, create operator, dbt): the vocabulary's.

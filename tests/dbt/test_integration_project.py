@@ -792,6 +792,21 @@ def test_bad_configs_fail_with_their_message_and_change_nothing(
             "stream_table_schema='Analytics'",
             '`stream_table_schema` has the invalid value "Analytics"',
         ),
+        # The vocabulary's rules (docs/reference/configuration.md): combinations pg_trickle
+        # refuses, the string 'none', a system schema.
+        "bad_wal": (
+            "refresh_mode='IMMEDIATE', cdc_mode='wal'",
+            '`cdc_mode` has the invalid value "wal"',
+        ),
+        "bad_slowest": (
+            "diamond_consistency='none', diamond_schedule_policy='slowest'",
+            '`diamond_schedule_policy` has the invalid value "slowest"',
+        ),
+        "bad_none_schedule": ("schedule='none'", '`schedule` has the invalid value "none"'),
+        "bad_system_schema": (
+            "stream_table_schema='pg_catalog'",
+            '`stream_table_schema` has the invalid value "pg_catalog"',
+        ),
     }
     for model, (config, _) in bad.items():
         project.write(
