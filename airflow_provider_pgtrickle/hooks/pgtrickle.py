@@ -245,7 +245,10 @@ class PgTrickleHook(PostgresHook):
         )
 
     def _database_name(self) -> str:
-        return str(self.database or self.connection.schema or "")
+        # The database libpq connects to, named by the rule the asset URIs use.
+        from airflow_provider_pgtrickle.assets import stream_table_location
+
+        return stream_table_location(self).database
 
     # -- lifecycle -----------------------------------------------------------------------------
 
