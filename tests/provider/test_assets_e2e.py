@@ -26,7 +26,7 @@ from airflow_provider_pgtrickle.testing.server import TestDatabase, TestServer
 
 pytestmark = [pytest.mark.slow, pytest.mark.requires_double]
 
-DAG_FILE = Path(__file__).parent / "dags" / "pgtrickle_e2e_assets.py"
+DAG_FILE = Path(__file__).parent / "asset_dags" / "pgtrickle_e2e_assets.py"
 PRODUCER = "pgtrickle_e2e_asset_producer"
 CONSUMERS = {
     "pgt_with_db": "pgtrickle_e2e_asset_consumer_pgt_with_db",

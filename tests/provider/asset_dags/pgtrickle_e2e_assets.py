@@ -2,7 +2,8 @@
 connection scheduled on `stream_table_asset(conn, name)` (tests/provider/test_assets_e2e.py).
 
 `pgt_with_db` names its database; `pgt_no_db` names none, so libpq connects to the database
-named like its login.
+named like its login. Kept out of tests/provider/dags/: `dag.test()` parses every file of the
+DAG's folder, and this one needs its two connections to parse.
 """
 
 from __future__ import annotations
