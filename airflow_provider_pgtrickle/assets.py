@@ -187,8 +187,32 @@ def stream_table_asset(
 
     uri = stream_table_location(conn).asset_uri(name)
     if watchers:
+        _check_watchers(uri, watchers)
         return Asset(uri=uri, extra=extra or {}, watchers=list(watchers))
     return Asset(uri=uri, extra=extra or {})
+
+
+def _check_watchers(uri: str, watchers: list[AssetWatcher]) -> None:
+    """Refuse a stream-table watcher that watches another table or database than the asset.
+
+    The triggerer puts a watcher's events on the asset it is attached to, whatever it watches:
+    a mismatch would run the DAG for changes to a different table, without any error.
+    """
+    from airflow_provider_pgtrickle.triggers.pgtrickle import (
+        PgTrickleStreamTableRefreshedTrigger,
+    )
+
+    for watcher in watchers:
+        trigger = watcher.trigger
+        if not isinstance(trigger, PgTrickleStreamTableRefreshedTrigger):
+            continue
+        watched = stream_table_location(trigger.postgres_conn_id).asset_uri(trigger.stream_table)
+        if watched != uri:
+            raise PgTrickleValidationError(
+                f"Watcher `{watcher.name}` watches `{trigger.stream_table}` on connection "
+                f"`{trigger.postgres_conn_id}` ({watched}), not the asset `{uri}`; build it with "
+                "stream_table_watcher(conn, name) from the asset's own connection and name."
+            )
 
 
 def _watched_conn_id(conn: str | Connection | PostgresHook) -> str:

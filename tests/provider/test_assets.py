@@ -124,3 +124,15 @@ def test_watcher_takes_the_same_connection_forms(monkeypatch: pytest.MonkeyPatch
     # The trigger connects by connection id: a hook's database override cannot be followed.
     with pytest.raises(PgTrickleValidationError, match="overrides the database"):
         stream_table_watcher(PgTrickleHook("warehouse", database="other"), "a.t")
+
+
+def test_a_watcher_must_watch_the_asset_it_is_attached_to(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE", "postgres://u@pg.example/shop")
+    monkeypatch.setenv("AIRFLOW_CONN_OTHER", "postgres://u@pg.example/other")
+    watcher = stream_table_watcher("warehouse", "a.t")
+    asset = stream_table_asset(PgTrickleHook("warehouse"), "a.t", watchers=[watcher])
+    assert asset.uri == "postgres://pg.example:5432/shop/a/t"
+    # Events for `a.t` in database `other`, or for another table, must not run this asset's DAGs.
+    for wrong in (stream_table_watcher("other", "a.t"), stream_table_watcher("warehouse", "a.u")):
+        with pytest.raises(PgTrickleValidationError, match=r"not the asset `postgres://pg\.ex"):
+            stream_table_asset("warehouse", "a.t", watchers=[wrong])
