@@ -52,10 +52,13 @@ class StreamTableLocation:
         # A database name may hold any character; quoted, it stays one path segment.
         return f"{self.namespace}/{quote(self.database, safe='')}/{schema}/{table}"
 
-    def dataset_name(self, name: str) -> str:
-        """``database.schema.table``: the OpenLineage dataset name of ``name``."""
-        schema, table = split_name(name)
-        return f"{self.database}.{schema}.{table}"
+    def dataset_name(self, qualified: str) -> str:
+        """``database.schema.table``: the OpenLineage dataset name of a relation.
+
+        ``qualified`` is ``schema.table`` as pg_trickle's catalog spells it. It is not checked
+        against the stream-table name rule: lineage inputs are any source relation.
+        """
+        return f"{self.database}.{qualified}"
 
 
 def _first(value: object) -> str:

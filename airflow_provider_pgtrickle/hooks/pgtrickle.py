@@ -245,10 +245,14 @@ class PgTrickleHook(PostgresHook):
         )
 
     def _database_name(self) -> str:
-        # The database libpq connects to, named by the rule the asset URIs use.
+        # The database libpq connects to, named by the rule the asset URIs use. This names
+        # the database in error messages, which must not fail themselves.
         from airflow_provider_pgtrickle.assets import stream_table_location
 
-        return stream_table_location(self).database
+        try:
+            return stream_table_location(self).database
+        except PgTrickleValidationError:
+            return ""
 
     # -- lifecycle -----------------------------------------------------------------------------
 

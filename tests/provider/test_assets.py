@@ -60,6 +60,7 @@ def test_without_a_database_libpq_uses_the_login_name(monkeypatch: pytest.Monkey
     assert stream_table_asset_uri("no_db", "a.t") == "postgres://pg.example:6543/analyst/a/t"
     hook = PgTrickleHook("no_db")
     assert stream_table_location(hook) == StreamTableLocation("pg.example", 6543, "analyst")
+    assert hook._database_name() == "analyst"  # what the hook's error messages name
     monkeypatch.setenv("PGDATABASE", "from_env")
     assert stream_table_location("no_db").database == "from_env"
 
@@ -88,7 +89,9 @@ def test_socket_and_env_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_lineage_names_share_the_location() -> None:
     location = StreamTableLocation("db", 5432, "shop")
     assert location.namespace == "postgres://db:5432"
-    assert location.dataset_name("orders") == "shop.public.orders"
+    assert location.dataset_name("public.orders") == "shop.public.orders"
+    # Lineage inputs are any source relation, also names no stream table may have.
+    assert location.dataset_name("Raw.Orders-2024") == "shop.Raw.Orders-2024"
     assert location.asset_uri("orders") == "postgres://db:5432/shop/public/orders"
 
 
