@@ -16,7 +16,7 @@
   {%- set notes = [] -%}
   {%- for key, origin, is_schema in [('stream_table_name', raw.get('_name_key', 'stream_table_name'), false),
                                      ('stream_table_schema', raw.get('_schema_key', 'stream_table_schema'), true)] -%}
-    {%- set accepted = dbt_pg_trickle.pgtrickle_check_identifier(raw.get(key), is_schema) -%}
+    {%- set accepted = dbt_pg_trickle.pgtrickle_check_identifier(raw.get(key), is_schema, vocab) -%}
     {%- if accepted is not none -%}
       {{ return({'value': none, 'error': {'key': origin, 'value': raw.get(key), 'accepted': accepted}, 'notes': notes}) }}
     {%- endif -%}
@@ -30,7 +30,7 @@
     {%- if (value is none or (value is string and value | trim == '')) and not (value is string and spec.kind in ['partition', 'schedule']) -%}
       {%- do out.update({name: spec.default}) -%}
     {%- else -%}
-      {%- set checked = dbt_pg_trickle.pgtrickle_check_value(spec, value) -%}
+      {%- set checked = dbt_pg_trickle.pgtrickle_check_value(spec, value, vocab) -%}
       {%- if not checked.ok -%}
         {{ return({'value': none, 'error': {'key': name, 'value': raw.get(name), 'accepted': spec.accepted}, 'notes': notes}) }}
       {%- endif -%}

@@ -1,5 +1,5 @@
 {#
-  pgtrickle_check_schedule(value)
+  pgtrickle_check_schedule(value, vocab=none)
   The canonical schedule for a value (not none), or none when pg_trickle would refuse it; the
   grammar is the vocabulary's (pg_trickle src/api/helpers.rs, parse_schedule): trimmed;
   'calculated' in any case; a cron alias in any case (lower-cased); a cron expression (it has a
@@ -8,8 +8,8 @@
   _validation.schedule_text.
   Returns: string or none.
 #}
-{% macro pgtrickle_check_schedule(value) %}
-  {%- set g = dbt_pg_trickle.pgtrickle_config_vocabulary().schedule -%}
+{% macro pgtrickle_check_schedule(value, vocab=none) %}
+  {%- set g = (vocab or dbt_pg_trickle.pgtrickle_config_vocabulary()).schedule -%}
   {%- set re = modules.re -%}
   {%- if value is integer -%}{%- set value = value | string -%}{%- endif -%}
   {%- if value is not string -%}{{ return(none) }}{%- endif -%}

@@ -1,5 +1,5 @@
 {#
-  pgtrickle_check_value(spec, value)
+  pgtrickle_check_value(spec, value, vocab=none)
   Check one given (not none) config value against its vocabulary entry `spec` (an item of
   pgtrickle_config_vocabulary().arguments): words are trimmed, case-folded and their aliases
   resolved; booleans may be the words true/false; integers must be integers (not booleans, not
@@ -7,8 +7,9 @@
   _validation._canonical.
   Returns: {'ok': bool, 'value': the canonical value or none}.
 #}
-{% macro pgtrickle_check_value(spec, value) %}
-  {%- set vocab = dbt_pg_trickle.pgtrickle_config_vocabulary() -%}
+{% macro pgtrickle_check_value(spec, value, vocab=none) %}
+  {#- vocab: the vocabulary when the caller has it already (building it costs a little) -#}
+  {%- set vocab = vocab or dbt_pg_trickle.pgtrickle_config_vocabulary() -%}
   {%- set kind = spec.kind -%}
   {%- if kind == 'word' -%}
     {%- if value is not string -%}{{ return({'ok': false, 'value': none}) }}{%- endif -%}
@@ -30,10 +31,10 @@
     {%- endif -%}
     {{ return({'ok': true, 'value': value}) }}
   {%- elif kind == 'schedule' -%}
-    {%- set text = dbt_pg_trickle.pgtrickle_check_schedule(value) -%}
+    {%- set text = dbt_pg_trickle.pgtrickle_check_schedule(value, vocab) -%}
     {{ return({'ok': text is not none, 'value': text}) }}
   {%- elif kind == 'partition' -%}
-    {%- set ok = dbt_pg_trickle.pgtrickle_check_partition_by(value) -%}
+    {%- set ok = dbt_pg_trickle.pgtrickle_check_partition_by(value, vocab) -%}
     {{ return({'ok': ok, 'value': (value | trim) if ok else none}) }}
   {%- else -%}
     {%- set ok = value is string and modules.re.match(vocab.column_pattern, value) is not none -%}
