@@ -34,23 +34,17 @@ DEFAULT_SCHEMA = "public"
 DEFAULT_SCHEDULE: str = str(BY_NAME["schedule"].default)
 DEFAULT_REFRESH_MODE: str = str(BY_NAME["refresh_mode"].default)
 
-_IDENT = re.compile(IDENTIFIER.pattern)
 _MAX_IDENT_BYTES = IDENTIFIER.max_bytes
 CALCULATED = SCHEDULE.calculated
 MAX_SCHEDULE_SECONDS = SCHEDULE.max_seconds
 # Waits longer than this are a mistake, and a deadline past year 9999 cannot be represented.
 MAX_WAIT_SECONDS = 100 * 365 * 86400
 _RESERVED_SCHEMAS = IDENTIFIER.reserved_schemas
-_SECONDS = re.compile(SCHEDULE.seconds_pattern)
-_DURATION = re.compile(SCHEDULE.duration_pattern)
-_DURATION_PART = re.compile(SCHEDULE.part_pattern)
-_CRON_FIELD = re.compile(SCHEDULE.cron_field_pattern)
-_PARTITION = re.compile(vocab.PARTITION_PATTERN)
-_COLUMN = re.compile(vocab.COLUMN_PATTERN)
+# Patterns are compiled on first use (re's cache): importing this module stays cheap.
 
 
 def validate_identifier(value: str, *, what: str, subject: str) -> str:
-    if not isinstance(value, str) or not _IDENT.match(value):
+    if not isinstance(value, str) or not re.match(IDENTIFIER.pattern, value):
         raise PgTrickleValidationError(
             f"Stream table `{subject}`: {what} {value!r} is not supported; pg_trickle "
             "accepts only lower-case unquoted identifiers matching [a-z_][a-z0-9_]*; rename it."
@@ -122,7 +116,7 @@ def qualify_many(names: str | Iterable[str] | None, *, argument: str) -> list[st
 
 
 def validate_schema(schema: object) -> str:
-    if not isinstance(schema, str) or not _IDENT.match(schema):
+    if not isinstance(schema, str) or not re.match(IDENTIFIER.pattern, schema):
         raise PgTrickleValidationError(
             f"Schema {schema!r} is not supported; pg_trickle accepts only lower-case "
             "unquoted identifiers matching [a-z_][a-z0-9_]*; pass such a schema name."
@@ -158,7 +152,7 @@ def schedule_text(value: object) -> str | None:
     if " " in text:
         fields = text.split()
         if len(fields) not in SCHEDULE.cron_field_counts or not all(
-            _CRON_FIELD.match(f) for f in fields
+            re.match(SCHEDULE.cron_field_pattern, f) for f in fields
         ):
             return None
         ranges = SCHEDULE.cron_field_ranges
@@ -170,10 +164,12 @@ def schedule_text(value: object) -> str | None:
                 if any(not low <= int(v) <= high for v in values):
                     return None
         return " ".join(fields)
-    if _SECONDS.match(text):
+    if re.match(SCHEDULE.seconds_pattern, text):
         seconds = int(text)
-    elif _DURATION.match(text):
-        seconds = sum(int(n) * SCHEDULE.units[u] for n, u in _DURATION_PART.findall(text))
+    elif re.match(SCHEDULE.duration_pattern, text):
+        seconds = sum(
+            int(n) * SCHEDULE.units[u] for n, u in re.findall(SCHEDULE.part_pattern, text)
+        )
     else:
         return None
     if seconds < SCHEDULE.min_seconds or seconds > SCHEDULE.max_seconds:
@@ -316,12 +312,12 @@ def _canonical(argument: Argument, value: object, surface: Surface) -> tuple[boo
         if surface is Surface.ALTER and not value.strip():
             return True, ""  # alter: an empty partition_by removes the partitioning
         return _partition_ok(value), value.strip()
-    ok = isinstance(value, str) and bool(_COLUMN.match(value))
+    ok = isinstance(value, str) and bool(re.match(vocab.COLUMN_PATTERN, value))
     return ok, value if ok else None
 
 
 def _partition_ok(value: str) -> bool:
-    parts = _PARTITION.match(value)
+    parts = re.match(vocab.PARTITION_PATTERN, value)
     if parts is None:
         return False
     kind = (parts.group(1) or "range").lower()
@@ -337,20 +333,15 @@ def _identifier_problem(key: str, value: object, *, schema: bool) -> ConfigProbl
     # The pattern is ASCII-only and checked first, so the byte count is the character count.
     if (
         not isinstance(value, str)
-        or not _IDENT.match(value)
+        or not re.match(IDENTIFIER.pattern, value)
         or len(value.encode()) > _MAX_IDENT_BYTES
     ):
-        return ConfigProblem(key, value, _IDENTIFIER_ACCEPTED)
+        return ConfigProblem(key, value, vocab.IDENTIFIER_ACCEPTED)
     if schema and (
         value.startswith(IDENTIFIER.reserved_schema_prefix) or value in _RESERVED_SCHEMAS
     ):
-        return ConfigProblem(key, value, _RESERVED_ACCEPTED)
+        return ConfigProblem(key, value, vocab.RESERVED_SCHEMA_ACCEPTED)
     return None
-
-
-_VOCAB = vocab.jinja_vocabulary()
-_IDENTIFIER_ACCEPTED: str = _VOCAB["identifier"]["accepted"]  # type: ignore[index]
-_RESERVED_ACCEPTED: str = _VOCAB["identifier"]["reserved_accepted"]  # type: ignore[index]
 
 
 def check_config(raw: Mapping[str, Any], *, surface: Surface = Surface.MODEL) -> ConfigCheck:

@@ -17,9 +17,8 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
-
-from airflow_provider_pgtrickle.vocabulary._jinja import render_macro
 
 # PostgreSQL `integer` and `bigint` ranges (the SQL types of the numeric arguments).
 INT4_MAX = 2**31 - 1
@@ -175,7 +174,6 @@ def arguments(surface: Surface) -> tuple[Argument, ...]:
 BOOLEAN_WORDS: Mapping[str, bool] = {"true": True, "false": False}
 
 
-@dataclass(frozen=True)
 class IdentifierRule:
     """Stream table and schema names: lower-case unquoted identifiers only. pg_trickle
     resolves its storage table through an unquoted cast, so other names cannot work
@@ -191,10 +189,17 @@ class IdentifierRule:
 
 
 IDENTIFIER = IdentifierRule()
+# What an error about a name says is accepted (the same text in Python and dbt).
+IDENTIFIER_ACCEPTED = (
+    _IDENT_WORDS + " (pg_trickle cannot create other names); set `alias` / `schema` (or "
+    "`stream_table_name` / `stream_table_schema`) accordingly"
+)
+RESERVED_SCHEMA_ACCEPTED = (
+    "a schema of your own (not pg_*, " + ", ".join(IdentifierRule.reserved_schemas) + ")"
+)
 COLUMN_PATTERN = r"[A-Za-z_][A-Za-z0-9_]*\Z"
 
 
-@dataclass(frozen=True)
 class ScheduleGrammar:
     """pg_trickle src/api/helpers.rs, parse_schedule / parse_duration / validate_cron, and
     src/api/alter.rs, create_stream_table_impl (schedule).
@@ -215,8 +220,8 @@ class ScheduleGrammar:
 
     calculated: str = "calculated"
     default: str = "1m"
-    units: Mapping[str, int] = field(
-        default_factory=lambda: {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+    units: Mapping[str, int] = MappingProxyType(
+        {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
     )
     seconds_pattern: str = r"\+?[0-9]+\Z"
     duration_pattern: str = r"(?:[0-9]+[smhdw])+\Z"
@@ -365,11 +370,8 @@ def jinja_vocabulary() -> dict[str, object]:
             "max_bytes": IDENTIFIER.max_bytes,
             "reserved_schema_prefix": IDENTIFIER.reserved_schema_prefix,
             "reserved_schemas": list(IDENTIFIER.reserved_schemas),
-            "accepted": _IDENT_WORDS + " (pg_trickle cannot create other names); set `alias` / "
-            "`schema` (or `stream_table_name` / `stream_table_schema`) accordingly",
-            "reserved_accepted": "a schema of your own (not pg_*, "
-            + ", ".join(IDENTIFIER.reserved_schemas)
-            + ")",
+            "accepted": IDENTIFIER_ACCEPTED,
+            "reserved_accepted": RESERVED_SCHEMA_ACCEPTED,
         },
         "schedule": {
             "calculated": SCHEDULE.calculated,
@@ -480,6 +482,8 @@ def reference_markdown() -> str:
 
 
 def jinja_macros() -> dict[str, str]:
+    from airflow_provider_pgtrickle.vocabulary._jinja import render_macro
+
     path, content = render_macro(
         "pgtrickle_config_vocabulary",
         """
