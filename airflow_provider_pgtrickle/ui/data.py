@@ -23,7 +23,7 @@ from airflow_provider_pgtrickle.types import (
     StreamTableStatus,
     _JsonMixin,
 )
-from airflow_provider_pgtrickle.vocabulary.health import VERDICT_JOIN, Verdict
+from airflow_provider_pgtrickle.vocabulary.health import LAST_ERROR, VERDICT_JOIN, Verdict
 
 if TYPE_CHECKING:
     from airflow_provider_pgtrickle.hooks.pgtrickle import PgTrickleHook
@@ -37,12 +37,9 @@ _OVERVIEW_SQL = (
     " st.is_populated, st.consecutive_errors, st.last_refresh_at, st.data_timestamp,"
     " EXTRACT(EPOCH FROM st.staleness)::float8 AS staleness_seconds, st.stale,"
     " st.fuse_mode, st.fuse_state, st.last_error_at,"
-    # Auto-suspension records no last_error_message (only the history does): the same
-    # fallback as the health sensor's query in airflow_provider_pgtrickle._health.
-    " COALESCE(st.last_error_message, (SELECT h.error_message"
-    " FROM pgtrickle.pgt_refresh_history AS h WHERE h.pgt_id = st.pgt_id"
-    " AND h.status = 'FAILED' AND h.start_time >= COALESCE(st.last_refresh_at, '-infinity')"
-    " ORDER BY h.refresh_id DESC LIMIT 1)) AS last_error_message"
+    # Auto-suspension records no last_error_message (only the history does): the health
+    # rules' fallback (vocabulary.health.LAST_ERROR).
+    f" {LAST_ERROR} AS last_error_message"
     # stream_tables_info is the catalog plus staleness and `stale`, without the history
     # aggregates of pg_stat_stream_tables (pg_trickle sql/archive/pg_trickle--0.67.0.sql).
     # The health rules are the sensor's (vocabulary.health), judged in the query; the page

@@ -65,7 +65,7 @@ class Rule:
 # refresh. Only the rules for failed or failing tables read it, and SQL evaluates a CASE branch
 # only when it is taken, so healthy tables never pay for the history probe (one index probe by
 # pgt_id).
-_LAST_ERROR = (
+LAST_ERROR = (
     "COALESCE(st.last_error_message, (SELECT h.error_message"
     " FROM pgtrickle.pgt_refresh_history AS h WHERE h.pgt_id = st.pgt_id"
     " AND h.status = 'FAILED' AND h.start_time >= COALESCE(st.last_refresh_at, '-infinity')"
@@ -79,8 +79,8 @@ _CURRENT_AS_OF = "GREATEST(st.data_timestamp, st.last_refresh_at)"
 # SQL expressions the reasons may name. None becomes the text given after the expression.
 FIELDS: dict[str, str] = {
     "status": "st.status",
-    "last_error": f"COALESCE({_LAST_ERROR}, 'no error message recorded')",
-    "last_error_suffix": f"COALESCE('; last: ' || {_LAST_ERROR}, '')",
+    "last_error": f"COALESCE({LAST_ERROR}, 'no error message recorded')",
+    "last_error_suffix": f"COALESCE('; last: ' || {LAST_ERROR}, '')",
     "consecutive_errors": "st.consecutive_errors::text",
     "age": f"COALESCE(round({_SINCE_REFRESH})::bigint::text || 's ago', 'never')",
     "max_staleness": "req.max_staleness::text",
