@@ -242,19 +242,19 @@ class _Hub:
         from airflow_provider_pgtrickle import _health
 
         wanted = {(i.selector, i.rules or _health.Rules()) for i in self.interests.values()}
-        if not wanted:
-            return []
-        if any(not s.names and s.schema is None for s, _ in wanted):
-            every = sorted({r for _, r in wanted}, key=repr)
-            return [_health.query_every_table(every)]
         out = []
+        # Named tables are always asked for by name: only that query reports a name missing
+        # from the catalog (a whole-catalog query has no row for it).
         names = sorted({(name, r) for s, r in wanted for name in s.names}, key=repr)
         if names:
             out.append(_health.query_by_names(names))
+        unnamed = [(s, r) for s, r in wanted if not s.names]
+        if any(s.schema is None for s, _ in unnamed):
+            out.append(_health.query_every_table(sorted({r for _, r in unnamed}, key=repr)))
+            return out
         by_schema: dict[str, set[Rules]] = {}
-        for s, r in wanted:
-            if not s.names and s.schema:
-                by_schema.setdefault(s.schema, set()).add(r)
+        for s, r in unnamed:
+            by_schema.setdefault(str(s.schema), set()).add(r)
         for schema in sorted(by_schema):
             out.append(_health.query_by_schema(schema, sorted(by_schema[schema], key=repr)))
         return out
