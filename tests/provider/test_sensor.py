@@ -264,6 +264,7 @@ def test_an_unknown_stream_table_is_one_error_class_everywhere(
     from airflow_provider_pgtrickle.operators.pgtrickle import PgTrickleRefreshOperator
 
     from .test_operators import context
+    from .test_trigger import events, trigger
 
     hook.create_stream_table(ST, ORDERS_QUERY)
     errors: dict[str, BaseException] = {}
@@ -274,23 +275,7 @@ def test_an_unknown_stream_table_is_one_error_class_everywhere(
         sensor(stream_tables=[ST, "public.nope"]).poke({})
     errors["poke"] = poke_error.value
 
-    trigger = PgTrickleHealthTrigger(
-        postgres_conn_id=pgtrickle_airflow_conn,
-        stream_tables=[ST, "public.nope"],
-        schema=None,
-        max_staleness=None,
-        min_data_timestamp=None,
-        fail_on_error=True,
-        poll_interval=600,
-        deadline=(datetime.now(timezone.utc) + timedelta(seconds=60)).isoformat(),
-    )
-
-    async def first_event() -> dict[str, Any]:
-        async for event in trigger.run():
-            return dict(event.payload)
-        raise AssertionError("the trigger ended without an event")
-
-    event = asyncio.run(first_event())
+    [event] = asyncio.run(events(trigger(stream_tables=[ST, "public.nope"])))
     assert event["status"] == "error"
     with pytest.raises(PgTrickleUnhealthyError) as deferred_error:
         sensor(deferrable=True).execute_complete({}, event)
