@@ -19,11 +19,13 @@ The expression reads two relations by alias:
 The decisions behind the rules (docs/health.md, "What healthy means", keeps them for users):
 
 - Errors are judged by ``status`` and ``consecutive_errors``, never by ``last_error_message``
-  alone. Every successful refresh clears the message together with the error count (pg_trickle
-  src/catalog.rs, update_after_refresh, update_after_no_data_refresh,
-  store_frontier_and_complete_refresh), so a message next to zero errors on an ACTIVE table is
-  a leftover of a manual reactivation: ``alter_stream_table(status => 'ACTIVE')`` resets the
-  count but keeps the message (src/api/alter.rs, alter_stream_table_impl).
+  alone. The message is written only with ``status = 'ERROR'`` (pg_trickle src/catalog.rs,
+  set_error_state), and every way back to ACTIVE clears it with the error count: a completed
+  refresh (src/catalog.rs, update_after_refresh, update_after_no_data_refresh,
+  store_frontier_and_complete_refresh), resume (src/api/alter.rs, resume_stream_table_impl)
+  and any alter of an ERROR table (alter_stream_table_impl, the ERR-1c block). A message next
+  to an ACTIVE status and zero errors is therefore a stale leftover (a catalog written by hand
+  or by another version), never a live error; upstream's own dbt test ignores it too.
 - IMMEDIATE tables are never stale and always current: they are maintained inside the writing
   transaction (src/ivm.rs), the scheduler never refreshes them (src/scheduler/mod.rs,
   check_schedule), and their ``last_refresh_at`` moves only when a write changed them, so the

@@ -49,8 +49,8 @@ class Case:
 
 
 CASES: dict[str, Case] = {
-    # Every successful refresh clears last_error_message with the error count; a message next
-    # to zero errors is a leftover of alter_stream_table(status => 'ACTIVE'): healthy.
+    # pg_trickle clears last_error_message on every way back to ACTIVE; a message next to an
+    # ACTIVE status and zero errors is a stale leftover: healthy.
     "leftover_error": Case(
         "DIFFERENTIAL",
         "last_error_message = 'old failure', last_error_at = now() - interval '2 hours'",

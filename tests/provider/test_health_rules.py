@@ -158,8 +158,8 @@ def test_error_and_suspended_fail_with_last_error(
 def test_a_leftover_error_message_alone_is_healthy(
     pgtrickle_conn: psycopg.Connection[Any],
 ) -> None:
-    """Every successful refresh clears the message with the count (pg_trickle src/catalog.rs,
-    update_after_refresh); alter_stream_table(status => 'ACTIVE') resets only the count."""
+    """pg_trickle writes the message only with status ERROR and clears it on every way back to
+    ACTIVE (src/catalog.rs, set_error_state, update_after_refresh; src/api/alter.rs)."""
     found = verdict(pgtrickle_conn, last_error_message="old failure", consecutive_errors=0)
     assert found == ("healthy", "is healthy")
 
