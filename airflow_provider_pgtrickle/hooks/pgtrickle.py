@@ -245,7 +245,14 @@ class PgTrickleHook(PostgresHook):
         )
 
     def _database_name(self) -> str:
-        return str(self.database or self.connection.schema or "")
+        # The database libpq connects to, named by the rule the asset URIs use. This names
+        # the database in error messages, which must not fail themselves.
+        from airflow_provider_pgtrickle.assets import stream_table_location
+
+        try:
+            return stream_table_location(self).database
+        except PgTrickleValidationError:
+            return ""
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -776,7 +783,20 @@ class PgTrickleHook(PostgresHook):
         )
 
     def check_names(self, names: Sequence[str]) -> list[str]:
-        """Validate and qualify names (no SQL); exposed for operators and the sensor."""
+        """Validate and qualify names (no SQL).
+
+        Deprecated (warns; to be removed): every hook method, operator and the sensor validate
+        and qualify the names they are given before sending anything; pass names to them.
+        """
+        import warnings
+
+        warnings.warn(
+            "PgTrickleHook.check_names() is deprecated and will be removed; the hook's methods, "
+            "the operators and the sensor validate and qualify names themselves: pass the names "
+            "to them directly.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         return qualify_many(names, argument="stream_tables")
 
 

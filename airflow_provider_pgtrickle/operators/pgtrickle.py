@@ -23,7 +23,7 @@ from airflow_provider_pgtrickle._validation import (
     validate_schema,
     validate_status,
 )
-from airflow_provider_pgtrickle.assets import STREAM_TABLE_ASSET_ALIAS, stream_table_asset_uri
+from airflow_provider_pgtrickle.assets import STREAM_TABLE_ASSET_ALIAS, stream_table_location
 from airflow_provider_pgtrickle.exceptions import (
     PgTrickleError,
     PgTrickleRefreshError,
@@ -71,10 +71,6 @@ class _PgTrickleBaseOperator(BaseOperator):
 
         return PgTrickleHook(postgres_conn_id=self.postgres_conn_id)
 
-    def _location(self) -> tuple[str, int | None, str]:
-        conn = self.hook.connection
-        return conn.host or "localhost", conn.port, str(self.hook.database or conn.schema or "")
-
     def _emit(self, context: Context, names: Sequence[str]) -> None:
         """Record which tables were touched: asset events and OpenLineage outputs."""
         self._touched = list(names)
@@ -83,11 +79,10 @@ class _PgTrickleBaseOperator(BaseOperator):
         if self.emit_assets:
             from airflow.sdk import Asset
 
-            host, port, database = self._location()
+            location = stream_table_location(self.hook)
             events = context["outlet_events"][AssetAlias(STREAM_TABLE_ASSET_ALIAS)]
             for name in names:
-                uri = stream_table_asset_uri(host=host, port=port, database=database, name=name)
-                events.add(Asset(uri=uri))
+                events.add(Asset(uri=location.asset_uri(name)))
         from airflow_provider_pgtrickle.lineage import openlineage_available
 
         if openlineage_available():
@@ -97,10 +92,8 @@ class _PgTrickleBaseOperator(BaseOperator):
         """Inputs from the dependency catalog, outputs the stream tables touched."""
         from airflow_provider_pgtrickle.lineage import operator_lineage
 
-        host, port, database = self._location()
         return operator_lineage(
-            namespace=f"postgres://{host}:{port or 5432}",
-            database=database,
+            location=stream_table_location(self.hook),
             stream_tables=self._touched,
             edges=self._lineage_edges,
         )

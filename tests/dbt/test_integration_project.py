@@ -581,7 +581,7 @@ def test_status_and_cdc_health_operations(project: DbtProject) -> None:
     assert f"{len(STREAM_TABLES)} stream table(s)" in status.output
 
     cdc = project.dbt("run-operation", "pgtrickle_check_cdc_health")
-    assert "pg-trickle: cdc: " in cdc.output
+    assert "pg_trickle: cdc: " in cdc.output
     assert "with alerts" in cdc.output
 
 
@@ -590,7 +590,7 @@ def test_refresh_operations(project: DbtProject, dbt_db: TestDatabase) -> None:
         conn.execute(f"insert into {SCHEMA}.orders values (9, 1, 1000.00, 'paid')")
 
     one = project.dbt("run-operation", "pgtrickle_refresh", "--args", "{model_name: order_totals}")
-    assert "pg-trickle: order_totals (integration.order_totals): refreshed" in one.output
+    assert "pg_trickle: order_totals (integration.order_totals): refreshed" in one.output
     assert rows_of(
         dbt_db, f"select order_count from {SCHEMA}.order_totals where customer_id = 1"
     ) == [(3,)]
