@@ -37,6 +37,7 @@ Importing this module is cheap (no psycopg, no Airflow).
 from __future__ import annotations
 
 import enum
+import inspect
 import re
 from dataclasses import dataclass
 
@@ -189,19 +190,21 @@ LOOKUP = (
 def jinja_macros() -> dict[str, str]:
     path, content = render_macro(
         "pgtrickle_health_vocabulary",
-        """
-        The health rules (airflow_provider_pgtrickle/vocabulary/health.py) as SQL text, the
-        same the Airflow health sensor runs. Returns a dict:
-          columns: select list (pgt_schema, pgt_name, status, is_populated,
-            consecutive_errors, staleness_seconds, data_timestamp, last_error_message,
-            last_refresh_at, refresh_mode, schedule, health, reason);
-          lookup: left join of one requested table `req` (pgt_schema, pgt_name) to `st`;
-          verdict: the lateral join that computes health and reason from `st` and `req`
-            (req.max_staleness float8 seconds, req.min_data_timestamp timestamptz,
-            req.within_schedule boolean; NULL/false turn a rule off);
-          states: the health values, in rule order.
-        Build the `req` relation with literals (pgtrickle_sql_value), never pasted text.
-        """,
+        inspect.cleandoc(
+            """
+            The health rules (airflow_provider_pgtrickle/vocabulary/health.py) as SQL text,
+            the same the Airflow health sensor runs. Returns a dict:
+              columns: select list (pgt_schema, pgt_name, status, is_populated,
+                consecutive_errors, staleness_seconds, data_timestamp, last_error_message,
+                last_refresh_at, refresh_mode, schedule, health, reason);
+              lookup: left join of one requested table `req` (pgt_schema, pgt_name) to `st`;
+              verdict: the lateral join that computes health and reason from `st` and `req`
+                (req.max_staleness float8 seconds, req.min_data_timestamp timestamptz,
+                req.within_schedule boolean; NULL/false turn a rule off);
+              states: every value `health` can take.
+            Build the `req` relation from literals (pgtrickle_sql_value), never pasted text.
+            """
+        ),
         {
             "columns": COLUMNS,
             "lookup": LOOKUP,
