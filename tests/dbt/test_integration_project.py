@@ -248,15 +248,28 @@ def test_health_test_fails_for_each_kind_of_problem(
 
     assert set(probed.statuses("test.").values()) == {"fail"}
     problems = {
-        name: rows_of(dbt_db, f"select stream_table, problem from {SCHEMA}_dbt_test__audit.{name}")
+        name: rows_of(
+            dbt_db, f"select stream_table, health, reason from {SCHEMA}_dbt_test__audit.{name}"
+        )
         for name in probes
     }
     assert problems == {
-        "health_missing": [(f"{SCHEMA}.no_such_table", "missing: no such stream table")],
-        "health_stale": [(f"{SCHEMA}.orders_full", problems["health_stale"][0][1])],
-        "health_errors": [(f"{SCHEMA}.order_totals", "errors: 2 consecutive (simulated failure)")],
+        "health_missing": [
+            (f"{SCHEMA}.no_such_table", "missing", "is not in the pg_trickle catalog")
+        ],
+        "health_stale": [(f"{SCHEMA}.orders_full", "waiting", problems["health_stale"][0][2])],
+        "health_errors": [
+            (
+                f"{SCHEMA}.order_totals",
+                "waiting",
+                "has 2 consecutive refresh error(s); last: simulated failure",
+            )
+        ],
     }
-    assert problems["health_stale"][0][1].startswith("stale: last refreshed ")
+    # The sensor's words (vocabulary.health).
+    assert re.fullmatch(
+        r"is stale: last refreshed \d+s ago, max_staleness is 0s", problems["health_stale"][0][2]
+    )
 
 
 def test_unchanged_project_sends_no_mutating_call(
@@ -557,8 +570,14 @@ def test_plan_reports_without_changing_anything(
 def test_status_and_cdc_health_operations(project: DbtProject) -> None:
     status = project.dbt("run-operation", "pgtrickle_status")
     for qname in STREAM_TABLES.values():
-        assert f"pg-trickle: {qname}: " in status.output
-    assert "integration.big_orders: SUSPENDED" in status.output
+        assert f"pg_trickle: {qname}: " in status.output
+    # The health sensor's verdict and words, then the catalog's facts.
+    assert "integration.big_orders: failed: `integration.big_orders` is SUSPENDED: " in (
+        status.output
+    )
+    assert "integration.order_totals: healthy: `integration.order_totals` is healthy; ACTIVE" in (
+        status.output
+    )
     assert f"{len(STREAM_TABLES)} stream table(s)" in status.output
 
     cdc = project.dbt("run-operation", "pgtrickle_check_cdc_health")
