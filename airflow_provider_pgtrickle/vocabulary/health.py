@@ -192,17 +192,10 @@ def jinja_macros() -> dict[str, str]:
         "pgtrickle_health_vocabulary",
         inspect.cleandoc(
             """
-            The health rules (airflow_provider_pgtrickle/vocabulary/health.py) as SQL text,
-            the same the Airflow health sensor runs. Returns a dict:
-              columns: select list (pgt_schema, pgt_name, status, is_populated,
-                consecutive_errors, staleness_seconds, data_timestamp, last_error_message,
-                last_refresh_at, refresh_mode, schedule, health, reason);
-              lookup: left join of one requested table `req` (pgt_schema, pgt_name) to `st`;
-              verdict: the lateral join that computes health and reason from `st` and `req`
-                (req.max_staleness float8 seconds, req.min_data_timestamp timestamptz,
-                req.within_schedule boolean; NULL/false turn a rule off);
-              states: every value `health` can take.
-            Build the `req` relation from literals (pgtrickle_sql_value), never pasted text.
+            The health rules (airflow_provider_pgtrickle/vocabulary/health.py, jinja_macros)
+            as the SQL the Airflow health sensor runs: a dict of columns, lookup (joins `req`
+            to `st`), verdict (health and reason from `st` and `req`) and states. Build `req`
+            from literals (pgtrickle_sql_value), never pasted text.
             """
         ),
         {
