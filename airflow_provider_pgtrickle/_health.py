@@ -1,12 +1,16 @@
-"""Health rules shared by `PgTrickleHealthSensor` (sync) and `PgTrickleHealthTrigger` (async).
+"""The health query of `PgTrickleHealthSensor` (sync) and `PgTrickleHealthTrigger` (async).
 
-Both run the same single query (`health_query`) and classify the rows with `classify`, so a
-poke and a trigger poll judge a table identically.
+What "healthy" means is decided in one place, the SQL expression rendered from
+`airflow_provider_pgtrickle.vocabulary.health` (the dbt test and `pgtrickle_status` select the
+same text). This module only builds the request rows around it and maps the (state, reason)
+the database returns into a `HealthReport`, so a poke, a trigger poll and a dbt test judge a
+table identically.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -19,169 +23,174 @@ from airflow_provider_pgtrickle.types import (
     StreamTableStatus,
     TableHealth,
 )
+from airflow_provider_pgtrickle.vocabulary.health import COLUMNS, LOOKUP, VERDICT_JOIN, Verdict
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The parameters of the health rules (`vocabulary.health`, the ``req`` columns)."""
+
+    max_staleness: float | None = None
+    min_data_timestamp: datetime | None = None
+    within_schedule: bool = False
+
+
+@dataclass(frozen=True)
+class Judged:
+    """One row of the health query: the table as read (None when missing) and its verdict."""
+
+    stream_table: str
+    rules: Rules
+    verdict: Verdict
+    reason: str
+    row: HealthRow | None
+
 
 # Reads the catalog table itself, not `pgtrickle.pg_stat_stream_tables`: that view aggregates
-# the whole refresh history of every row it returns, and filtering it on a computed name
-# (`schema || '.' || name`) keeps the planner from using the catalog's unique index on
-# (pgt_schema, pgt_name) (pg_trickle sql/archive/pg_trickle--0.67.0.sql, idx_pgt_name). The
-# view's `staleness` is `now() - last_refresh_at`, computed here the same way.
-_HEALTH_COLUMNS = sql.SQL(
-    "SELECT st.pgt_schema, st.pgt_name, st.status, st.is_populated, st.consecutive_errors,"
-    " EXTRACT(EPOCH FROM now() - st.last_refresh_at)::float8 AS staleness_seconds,"
-    " st.data_timestamp,"
-    # Auto-suspension after retryable failures records no last_error_message (only the
-    # history does), so fall back to the newest failure since the last successful refresh.
-    # Only the rules for failed or failing tables read the message, so only they pay for the
-    # history lookup (one index probe by pgt_id).
-    " CASE WHEN st.status IN ('ERROR', 'SUSPENDED') OR st.consecutive_errors > 0"
-    " THEN COALESCE(st.last_error_message, (SELECT h.error_message"
-    " FROM pgtrickle.pgt_refresh_history AS h WHERE h.pgt_id = st.pgt_id"
-    " AND h.status = 'FAILED' AND h.start_time >= COALESCE(st.last_refresh_at, '-infinity')"
-    " ORDER BY h.refresh_id DESC LIMIT 1)) ELSE st.last_error_message END"
-    " AS last_error_message, st.last_refresh_at"
+# the whole refresh history of every row it returns, and filtering it on a computed name keeps
+# the planner from using the catalog's unique index on (pgt_schema, pgt_name) (pg_trickle
+# sql/archive/pg_trickle--0.67.0.sql, idx_pgt_name). Each request row carries its own rule
+# parameters, so one query answers any mix of waiting sensors; its cost follows the number of
+# (table, rule set) pairs asked for, never the catalog's size.
+_SELECT = sql.SQL(
+    COLUMNS + ", req.max_staleness AS rule_max_staleness,"
+    " req.min_data_timestamp AS rule_min_data_timestamp,"
+    " req.within_schedule AS rule_within_schedule"
 )
+_RULE_ARRAYS = "%s::float8[], %s::timestamptz[], %s::boolean[]"
+_RULE_COLUMNS = "max_staleness, min_data_timestamp, within_schedule"
 
 # Requested names are bound as one array of `schema.table` texts (validated names contain
-# exactly one dot) and matched on the catalog's unique (pgt_schema, pgt_name) key, so the
-# cost follows the number of names asked for, not the catalog's size. A short list is looked
-# up name by name (the LIMIT, harmless on a unique key, keeps the planner from flattening the
-# lookup into a join), which pins one index probe per name however the planner judges a
-# small catalog. A long list is a plain join: the planner probes the index or, when the list
-# covers much of the catalog, hashes it against one scan, which is then the cheaper plan.
-# Rows come back in the order asked for (an integer sort, not a collated text sort).
+# exactly one dot). A short list is looked up name by name (`LOOKUP`: one index probe per
+# name). A long list is a plain join: the planner probes the index or, when the list covers
+# much of the catalog, hashes it against one scan, which is then the cheaper plan. Rows come
+# back in the order asked for (an integer sort, not a collated text sort).
 _ONE_BY_ONE_MAX = 64
-_BY_NAMES_ONE_BY_ONE = sql.SQL(
-    " FROM unnest(%s::text[]) WITH ORDINALITY AS req(qualified_name, ord)"
-    " CROSS JOIN LATERAL (SELECT * FROM pgtrickle.pgt_stream_tables AS one"
-    " WHERE one.pgt_schema = split_part(req.qualified_name, '.', 1)"
-    " AND one.pgt_name = split_part(req.qualified_name, '.', 2) LIMIT 1) AS st"
-    " ORDER BY req.ord"
+_REQ_BY_NAMES = (
+    " FROM (SELECT split_part(u.qualified_name, '.', 1) AS pgt_schema,"
+    " split_part(u.qualified_name, '.', 2) AS pgt_name, u.*"
+    f" FROM unnest(%s::text[], {_RULE_ARRAYS}) WITH ORDINALITY"
+    f" AS u(qualified_name, {_RULE_COLUMNS}, ord)) AS req"
 )
+_BY_NAMES_ONE_BY_ONE = sql.SQL(_REQ_BY_NAMES + LOOKUP + VERDICT_JOIN + " ORDER BY req.ord")
 _BY_NAMES_JOINED = sql.SQL(
-    " FROM unnest(%s::text[]) WITH ORDINALITY AS req(qualified_name, ord)"
-    " JOIN pgtrickle.pgt_stream_tables AS st"
-    " ON st.pgt_schema = split_part(req.qualified_name, '.', 1)"
-    " AND st.pgt_name = split_part(req.qualified_name, '.', 2)"
-    " ORDER BY req.ord"
+    _REQ_BY_NAMES + " LEFT JOIN pgtrickle.pgt_stream_tables AS st"
+    " ON st.pgt_schema = req.pgt_schema AND st.pgt_name = req.pgt_name"
+    + VERDICT_JOIN
+    + " ORDER BY req.ord"
 )
+# The schema is bound as a plain value, not inside an array, so the planner sees it and uses
+# the catalog's (pgt_schema, pgt_name) index for a small schema.
 _BY_SCHEMA = sql.SQL(
-    " FROM pgtrickle.pgt_stream_tables AS st WHERE st.pgt_schema = %s ORDER BY st.pgt_name"
+    " FROM (SELECT NULL::text AS pgt_schema, NULL::text AS pgt_name, u.*"
+    f" FROM unnest({_RULE_ARRAYS}) WITH ORDINALITY AS u({_RULE_COLUMNS}, ord)) AS req"
+    " CROSS JOIN pgtrickle.pgt_stream_tables AS st"
+    + VERDICT_JOIN
+    + " WHERE st.pgt_schema = %s ORDER BY req.ord, st.pgt_name"
 )
 _EVERY_TABLE = sql.SQL(
-    " FROM pgtrickle.pgt_stream_tables AS st ORDER BY st.pgt_schema, st.pgt_name"
+    " FROM (SELECT NULL::text AS pgt_schema, NULL::text AS pgt_name, u.*"
+    f" FROM unnest({_RULE_ARRAYS}) WITH ORDINALITY AS u({_RULE_COLUMNS}, ord)) AS req"
+    " CROSS JOIN pgtrickle.pgt_stream_tables AS st"
+    + VERDICT_JOIN
+    + " ORDER BY req.ord, st.pgt_schema, st.pgt_name"
 )
 
 
-def health_query(names: Sequence[str], schema: str | None) -> tuple[sql.Composed, list[Any]]:
-    """The one query a poke sends: every requested table, or all of a schema / the catalog.
-
-    `names` must already be validated and schema-qualified. Rows come back in the order of
-    `names` (else by schema and name), in the column order `rows_to_health` reads.
-    """
-    params: list[Any]
-    if names:
-        one_by_one = len(names) <= _ONE_BY_ONE_MAX
-        source = _BY_NAMES_ONE_BY_ONE if one_by_one else _BY_NAMES_JOINED
-        params = [list(names)]
-    elif schema is not None:
-        source, params = _BY_SCHEMA, [schema]
-    else:
-        source, params = _EVERY_TABLE, []
-    return sql.Composed([_HEALTH_COLUMNS, source]), params
-
-
-# Enum lookup by value through a dict: `StreamTableStatus(value)` costs a few microseconds,
-# which adds up over thousands of rows per poke.
-_STATUS_BY_VALUE = {status.value: status for status in StreamTableStatus}
-
-
-def rows_to_health(rows: Sequence[Sequence[Any]]) -> list[HealthRow]:
+def _rule_params(rules: Sequence[Rules]) -> list[Any]:
     return [
-        HealthRow(
-            schema=r[0],
-            name=r[1],
-            status=_STATUS_BY_VALUE.get(r[2]) or StreamTableStatus(r[2]),
-            is_populated=bool(r[3]),
-            consecutive_errors=int(r[4] or 0),
-            staleness_seconds=None if r[5] is None else float(r[5]),
-            data_timestamp=r[6],
-            last_error_message=r[7],
-            last_refresh_at=r[8],
-        )
-        for r in rows
+        [r.max_staleness for r in rules],
+        [r.min_data_timestamp for r in rules],
+        [r.within_schedule for r in rules],
     ]
 
 
-def _judge(
-    row: HealthRow,
-    *,
-    max_staleness: float | None,
-    min_data_timestamp: datetime | None,
-    fail_on_error: bool,
-) -> TableHealth:
-    name = row.qualified_name
-    if row.status.is_failed:
-        error = row.last_error_message or "no error message recorded"
-        reason = f"is {row.status.value}: {error}"
-        state = HealthState.FAILED if fail_on_error else HealthState.WAITING
-        return TableHealth(name, state, reason)
-    if not row.is_populated or row.status is StreamTableStatus.INITIALIZING:
-        return TableHealth(name, HealthState.WAITING, "is not populated yet")
-    if row.consecutive_errors > 0:
-        last = f"; last: {row.last_error_message}" if row.last_error_message else ""
-        return TableHealth(
-            name,
-            HealthState.WAITING,
-            f"has {row.consecutive_errors} consecutive refresh error(s){last}",
-        )
-    if max_staleness is not None and (
-        row.staleness_seconds is None or row.staleness_seconds > max_staleness
-    ):
-        age = "never" if row.staleness_seconds is None else f"{row.staleness_seconds:.0f}s ago"
-        return TableHealth(
-            name,
-            HealthState.WAITING,
-            f"is stale: last refreshed {age}, max_staleness is {max_staleness:g}s",
-        )
-    current_as_of = row.current_as_of
-    if min_data_timestamp is not None and (
-        current_as_of is None or current_as_of < min_data_timestamp
-    ):
-        seen = current_as_of.isoformat() if current_as_of else "never"
-        return TableHealth(
-            name,
-            HealthState.WAITING,
-            f"was last refreshed {seen}, before the data interval end "
-            f"{min_data_timestamp.isoformat()}",
-        )
-    return TableHealth(name, HealthState.HEALTHY, "is healthy")
+def query_by_names(pairs: Sequence[tuple[str, Rules]]) -> tuple[sql.Composed, list[Any]]:
+    """Each (validated `schema.table`, rules) pair judged once, in the order given."""
+    source = _BY_NAMES_ONE_BY_ONE if len(pairs) <= _ONE_BY_ONE_MAX else _BY_NAMES_JOINED
+    params = [[name for name, _ in pairs], *_rule_params([rules for _, rules in pairs])]
+    return sql.Composed([_SELECT, source]), params
 
 
-def classify(
-    rows: Sequence[HealthRow],
-    *,
-    requested: Sequence[str],
-    max_staleness: float | None,
-    min_data_timestamp: datetime | None,
-    fail_on_error: bool,
-) -> HealthReport:
-    """Apply the health rules to the rows of `health_query`.
+def query_by_schema(schema: str, rules: Sequence[Rules]) -> tuple[sql.Composed, list[Any]]:
+    """Every table of `schema`, judged under each rule set."""
+    return sql.Composed([_SELECT, _BY_SCHEMA]), [*_rule_params(rules), schema]
 
-    A table is healthy when it is ACTIVE, populated, has no consecutive errors, was refreshed
-    within `max_staleness` seconds and (optionally) is current as of `min_data_timestamp`
-    (`HealthRow.current_as_of`; the rule is in docs/pg_trickle-contract.md).
-    ERROR/SUSPENDED tables fail (or wait, with `fail_on_error=False`); names in `requested`
-    that are not in the catalog fail.
+
+def query_every_table(rules: Sequence[Rules]) -> tuple[sql.Composed, list[Any]]:
+    """Every table of the catalog, judged under each rule set."""
+    return sql.Composed([_SELECT, _EVERY_TABLE]), _rule_params(rules)
+
+
+def health_query(
+    names: Sequence[str], schema: str | None, rules: Rules | None = None
+) -> tuple[sql.Composed, list[Any]]:
+    """The one query a poke sends: every requested table, or all of a schema / the catalog.
+
+    `names` must already be validated and schema-qualified. Rows come back in the order of
+    `names` (else by schema and name), in the column order `judged_rows` reads.
     """
-    tables = tuple(
-        _judge(
-            row,
-            max_staleness=max_staleness,
-            min_data_timestamp=min_data_timestamp,
-            fail_on_error=fail_on_error,
+    rules = rules or Rules()
+    if names:
+        return query_by_names([(name, rules) for name in names])
+    if schema is not None:
+        return query_by_schema(schema, [rules])
+    return query_every_table([rules])
+
+
+# Enum lookups by value through a dict: `StreamTableStatus(value)` costs a few microseconds,
+# which adds up over thousands of rows per poke.
+_STATUS_BY_VALUE = {status.value: status for status in StreamTableStatus}
+_VERDICT_BY_VALUE = {verdict.value: verdict for verdict in Verdict}
+
+
+def judged_rows(rows: Iterable[Sequence[Any]]) -> list[Judged]:
+    """The rows of a health query, as `Judged` (column order: `vocabulary.health.COLUMNS`)."""
+    out: list[Judged] = []
+    for r in rows:
+        name = f"{r[0]}.{r[1]}"
+        row = (
+            None
+            if r[2] is None
+            else HealthRow(
+                schema=r[0],
+                name=r[1],
+                status=_STATUS_BY_VALUE.get(r[2]) or StreamTableStatus(r[2]),
+                is_populated=bool(r[3]),
+                consecutive_errors=int(r[4] or 0),
+                staleness_seconds=None if r[5] is None else float(r[5]),
+                data_timestamp=r[6],
+                last_error_message=r[7],
+                last_refresh_at=r[8],
+            )
         )
-        for row in rows
-    )
-    found = {table.stream_table for table in tables}
-    missing = tuple(name for name in requested if name not in found)
-    return HealthReport(tables=tables, missing=missing)
+        rules = Rules(r[13], r[14], bool(r[15]))
+        out.append(Judged(name, rules, _VERDICT_BY_VALUE[r[11]], r[12], row))
+    return out
+
+
+def rows_to_health(rows: Sequence[Sequence[Any]]) -> list[HealthRow]:
+    """The stream tables a health query found (missing names left out)."""
+    return [j.row for j in judged_rows(rows) if j.row is not None]
+
+
+def classify(judged: Iterable[Judged], *, fail_on_error: bool) -> HealthReport:
+    """The report for the verdicts of one sensor's tables.
+
+    The verdicts come from the database (`vocabulary.health`); the only rule applied here is
+    `fail_on_error=False`, which turns a failed table into one to wait for.
+    """
+    tables: list[TableHealth] = []
+    missing: list[str] = []
+    for j in judged:
+        if j.verdict is Verdict.MISSING:
+            missing.append(j.stream_table)
+            continue
+        if j.verdict is Verdict.FAILED:
+            state = HealthState.FAILED if fail_on_error else HealthState.WAITING
+        elif j.verdict is Verdict.WAITING:
+            state = HealthState.WAITING
+        else:
+            state = HealthState.HEALTHY
+        tables.append(TableHealth(j.stream_table, state, j.reason))
+    return HealthReport(tables=tuple(tables), missing=tuple(missing))

@@ -19,6 +19,7 @@ from airflow_provider_pgtrickle.types import (
     StreamTableStats,
     StreamTableStatus,
 )
+from airflow_provider_pgtrickle.vocabulary.config import Surface, arguments
 
 if TYPE_CHECKING:
     from psycopg.errors import Diagnostic
@@ -43,36 +44,14 @@ FEATURES = (
     "stream_table_spec",
 )
 
-# Optional create/alter arguments: name -> SQL type. The names are the pg_trickle argument
-# names (code constants, never user input); values are always bound.
+# Optional create/alter arguments: name -> SQL type, from the vocabulary (pg_trickle argument
+# names, code constants, never user input); values are always bound.
 CREATE_OPTIONAL = {
-    "diamond_consistency": "text",
-    "diamond_schedule_policy": "text",
-    "cdc_mode": "text",
-    "append_only": "boolean",
-    "pooler_compatibility_mode": "boolean",
-    "partition_by": "text",
-    "max_differential_joins": "integer",
-    "max_delta_fraction": "double precision",
+    a.name: a.sql_type
+    for a in arguments(Surface.CREATE)
+    if a.name not in ("schedule", "refresh_mode")
 }
-ALTER_ARGS = {
-    "query": "text",
-    "schedule": "text",
-    "refresh_mode": "text",
-    "status": "text",
-    "diamond_consistency": "text",
-    "diamond_schedule_policy": "text",
-    "cdc_mode": "text",
-    "append_only": "boolean",
-    "pooler_compatibility_mode": "boolean",
-    "tier": "text",
-    "fuse": "text",
-    "fuse_ceiling": "bigint",
-    "fuse_sensitivity": "integer",
-    "partition_by": "text",
-    "max_differential_joins": "integer",
-    "max_delta_fraction": "double precision",
-}
+ALTER_ARGS = {"query": "text", **{a.name: a.sql_type for a in arguments(Surface.ALTER)}}
 # Catalog columns compared before/after a create-or-replace to report what changed.
 DEPLOY_FIELDS = (
     "defining_query",
@@ -113,11 +92,6 @@ STATS_COLUMNS = sql.SQL(
     " avg_duration_ms, last_action, last_status, cdc_modes, refresh_tier"
 )
 SKIP_NOTICE = "refresh skipped:"
-DIAMOND_CONSISTENCY = ("atomic", "none")
-DIAMOND_POLICY = ("fastest", "slowest")
-CDC_MODES = ("auto", "trigger", "wal")
-TIERS = ("hot", "warm", "cold", "frozen")
-FUSE_MODES = ("off", "on", "auto")
 
 
 # One token of a query, for finding where its last clause ends: quoted text (strings, quoted

@@ -7,7 +7,7 @@ Hierarchy::
     ├── PgTrickleExtensionMissingError: `pg_trickle` is not installed in the database
     ├── PgTrickleDatabaseError: the server rejected a pgtrickle call (carries `sqlstate`
     │   and the server's `server_message`)
-    │   ├── StreamTableNotFoundError (42P01)
+    │   ├── StreamTableNotFoundError (42P01; also a PgTrickleUnhealthyError, so no retry)
     │   ├── StreamTableAlreadyExistsError (42P07)
     │   ├── PgTrickleInvalidArgumentError (22023, `invalid argument: ...`)
     │   │   ├── StreamTableStateError: refresh/resume refused in the current status
@@ -19,7 +19,8 @@ Hierarchy::
     │       (unless it was lost during COMMIT itself); retrying converges
     ├── PgTrickleRefreshError: the refresh operator finished with failed tables
     ├── PgTrickleUnhealthyError (AirflowFailException): the health sensor saw ERROR/SUSPENDED
-    │   or unknown stream tables; retrying would not help
+    │   tables; retrying would not help. Unknown stream tables raise StreamTableNotFoundError,
+    │   which is also one of these.
     ├── PgTrickleSensorTimeout (AirflowSensorTimeout): the health sensor ran out of time
     ├── PgTrickleConnectionError (AirflowFailException): the server refused the connection
     │   for good (bad password, unknown database or role, no permission); waiting would not help
@@ -92,10 +93,6 @@ class PgTrickleDatabaseError(PgTrickleError):
         self.stream_table = stream_table
 
 
-class StreamTableNotFoundError(PgTrickleDatabaseError):
-    """The named stream table is not in the pg_trickle catalog."""
-
-
 class StreamTableAlreadyExistsError(PgTrickleDatabaseError):
     """A stream table (or relation) of that name already exists."""
 
@@ -141,6 +138,17 @@ class PgTrickleRefreshError(PgTrickleError):
 
 class PgTrickleUnhealthyError(PgTrickleError, AirflowFailException):
     """The health sensor found tables in ERROR or SUSPENDED, or names not in the catalog."""
+
+
+class StreamTableNotFoundError(PgTrickleDatabaseError, PgTrickleUnhealthyError):
+    """The named stream table is not in the pg_trickle catalog (SQLSTATE 42P01).
+
+    The one error for an unknown stream table, whoever finds out: the hook and the operators
+    (the server's 42P01, or a name missing from the catalog) and the health sensor, poking or
+    deferred. It is an `AirflowFailException`, because a retry cannot make the name exist, and
+    a `PgTrickleUnhealthyError`, so code written for the sensor's earlier error for unknown
+    names (``except PgTrickleUnhealthyError``) keeps catching it.
+    """
 
 
 class PgTrickleSensorTimeout(PgTrickleError, AirflowSensorTimeout):

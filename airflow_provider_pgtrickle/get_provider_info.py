@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow_provider_pgtrickle import __version__
+
 DOCS_URL = "https://trickle-labs.github.io/airflow-provider-pgtrickle/"
 
 
@@ -17,7 +19,7 @@ def get_provider_info() -> dict[str, Any]:
         "name": "pg_trickle",
         "description": "Create, refresh and monitor pg_trickle stream tables on PostgreSQL 18.",
         "documentation-url": DOCS_URL,
-        "versions": ["0.1.0"],
+        "versions": [__version__],
         "integrations": [
             {
                 "integration-name": "pg_trickle",

@@ -2,7 +2,7 @@
 
 Inputs come from the pg_trickle dependency catalog, the output is the stream table itself.
 Dataset naming follows the Postgres provider: namespace ``postgres://host:port``, name
-``database.schema.table``.
+``database.schema.table``, both from `StreamTableLocation`, the rule the asset URIs use too.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import importlib.util
 from collections.abc import Sequence
 from typing import Any
 
+from airflow_provider_pgtrickle.assets import StreamTableLocation
 from airflow_provider_pgtrickle.types import DependencyEdge
 
 
@@ -24,32 +25,29 @@ def openlineage_available() -> bool:
 
 def lineage_datasets(
     *,
-    namespace: str,
-    database: str,
+    location: StreamTableLocation,
     stream_tables: Sequence[str],
     edges: Sequence[DependencyEdge],
 ) -> tuple[list[Any], list[Any]]:
     """(inputs, outputs) OpenLineage datasets for the stream tables touched by a task."""
     from airflow.providers.common.compat.openlineage.facet import Dataset
 
+    def dataset(name: str) -> Any:
+        return Dataset(namespace=location.namespace, name=location.dataset_name(name))
+
     touched = set(stream_tables)
     sources = sorted({e.source for e in edges if e.stream_table in touched})
-    inputs = [Dataset(namespace=namespace, name=f"{database}.{source}") for source in sources]
-    outputs = [Dataset(namespace=namespace, name=f"{database}.{name}") for name in sorted(touched)]
-    return inputs, outputs
+    return [dataset(source) for source in sources], [dataset(name) for name in sorted(touched)]
 
 
 def operator_lineage(
     *,
-    namespace: str,
-    database: str,
+    location: StreamTableLocation,
     stream_tables: Sequence[str],
     edges: Sequence[DependencyEdge],
 ) -> Any:
     """An `OperatorLineage` for `get_openlineage_facets_on_complete`."""
     from airflow.providers.openlineage.extractors import OperatorLineage
 
-    inputs, outputs = lineage_datasets(
-        namespace=namespace, database=database, stream_tables=stream_tables, edges=edges
-    )
+    inputs, outputs = lineage_datasets(location=location, stream_tables=stream_tables, edges=edges)
     return OperatorLineage(inputs=inputs, outputs=outputs)

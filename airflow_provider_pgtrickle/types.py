@@ -33,8 +33,16 @@ class StreamTableStatus(str, enum.Enum):
 
     @property
     def is_refreshable(self) -> bool:
-        """Manual refresh is refused for SUSPENDED and ERROR tables."""
-        return self in (StreamTableStatus.INITIALIZING, StreamTableStatus.ACTIVE)
+        """Deprecated (warns; to be removed): use ``not status.is_failed``."""
+        import warnings
+
+        warnings.warn(
+            "StreamTableStatus.is_refreshable is deprecated and will be removed; use "
+            "`not status.is_failed` (SUSPENDED and ERROR tables are the ones not refreshed).",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return not self.is_failed
 
     @property
     def is_failed(self) -> bool:

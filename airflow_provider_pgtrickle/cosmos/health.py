@@ -281,7 +281,7 @@ def add_stream_table_sensors(
     )
     if not stream_tables:
         log.warning(
-            "pg-trickle: no stream-table model in the rendered dbt selection; no sensor added."
+            "pg_trickle: no stream-table model in the rendered dbt selection; no sensor added."
         )
         return StreamTableSensors(stream_tables=(), sensors=())
 

@@ -25,18 +25,13 @@ from psycopg.rows import dict_row
 from airflow_provider_pgtrickle import _compat, _health
 from airflow_provider_pgtrickle._sql import (
     ALTER_ARGS,
-    CDC_MODES,
     CREATE_OPTIONAL,
     DEPLOY_FIELDS,
     DEPLOY_SNAPSHOT,
-    DIAMOND_CONSISTENCY,
-    DIAMOND_POLICY,
     FEATURES,
-    FUSE_MODES,
     SKIP_NOTICE,
     ST_COLUMNS,
     STATS_COLUMNS,
-    TIERS,
     Row,
     collect_notices,
     named_call,
@@ -46,18 +41,18 @@ from airflow_provider_pgtrickle._sql import (
     strip_query_end,
 )
 from airflow_provider_pgtrickle._validation import (
-    INT8_MAX,
+    CALCULATED,
+    DEFAULT_REFRESH_MODE,
+    DEFAULT_SCHEDULE,
+    check_arguments,
     qualify,
     qualify_many,
     split_name,
-    validate_choice,
-    validate_number,
     validate_positive_int,
     validate_query,
     validate_refresh_mode,
     validate_schedule,
     validate_schema,
-    validate_status,
 )
 from airflow_provider_pgtrickle.exceptions import (
     PgTrickleDatabaseError,
@@ -84,6 +79,7 @@ from airflow_provider_pgtrickle.types import (
     StreamTableStats,
     StreamTableStatus,
 )
+from airflow_provider_pgtrickle.vocabulary.config import AUTO_RESOLVES_TO, Surface
 
 if TYPE_CHECKING:
     from psycopg.errors import Diagnostic
@@ -254,7 +250,14 @@ class PgTrickleHook(PostgresHook):
         )
 
     def _database_name(self) -> str:
-        return str(self.database or self.connection.schema or "")
+        # The database libpq connects to, named by the rule the asset URIs use. This names
+        # the database in error messages, which must not fail themselves.
+        from airflow_provider_pgtrickle.assets import stream_table_location
+
+        try:
+            return stream_table_location(self).database
+        except PgTrickleValidationError:
+            return ""
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -263,86 +266,38 @@ class PgTrickleHook(PostgresHook):
         name: str,
         *,
         query: str,
-        schedule: str,
+        schedule: str | None,
         refresh_mode: RefreshMode | str,
         initialize: bool,
         options: dict[str, Any],
     ) -> dict[str, tuple[Any, str]]:
         mode = validate_refresh_mode(refresh_mode, subject=name)
-        schedule = validate_schedule(schedule, subject=name)
-        # IMMEDIATE tables have no schedule: pg_trickle stores NULL at create and compares the
-        # schedule as raw text on create-or-replace, so anything but 'calculated' would be an
-        # alter (writing a schedule into an IMMEDIATE table) on every deploy.
-        if mode is RefreshMode.IMMEDIATE:
-            schedule = "calculated"
+        # None means CALCULATED here (the vocabulary's schedule grammar); the text is checked
+        # with the other arguments below, so its error reads like theirs.
+        schedule = CALCULATED if schedule is None else validate_schedule(schedule, subject=name)
+        settings = check_arguments(
+            name, {"schedule": schedule, "refresh_mode": mode.value, **options}, Surface.CREATE
+        )
+        # IMMEDIATE tables have no schedule: check_config sends 'calculated' for them, as
+        # pg_trickle compares the schedule as raw text on create-or-replace and anything else
+        # would be an alter (writing a schedule into an IMMEDIATE table) on every deploy.
         args: dict[str, tuple[Any, str]] = {
             "name": (name, "text"),
             "query": (_query_text(query, subject=name), "text"),
-            "schedule": (schedule, "text"),
-            "refresh_mode": (mode.value, "text"),
+            "schedule": (settings.pop("schedule"), "text"),
+            "refresh_mode": (settings.pop("refresh_mode"), "text"),
             "initialize": (bool(initialize), "boolean"),
         }
-        args.update(self._optional_args(name, options, CREATE_OPTIONAL))
+        args.update({key: (value, CREATE_OPTIONAL[key]) for key, value in settings.items()})
         return args
-
-    def _optional_args(
-        self, name: str, options: dict[str, Any], allowed: dict[str, str]
-    ) -> dict[str, tuple[Any, str]]:
-        out: dict[str, tuple[Any, str]] = {}
-        for key, value in options.items():
-            if key not in allowed:
-                raise PgTrickleValidationError(
-                    f"Stream table `{name}`: unknown option {key!r}; accepted: "
-                    f"{', '.join(sorted(allowed))}."
-                )
-            if value is None:
-                continue
-            out[key] = (self._check_option(name, key, value), allowed[key])
-        return out
-
-    @staticmethod
-    def _check_option(name: str, key: str, value: Any) -> Any:
-        choices = {
-            "diamond_consistency": DIAMOND_CONSISTENCY,
-            "diamond_schedule_policy": DIAMOND_POLICY,
-            "cdc_mode": CDC_MODES,
-            "tier": TIERS,
-            "fuse": FUSE_MODES,
-        }
-        if key in choices:
-            return validate_choice(value, argument=key, choices=choices[key], subject=name)
-        if key in ("append_only", "pooler_compatibility_mode"):
-            if not isinstance(value, bool):
-                raise PgTrickleValidationError(
-                    f"Stream table `{name}`: {key} {value!r} is not a boolean; pass True or False."
-                )
-            return value
-        if key == "fuse_ceiling":
-            return validate_positive_int(value, argument=key, subject=name, maximum=INT8_MAX)
-        if key == "fuse_sensitivity":
-            return validate_positive_int(value, argument=key, subject=name)
-        # For the max_* limits 0 means "no limit" (pg_trickle stores NULL).
-        if key == "max_differential_joins":
-            return validate_positive_int(value, argument=key, subject=name, minimum=0)
-        if key == "max_delta_fraction":
-            return validate_number(
-                value, argument=key, subject=name, hint="pass e.g. 0.5 (0 removes the limit)"
-            )
-        if key in ("partition_by", "query", "schedule", "refresh_mode", "status"):
-            if not isinstance(value, str) or "\x00" in value:
-                raise PgTrickleValidationError(
-                    f"Stream table `{name}`: {key} {value!r} is not a valid string; pass text."
-                )
-            return value
-        return value
 
     def create_stream_table(
         self,
         name: str,
         query: str,
         *,
-        schedule: str = "calculated",
-        refresh_mode: RefreshMode | str = RefreshMode.AUTO,
+        schedule: str | None = DEFAULT_SCHEDULE,
+        refresh_mode: RefreshMode | str = DEFAULT_REFRESH_MODE,
         initialize: bool = True,
         **options: Any,
     ) -> None:
@@ -374,8 +329,8 @@ class PgTrickleHook(PostgresHook):
         name: str,
         query: str,
         *,
-        schedule: str = "calculated",
-        refresh_mode: RefreshMode | str = RefreshMode.AUTO,
+        schedule: str | None = DEFAULT_SCHEDULE,
+        refresh_mode: RefreshMode | str = DEFAULT_REFRESH_MODE,
         initialize: bool = True,
         **options: Any,
     ) -> DeployResult:
@@ -409,7 +364,7 @@ class PgTrickleHook(PostgresHook):
             before = cur.execute(DEPLOY_SNAPSHOT, [schema, table]).fetchone()
             if before is not None and args["refresh_mode"][0] == RefreshMode.AUTO.value:
                 kept = before["refresh_mode"]
-                kept = kept if kept in ("FULL", "DIFFERENTIAL") else "DIFFERENTIAL"
+                kept = kept if kept in AUTO_RESOLVES_TO else DEFAULT_REFRESH_MODE
                 args["refresh_mode"] = (kept, "text")
             if before is not None and not query_matches(args["query"][0], before):
                 statement, params = named_call(
@@ -452,14 +407,12 @@ class PgTrickleHook(PostgresHook):
         args: dict[str, tuple[Any, str]] = {"name": (qualified, "text")}
         if query is not None:
             args["query"] = (_query_text(query, subject=qualified), "text")
-        if schedule is not None:
-            args["schedule"] = (validate_schedule(schedule, subject=qualified), "text")
         if refresh_mode is not None:
-            mode = validate_refresh_mode(refresh_mode, subject=qualified, for_alter=True)
-            args["refresh_mode"] = (mode.value, "text")
-        if status is not None:
-            args["status"] = (validate_status(status, subject=qualified).value, "text")
-        args.update(self._optional_args(qualified, options, ALTER_ARGS))
+            # Refused with its own message first: AUTO is fine on create, never on alter.
+            validate_refresh_mode(refresh_mode, subject=qualified, for_alter=True)
+        given = {"schedule": schedule, "refresh_mode": refresh_mode, "status": status, **options}
+        settings = check_arguments(qualified, given, Surface.ALTER)
+        args.update({key: (value, ALTER_ARGS[key]) for key, value in settings.items()})
         if len(args) == 1:
             raise PgTrickleValidationError(
                 f"Stream table `{qualified}`: nothing to alter; pass at least one of "
@@ -785,7 +738,20 @@ class PgTrickleHook(PostgresHook):
         )
 
     def check_names(self, names: Sequence[str]) -> list[str]:
-        """Validate and qualify names (no SQL); exposed for operators and the sensor."""
+        """Validate and qualify names (no SQL).
+
+        Deprecated (warns; to be removed): every hook method, operator and the sensor validate
+        and qualify the names they are given before sending anything; pass names to them.
+        """
+        import warnings
+
+        warnings.warn(
+            "PgTrickleHook.check_names() is deprecated and will be removed; the hook's methods, "
+            "the operators and the sensor validate and qualify names themselves: pass the names "
+            "to them directly.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         return qualify_many(names, argument="stream_tables")
 
 

@@ -15,6 +15,9 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import AssetAlias, BaseOperator
 
 from airflow_provider_pgtrickle._validation import (
+    DEFAULT_REFRESH_MODE,
+    DEFAULT_SCHEDULE,
+    check_arguments,
     qualify,
     qualify_many,
     validate_positive_int,
@@ -23,7 +26,7 @@ from airflow_provider_pgtrickle._validation import (
     validate_schema,
     validate_status,
 )
-from airflow_provider_pgtrickle.assets import STREAM_TABLE_ASSET_ALIAS, stream_table_asset_uri
+from airflow_provider_pgtrickle.assets import STREAM_TABLE_ASSET_ALIAS, stream_table_location
 from airflow_provider_pgtrickle.exceptions import (
     PgTrickleError,
     PgTrickleRefreshError,
@@ -31,6 +34,7 @@ from airflow_provider_pgtrickle.exceptions import (
     StreamTableNotFoundError,
 )
 from airflow_provider_pgtrickle.types import RefreshOutcome, StreamTableStatus
+from airflow_provider_pgtrickle.vocabulary.config import Surface
 
 _FAILED = (RefreshOutcome.FAILED, RefreshOutcome.UPSTREAM_FAILED)
 
@@ -71,10 +75,6 @@ class _PgTrickleBaseOperator(BaseOperator):
 
         return PgTrickleHook(postgres_conn_id=self.postgres_conn_id)
 
-    def _location(self) -> tuple[str, int | None, str]:
-        conn = self.hook.connection
-        return conn.host or "localhost", conn.port, str(self.hook.database or conn.schema or "")
-
     def _emit(self, context: Context, names: Sequence[str]) -> None:
         """Record which tables were touched: asset events and OpenLineage outputs."""
         self._touched = list(names)
@@ -83,11 +83,10 @@ class _PgTrickleBaseOperator(BaseOperator):
         if self.emit_assets:
             from airflow.sdk import Asset
 
-            host, port, database = self._location()
+            location = stream_table_location(self.hook)
             events = context["outlet_events"][AssetAlias(STREAM_TABLE_ASSET_ALIAS)]
             for name in names:
-                uri = stream_table_asset_uri(host=host, port=port, database=database, name=name)
-                events.add(Asset(uri=uri))
+                events.add(Asset(uri=location.asset_uri(name)))
         from airflow_provider_pgtrickle.lineage import openlineage_available
 
         if openlineage_available():
@@ -97,10 +96,8 @@ class _PgTrickleBaseOperator(BaseOperator):
         """Inputs from the dependency catalog, outputs the stream tables touched."""
         from airflow_provider_pgtrickle.lineage import operator_lineage
 
-        host, port, database = self._location()
         return operator_lineage(
-            namespace=f"postgres://{host}:{port or 5432}",
-            database=database,
+            location=stream_table_location(self.hook),
             stream_tables=self._touched,
             edges=self._lineage_edges,
         )
@@ -114,8 +111,10 @@ class PgTrickleCreateStreamTableOperator(_PgTrickleBaseOperator):
     :param stream_table: ``schema.table`` (lower-case identifiers; unqualified means public).
         Templated.
     :param query: the defining ``SELECT`` (or a path ending in ``.sql``). Templated.
-    :param schedule: duration (``'5m'``, ``'1h30m'``), cron, or ``'calculated'``. Templated.
-    :param refresh_mode: ``DIFFERENTIAL``, ``FULL``, ``IMMEDIATE`` or ``AUTO``. Templated.
+    :param schedule: duration (``'5m'``, ``'1h30m'``), cron, or ``'calculated'`` (or None);
+        default ``'1m'``. Templated. Accepted words: docs/reference/configuration.md.
+    :param refresh_mode: ``DIFFERENTIAL`` (default), ``FULL``, ``IMMEDIATE`` or ``AUTO``.
+        Templated.
     :param initialize: fill the table when it is created (ignored for existing tables).
     :param options: further create arguments (``diamond_consistency``, ``cdc_mode``,
         ``append_only``, ``pooler_compatibility_mode``, ``partition_by``,
@@ -133,8 +132,8 @@ class PgTrickleCreateStreamTableOperator(_PgTrickleBaseOperator):
         *,
         stream_table: str,
         query: str,
-        schedule: str | None = "1m",
-        refresh_mode: str = "DIFFERENTIAL",
+        schedule: str | None = DEFAULT_SCHEDULE,
+        refresh_mode: str = DEFAULT_REFRESH_MODE,
         initialize: bool = True,
         options: dict[str, Any] | None = None,
         **kwargs: Any,
@@ -152,6 +151,12 @@ class PgTrickleCreateStreamTableOperator(_PgTrickleBaseOperator):
             validate_schedule(self.schedule, subject=str(stream_table))
         if _is_static(refresh_mode):
             validate_refresh_mode(refresh_mode, subject=str(stream_table))
+            # Words, ranges and combinations (IMMEDIATE + partition_by, ...) fail at parse
+            # time; a templated schedule is checked by the hook when the task runs.
+            static = {"refresh_mode": refresh_mode, **self.options}
+            if _is_static(self.schedule):
+                static["schedule"] = self.schedule
+            check_arguments(str(stream_table), static, Surface.CREATE)
 
     def execute(self, context: Context) -> dict[str, Any]:
         result = self.hook.create_or_replace_stream_table(
@@ -215,6 +220,16 @@ class PgTrickleAlterStreamTableOperator(_PgTrickleBaseOperator):
             validate_refresh_mode(refresh_mode, subject=subject, for_alter=True)
         if _is_static(status):
             validate_status(status, subject=subject)
+        static = {
+            key: value
+            for key, value in {
+                "schedule": schedule,
+                "refresh_mode": refresh_mode,
+                "status": status,
+            }.items()
+            if _is_static(value)
+        }
+        check_arguments(subject, {**static, **self.options}, Surface.ALTER)
         if all(v is None for v in (schedule, refresh_mode, status, query)) and not self.options:
             raise PgTrickleValidationError(
                 f"Stream table `{subject}`: nothing to alter; pass schedule, refresh_mode, "

@@ -26,6 +26,7 @@ from airflow_provider_pgtrickle.exceptions import (
     PgTrickleSensorTimeout,
     PgTrickleUnhealthyError,
     PgTrickleValidationError,
+    StreamTableNotFoundError,
 )
 from airflow_provider_pgtrickle.types import HealthReport, HealthState
 
@@ -41,6 +42,16 @@ _BUSY_WAIT_MIN = 1.0
 _BUSY_WAIT_CAP = 300.0
 
 
+def unhealthy_error(message: str, missing: Sequence[str]) -> PgTrickleUnhealthyError:
+    """The error a failed check raises: unknown names are `StreamTableNotFoundError`, the
+    operators' error for them too; else `PgTrickleUnhealthyError` (ERROR/SUSPENDED tables)."""
+    if missing:
+        return StreamTableNotFoundError(
+            message, sqlstate="42P01", stream_table=missing[0] if len(missing) == 1 else None
+        )
+    return PgTrickleUnhealthyError(message)
+
+
 class PgTrickleHealthSensor(BaseSensorOperator):
     """Wait until stream tables are ACTIVE, populated, error-free and fresh.
 
@@ -48,9 +59,11 @@ class PgTrickleHealthSensor(BaseSensorOperator):
     errors, it was refreshed within ``max_staleness``, and (with
     ``require_current_interval``) it was refreshed at or after the run's ``data_interval_end``
     (a refresh that found nothing to change counts: pg_trickle then keeps ``data_timestamp``
-    and moves only ``last_refresh_at``). ERROR or SUSPENDED fails at once with the table's
-    last error (unless ``fail_on_error=False``, then the sensor keeps waiting); unknown names
-    fail at once.
+    and moves only ``last_refresh_at``); IMMEDIATE tables are never stale. The rules are the
+    dbt test's too (`airflow_provider_pgtrickle.vocabulary.health`, docs/health.md). ERROR or
+    SUSPENDED fails at once with `PgTrickleUnhealthyError` naming the table's last error
+    (unless ``fail_on_error=False``, then the sensor keeps waiting); unknown names fail at
+    once with `StreamTableNotFoundError`, as in the operators.
 
     Each poke opens its own connection and closes it. A database that cannot be reached
     (restarting, shutting down, refusing connections, a dropped connection) does not fail
@@ -179,19 +192,15 @@ class PgTrickleHealthSensor(BaseSensorOperator):
         from airflow_provider_pgtrickle import _health
 
         names = self._names()
-        rows = self.hook.fetch_health(names, self._schema())
-        report = _health.classify(
-            rows,
-            requested=names,
-            max_staleness=self.max_staleness,
-            min_data_timestamp=self._min_data_timestamp(context),
-            fail_on_error=self.fail_on_error,
-        )
+        rules = _health.Rules(self.max_staleness, self._min_data_timestamp(context))
+        query, params = _health.health_query(names, self._schema(), rules)
+        rows = self._read(query, params, "read stream table health")
+        report = _health.classify(_health.judged_rows(rows), fail_on_error=self.fail_on_error)
         if self._sources_since is not None and report.state is HealthState.HEALTHY:
             report = self._gate_on_sources(report)
         self._last_report = report
         if report.state is HealthState.FAILED:
-            raise PgTrickleUnhealthyError(report.message)
+            raise unhealthy_error(report.message, report.missing)
         return report
 
     def _start_sources_wait(self) -> None:
@@ -228,6 +237,8 @@ class PgTrickleHealthSensor(BaseSensorOperator):
                 self.hook.new_connection() as conn,
                 conn.cursor(row_factory=tuple_row) as cur,
             ):
+                # One read, one statement: no BEGIN/COMMIT round trips.
+                conn.autocommit = True
                 cur.execute(query, params)
                 return cur.fetchall()
         except psycopg.Error as error:
@@ -349,4 +360,5 @@ class PgTrickleHealthSensor(BaseSensorOperator):
             return report
         if status == "timeout":
             raise PgTrickleSensorTimeout(message)
-        raise PgTrickleUnhealthyError(message or f"Unexpected trigger event {event!r}.")
+        missing = (event.get("report") or {}).get("missing") or []
+        raise unhealthy_error(message or f"Unexpected trigger event {event!r}.", missing)

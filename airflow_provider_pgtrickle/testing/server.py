@@ -34,6 +34,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 EXTENSION_DIR = Path(__file__).parent / "extension"
+"""Directory holding the double's control files and install scripts."""
 DOUBLE_HELPER_EXTENSION = "pg_trickle_test"
 _SERVER_OS_USER = "embedded_postgres"
 # Where root keeps a copy of the server binaries its unprivileged server user can reach
@@ -58,7 +59,15 @@ _SERVER_SETTINGS = {
 
 
 def extension_dir() -> Path:
-    """Directory holding the double's control files and install scripts."""
+    """Deprecated (warns; to be removed): use the constant `EXTENSION_DIR`."""
+    import warnings
+
+    warnings.warn(
+        "airflow_provider_pgtrickle.testing.server.extension_dir() is deprecated and will be "
+        "removed; use the constant `airflow_provider_pgtrickle.testing.server.EXTENSION_DIR`.",
+        DeprecationWarning,
+        stacklevel=2,
+    )
     return EXTENSION_DIR
 
 

@@ -29,11 +29,14 @@ from collections.abc import AsyncGenerator, AsyncIterator, Hashable, Iterator
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
 from airflow_provider_pgtrickle.types import REPORT_LIMIT, HealthReport, HealthRow, HealthState
+
+if TYPE_CHECKING:
+    from airflow_provider_pgtrickle._health import Judged, Rules
 
 # Channels pg_trickle sends on: `pg_trickle_alert` (JSON with `event`, `pgt_schema`,
 # `pgt_name`; pg_trickle src/monitor/alert.rs, emit_alert) and `pg_trickle_refresh` (JSON with
@@ -150,6 +153,16 @@ class _Selector:
             return [rows[name] for name in self.names if name in rows]
         return [row for name, row in sorted(rows.items()) if self.schema in (None, row.schema)]
 
+    def pick_judged(self, judged: dict[str, Judged]) -> list[Judged]:
+        """This selection's verdicts under one rule set (requested names in order)."""
+        if self.names:
+            return [judged[name] for name in self.names if name in judged]
+        return [
+            j
+            for _, j in sorted(judged.items())
+            if j.row is not None and self.schema in (None, j.row.schema)
+        ]
+
 
 @dataclass
 class _Interest:
@@ -158,6 +171,8 @@ class _Interest:
     deadline: datetime | None
     # WAL position whose earlier source changes must be consumed (`wait_for_sources`).
     since: str | None = None
+    # The health rules' parameters (None: the trigger only reads the rows, not a verdict).
+    rules: Rules | None = None
 
 
 @dataclass(frozen=True)
@@ -171,6 +186,8 @@ class Snapshot:
     covered: frozenset[int]
     rows: dict[str, HealthRow]
     failure: _Failure | None = None
+    # The database's verdicts: rule set -> stream table -> verdict (missing names included).
+    judged: dict[Rules, dict[str, Judged]] = field(default_factory=dict)
     notified: frozenset[str] = frozenset()
     # Unconsumed source changes per (table, since) for triggers with `sources_since`.
     pending: dict[tuple[str, str], int] = field(default_factory=dict)
@@ -218,20 +235,28 @@ class _Hub:
         }
 
     def queries_for(self) -> list[tuple[Any, list[Any]]]:
-        """The fewest health queries that cover every interest: usually exactly one."""
+        """The fewest health queries that cover every interest: usually exactly one.
+
+        Each (table, rule set) pair is judged once however many triggers wait for it.
+        """
         from airflow_provider_pgtrickle import _health
 
-        selectors = {i.selector for i in self.interests.values()}
-        if not selectors:
-            return []
-        if any(not s.names and s.schema is None for s in selectors):
-            return [_health.health_query([], None)]
+        wanted = {(i.selector, i.rules or _health.Rules()) for i in self.interests.values()}
         out = []
-        names = sorted({name for s in selectors for name in s.names})
+        # Named tables are always asked for by name: only that query reports a name missing
+        # from the catalog (a whole-catalog query has no row for it).
+        names = sorted({(name, r) for s, r in wanted for name in s.names}, key=repr)
         if names:
-            out.append(_health.health_query(names, None))
-        for schema in sorted({s.schema for s in selectors if not s.names and s.schema}):
-            out.append(_health.health_query([], schema))
+            out.append(_health.query_by_names(names))
+        unnamed = [(s, r) for s, r in wanted if not s.names]
+        if any(s.schema is None for s, _ in unnamed):
+            out.append(_health.query_every_table(sorted({r for _, r in unnamed}, key=repr)))
+            return out
+        by_schema: dict[str, set[Rules]] = {}
+        for s, r in unnamed:
+            by_schema.setdefault(str(s.schema), set()).add(r)
+        for schema in sorted(by_schema):
+            out.append(_health.query_by_schema(schema, sorted(by_schema[schema], key=repr)))
         return out
 
 
@@ -350,13 +375,16 @@ async def _listen(conn_id: str, key: Hashable) -> AsyncGenerator[Snapshot, None]
                 covered = frozenset(hub.interests)
                 last_query_at = datetime.now(timezone.utc)
                 rows: dict[str, HealthRow] = {}
+                judged: dict[Rules, dict[str, Judged]] = {}
                 pending: dict[tuple[str, str], int] = {}
                 try:
                     for query, params in hub.queries_for():
                         hub.queries += 1
                         cur = await conn.execute(query, params)
-                        for row in _health.rows_to_health(await cur.fetchall()):
-                            rows[row.qualified_name] = row
+                        for one in _health.judged_rows(await cur.fetchall()):
+                            judged.setdefault(one.rules, {})[one.stream_table] = one
+                            if one.row is not None:
+                                rows[one.stream_table] = one.row
                     pairs = hub.pending_pairs(rows)
                     if pairs:
                         query, params = _caught_up.buffers_query(name for name, _ in pairs)
@@ -377,7 +405,7 @@ async def _listen(conn_id: str, key: Hashable) -> AsyncGenerator[Snapshot, None]
                     continue
                 last_query = time.monotonic()
                 notified, pushed = frozenset(pushed), set()
-                yield Snapshot(covered, rows, notified=notified, pending=pending)
+                yield Snapshot(covered, rows, notified=notified, pending=pending, judged=judged)
                 continue
             # Wait for a notification, at most one slice, then re-check joins and timers.
             try:
@@ -528,12 +556,18 @@ class PgTrickleHealthTrigger(_PgTrickleStreamTrigger):
             },
         )
 
+    def _rules(self) -> Rules:
+        from airflow_provider_pgtrickle._health import Rules
+
+        return Rules(self.max_staleness, _parse_time(self.min_data_timestamp))
+
     def _interest(self) -> _Interest:
         return _Interest(
             selector=_Selector(tuple(self.stream_tables), self.schema),
             poll_interval=self.poll_interval,
             deadline=datetime.fromisoformat(self.deadline),
             since=self.sources_since,
+            rules=self._rules(),
         )
 
     def _event(self, status: str, report: HealthReport, message: str) -> TriggerEvent:
@@ -563,10 +597,7 @@ class PgTrickleHealthTrigger(_PgTrickleStreamTrigger):
             cached = snapshot.reports.get(rules)
             if cached is None:
                 cached = snapshot.reports[rules] = _health.classify(
-                    selector.pick(snapshot.rows),
-                    requested=self.stream_tables,
-                    max_staleness=self.max_staleness,
-                    min_data_timestamp=_parse_time(self.min_data_timestamp),
+                    selector.pick_judged(snapshot.judged.get(self._rules(), {})),
                     fail_on_error=self.fail_on_error,
                 )
             if self.sources_since is not None and cached.state is HealthState.HEALTHY:

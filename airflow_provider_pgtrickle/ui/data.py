@@ -18,14 +18,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_pgtrickle import _health
 from airflow_provider_pgtrickle.types import (
-    HealthRow,
-    HealthState,
     RefreshHistoryEntry,
     StreamTableStatus,
     _JsonMixin,
 )
+from airflow_provider_pgtrickle.vocabulary.health import LAST_ERROR, VERDICT_JOIN, Verdict
 
 if TYPE_CHECKING:
     from airflow_provider_pgtrickle.hooks.pgtrickle import PgTrickleHook
@@ -34,19 +32,22 @@ if TYPE_CHECKING:
 CONNECTION_TYPES = ("postgres", "pgtrickle")
 
 _OVERVIEW_SQL = (
-    "SELECT st.pgt_schema, st.pgt_name, st.status, st.refresh_mode, st.schedule,"
+    "SELECT verdict.pair[1] AS health, verdict.pair[2] AS health_reason,"
+    " st.pgt_schema, st.pgt_name, st.status, st.refresh_mode, st.schedule,"
     " st.is_populated, st.consecutive_errors, st.last_refresh_at, st.data_timestamp,"
     " EXTRACT(EPOCH FROM st.staleness)::float8 AS staleness_seconds, st.stale,"
     " st.fuse_mode, st.fuse_state, st.last_error_at,"
-    # Auto-suspension records no last_error_message (only the history does): the same
-    # fallback as the health sensor's query in airflow_provider_pgtrickle._health.
-    " COALESCE(st.last_error_message, (SELECT h.error_message"
-    " FROM pgtrickle.pgt_refresh_history AS h WHERE h.pgt_id = st.pgt_id"
-    " AND h.status = 'FAILED' AND h.start_time >= COALESCE(st.last_refresh_at, '-infinity')"
-    " ORDER BY h.refresh_id DESC LIMIT 1)) AS last_error_message"
+    # Auto-suspension records no last_error_message (only the history does): the health
+    # rules' fallback (vocabulary.health.LAST_ERROR).
+    f" {LAST_ERROR} AS last_error_message"
     # stream_tables_info is the catalog plus staleness and `stale`, without the history
     # aggregates of pg_stat_stream_tables (pg_trickle sql/archive/pg_trickle--0.67.0.sql).
-    " FROM pgtrickle.stream_tables_info AS st ORDER BY st.pgt_schema, st.pgt_name"
+    # The health rules are the sensor's (vocabulary.health), judged in the query; the page
+    # also flags tables older than their own schedule (`within_schedule`).
+    " FROM pgtrickle.stream_tables_info AS st CROSS JOIN (SELECT NULL::float8 AS max_staleness,"
+    " NULL::timestamptz AS min_data_timestamp, true AS within_schedule) AS req"
+    + VERDICT_JOIN
+    + " ORDER BY st.pgt_schema, st.pgt_name"
 )
 
 
@@ -135,42 +136,21 @@ def _record(item: Any, names: tuple[str, ...]) -> dict[str, Any]:
 
 
 def judge(rows: list[dict[str, Any]]) -> list[tuple[Health, str]]:
-    """The health sensor's rules (`_health.classify`), plus the fuse and pg_trickle's `stale`.
-
-    One `classify` call for all rows, in row order.
-    """
-    health_rows = [
-        HealthRow(
-            schema=row["pgt_schema"],
-            name=row["pgt_name"],
-            status=StreamTableStatus(row["status"]),
-            is_populated=bool(row["is_populated"]),
-            consecutive_errors=int(row["consecutive_errors"] or 0),
-            staleness_seconds=row["staleness_seconds"],
-            data_timestamp=row["data_timestamp"],
-            last_error_message=row["last_error_message"],
-        )
-        for row in rows
-    ]
-    report = _health.classify(
-        health_rows, requested=(), max_staleness=None, min_data_timestamp=None, fail_on_error=True
-    )
+    """The page's colour for rows judged by the health rules (`health`, `health_reason`),
+    plus the fuse: a blown fuse holds refreshes, so it shows as failed."""
     verdicts: list[tuple[Health, str]] = []
-    for row, verdict in zip(rows, report.tables, strict=True):
-        if verdict.state is HealthState.FAILED:
-            verdicts.append((Health.FAILED, verdict.reason))
+    for row in rows:
+        verdict = row["health"]
+        if verdict == Verdict.FAILED.value:
+            verdicts.append((Health.FAILED, row["health_reason"]))
         elif row["fuse_state"] == "blown":
             verdicts.append(
                 (Health.FAILED, "has a blown fuse: refreshes are held until the fuse is reset")
             )
-        elif verdict.state is HealthState.WAITING:
-            verdicts.append((Health.WARNING, verdict.reason))
-        elif row["stale"]:
-            verdicts.append(
-                (Health.WARNING, "is stale: the last refresh is older than its schedule")
-            )
+        elif verdict == Verdict.HEALTHY.value:
+            verdicts.append((Health.HEALTHY, row["health_reason"]))
         else:
-            verdicts.append((Health.HEALTHY, verdict.reason))
+            verdicts.append((Health.WARNING, row["health_reason"]))
     return verdicts
 
 

@@ -1,7 +1,208 @@
-"""Placeholder: filled in by the vocabulary work."""
+"""What "healthy" means for a stream table, written once.
+
+`RULES` is an ordered list: the first rule whose condition holds gives the table's state and
+the reason in words. The rules render into ONE SQL expression (`VERDICT_JOIN`), which every
+caller selects: the health sensor and its trigger (`airflow_provider_pgtrickle._health`), the
+provider's UI, the dbt generic test `stream_table_healthy` and the run-operation
+`pgtrickle_status` (through the generated macro `pgtrickle_health_vocabulary`). Nothing else
+decides health; Python only maps the state the database returns (and `fail_on_error`).
+
+The expression reads two relations by alias:
+
+- ``st``: a row of ``pgtrickle.pgt_stream_tables`` (all columns NULL when the requested table
+  is not in the catalog);
+- ``req``: the request, with columns ``max_staleness`` (float8 seconds since the last refresh,
+  NULL for no limit), ``min_data_timestamp`` (timestamptz the table must be current as of,
+  NULL for no such rule) and ``within_schedule`` (boolean: also stale when the last refresh is
+  older than the table's own duration schedule, as pg_trickle's ``stale`` column says).
+
+The decisions behind the rules (docs/health.md, "What healthy means", keeps them for users):
+
+- Errors are judged by ``status`` and ``consecutive_errors``, never by ``last_error_message``
+  alone. The message is written only with ``status = 'ERROR'`` (pg_trickle src/catalog.rs,
+  set_error_state), and every way back to ACTIVE clears it with the error count: a completed
+  refresh (src/catalog.rs, update_after_refresh, update_after_no_data_refresh,
+  store_frontier_and_complete_refresh), resume (src/api/alter.rs, resume_stream_table_impl)
+  and any alter of an ERROR table (alter_stream_table_impl, the ERR-1c block). A message next
+  to an ACTIVE status and zero errors is therefore a stale leftover (a catalog written by hand
+  or by another version), never a live error; upstream's own dbt test ignores it too.
+- IMMEDIATE tables are never stale and always current: they are maintained inside the writing
+  transaction (src/ivm.rs), the scheduler never refreshes them (src/scheduler/mod.rs,
+  check_schedule), and their ``last_refresh_at`` moves only when a write changed them, so the
+  time since it says nothing about their freshness.
+
+Importing this module is cheap (no psycopg, no Airflow).
+"""
 
 from __future__ import annotations
 
+import enum
+import inspect
+import re
+from dataclasses import dataclass
+
+from airflow_provider_pgtrickle.vocabulary._jinja import render_macro
+
+
+class Verdict(str, enum.Enum):
+    """The states a rule can give (the SQL expression returns their values)."""
+
+    HEALTHY = "healthy"
+    WAITING = "waiting"
+    FAILED = "failed"
+    MISSING = "missing"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """When ``when`` (SQL over ``st`` and ``req``) holds, the table is ``state`` because
+    ``reason``: text in which ``{field}`` stands for the SQL expression `FIELDS` names."""
+
+    state: Verdict
+    when: str
+    reason: str
+
+
+# The last error: auto-suspension after retryable failures records no last_error_message (only
+# the refresh history does), so fall back to the newest failure since the last successful
+# refresh. Only the rules for failed or failing tables read it, and SQL evaluates a CASE branch
+# only when it is taken, so healthy tables never pay for the history probe (one index probe by
+# pgt_id).
+LAST_ERROR = (
+    "COALESCE(st.last_error_message, (SELECT h.error_message"
+    " FROM pgtrickle.pgt_refresh_history AS h WHERE h.pgt_id = st.pgt_id"
+    " AND h.status = 'FAILED' AND h.start_time >= COALESCE(st.last_refresh_at, '-infinity')"
+    " ORDER BY h.refresh_id DESC LIMIT 1))"
+)
+_SINCE_REFRESH = "EXTRACT(EPOCH FROM now() - st.last_refresh_at)"
+# Times in words: UTC, ISO 8601, whatever the session's TimeZone and DateStyle.
+_ISO = '\'YYYY-MM-DD"T"HH24:MI:SS.US"Z"\''
+_CURRENT_AS_OF = "GREATEST(st.data_timestamp, st.last_refresh_at)"
+
+# SQL expressions the reasons may name. None becomes the text given after the expression.
+FIELDS: dict[str, str] = {
+    "status": "st.status",
+    "last_error": f"COALESCE({LAST_ERROR}, 'no error message recorded')",
+    "last_error_suffix": f"COALESCE('; last: ' || {LAST_ERROR}, '')",
+    "consecutive_errors": "st.consecutive_errors::text",
+    "age": f"COALESCE(round({_SINCE_REFRESH})::bigint::text || 's ago', 'never')",
+    "max_staleness": "req.max_staleness::text",
+    "schedule": "st.schedule",
+    "current_as_of": (f"COALESCE(to_char({_CURRENT_AS_OF} AT TIME ZONE 'UTC', {_ISO}), 'never')"),
+    "min_data_timestamp": f"to_char(req.min_data_timestamp AT TIME ZONE 'UTC', {_ISO})",
+}
+
+_SCHEDULED = "st.refresh_mode <> 'IMMEDIATE'"
+
+RULES: tuple[Rule, ...] = (
+    Rule(Verdict.MISSING, "st.pgt_id IS NULL", "is not in the pg_trickle catalog"),
+    Rule(
+        Verdict.FAILED,
+        "st.status IN ('ERROR', 'SUSPENDED')",
+        "is {status}: {last_error}",
+    ),
+    Rule(
+        Verdict.WAITING,
+        "NOT st.is_populated OR st.status = 'INITIALIZING'",
+        "is not populated yet",
+    ),
+    Rule(
+        Verdict.WAITING,
+        "st.consecutive_errors > 0",
+        "has {consecutive_errors} consecutive refresh error(s){last_error_suffix}",
+    ),
+    Rule(
+        Verdict.WAITING,
+        f"{_SCHEDULED} AND req.max_staleness IS NOT NULL"
+        f" AND (st.last_refresh_at IS NULL OR {_SINCE_REFRESH} > req.max_staleness)",
+        "is stale: last refreshed {age}, max_staleness is {max_staleness}s",
+    ),
+    Rule(
+        Verdict.WAITING,
+        # pg_trickle's own `stale` (sql/archive/pg_trickle--0.67.0.sql, pg_stat_stream_tables):
+        # duration schedules only, cron schedules are never stale.
+        f"{_SCHEDULED} AND req.within_schedule AND st.last_refresh_at IS NOT NULL"
+        " AND st.schedule !~ '[\\s@]'"
+        f" AND {_SINCE_REFRESH} > pgtrickle.parse_duration_seconds(st.schedule)",
+        "is stale: last refreshed {age}, longer than its schedule {schedule}",
+    ),
+    Rule(
+        Verdict.WAITING,
+        # HealthRow.current_as_of: a refresh that found nothing to change moves only
+        # last_refresh_at (docs/pg_trickle-contract.md).
+        f"{_SCHEDULED} AND req.min_data_timestamp IS NOT NULL"
+        f" AND NOT COALESCE({_CURRENT_AS_OF} >= req.min_data_timestamp, false)",
+        "was last refreshed {current_as_of}, before the data interval end {min_data_timestamp}",
+    ),
+    Rule(Verdict.HEALTHY, "true", "is healthy"),
+)
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _reason_sql(template: str) -> str:
+    parts: list[str] = []
+    for i, piece in enumerate(re.split(r"\{(\w+)\}", template)):
+        if i % 2:
+            parts.append(f"({FIELDS[piece]})")
+        elif piece:
+            parts.append(_quote(piece))
+    return " || ".join(parts)
+
+
+def _case(rules: tuple[Rule, ...]) -> str:
+    branches = " ".join(
+        f"WHEN {rule.when} THEN ARRAY[{_quote(rule.state.value)}, {_reason_sql(rule.reason)}]"
+        for rule in rules[:-1]
+    )
+    last = rules[-1]
+    return f"CASE {branches} ELSE ARRAY[{_quote(last.state.value)}, {_reason_sql(last.reason)}] END"
+
+
+# The verdict of every (st, req) row: `verdict.pair[1]` is the state, `verdict.pair[2]` the
+# reason. A lateral subquery (OFFSET 0 keeps the planner from inlining it into both columns),
+# so the CASE runs once per row.
+VERDICT_JOIN = f" CROSS JOIN LATERAL (SELECT {_case(RULES)} AS pair OFFSET 0) AS verdict"
+
+# The columns every health query returns, in this order (`_health.COLUMN_NAMES` reads them).
+COLUMNS = (
+    "SELECT COALESCE(st.pgt_schema, req.pgt_schema) AS pgt_schema,"
+    " COALESCE(st.pgt_name, req.pgt_name) AS pgt_name,"
+    " st.status, st.is_populated, st.consecutive_errors,"
+    f" {_SINCE_REFRESH}::float8 AS staleness_seconds,"
+    " st.data_timestamp, st.last_error_message, st.last_refresh_at, st.refresh_mode,"
+    " st.schedule, verdict.pair[1] AS health, verdict.pair[2] AS reason"
+)
+
+# One requested table (``req.pgt_schema``, ``req.pgt_name``) looked up on the catalog's
+# unique (pgt_schema, pgt_name) index; a missing table keeps its request row with NULLs. The
+# LIMIT, harmless on a unique key, keeps the planner from flattening the lookup into a join,
+# which pins one index probe per name however it judges a small catalog.
+LOOKUP = (
+    " LEFT JOIN LATERAL (SELECT * FROM pgtrickle.pgt_stream_tables AS one"
+    " WHERE one.pgt_schema = req.pgt_schema AND one.pgt_name = req.pgt_name LIMIT 1) AS st"
+    " ON true"
+)
+
 
 def jinja_macros() -> dict[str, str]:
-    return {}
+    path, content = render_macro(
+        "pgtrickle_health_vocabulary",
+        inspect.cleandoc(
+            """
+            The health rules (airflow_provider_pgtrickle/vocabulary/health.py, jinja_macros)
+            as the SQL the Airflow health sensor runs: a dict of columns, lookup (joins `req`
+            to `st`), verdict (health and reason from `st` and `req`) and states. Build `req`
+            from literals (pgtrickle_sql_value), never pasted text.
+            """
+        ),
+        {
+            "columns": COLUMNS,
+            "lookup": LOOKUP,
+            "verdict": VERDICT_JOIN,
+            "states": [state.value for state in Verdict],
+        },
+    )
+    return {path: content}

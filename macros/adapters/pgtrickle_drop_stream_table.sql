@@ -9,6 +9,6 @@
   {% if dbt_pg_trickle.pgtrickle_stream_table_exists(relation) %}
     {% do dbt_pg_trickle.pgtrickle_run_committed('pgtrickle_drop_stream_table', [dbt_pg_trickle.pgtrickle_get_drop_stream_table_sql(relation, cascade=cascade)]) %}
   {% else %}
-    {% do log("pg-trickle: " ~ dbt_pg_trickle.pgtrickle_qualified_name(relation) ~ ": no such stream table, nothing to drop", info=true) %}
+    {% do log("pg_trickle: " ~ dbt_pg_trickle.pgtrickle_qualified_name(relation) ~ ": no such stream table, nothing to drop", info=true) %}
   {% endif %}
 {% endmacro %}

@@ -17,7 +17,7 @@
   {%- set actual = dbt_pg_trickle.pgtrickle_get_stream_table_info(target_relation) -%}
   {%- set plan = dbt_pg_trickle.pgtrickle_get_stream_table_plan(desired, actual, should_full_refresh()) -%}
   {%- if plan.action == 'fail' -%}
-    {{ exceptions.raise_fail_fast_error("pg-trickle: model `" ~ model.name ~ "`: " ~ plan.labels | join(', ') ~ " changed but on_configuration_change is `fail`; set it to `apply` or run with --full-refresh.") }}
+    {{ exceptions.raise_fail_fast_error("pg_trickle: model `" ~ model.name ~ "`: " ~ plan.labels | join(', ') ~ " changed but on_configuration_change is `fail`; set it to `apply` or run with --full-refresh.") }}
   {%- endif -%}
 
   {{ run_hooks(pre_hooks, inside_transaction=False) }}
@@ -31,15 +31,15 @@
   {%- endif -%}
   {% do dbt_pg_trickle.pgtrickle_run_committed('pgtrickle_' ~ plan.action, statements) %}
 
-  {%- do log("pg-trickle: " ~ model.name ~ ": " ~ plan.outcome, info=true) -%}
+  {%- do log("pg_trickle: " ~ model.name ~ ": " ~ plan.outcome, info=true) -%}
   {%- if plan.action == 'skip' -%}
-    {%- do exceptions.warn("pg-trickle: model `" ~ model.name ~ "`: " ~ plan.labels | join(', ') ~ " changed but on_configuration_change is `continue`; nothing was applied.") -%}
+    {%- do exceptions.warn("pg_trickle: model `" ~ model.name ~ "`: " ~ plan.labels | join(', ') ~ " changed but on_configuration_change is `continue`; nothing was applied.") -%}
   {%- endif -%}
   {%- if plan.dependents -%}
     {%- do dbt_pg_trickle.pgtrickle_report_dropped_dependents(model.name, plan.dependents) -%}
   {%- endif -%}
   {%- if plan.held -%}
-    {%- do exceptions.warn("pg-trickle: model `" ~ model.name ~ "`: stream table `" ~ actual.qualified_name ~ "` is " ~ plan.held ~ "; pg_trickle set that status, so dbt leaves it. Fix the cause, then `dbt run-operation pgtrickle_resume --args '{model_name: " ~ model.name ~ "}'` or run with --full-refresh.") -%}
+    {%- do exceptions.warn("pg_trickle: model `" ~ model.name ~ "`: stream table `" ~ actual.qualified_name ~ "` is " ~ plan.held ~ "; pg_trickle set that status, so dbt leaves it. Fix the cause, then `dbt run-operation pgtrickle_resume --args '{model_name: " ~ model.name ~ "}'` or run with --full-refresh.") -%}
   {%- endif -%}
   {%- do store_raw_result(name='main', message=plan.outcome, code=plan.action, rows_affected=-1) -%}
 

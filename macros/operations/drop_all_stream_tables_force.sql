@@ -19,8 +19,8 @@
     {%- do dbt_pg_trickle.pgtrickle_run_committed('drop_all_stream_tables_force', statements) -%}
     {%- set managed = dbt_pg_trickle.pgtrickle_managed_stream_tables() | map(attribute='qualified_name') | list -%}
     {%- for name in names -%}
-      {%- do log("pg-trickle: dropped " ~ name ~ ("" if name in managed else " (not managed by this project)"), info=true) -%}
+      {%- do log("pg_trickle: dropped " ~ name ~ ("" if name in managed else " (not managed by this project)"), info=true) -%}
     {%- endfor -%}
-    {%- do log("pg-trickle: drop_all_stream_tables_force: " ~ names | length ~ " dropped", info=true) -%}
+    {%- do log("pg_trickle: drop_all_stream_tables_force: " ~ names | length ~ " dropped", info=true) -%}
   {% endif %}
 {% endmacro %}

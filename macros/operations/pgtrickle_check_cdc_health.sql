@@ -20,14 +20,14 @@
             ~ ", " ~ ("ALERT " ~ row['alert'] if row['alert'] else "healthy") -%}
       {%- if row['alert'] -%}
         {%- do alerts.append(row['source_table']) -%}
-        {%- do exceptions.warn("pg-trickle: cdc: " ~ line) -%}
+        {%- do exceptions.warn("pg_trickle: cdc: " ~ line) -%}
       {%- else -%}
-        {%- do log("pg-trickle: cdc: " ~ line, info=true) -%}
+        {%- do log("pg_trickle: cdc: " ~ line, info=true) -%}
       {%- endif -%}
     {%- endfor -%}
-    {%- do log("pg-trickle: cdc: " ~ result.rows | length ~ " source(s), " ~ alerts | length ~ " with alerts", info=true) -%}
+    {%- do log("pg_trickle: cdc: " ~ result.rows | length ~ " source(s), " ~ alerts | length ~ " with alerts", info=true) -%}
     {%- if alerts and raise_on_alert -%}
-      {{ exceptions.raise_compiler_error("pg-trickle: CDC alerts on " ~ alerts | join(', ') ~ "; see pgtrickle.check_cdc_health() and the replication slots.") }}
+      {{ exceptions.raise_compiler_error("pg_trickle: CDC alerts on " ~ alerts | join(', ') ~ "; see pgtrickle.check_cdc_health() and the replication slots.") }}
     {%- endif -%}
     {{ return(alerts | length) }}
   {% endif %}

@@ -13,7 +13,7 @@
   {% if execute %}
     {%- for key, value in [('warn_seconds', warn_seconds), ('error_seconds', error_seconds)] -%}
       {%- if value is boolean or value is not number or value < 0 -%}
-        {{ exceptions.raise_compiler_error("pg-trickle: pgtrickle_check_freshness: " ~ key ~ " `" ~ value ~ "` is not a number of seconds >= 0; pass e.g. `{" ~ key ~ ": 600}`.") }}
+        {{ exceptions.raise_compiler_error("pg_trickle: pgtrickle_check_freshness: " ~ key ~ " `" ~ value ~ "` is not a number of seconds >= 0; pass e.g. `{" ~ key ~ ": 600}`.") }}
       {%- endif -%}
     {%- endfor -%}
     {%- do dbt_pg_trickle.pgtrickle_require_extension() -%}
@@ -35,7 +35,7 @@
       where status = 'ACTIVE' " ~ where | join(' ') ~ "
       order by pgt_schema, pgt_name") -%}
     {%- if model_name is not none and result.rows | length == 0 -%}
-      {%- do exceptions.warn("pg-trickle: freshness: no ACTIVE stream table `" ~ model_name ~ "`; nothing checked.") -%}
+      {%- do exceptions.warn("pg_trickle: freshness: no ACTIVE stream table `" ~ model_name ~ "`; nothing checked.") -%}
     {%- endif -%}
     {%- set failed = [] -%}
     {%- set warned = [] -%}
@@ -44,21 +44,21 @@
       {%- set age_text = (age ~ "s since the last refresh") if age is not none else "never refreshed" -%}
       {%- if age is not none and age > error_seconds -%}
         {%- do failed.append(row['name']) -%}
-        {%- do log("pg-trickle: freshness: " ~ row['name'] ~ ": ERROR, " ~ age_text ~ " (error_seconds " ~ error_seconds ~ ")", info=true) -%}
+        {%- do log("pg_trickle: freshness: " ~ row['name'] ~ ": ERROR, " ~ age_text ~ " (error_seconds " ~ error_seconds ~ ")", info=true) -%}
       {%- elif age is not none and age > warn_seconds -%}
         {%- do warned.append(row['name']) -%}
-        {%- do exceptions.warn("pg-trickle: freshness: " ~ row['name'] ~ ": " ~ age_text ~ " (warn_seconds " ~ warn_seconds ~ ")") -%}
+        {%- do exceptions.warn("pg_trickle: freshness: " ~ row['name'] ~ ": " ~ age_text ~ " (warn_seconds " ~ warn_seconds ~ ")") -%}
       {%- else -%}
-        {%- do log("pg-trickle: freshness: " ~ row['name'] ~ ": fresh, " ~ age_text, info=true) -%}
+        {%- do log("pg_trickle: freshness: " ~ row['name'] ~ ": fresh, " ~ age_text, info=true) -%}
       {%- endif -%}
       {%- if row['consecutive_errors'] > 0 -%}
-        {%- do exceptions.warn("pg-trickle: freshness: " ~ row['name'] ~ ": " ~ row['consecutive_errors'] ~ " consecutive refresh error(s)") -%}
+        {%- do exceptions.warn("pg_trickle: freshness: " ~ row['name'] ~ ": " ~ row['consecutive_errors'] ~ " consecutive refresh error(s)") -%}
       {%- endif -%}
     {%- endfor -%}
     {%- if failed -%}
-      {{ exceptions.raise_compiler_error("pg-trickle: freshness check failed: " ~ failed | length ~ " stream table(s) not refreshed for more than " ~ error_seconds ~ "s: " ~ failed | join(', ') ~ "; refresh them (pgtrickle_refresh) or check the scheduler (pgtrickle_status).") }}
+      {{ exceptions.raise_compiler_error("pg_trickle: freshness check failed: " ~ failed | length ~ " stream table(s) not refreshed for more than " ~ error_seconds ~ "s: " ~ failed | join(', ') ~ "; refresh them (pgtrickle_refresh) or check the scheduler (pgtrickle_status).") }}
     {%- endif -%}
-    {%- do log("pg-trickle: freshness: " ~ result.rows | length ~ " checked, " ~ warned | length ~ " over warn_seconds, 0 over error_seconds", info=true) -%}
+    {%- do log("pg_trickle: freshness: " ~ result.rows | length ~ " checked, " ~ warned | length ~ " over warn_seconds, 0 over error_seconds", info=true) -%}
     {{ return({'checked': result.rows | length, 'warned': warned | length, 'failed': 0}) }}
   {% endif %}
 {% endmacro %}

@@ -9,14 +9,14 @@
 {% macro pgtrickle_drain(timeout_s=60) %}
   {% if execute %}
     {%- if timeout_s is boolean or timeout_s is not number or timeout_s != (timeout_s | int) -%}
-      {{ exceptions.raise_compiler_error("pg-trickle: pgtrickle_drain: timeout_s `" ~ timeout_s ~ "` is not a whole number of seconds; pass e.g. `{timeout_s: 60}`.") }}
+      {{ exceptions.raise_compiler_error("pg_trickle: pgtrickle_drain: timeout_s `" ~ timeout_s ~ "` is not a whole number of seconds; pass e.g. `{timeout_s: 60}`.") }}
     {%- endif -%}
     {%- do dbt_pg_trickle.pgtrickle_require_extension() -%}
     {%- set drained = run_query("select pgtrickle.drain(timeout_s => " ~ (timeout_s | int) ~ ")").rows[0][0] -%}
     {%- if drained -%}
-      {%- do log("pg-trickle: drain: scheduler drained", info=true) -%}
+      {%- do log("pg_trickle: drain: scheduler drained", info=true) -%}
     {%- else -%}
-      {%- do exceptions.warn("pg-trickle: drain: refreshes still running after " ~ timeout_s ~ "s; pg_trickle cancelled the drain.") -%}
+      {%- do exceptions.warn("pg_trickle: drain: refreshes still running after " ~ timeout_s ~ "s; pg_trickle cancelled the drain.") -%}
     {%- endif -%}
     {{ return(drained) }}
   {% endif %}

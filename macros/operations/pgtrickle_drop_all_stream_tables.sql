@@ -18,7 +18,7 @@
       {%- endfor -%}
     {%- endfor -%}
     {%- if outsiders and not force -%}
-      {{ exceptions.raise_compiler_error("pg-trickle: stream tables outside this dbt project read managed ones: " ~ outsiders | join(', ') ~ "; nothing was dropped. Drop them first, or run `dbt run-operation pgtrickle_drop_all_stream_tables_force` to drop them too.") }}
+      {{ exceptions.raise_compiler_error("pg_trickle: stream tables outside this dbt project read managed ones: " ~ outsiders | join(', ') ~ "; nothing was dropped. Drop them first, or run `dbt run-operation pgtrickle_drop_all_stream_tables_force` to drop them too.") }}
     {%- endif -%}
     {%- set statements = [] -%}
     {%- for name in infos.keys() | list | reverse -%}
@@ -27,11 +27,11 @@
     {%- endfor -%}
     {%- do dbt_pg_trickle.pgtrickle_run_committed('pgtrickle_drop_all_stream_tables', statements) -%}
     {%- for name in infos.keys() | list | reverse -%}
-      {%- do log("pg-trickle: dropped " ~ name, info=true) -%}
+      {%- do log("pg_trickle: dropped " ~ name, info=true) -%}
     {%- endfor -%}
     {%- if outsiders -%}
-      {%- do log("pg-trickle: also dropped (cascade, not managed by dbt): " ~ outsiders | join(', '), info=true) -%}
+      {%- do log("pg_trickle: also dropped (cascade, not managed by dbt): " ~ outsiders | join(', '), info=true) -%}
     {%- endif -%}
-    {%- do log("pg-trickle: drop_all_stream_tables: " ~ infos | length ~ " dropped", info=true) -%}
+    {%- do log("pg_trickle: drop_all_stream_tables: " ~ infos | length ~ " dropped", info=true) -%}
   {% endif %}
 {% endmacro %}

@@ -11,9 +11,9 @@
     {%- do dbt_pg_trickle.pgtrickle_require_extension() -%}
     {%- set found = run_query("select to_regprocedure('pgtrickle.setup_self_monitoring()') is not null").rows[0][0] -%}
     {%- if not found -%}
-      {{ exceptions.raise_compiler_error("pg-trickle: pgtrickle_enable_monitoring: this pg_trickle has no `pgtrickle.setup_self_monitoring()` (version " ~ dbt_pg_trickle.pgtrickle_features().version ~ "); upgrade pg_trickle, or remove the hook.") }}
+      {{ exceptions.raise_compiler_error("pg_trickle: pgtrickle_enable_monitoring: this pg_trickle has no `pgtrickle.setup_self_monitoring()` (version " ~ dbt_pg_trickle.pgtrickle_features().version ~ "); upgrade pg_trickle, or remove the hook.") }}
     {%- endif -%}
     {%- do dbt_pg_trickle.pgtrickle_run_committed('pgtrickle_enable_monitoring', ['select pgtrickle.setup_self_monitoring()']) -%}
-    {%- do log("pg-trickle: self-monitoring enabled", info=true) -%}
+    {%- do log("pg_trickle: self-monitoring enabled", info=true) -%}
   {% endif %}
 {% endmacro %}

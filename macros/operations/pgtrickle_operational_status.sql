@@ -21,7 +21,7 @@
     {%- for column in result.column_names -%}
       {%- do state.update({column: result.rows[0][column]}) -%}
     {%- endfor -%}
-    {%- do log("pg-trickle: operational status: " ~ state.items() | map('join', '=') | join(', '), info=true) -%}
+    {%- do log("pg_trickle: operational status: " ~ state.items() | map('join', '=') | join(', '), info=true) -%}
     {{ return(state) }}
   {% endif %}
   {{ return({'scheduler_running': false, 'is_drained': true, 'cdc_paused': false,

@@ -22,7 +22,7 @@
       {%- do desired.update({'query': dbt_pg_trickle.pgtrickle_strip_query_end(render(st.node.raw_code))}) -%}
       {%- set plan = dbt_pg_trickle.pgtrickle_get_stream_table_plan(desired, infos.get(st.qualified_name), full_refresh) -%}
       {%- do actions.update({st.model_name: plan.action}) -%}
-      {%- do log("pg-trickle: plan: " ~ st.model_name ~ " (" ~ st.qualified_name ~ "): " ~ words[plan.action]
+      {%- do log("pg_trickle: plan: " ~ st.model_name ~ " (" ~ st.qualified_name ~ "): " ~ words[plan.action]
           ~ (" (" ~ plan.labels | join(', ') ~ ")" if plan.labels and plan.action != 'none' else "")
           ~ (" and drop dependents " ~ plan.dependents | join(', ') if plan.dependents else "")
           ~ ("; stays " ~ plan.held ~ " (pg_trickle set it; pgtrickle_resume to clear)" if plan.held else ""), info=true) -%}

@@ -19,11 +19,11 @@
       {%- set before = dbt_pg_trickle.pgtrickle_get_stream_table_info(relation) -%}
       {%- set label = dbt_pg_trickle.pgtrickle_qualified_name(relation) -%}
       {%- if before is none -%}
-        {{ exceptions.raise_compiler_error("pg-trickle: no stream table `" ~ label ~ "` and no model `" ~ model_name ~ "` with materialized='stream_table' in this project; pass a model name, `schema.name`, or `{model_name: name, schema: schema}`.") }}
+        {{ exceptions.raise_compiler_error("pg_trickle: no stream table `" ~ label ~ "` and no model `" ~ model_name ~ "` with materialized='stream_table' in this project; pass a model name, `schema.name`, or `{model_name: name, schema: schema}`.") }}
       {%- endif -%}
     {%- endif -%}
     {%- if dbt_pg_trickle.pgtrickle_stream_table_status(before) in ['suspended', 'error'] -%}
-      {{ exceptions.raise_compiler_error("pg-trickle: stream table `" ~ before.qualified_name ~ "` is " ~ before.status ~ " and cannot be refreshed; resume it with `dbt run-operation pgtrickle_resume --args '{model_name: " ~ model_name ~ "}'` (or, if the model paused it, set status 'ACTIVE' in the model and `dbt run`), then refresh.") }}
+      {{ exceptions.raise_compiler_error("pg_trickle: stream table `" ~ before.qualified_name ~ "` is " ~ before.status ~ " and cannot be refreshed; resume it with `dbt run-operation pgtrickle_resume --args '{model_name: " ~ model_name ~ "}'` (or, if the model paused it, set status 'ACTIVE' in the model and `dbt run`), then refresh.") }}
     {%- endif -%}
     {%- do dbt_pg_trickle.pgtrickle_refresh_stream_table(relation) -%}
     {%- do dbt_pg_trickle.pgtrickle_log_refresh_result(label, before, dbt_pg_trickle.pgtrickle_get_stream_table_info(relation)) -%}

@@ -15,7 +15,7 @@
     {%- endif -%}
     {%- set infos = dbt_pg_trickle.pgtrickle_get_stream_tables_info(managed | map(attribute='relation') | list) -%}
     {%- for st in managed if st.qualified_name not in infos -%}
-      {%- do exceptions.warn("pg-trickle: " ~ st.model_name ~ " (" ~ st.qualified_name ~ "): skipped, not created yet; run `dbt run -s " ~ st.model_name ~ "`.") -%}
+      {%- do exceptions.warn("pg_trickle: " ~ st.model_name ~ " (" ~ st.qualified_name ~ "): skipped, not created yet; run `dbt run -s " ~ st.model_name ~ "`.") -%}
     {%- endfor -%}
     {%- set counts = {'refreshed': 0, 'skipped': 0} -%}
     {#- infos is ordered by dependency depth, so upstream tables come first -#}
@@ -23,7 +23,7 @@
       {%- set st = (managed | selectattr('qualified_name', 'equalto', name) | list)[0] -%}
       {%- set label = st.model_name ~ ' (' ~ name ~ ')' -%}
       {%- if dbt_pg_trickle.pgtrickle_stream_table_status(info) in ['suspended', 'error'] -%}
-        {%- do exceptions.warn("pg-trickle: " ~ label ~ ": skipped, status " ~ info.status ~ (" (" ~ info.last_error_message ~ ")" if info.last_error_message else "") ~ "; resume it with `dbt run-operation pgtrickle_resume --args '{model_name: " ~ st.model_name ~ "}'`.") -%}
+        {%- do exceptions.warn("pg_trickle: " ~ label ~ ": skipped, status " ~ info.status ~ (" (" ~ info.last_error_message ~ ")" if info.last_error_message else "") ~ "; resume it with `dbt run-operation pgtrickle_resume --args '{model_name: " ~ st.model_name ~ "}'`.") -%}
         {%- do counts.update({'skipped': counts.skipped + 1}) -%}
       {%- else -%}
         {%- do dbt_pg_trickle.pgtrickle_refresh_stream_table(st.relation) -%}
@@ -31,6 +31,6 @@
         {%- do counts.update({outcome: counts[outcome] + 1}) -%}
       {%- endif -%}
     {%- endfor -%}
-    {%- do log("pg-trickle: refresh_all_stream_tables: " ~ counts.refreshed ~ " refreshed, " ~ counts.skipped ~ " skipped, " ~ (managed | length - infos | length) ~ " not created", info=true) -%}
+    {%- do log("pg_trickle: refresh_all_stream_tables: " ~ counts.refreshed ~ " refreshed, " ~ counts.skipped ~ " skipped, " ~ (managed | length - infos | length) ~ " not created", info=true) -%}
   {% endif %}
 {% endmacro %}

@@ -13,14 +13,14 @@
     {%- set st, info = found.st, found.info -%}
     {%- set label = model_name ~ ' (' ~ st.qualified_name ~ ')' -%}
     {%- if info.status not in ['SUSPENDED', 'ERROR'] -%}
-      {%- do log("pg-trickle: " ~ label ~ ": " ~ info.status ~ ", nothing to resume", info=true) -%}
+      {%- do log("pg_trickle: " ~ label ~ ": " ~ info.status ~ ", nothing to resume", info=true) -%}
       {{ return(none) }}
     {%- endif -%}
     {%- set function = 'reset_fuse' if info.fuse_state == 'blown' else 'resume_stream_table' -%}
     {%- do dbt_pg_trickle.pgtrickle_run_committed('pgtrickle_resume', [dbt_pg_trickle.pgtrickle_get_call_sql(function, st.relation)]) -%}
-    {%- do log("pg-trickle: " ~ label ~ ": resumed (was " ~ info.status ~ ("; fuse re-armed" if function == 'reset_fuse' else "") ~ ")", info=true) -%}
+    {%- do log("pg_trickle: " ~ label ~ ": resumed (was " ~ info.status ~ ("; fuse re-armed" if function == 'reset_fuse' else "") ~ ")", info=true) -%}
     {%- if st.desired.status == 'SUSPENDED' -%}
-      {%- do exceptions.warn("pg-trickle: model `" ~ model_name ~ "` sets status 'SUSPENDED', so the next `dbt run` suspends it again; set status 'ACTIVE' in the model to keep it running.") -%}
+      {%- do exceptions.warn("pg_trickle: model `" ~ model_name ~ "` sets status 'SUSPENDED', so the next `dbt run` suspends it again; set status 'ACTIVE' in the model to keep it running.") -%}
     {%- endif -%}
   {% endif %}
 {% endmacro %}

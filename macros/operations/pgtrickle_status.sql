@@ -1,30 +1,27 @@
 {#
-  pgtrickle_status()
-  run-operation: one line per stream table in the database: status, refresh mode, schedule,
-  staleness (since the last refresh, as pg_stat_stream_tables measures it), errors, and the
-  dbt model managing it, if any. Changes nothing.
+  pgtrickle_status(max_staleness=none)
+  run-operation: one line per stream table in the database: its health verdict and reason in
+  the Airflow health sensor's words (the same rules, docs/health.md "What healthy means"),
+  then status, refresh mode, schedule, seconds since the last refresh, consecutive errors and
+  the dbt model managing it, if any. max_staleness (a PostgreSQL interval text or a number of
+  seconds) judges staleness as the sensor's max_staleness does. Changes nothing.
 #}
-{% macro pgtrickle_status() %}
+{% macro pgtrickle_status(max_staleness=none) %}
   {% if execute %}
     {%- do dbt_pg_trickle.pgtrickle_require_extension() -%}
     {%- set managed = dbt_pg_trickle.pgtrickle_managed_stream_tables() -%}
-    {%- set result = run_query("
-      select s.pgt_schema || '.' || s.pgt_name as name, s.status, s.refresh_mode, s.schedule,
-             s.is_populated, date_trunc('second', s.staleness)::text as staleness, s.stale,
-             s.consecutive_errors, t.last_error_message
-      from pgtrickle.pg_stat_stream_tables s
-      join pgtrickle.pgt_stream_tables t on t.pgt_id = s.pgt_id
-      order by s.pgt_schema, s.pgt_name") -%}
+    {%- set result = run_query(dbt_pg_trickle.pgtrickle_health_sql(max_staleness=max_staleness)) -%}
     {%- for row in result.rows -%}
-      {%- set model = managed | selectattr('qualified_name', 'equalto', row['name']) | list -%}
-      {%- do log("pg-trickle: " ~ row['name'] ~ ": " ~ row['status'] ~ ", " ~ row['refresh_mode']
+      {%- set name = row['pgt_schema'] ~ '.' ~ row['pgt_name'] -%}
+      {%- set model = managed | selectattr('qualified_name', 'equalto', name) | list -%}
+      {%- set age = row['staleness_seconds'] -%}
+      {%- do log("pg_trickle: " ~ name ~ ": " ~ row['health'] ~ ": `" ~ name ~ "` " ~ row['reason']
+          ~ "; " ~ row['status'] ~ ", " ~ row['refresh_mode']
           ~ ", schedule " ~ (row['schedule'] or ('none' if row['refresh_mode'] == 'IMMEDIATE' else 'calculated'))
-          ~ ", staleness " ~ (row['staleness'] or 'n/a') ~ (" (stale)" if row['stale'] else "")
-          ~ ("" if row['is_populated'] else ", not populated")
+          ~ ", last refresh " ~ (((age | round | int) ~ "s ago") if age is not none else 'never')
           ~ ", errors " ~ row['consecutive_errors']
-          ~ (" (" ~ row['last_error_message'] ~ ")" if row['last_error_message'] else "")
           ~ (", model " ~ model[0].model_name if model else ", not managed by this project"), info=true) -%}
     {%- endfor -%}
-    {%- do log("pg-trickle: " ~ result.rows | length ~ " stream table(s)", info=true) -%}
+    {%- do log("pg_trickle: " ~ result.rows | length ~ " stream table(s)", info=true) -%}
   {% endif %}
 {% endmacro %}

@@ -5,6 +5,6 @@
 #}
 {% macro pgtrickle_config_error(model_name, key, value, accepted) %}
   {{ exceptions.raise_compiler_error(
-      "pg-trickle: model `" ~ model_name ~ "`: config `" ~ key ~ "` has the invalid value "
+      "pg_trickle: model `" ~ model_name ~ "`: config `" ~ key ~ "` has the invalid value "
       ~ (value | tojson) ~ "; accepted: " ~ accepted ~ ". Fix the model's config and run again.") }}
 {% endmacro %}

@@ -9,7 +9,7 @@
   {%- if name is not string -%}{{ return(name) }}{%- endif -%}
   {%- set parts = name.split('.') -%}
   {%- if parts | length > 2 or '' in parts -%}
-    {{ exceptions.raise_compiler_error("pg-trickle: `" ~ name ~ "` is not a stream table name; give `name` or `schema.name`.") }}
+    {{ exceptions.raise_compiler_error("pg_trickle: `" ~ name ~ "` is not a stream table name; give `name` or `schema.name`.") }}
   {%- endif -%}
   {%- set st_schema = parts[0] if parts | length == 2 else (schema or target.schema) -%}
   {{ return(api.Relation.create(database=target.dbname, schema=st_schema, identifier=parts[-1], type='table')) }}

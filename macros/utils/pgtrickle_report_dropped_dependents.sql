@@ -20,11 +20,11 @@
       {%- do outsiders.append(name) -%}
     {%- endif -%}
   {%- endfor -%}
-  {%- do log("pg-trickle: " ~ model_name ~ ": dropped dependent stream tables with cascade: " ~ dependents | join(', ') ~ (("; rebuilt later in this run: " ~ rebuilt | join(', ')) if rebuilt else ''), info=true) -%}
+  {%- do log("pg_trickle: " ~ model_name ~ ": dropped dependent stream tables with cascade: " ~ dependents | join(', ') ~ (("; rebuilt later in this run: " ~ rebuilt | join(', ')) if rebuilt else ''), info=true) -%}
   {%- if missing -%}
-    {%- do exceptions.warn("pg-trickle: model `" ~ model_name ~ "`: the rebuild dropped dependent stream tables this run does not recreate: " ~ missing | join(', ') ~ "; run `dbt run -s " ~ model_name ~ "+` to rebuild them.") -%}
+    {%- do exceptions.warn("pg_trickle: model `" ~ model_name ~ "`: the rebuild dropped dependent stream tables this run does not recreate: " ~ missing | join(', ') ~ "; run `dbt run -s " ~ model_name ~ "+` to rebuild them.") -%}
   {%- endif -%}
   {%- if outsiders -%}
-    {%- do exceptions.warn("pg-trickle: model `" ~ model_name ~ "`: the rebuild dropped stream tables dbt does not manage: " ~ outsiders | join(', ') ~ "; dbt cannot recreate them: create them again where they are defined (or make them dbt models).") -%}
+    {%- do exceptions.warn("pg_trickle: model `" ~ model_name ~ "`: the rebuild dropped stream tables dbt does not manage: " ~ outsiders | join(', ') ~ "; dbt cannot recreate them: create them again where they are defined (or make them dbt models).") -%}
   {%- endif -%}
 {% endmacro %}

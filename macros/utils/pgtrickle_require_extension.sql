@@ -7,7 +7,7 @@
   {%- set features = dbt_pg_trickle.pgtrickle_features() -%}
   {%- if execute and features.version is none -%}
     {{ exceptions.raise_compiler_error(
-        "pg-trickle: the extension `pg_trickle` is not installed in database `" ~ target.dbname
+        "pg_trickle: the extension `pg_trickle` is not installed in database `" ~ target.dbname
         ~ "`; run `CREATE EXTENSION pg_trickle` as a superuser (PostgreSQL 18).") }}
   {%- endif -%}
   {{ return(features) }}

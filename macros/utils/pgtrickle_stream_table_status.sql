@@ -28,7 +28,7 @@
                    'refresh_mode': none, 'cdc_paused': false, 'force_full': false, 'is_drained': false} -%}
   {%- if execute -%}
     {%- if warn_seconds is boolean or warn_seconds is not number -%}
-      {{ exceptions.raise_compiler_error("pg-trickle: pgtrickle_stream_table_status: warn_seconds `" ~ warn_seconds ~ "` is not a number of seconds; pass e.g. `warn_seconds=300`.") }}
+      {{ exceptions.raise_compiler_error("pg_trickle: pgtrickle_stream_table_status: warn_seconds `" ~ warn_seconds ~ "` is not a number of seconds; pass e.g. `warn_seconds=300`.") }}
     {%- endif -%}
     {%- set relation = dbt_pg_trickle.pgtrickle_relation_from_name(name) -%}
     {%- set result = run_query("

@@ -16,7 +16,7 @@
                    'output_distribution_column'] -%}
   {%- set unknown = keywords.keys() | reject('in', names + ['schedule']) | list -%}
   {%- if positional | length > names | length or unknown -%}
-    {{ exceptions.raise_compiler_error("pg-trickle: unexpected arguments " ~ (unknown | join(', ') or (positional | length ~ ' positional')) ~ " to create a stream table; the arguments are (name, query, schedule, " ~ names | join(', ') ~ ").") }}
+    {{ exceptions.raise_compiler_error("pg_trickle: unexpected arguments " ~ (unknown | join(', ') or (positional | length ~ ' positional')) ~ " to create a stream table; the arguments are (name, query, schedule, " ~ names | join(', ') ~ ").") }}
   {%- endif -%}
   {%- set settings = {} -%}
   {%- for value in positional -%}

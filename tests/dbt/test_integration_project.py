@@ -142,7 +142,7 @@ def test_seed_run_and_test_create_every_stream_table(
     run = project.dbt("run")
 
     assert run.messages() == {model: "created" for model in STREAM_TABLES}
-    assert "pg-trickle: orders_paused: status 'PAUSED' is read as 'SUSPENDED'" in run.output
+    assert "pg_trickle: orders_paused: status 'PAUSED' is read as 'SUSPENDED'" in run.output
     cat = catalog(dbt_db)
     assert set(STREAM_TABLES.values()) <= set(cat)
     assert f"{SCHEMA}.orders_renamed" not in cat
@@ -248,15 +248,28 @@ def test_health_test_fails_for_each_kind_of_problem(
 
     assert set(probed.statuses("test.").values()) == {"fail"}
     problems = {
-        name: rows_of(dbt_db, f"select stream_table, problem from {SCHEMA}_dbt_test__audit.{name}")
+        name: rows_of(
+            dbt_db, f"select stream_table, health, reason from {SCHEMA}_dbt_test__audit.{name}"
+        )
         for name in probes
     }
     assert problems == {
-        "health_missing": [(f"{SCHEMA}.no_such_table", "missing: no such stream table")],
-        "health_stale": [(f"{SCHEMA}.orders_full", problems["health_stale"][0][1])],
-        "health_errors": [(f"{SCHEMA}.order_totals", "errors: 2 consecutive (simulated failure)")],
+        "health_missing": [
+            (f"{SCHEMA}.no_such_table", "missing", "is not in the pg_trickle catalog")
+        ],
+        "health_stale": [(f"{SCHEMA}.orders_full", "waiting", problems["health_stale"][0][2])],
+        "health_errors": [
+            (
+                f"{SCHEMA}.order_totals",
+                "waiting",
+                "has 2 consecutive refresh error(s); last: simulated failure",
+            )
+        ],
     }
-    assert problems["health_stale"][0][1].startswith("stale: last refreshed ")
+    # The sensor's words (vocabulary.health).
+    assert re.fullmatch(
+        r"is stale: last refreshed \d+s ago, max_staleness is 0s", problems["health_stale"][0][2]
+    )
 
 
 def test_unchanged_project_sends_no_mutating_call(
@@ -557,12 +570,18 @@ def test_plan_reports_without_changing_anything(
 def test_status_and_cdc_health_operations(project: DbtProject) -> None:
     status = project.dbt("run-operation", "pgtrickle_status")
     for qname in STREAM_TABLES.values():
-        assert f"pg-trickle: {qname}: " in status.output
-    assert "integration.big_orders: SUSPENDED" in status.output
+        assert f"pg_trickle: {qname}: " in status.output
+    # The health sensor's verdict and words, then the catalog's facts.
+    assert "integration.big_orders: failed: `integration.big_orders` is SUSPENDED: " in (
+        status.output
+    )
+    assert "integration.order_totals: healthy: `integration.order_totals` is healthy; ACTIVE" in (
+        status.output
+    )
     assert f"{len(STREAM_TABLES)} stream table(s)" in status.output
 
     cdc = project.dbt("run-operation", "pgtrickle_check_cdc_health")
-    assert "pg-trickle: cdc: " in cdc.output
+    assert "pg_trickle: cdc: " in cdc.output
     assert "with alerts" in cdc.output
 
 
@@ -571,7 +590,7 @@ def test_refresh_operations(project: DbtProject, dbt_db: TestDatabase) -> None:
         conn.execute(f"insert into {SCHEMA}.orders values (9, 1, 1000.00, 'paid')")
 
     one = project.dbt("run-operation", "pgtrickle_refresh", "--args", "{model_name: order_totals}")
-    assert "pg-trickle: order_totals (integration.order_totals): refreshed" in one.output
+    assert "pg_trickle: order_totals (integration.order_totals): refreshed" in one.output
     assert rows_of(
         dbt_db, f"select order_count from {SCHEMA}.order_totals where customer_id = 1"
     ) == [(3,)]
@@ -792,6 +811,21 @@ def test_bad_configs_fail_with_their_message_and_change_nothing(
             "stream_table_schema='Analytics'",
             '`stream_table_schema` has the invalid value "Analytics"',
         ),
+        # The vocabulary's rules (docs/reference/configuration.md): combinations pg_trickle
+        # refuses, the string 'none', a system schema.
+        "bad_wal": (
+            "refresh_mode='IMMEDIATE', cdc_mode='wal'",
+            '`cdc_mode` has the invalid value "wal"',
+        ),
+        "bad_slowest": (
+            "diamond_consistency='none', diamond_schedule_policy='slowest'",
+            '`diamond_schedule_policy` has the invalid value "slowest"',
+        ),
+        "bad_none_schedule": ("schedule='none'", '`schedule` has the invalid value "none"'),
+        "bad_system_schema": (
+            "stream_table_schema='pg_catalog'",
+            '`stream_table_schema` has the invalid value "pg_catalog"',
+        ),
     }
     for model, (config, _) in bad.items():
         project.write(
@@ -808,7 +842,7 @@ def test_bad_configs_fail_with_their_message_and_change_nothing(
     for model, (_, message) in bad.items():
         assert f"model `{model}`" in result.output
         assert message in result.output, model
-    assert "accepted: 'DIFFERENTIAL' (default), 'FULL', 'AUTO', 'IMMEDIATE'" in result.output
+    assert "accepted: 'DIFFERENTIAL', 'FULL', 'AUTO', 'IMMEDIATE'" in result.output
     if statement_log is not None:
         sent = [stmt for stmt in statement_log.statements() if re.search(r"\bpgtrickle\.", stmt)]
         assert not sent, sent

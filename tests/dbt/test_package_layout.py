@@ -63,3 +63,34 @@ def test_package_macros_call_each_other_qualified() -> None:
         code = BLOCK.sub("", code)
         for match in re.finditer(r"(?<![\w.])(\w+)\(", code):
             assert match.group(1) not in names, f"{path.name}: call {match.group(1)} qualified"
+
+
+OPERATIONS = REPO_ROOT / "macros" / "operations"
+OPERATION_DOCS = ("docs/dbt/operations.md", "docs/dbt-upstream-compat.md")
+
+
+def _calls(path: Path) -> set[str]:
+    """Package macros ``path`` calls (by their qualified name; see the test above)."""
+    code = re.sub(r"\{#.*?#\}", "", path.read_text(encoding="utf-8"), flags=re.S)
+    return set(re.findall(r"dbt_pg_trickle\.(\w+)\(", code))
+
+
+def test_operations_hold_only_run_operation_entry_points() -> None:
+    """macros/operations/ is what users run; helpers live elsewhere (macros/utils/...)."""
+    docs = "".join((REPO_ROOT / doc).read_text(encoding="utf-8") for doc in OPERATION_DOCS)
+    operations = {path.stem: path for path in OPERATIONS.glob("*.sql")}
+    problems = []
+    for name, path in sorted(operations.items()):
+        docblock = path.read_text(encoding="utf-8").split("#}", 1)[0]
+        if "run-operation" not in docblock:
+            problems.append(f"{name}: its docblock does not describe it as a run-operation")
+        if f"`{name}" not in docs and f"run-operation {name}" not in docs:
+            problems.append(f"{name}: not documented in {' or '.join(OPERATION_DOCS)}")
+    # An entry point may delegate to another (an alias, a forced variant); any other macro that
+    # needs one's logic needs a helper instead.
+    for path in MACROS:
+        if path.parent == OPERATIONS:
+            continue
+        for name in sorted(_calls(path) & set(operations)):
+            problems.append(f"{path.relative_to(REPO_ROOT)} calls entry point {name}: a helper")
+    assert not problems, "\n".join(problems)

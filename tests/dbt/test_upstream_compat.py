@@ -40,8 +40,6 @@ STREAM_TABLES = {
     "daily_orders": f"{SCHEMA}.daily_orders",
     "paused_totals": f"{SCHEMA}.paused_totals",
 }
-# stream tables created outside dbt, one reading the other
-OUTSIDE = ("public.outside_totals", "public.outside_top")
 
 
 def _arguments_to_top_level(schema_yml: Path) -> None:
@@ -210,7 +208,7 @@ def test_refresh_operations_take_upstream_arguments(
 
 def test_health_operations_and_helper_macros(project: DbtProject, dbt_db: TestDatabase) -> None:
     cdc = project.dbt("run-operation", "pgtrickle_check_cdc_health")
-    assert f"pg-trickle: cdc: {SCHEMA}.raw_orders: TRIGGER, healthy" in cdc.output
+    assert f"pg_trickle: cdc: {SCHEMA}.raw_orders: TRIGGER, healthy" in cdc.output
 
     fresh = project.dbt("run-operation", "pgtrickle_check_freshness", "--args", "{warn_seconds: 0}")
     active = [name for name, row in catalog(dbt_db).items() if row["status"] == "ACTIVE"]
@@ -239,7 +237,7 @@ def test_health_operations_and_helper_macros(project: DbtProject, dbt_db: TestDa
         "run-operation", "pgtrickle_enable_monitoring", expect_ok=has_monitoring
     )
     if has_monitoring:
-        assert "pg-trickle: self-monitoring enabled" in monitoring.output
+        assert "pg_trickle: self-monitoring enabled" in monitoring.output
         with dbt_db.connect() as conn:
             row = conn.execute(
                 "select count(*) from pgtrickle.pgt_stream_tables where pgt_name like 'df\\_%'"
@@ -264,7 +262,7 @@ def test_health_operations_and_helper_macros(project: DbtProject, dbt_db: TestDa
         "create_or_replace=True",
     ]
     assert refreshes(dbt_db)[f"{SCHEMA}.order_extremes"] == before[f"{SCHEMA}.order_extremes"] + 1
-    assert "pg-trickle: drain: scheduler drained" in report.output
+    assert "pg_trickle: drain: scheduler drained" in report.output
 
 
 def test_drop_operations_keep_upstream_meanings(project: DbtProject, dbt_db: TestDatabase) -> None:
@@ -279,12 +277,20 @@ def test_drop_operations_keep_upstream_meanings(project: DbtProject, dbt_db: Tes
         "FULL",
     )
 
+    # the adapter macro with upstream's argument: one committed drop, a missing name is a no-op
+    dropped = project.dbt("run-operation", "drop_outside_top")
+    assert "public.outside_top" not in catalog(dbt_db)
+    assert rows_of(dbt_db, "select to_regclass('public.outside_top')") == [(None,)]
+    assert "public.never_created: no such stream table, nothing to drop" in dropped.output
+
     # upstream: only the stream tables the project defines
     project.dbt("run-operation", "drop_all_stream_tables")
-    assert set(catalog(dbt_db)) == set(OUTSIDE)
+    assert set(catalog(dbt_db)) == {"public.outside_totals"}
 
     # upstream: everything in pg_trickle's catalog, dbt's or not
     forced = project.dbt("run-operation", "drop_all_stream_tables_force")
     assert catalog(dbt_db) == {}
-    assert "pg-trickle: dropped public.outside_top (not managed by this project)" in forced.output
-    assert "drop_all_stream_tables_force: 2 dropped" in forced.output
+    assert "pg_trickle: dropped public.outside_totals (not managed by this project)" in (
+        forced.output
+    )
+    assert "drop_all_stream_tables_force: 1 dropped" in forced.output

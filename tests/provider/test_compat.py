@@ -114,7 +114,8 @@ def test_triggers_wait_and_fire_on_the_running_triggerer_shared_or_not(
 ) -> None:
     # Airflow's own `TriggerRunner.run_trigger`: on 3.3+ it joins the triggers in one shared
     # stream; older triggerers call each trigger's `run()`, one listener connection apiece.
-    hook.create_stream_table(ST, ORDERS_QUERY)
+    # CALCULATED: refreshed at the next scheduler tick (a fixed schedule may not be due yet).
+    hook.create_stream_table(ST, ORDERS_QUERY, schedule="calculated")
     # Not populated yet: the health waits last until the scheduler's tick.
     hook.create_stream_table(COUNT, "SELECT count(*) AS n FROM public.orders", initialize=False)
     shared = _compat.has_airflow(_compat.SHARED_TRIGGER_STREAMS)

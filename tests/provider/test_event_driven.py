@@ -64,7 +64,8 @@ def test_watcher_fires_an_asset_event_payload_per_refresh_with_new_data(
     orders: str,
     pgtrickle_tick: Callable[[], list[dict[str, Any]]],
 ) -> None:
-    hook.create_stream_table(ST, ORDERS_QUERY)
+    # CALCULATED so each tick refreshes it (the hook's default '1m' would not be due yet).
+    hook.create_stream_table(ST, ORDERS_QUERY, schedule="calculated")
     trigger = stream_table_watcher(pgtrickle_airflow_conn, ST, poll_interval=600).trigger
     assert isinstance(trigger, PgTrickleStreamTableRefreshedTrigger)
 

@@ -86,10 +86,14 @@ def test_health_rows_read_follow_the_names_asked_for_not_the_catalog(
     assert read["pgt_stream_tables"] == 4
     assert read["pgt_refresh_history"] <= 1
 
+    # A name not in the catalog comes back as a row judged `missing` (vocabulary.health).
+    assert [(r[0], r[1], r[11]) for r in rows][-1] == ("nope", "x", "missing")
+
     # A long list is one join (the planner may hash it against a scan); same rows.
     many = [f"bulk.st_{i}" for i in range(BULK, 0, -5)] + ["public.broken", "nope.y"]
     rows, _ = rows_read(pgtrickle_conn, many)
-    assert [f"{r[0]}.{r[1]}" for r in rows] == many[:-1]
+    assert [f"{r[0]}.{r[1]}" for r in rows] == many
+    assert [r[11] for r in rows][-2:] == ["failed", "missing"]
 
     rows, read = rows_read(pgtrickle_conn, [], "public")
     assert len(rows) == 2

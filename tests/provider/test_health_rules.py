@@ -1,119 +1,235 @@
-"""The health rules shared by the sensor and the trigger (pure Python)."""
+"""The health rules (`vocabulary.health`), judged by the database, and the report built on them.
+
+The rules are one SQL expression; these tests evaluate it on synthetic catalog rows (`st`) and
+requests (`req`) in the test database, one query per case, so they stay fast. The sensor,
+trigger, dbt test and `pgtrickle_status` select the same expression
+(tests/dbt/test_health_vocabulary.py runs one table of states through all four).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
+import psycopg
 import pytest
 
-from airflow_provider_pgtrickle._health import classify, health_query
-from airflow_provider_pgtrickle.types import HealthRow, HealthState, StreamTableStatus
+from airflow_provider_pgtrickle._health import Judged, Rules, classify, health_query
+from airflow_provider_pgtrickle.types import HealthState
+from airflow_provider_pgtrickle.vocabulary.health import VERDICT_JOIN, Verdict
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=timezone.utc)
 
-
-def row(name: str = "s.t", **changes: object) -> HealthRow:
-    schema, table = name.split(".")
-    values: dict[str, object] = {
-        "schema": schema,
-        "name": table,
-        "status": StreamTableStatus.ACTIVE,
-        "is_populated": True,
-        "consecutive_errors": 0,
-        "staleness_seconds": 10.0,
-        "data_timestamp": NOW,
-        "last_error_message": None,
-    }
-    values.update(changes)
-    return HealthRow(**values)  # type: ignore[arg-type]
-
-
-def judge(*rows: HealthRow, requested: list[str] | None = None, **kwargs: object):
-    options: dict[str, object] = {
-        "max_staleness": None,
-        "min_data_timestamp": None,
-        "fail_on_error": True,
-    }
-    options.update(kwargs)
-    return classify(rows, requested=requested or [], **options)  # type: ignore[arg-type]
+_ROW = {
+    "pgt_id": 1,
+    "status": "ACTIVE",
+    "refresh_mode": "DIFFERENTIAL",
+    "schedule": "1m",
+    "is_populated": True,
+    "consecutive_errors": 0,
+    "last_error_message": None,
+    "last_refresh_at": NOW,
+    "data_timestamp": NOW,
+}
+_TYPES = {
+    "pgt_id": "bigint",
+    "status": "text",
+    "refresh_mode": "text",
+    "schedule": "text",
+    "is_populated": "boolean",
+    "consecutive_errors": "int",
+    "last_error_message": "text",
+    "last_refresh_at": "timestamptz",
+    "data_timestamp": "timestamptz",
+}
 
 
-def test_active_populated_fresh_table_is_healthy() -> None:
-    report = judge(row(), requested=["s.t"], max_staleness=60)
-    assert report.state is HealthState.HEALTHY
-    assert report.to_dict()["state"] == "healthy"
+def verdict(
+    conn: psycopg.Connection[Any],
+    now: datetime = NOW + timedelta(seconds=10),
+    rules: Rules | None = None,
+    *,
+    missing: bool = False,
+    **changes: object,
+) -> tuple[str, str]:
+    """(health, reason) of one synthetic catalog row under `rules`, at the moment `now`."""
+    rules = rules or Rules()
+    row = {**_ROW, **changes}
+    columns = ", ".join(f"%s::{_TYPES[k]} AS {k}" for k in row)
+    st = f"(SELECT {columns}{' WHERE false' if missing else ''}) AS one"
+    query = (
+        "SELECT verdict.pair[1], verdict.pair[2] FROM (SELECT %s::float8 AS max_staleness,"
+        " %s::timestamptz AS min_data_timestamp, %s::boolean AS within_schedule) AS req"
+        f" LEFT JOIN LATERAL (SELECT * FROM {st}) AS st ON true" + VERDICT_JOIN
+    )
+    params = [rules.max_staleness, rules.min_data_timestamp, rules.within_schedule, *row.values()]
+    with conn.transaction():
+        # now() is the transaction's start: pin it, so ages are exact.
+        conn.execute("SET LOCAL TimeZone = 'UTC'")
+        conn.execute(f"SELECT set_config('pgtrickle_test.now', '{now.isoformat()}', true)")
+        result = conn.execute(
+            query.replace("now()", "current_setting('pgtrickle_test.now')::timestamptz"),
+            params,
+        ).fetchone()
+    assert result is not None
+    return result[0], result[1]
+
+
+def test_active_populated_fresh_table_is_healthy(pgtrickle_conn: psycopg.Connection[Any]) -> None:
+    assert verdict(pgtrickle_conn, rules=Rules(max_staleness=60)) == ("healthy", "is healthy")
 
 
 @pytest.mark.parametrize(
-    ("changes", "reason"),
+    ("changes", "rules", "expected"),
     [
-        ({"status": StreamTableStatus.INITIALIZING, "is_populated": False}, "not populated"),
-        ({"consecutive_errors": 2}, "2 consecutive refresh error"),
-        ({"staleness_seconds": 61.0}, "is stale"),
-        ({"staleness_seconds": None, "is_populated": True}, "is stale"),
-        ({"data_timestamp": NOW - timedelta(seconds=1)}, "before the data interval end"),
+        (
+            {"status": "INITIALIZING", "is_populated": False},
+            Rules(),
+            ("waiting", "is not populated yet"),
+        ),
+        (
+            {"consecutive_errors": 2, "last_error_message": "boom"},
+            Rules(),
+            ("waiting", "has 2 consecutive refresh error(s); last: boom"),
+        ),
+        (
+            {"consecutive_errors": 1},
+            Rules(),
+            ("waiting", "has 1 consecutive refresh error(s)"),
+        ),
+        (
+            {"last_refresh_at": NOW - timedelta(seconds=61)},
+            Rules(max_staleness=60),
+            ("waiting", "is stale: last refreshed 71s ago, max_staleness is 60s"),
+        ),
+        (
+            {"last_refresh_at": None},
+            Rules(max_staleness=60),
+            ("waiting", "is stale: last refreshed never, max_staleness is 60s"),
+        ),
+        (
+            {"last_refresh_at": NOW - timedelta(minutes=5)},
+            Rules(within_schedule=True),
+            ("waiting", "is stale: last refreshed 310s ago, longer than its schedule 1m"),
+        ),
+        (
+            {"data_timestamp": NOW - timedelta(hours=1), "last_refresh_at": NOW},
+            Rules(min_data_timestamp=NOW + timedelta(seconds=1)),
+            (
+                "waiting",
+                "was last refreshed 2025-06-01T12:00:00.000000Z, before the data interval end"
+                " 2025-06-01T12:00:01.000000Z",
+            ),
+        ),
     ],
 )
-def test_waiting_reasons(changes: dict[str, object], reason: str) -> None:
-    report = judge(row(**changes), max_staleness=60, min_data_timestamp=NOW)
-    assert report.state is HealthState.WAITING
-    assert reason in report.message
+def test_waiting_reasons(
+    pgtrickle_conn: psycopg.Connection[Any],
+    changes: dict[str, object],
+    rules: Rules,
+    expected: tuple[str, str],
+) -> None:
+    assert verdict(pgtrickle_conn, rules=rules, **changes) == expected
 
 
-def test_current_interval_is_judged_on_the_last_refresh() -> None:
+def test_current_interval_is_judged_on_the_last_refresh(
+    pgtrickle_conn: psycopg.Connection[Any],
+) -> None:
     # A refresh that found nothing to change keeps data_timestamp but moves last_refresh_at.
-    quiet = row(data_timestamp=NOW - timedelta(hours=1), last_refresh_at=NOW)
-    assert judge(quiet, min_data_timestamp=NOW).state is HealthState.HEALTHY
-    stale = row(data_timestamp=NOW - timedelta(hours=1), last_refresh_at=NOW - timedelta(seconds=1))
-    report = judge(stale, min_data_timestamp=NOW)
-    assert report.state is HealthState.WAITING
-    assert "was last refreshed " + (NOW - timedelta(seconds=1)).isoformat() in report.message
+    rules = Rules(min_data_timestamp=NOW)
+    quiet = {"data_timestamp": NOW - timedelta(hours=1), "last_refresh_at": NOW}
+    assert verdict(pgtrickle_conn, rules=rules, **quiet)[0] == "healthy"
+    before = {"data_timestamp": NOW - timedelta(hours=1), "last_refresh_at": NOW - timedelta(1)}
+    assert verdict(pgtrickle_conn, rules=rules, **before)[0] == "waiting"
 
 
-@pytest.mark.parametrize("status", [StreamTableStatus.ERROR, StreamTableStatus.SUSPENDED])
-def test_error_and_suspended_fail_with_last_error(status: StreamTableStatus) -> None:
-    report = judge(row(status=status, last_error_message="division by zero"))
-    assert report.state is HealthState.FAILED
-    assert "`s.t` is " + status.value + ": division by zero" in report.message
-    assert report.message.endswith(".")
+@pytest.mark.parametrize("status", ["ERROR", "SUSPENDED"])
+def test_error_and_suspended_fail_with_last_error(
+    pgtrickle_conn: psycopg.Connection[Any], status: str
+) -> None:
+    found = verdict(pgtrickle_conn, status=status, last_error_message="division by zero")
+    assert found == ("failed", f"is {status}: division by zero")
+    assert verdict(pgtrickle_conn, status=status) == (
+        "failed",
+        f"is {status}: no error message recorded",
+    )
+
+
+def test_a_leftover_error_message_alone_is_healthy(
+    pgtrickle_conn: psycopg.Connection[Any],
+) -> None:
+    """pg_trickle writes the message only with status ERROR and clears it on every way back to
+    ACTIVE (src/catalog.rs, set_error_state, update_after_refresh; src/api/alter.rs)."""
+    found = verdict(pgtrickle_conn, last_error_message="old failure", consecutive_errors=0)
+    assert found == ("healthy", "is healthy")
+
+
+@pytest.mark.parametrize(
+    "rules",
+    [
+        Rules(max_staleness=60),
+        Rules(within_schedule=True),
+        Rules(min_data_timestamp=NOW + timedelta(seconds=5)),
+    ],
+)
+def test_immediate_tables_are_never_stale(
+    pgtrickle_conn: psycopg.Connection[Any], rules: Rules
+) -> None:
+    """IMMEDIATE tables are maintained in the writing transaction (pg_trickle src/ivm.rs);
+    their last_refresh_at moves only when a write changed them."""
+    old = {"last_refresh_at": NOW - timedelta(hours=1), "data_timestamp": NOW - timedelta(1)}
+    assert verdict(pgtrickle_conn, rules=rules, refresh_mode="IMMEDIATE", **old)[0] == "healthy"
+    assert verdict(pgtrickle_conn, rules=rules, **old)[0] == "waiting"
+
+
+def test_a_missing_table_is_judged_missing(pgtrickle_conn: psycopg.Connection[Any]) -> None:
+    assert verdict(pgtrickle_conn, missing=True) == ("missing", "is not in the pg_trickle catalog")
+
+
+def judged(name: str, state: Verdict = Verdict.HEALTHY, reason: str = "is healthy") -> Judged:
+    return Judged(name, Rules(), state, reason, None)
 
 
 def test_fail_on_error_false_keeps_waiting() -> None:
-    report = judge(row(status=StreamTableStatus.ERROR), fail_on_error=False)
-    assert report.state is HealthState.WAITING
+    failed = [judged("s.t", Verdict.FAILED, "is ERROR: x")]
+    assert classify(failed, fail_on_error=True).state is HealthState.FAILED
+    assert classify(failed, fail_on_error=False).state is HealthState.WAITING
 
 
 def test_unknown_names_fail() -> None:
-    report = judge(row("s.a"), requested=["s.a", "s.missing"])
+    report = classify(
+        [judged("s.a"), judged("s.missing", Verdict.MISSING, "x")], fail_on_error=True
+    )
     assert report.state is HealthState.FAILED
     assert report.missing == ("s.missing",)
     assert "`s.missing`" in report.message
 
 
 def test_one_unhealthy_table_holds_back_the_others() -> None:
-    report = judge(row("s.a"), row("s.b", consecutive_errors=1))
+    report = classify([judged("s.a"), judged("s.b", Verdict.WAITING, "x")], fail_on_error=True)
     assert report.state is HealthState.WAITING
     assert [t.state for t in report.tables] == [HealthState.HEALTHY, HealthState.WAITING]
 
 
 def test_no_tables_waits() -> None:
-    assert judge().state is HealthState.WAITING
+    assert classify([], fail_on_error=True).state is HealthState.WAITING
 
 
-def test_query_binds_names_and_schema_as_values() -> None:
-    _, params = health_query(["s.a", "s.b"], None)
-    assert params == [["s.a", "s.b"]]
-    _, params = health_query([], "analytics")
-    assert params == ["analytics"]
+def test_query_binds_names_schema_and_rules_as_values() -> None:
+    rules = Rules(60.0, NOW, True)
+    _, params = health_query(["s.a", "s.b"], None, rules)
+    assert params == [["s.a", "s.b"], [60.0, 60.0], [NOW, NOW], [True, True]]
+    _, params = health_query([], "analytics", rules)
+    assert params == [[60.0], [NOW], [True], "analytics"]
     _, params = health_query([], None)
-    assert params == []
+    assert params == [[None], [None], [False]]
 
 
 def test_a_report_over_thousands_of_tables_stays_bounded() -> None:
-    rows = [row(f"s.t{i:04d}") for i in range(2000)]
-    rows[1500] = row("s.t1500", consecutive_errors=1)
-    rows[1700] = row("s.t1700", is_populated=False)
-    report = judge(*rows)
+    rows = [judged(f"s.t{i:04d}") for i in range(2000)]
+    rows[1500] = judged("s.t1500", Verdict.WAITING, "has 1 consecutive refresh error(s)")
+    rows[1700] = judged("s.t1700", Verdict.WAITING, "is not populated yet")
+    report = classify(rows, fail_on_error=True)
     assert report.state is HealthState.WAITING
     assert report.counts == {"healthy": 1998, "waiting": 2, "failed": 0, "missing": 0}
     payload = report.to_dict()
@@ -128,14 +244,19 @@ def test_a_report_over_thousands_of_tables_stays_bounded() -> None:
 
 
 def test_a_report_names_the_first_ten_of_each_kind_and_counts_the_rest() -> None:
-    waiting = judge(*[row(f"s.t{i:04d}", consecutive_errors=1) for i in range(2000)])
+    waiting = classify(
+        [judged(f"s.t{i:04d}", Verdict.WAITING, "has 1") for i in range(2000)],
+        fail_on_error=True,
+    )
     assert waiting.message.count("`") == 20
     assert "`s.t0009` has 1" in waiting.message
     assert "s.t0010" not in waiting.message
     assert "and 1990 more waiting (2000 checked: 0 healthy, 2000 waiting" in waiting.message
-    healthy = judge(*[row(f"s.t{i:04d}") for i in range(2000)])
+    healthy = classify([judged(f"s.t{i:04d}") for i in range(2000)], fail_on_error=True)
     assert healthy.message.endswith("`s.t0009` and 1990 more healthy.")
-    missing = judge(requested=[f"s.m{i}" for i in range(50)])
+    missing = classify(
+        [judged(f"s.m{i}", Verdict.MISSING, "x") for i in range(50)], fail_on_error=True
+    )
     assert missing.to_dict()["missing"] == [f"s.m{i}" for i in range(10)]
     assert missing.counts["missing"] == 50
     assert "`s.m9` and 40 more not found" in missing.message

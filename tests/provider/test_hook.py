@@ -177,6 +177,12 @@ def test_alter_unknown_table(hook: PgTrickleHook, orders: str) -> None:
         {"fuse_ceiling": 0},
         {"fuse_sensitivity": "high"},
         {"bogus": 1},
+        {"schedule": "none"},
+        # Combinations within the call itself (the table's current settings are not read):
+        {"refresh_mode": "FULL", "append_only": True},
+        {"refresh_mode": "IMMEDIATE", "cdc_mode": "wal"},
+        {"refresh_mode": "IMMEDIATE", "partition_by": "customer_id"},
+        {"diamond_consistency": "none", "diamond_schedule_policy": "slowest"},
     ],
 )
 def test_alter_validation_sends_nothing(
@@ -437,7 +443,7 @@ def test_refresh_sends_one_transaction_of_two_queries(
     "kwargs",
     [
         {"schedule": "1h 30m"},
-        {"schedule": None},
+        {"schedule": "none"},  # None means CALCULATED; the string is refused
         {"refresh_mode": "SOMETIMES"},
         {"query": "   "},
         {"cdc_mode": "carrier-pigeon"},
@@ -446,6 +452,15 @@ def test_refresh_sends_one_transaction_of_two_queries(
         {"max_differential_joins": -1},
         {"max_delta_fraction": -1},
         {"unknown_option": 1},
+        {"schedule": "null"},
+        # Combinations pg_trickle refuses are refused before anything is sent (they used to
+        # reach the server): docs/reference/configuration.md, Combinations.
+        {"refresh_mode": "IMMEDIATE", "partition_by": "amount"},
+        {"refresh_mode": "FULL", "append_only": True},
+        {"refresh_mode": "IMMEDIATE", "append_only": True},
+        {"refresh_mode": "IMMEDIATE", "cdc_mode": "wal"},
+        {"diamond_consistency": "none", "diamond_schedule_policy": "slowest"},
+        {"partition_by": "HASH:customer_id:300"},
     ],
 )
 def test_create_validation_sends_nothing(
@@ -463,6 +478,29 @@ def test_create_validation_sends_nothing(
     assert sent.statements() == []
     assert catalog(pgtrickle_db) == []
     assert relations(pgtrickle_db) == tables
+
+
+def test_create_defaults_are_one_minute_differential(
+    hook: PgTrickleHook, orders: str, pgtrickle_db: TestDatabase
+) -> None:
+    """The one default set of the vocabulary (the create operator and dbt use it too)."""
+    hook.create_stream_table(ST, ORDERS_QUERY)
+    hook.create_or_replace_stream_table("public.order_totals_2", ORDERS_QUERY)
+    rows = [row[3:5] for row in catalog(pgtrickle_db)]
+    assert rows == [("1m", "DIFFERENTIAL"), ("1m", "DIFFERENTIAL")]
+
+
+def test_spellings_pg_trickle_accepts_are_sent_canonical(
+    hook: PgTrickleHook, orders: str, pgtrickle_db: TestDatabase
+) -> None:
+    hook.create_stream_table(ST, ORDERS_QUERY, schedule=" @Hourly ", refresh_mode="incremental")
+    assert catalog(pgtrickle_db)[0][3:5] == ("@hourly", "DIFFERENTIAL")
+    hook.alter_stream_table(ST, schedule=None, cdc_mode=" TRIGGER ", status="paused")
+    with pgtrickle_db.connect() as conn:
+        row = conn.execute(
+            "SELECT schedule, requested_cdc_mode, status FROM pgtrickle.pgt_stream_tables"
+        ).fetchone()
+    assert row == ("@hourly", "trigger", "SUSPENDED")
 
 
 TOP = "public.top_orders"

@@ -122,6 +122,40 @@ def test_create_operator_validates_at_parse_time() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("refresh_mode", "options", "key"),
+    [
+        ("IMMEDIATE", {"partition_by": "customer_id"}, "partition_by"),
+        ("FULL", {"append_only": True}, "append_only"),
+        ("IMMEDIATE", {"cdc_mode": "wal"}, "cdc_mode"),
+        (
+            "DIFFERENTIAL",
+            {"diamond_consistency": "none", "diamond_schedule_policy": "slowest"},
+            "diamond_schedule_policy",
+        ),
+        ("DIFFERENTIAL", {"cdc_mode": "logical"}, "cdc_mode"),
+    ],
+)
+def test_create_operator_refuses_what_pg_trickle_refuses_at_parse_time(
+    refresh_mode: str, options: dict[str, Any], key: str
+) -> None:
+    with pytest.raises(PgTrickleValidationError, match=f"`public.order_totals`: {key} "):
+        PgTrickleCreateStreamTableOperator(
+            task_id="bad",
+            stream_table=ST,
+            query="SELECT 1",
+            refresh_mode=refresh_mode,
+            options=options,
+        )
+
+
+def test_alter_operator_refuses_a_combination_at_parse_time() -> None:
+    with pytest.raises(PgTrickleValidationError, match="append_only"):
+        PgTrickleAlterStreamTableOperator(
+            task_id="bad", stream_table=ST, refresh_mode="FULL", options={"append_only": True}
+        )
+
+
 def test_alter_operator_runs_twice(
     pgtrickle_airflow_conn: str, hook: PgTrickleHook, orders: str, pgtrickle_db: TestDatabase
 ) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from airflow_provider_pgtrickle import __version__
 from airflow_provider_pgtrickle._compat import DECLARATIVE_CONNECTION_FORMS, has_airflow
 from airflow_provider_pgtrickle.get_provider_info import get_provider_info
 
@@ -117,7 +118,7 @@ def test_providers_manager_registers_the_package() -> None:
         "print(json.dumps({'version': p.version, 'hooks': list(pm.hooks)}))\n"
     )
     data = json.loads(out.strip().splitlines()[-1])
-    assert data["version"] == "0.1.0"
+    assert data["version"] == __version__
 
 
 def test_airflow_providers_list_shows_the_provider() -> None:
@@ -188,3 +189,25 @@ def test_the_wheel_is_typed_and_carries_the_dbt_package(tmp_path: Path) -> None:
     for label in ("Documentation", "Changelog", "Issues", "Source"):
         assert f"Project-URL: {label}, https://" in meta
     assert "Provides-Extra: openlineage" in meta
+
+
+def test_one_version_number() -> None:
+    """`__version__` is the source; the distribution, provider info and dbt package agree."""
+    import importlib.metadata
+
+    import tomllib
+    import yaml  # type: ignore[import-untyped]
+
+    root = Path(__file__).resolve().parents[2]
+    pyproject = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "version" not in pyproject["project"]
+    assert "version" in pyproject["project"]["dynamic"]
+    assert pyproject["tool"]["hatch"]["version"]["path"] == "airflow_provider_pgtrickle/__init__.py"
+    dbt_project = yaml.safe_load((root / "dbt_project.yml").read_text(encoding="utf-8"))
+    versions = {
+        "__version__": __version__,
+        "get_provider_info versions[0]": get_provider_info()["versions"][0],
+        "installed distribution": importlib.metadata.version("airflow-provider-pgtrickle"),
+        "dbt_project.yml version": str(dbt_project["version"]),
+    }
+    assert set(versions.values()) == {__version__}, versions

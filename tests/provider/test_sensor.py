@@ -248,3 +248,40 @@ def test_deferrable_defers_while_the_database_is_briefly_unreachable(
 
     assert isinstance(info.value.trigger, PgTrickleHealthTrigger)
     assert info.value.trigger.postgres_conn_id == "nobody_home"
+
+
+def test_an_unknown_stream_table_is_one_error_class_everywhere(
+    pgtrickle_airflow_conn: str, hook: PgTrickleHook, orders: str
+) -> None:
+    """Operators, the poking sensor and the deferred sensor (the trigger's error event) raise
+    `StreamTableNotFoundError` for an unknown name: no retry, and still a
+    `PgTrickleUnhealthyError` for code that caught the sensor's earlier error."""
+    import asyncio
+
+    from airflow_provider_pgtrickle._compat import AirflowFailException
+    from airflow_provider_pgtrickle.exceptions import StreamTableNotFoundError
+    from airflow_provider_pgtrickle.operators.pgtrickle import PgTrickleRefreshOperator
+
+    from .test_operators import context
+    from .test_trigger import events, trigger
+
+    hook.create_stream_table(ST, ORDERS_QUERY)
+    errors: dict[str, BaseException] = {}
+    with pytest.raises(StreamTableNotFoundError) as operator_error:
+        PgTrickleRefreshOperator(task_id="r", stream_tables="public.nope").execute(context())
+    errors["operator"] = operator_error.value
+    with pytest.raises(PgTrickleUnhealthyError) as poke_error:
+        sensor(stream_tables=[ST, "public.nope"]).poke({})
+    errors["poke"] = poke_error.value
+
+    [event] = asyncio.run(events(trigger(stream_tables=[ST, "public.nope"])))
+    assert event["status"] == "error"
+    with pytest.raises(PgTrickleUnhealthyError) as deferred_error:
+        sensor(deferrable=True).execute_complete({}, event)
+    errors["deferred"] = deferred_error.value
+
+    for where, error in errors.items():
+        assert type(error) is StreamTableNotFoundError, where
+        assert isinstance(error, AirflowFailException), where
+        assert error.sqlstate == "42P01", where
+        assert "`public.nope`" in str(error), where

@@ -8,6 +8,7 @@ connections are counted in `pg_stat_activity` from a separate connection.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -274,7 +275,9 @@ def test_refresh_watcher_fires_when_data_changes_not_on_no_data_refreshes(
     orders: str,
     pgtrickle_tick: Callable[[], list[dict[str, Any]]],
 ) -> None:
-    hook.create_stream_table(ST, ORDERS_QUERY)
+    # CALCULATED (no dependents: the fallback interval) so each tick refreshes it; the hook's
+    # default '1m' would not be due yet.
+    hook.create_stream_table(ST, ORDERS_QUERY, schedule="calculated")
 
     async def scenario() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         triggerer = Triggerer()
@@ -392,3 +395,38 @@ def test_unreachable_database_times_out_every_waiting_trigger_by_its_deadline(
     events = asyncio.run(scenario())
     assert [e["status"] for e in events] == ["timeout"] * 3
     assert all("could not reach the database" in e["message"] for e in events)
+
+
+@pytest.mark.usefixtures("pgtrickle_airflow_conn", "orders")
+def test_one_stream_judges_each_trigger_by_its_own_rules(
+    pgtrickle_conn: psycopg.Connection[Any], hook: PgTrickleHook
+) -> None:
+    """Triggers with different rules (a staleness limit or none) and selections (names with an
+    unknown one, the whole catalog) share one stream; each gets its own verdict, and a name
+    missing from the catalog fails its trigger even next to a whole-catalog one."""
+    hook.create_stream_table(ST, ORDERS_QUERY)
+    pgtrickle_conn.execute(
+        "UPDATE pgtrickle.pgt_stream_tables SET last_refresh_at = now() - interval '1 hour'"
+    )
+    triggers = [
+        health(poll_interval=600, stream_tables=[], schema=None),
+        health(poll_interval=600, stream_tables=[ST, "public.nope"]),
+        health(poll_interval=600, max_staleness=60.0, deadline_in=1),
+    ]
+
+    async def scenario() -> dict[int, list[dict[str, Any]]]:
+        triggerer = Triggerer()
+        try:
+            triggerer.start(triggers)
+            await triggerer.finished(timeout=30)
+        finally:
+            await triggerer.stop()
+        return triggerer.events
+
+    events = asyncio.run(scenario())
+    [everything], [named], [stale] = events[0], events[1], events[2]
+    assert everything["status"] == "success", everything["message"]
+    assert named["status"] == "error"
+    assert named["report"]["missing"] == ["public.nope"]
+    assert stale["status"] == "timeout"
+    assert re.search(r"is stale: last refreshed 360\ds ago, max_staleness is 60s", stale["message"])

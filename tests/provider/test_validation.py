@@ -78,14 +78,36 @@ def test_qualify_many_dedupes_and_keeps_order() -> None:
         ("0 */5 * * * *", "0 */5 * * * *"),
         ("@hourly", "@hourly"),
         ("@daily", "@daily"),
+        # pg_trickle (croner) reads cron aliases in any case; sent in lower case.
+        ("@Hourly", "@hourly"),
+        # An integer is bare seconds, as dbt always read it.
+        (5, "5"),
     ],
 )
-def test_valid_schedules(given: str, sent: str) -> None:
+def test_valid_schedules(given: object, sent: str) -> None:
     assert validate_schedule(given, subject="s.t") == sent
 
 
 @pytest.mark.parametrize(
-    "bad", ["", "  ", "5x", "-1m", "m", "1h30", "0s", "5M", "1h 30m", "@every", "* * *", None, 5]
+    "bad",
+    [
+        "",
+        "  ",
+        "5x",
+        "-1m",
+        "m",
+        "1h30",
+        "0s",
+        "5M",
+        "1h 30m",
+        "@every",
+        "* * *",
+        None,
+        5.0,
+        True,
+        "none",
+        "null",
+    ],
 )
 def test_invalid_schedules_name_the_table_and_value(bad: object) -> None:
     with pytest.raises(PgTrickleValidationError) as info:
@@ -109,7 +131,9 @@ def test_refresh_modes(given: str, mode: RefreshMode) -> None:
 
 
 def test_unknown_refresh_mode_lists_accepted_values() -> None:
-    with pytest.raises(PgTrickleValidationError, match="AUTO, FULL, DIFFERENTIAL, IMMEDIATE"):
+    with pytest.raises(
+        PgTrickleValidationError, match="'DIFFERENTIAL', 'FULL', 'AUTO', 'IMMEDIATE'"
+    ):
         validate_refresh_mode("FAST", subject="s.t")
 
 
@@ -133,5 +157,5 @@ def test_statuses(given: str, status: StreamTableStatus) -> None:
 
 
 def test_unknown_status() -> None:
-    with pytest.raises(PgTrickleValidationError, match="PAUSED is accepted as SUSPENDED"):
+    with pytest.raises(PgTrickleValidationError, match="'PAUSED' = 'SUSPENDED'"):
         validate_status("STOPPED", subject="s.t")

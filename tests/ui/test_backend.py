@@ -331,28 +331,18 @@ def test_fuse_mode_and_state_come_from_the_catalog(
 
 
 def test_a_blown_fuse_or_a_stale_table_is_not_shown_healthy() -> None:
-    """The page's colour rules beyond the sensor's (no SQL: the rules take catalog rows)."""
+    """The page's colours for the health rules' verdicts (judged in SQL, vocabulary.health),
+    plus its own rule: a blown fuse shows as failed."""
     from airflow_provider_pgtrickle.ui.data import Health, judge
 
-    base = {
-        "pgt_schema": "s",
-        "pgt_name": "t",
-        "status": "ACTIVE",
-        "is_populated": True,
-        "consecutive_errors": 0,
-        "staleness_seconds": 5.0,
-        "data_timestamp": None,
-        "last_error_message": None,
-        "fuse_state": "armed",
-        "stale": False,
-    }
+    base = {"health": "healthy", "health_reason": "is healthy", "fuse_state": "armed"}
     verdicts = judge(
         [
             base,
             {**base, "fuse_state": "blown"},
-            {**base, "stale": True},
-            {**base, "consecutive_errors": 2, "last_error_message": "x"},
-            {**base, "status": "SUSPENDED"},
+            {**base, "health": "waiting", "health_reason": "is stale: last refreshed 9s ago"},
+            {**base, "health": "waiting", "health_reason": "has 2 consecutive refresh error(s)"},
+            {**base, "health": "failed", "health_reason": "is SUSPENDED: x"},
         ]
     )
     assert [v[0] for v in verdicts] == [
@@ -363,6 +353,7 @@ def test_a_blown_fuse_or_a_stale_table_is_not_shown_healthy() -> None:
         Health.FAILED,
     ]
     assert "blown fuse" in verdicts[1][1]
+    assert verdicts[4][1] == "is SUSPENDED: x"
 
 
 def test_airflow_loads_the_plugin_from_the_entry_point_without_building_the_app() -> None:

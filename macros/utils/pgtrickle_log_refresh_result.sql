@@ -9,10 +9,10 @@
   {%- set old_id = before.last_refresh.refresh_id if before.last_refresh else -1 -%}
   {%- set new = after.last_refresh if after else none -%}
   {%- if new and new.refresh_id > old_id -%}
-    {%- do log("pg-trickle: " ~ label ~ ": refreshed (" ~ new.action ~ ": +" ~ new.rows_inserted ~ " -" ~ new.rows_deleted ~ ")", info=true) -%}
+    {%- do log("pg_trickle: " ~ label ~ ": refreshed (" ~ new.action ~ ": +" ~ new.rows_inserted ~ " -" ~ new.rows_deleted ~ ")", info=true) -%}
     {{ return('refreshed') }}
   {%- else -%}
-    {%- do exceptions.warn("pg-trickle: " ~ label ~ ": refresh skipped, another refresh of it was in progress; nothing changed.") -%}
+    {%- do exceptions.warn("pg_trickle: " ~ label ~ ": refresh skipped, another refresh of it was in progress; nothing changed.") -%}
     {{ return('skipped') }}
   {%- endif -%}
 {% endmacro %}

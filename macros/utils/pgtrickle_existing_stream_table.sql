@@ -10,7 +10,7 @@
   {%- do dbt_pg_trickle.pgtrickle_require_extension() -%}
   {%- set info = dbt_pg_trickle.pgtrickle_get_stream_table_info(st.relation) -%}
   {%- if info is none -%}
-    {{ exceptions.raise_compiler_error("pg-trickle: stream table `" ~ st.qualified_name ~ "` of model `" ~ model_name ~ "` does not exist; create it with `dbt run -s " ~ model_name ~ "`.") }}
+    {{ exceptions.raise_compiler_error("pg_trickle: stream table `" ~ st.qualified_name ~ "` of model `" ~ model_name ~ "` does not exist; create it with `dbt run -s " ~ model_name ~ "`.") }}
   {%- endif -%}
   {{ return({'st': st, 'info': info}) }}
 {% endmacro %}

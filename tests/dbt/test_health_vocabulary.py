@@ -1,0 +1,249 @@
+"""One meaning of "healthy": the sensor, its trigger, the dbt test and `pgtrickle_status` agree.
+
+One table of catalog states (`CASES`), set through the test double's catalog from a test
+connection, is judged by all four callers with the same limit (max_staleness 60 s); each
+must give the same verdict in the same words (`airflow_provider_pgtrickle.vocabulary.health`,
+docs/health.md). Ages ("3600s ago") are read at different moments, so they are compared with
+the digits blanked out. The rows the callers disagreed on before are `leftover_error` (a last
+error message next to zero consecutive errors) and `immediate_quiet` (an IMMEDIATE table
+whose last refresh is old because nothing was written).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from airflow_provider_pgtrickle.exceptions import (
+    PgTrickleUnhealthyError,
+    StreamTableNotFoundError,
+)
+from airflow_provider_pgtrickle.hooks.pgtrickle import PgTrickleHook
+from airflow_provider_pgtrickle.sensors.pgtrickle import PgTrickleHealthSensor
+from airflow_provider_pgtrickle.testing.server import TestDatabase, TestServer
+from airflow_provider_pgtrickle.triggers.pgtrickle import PgTrickleHealthTrigger
+
+from ._project import DbtProject
+
+pytestmark = pytest.mark.slow
+
+SCHEMA = "vocab"
+CONN_ID = "pgt_vocabulary"
+MAX_STALENESS = 60
+QUERY = f"SELECT customer_id, sum(amount) AS total FROM {SCHEMA}.orders GROUP BY customer_id"
+
+
+@dataclass(frozen=True)
+class Case:
+    refresh_mode: str | None  # None: not created (a name missing from the catalog)
+    catalog: str  # SET clause applied to the table's catalog row
+    health: str
+    reason: str
+
+
+CASES: dict[str, Case] = {
+    # pg_trickle clears last_error_message on every way back to ACTIVE; a message next to an
+    # ACTIVE status and zero errors is a stale leftover: healthy.
+    "leftover_error": Case(
+        "DIFFERENTIAL",
+        "last_error_message = 'old failure', last_error_at = now() - interval '2 hours'",
+        "healthy",
+        "is healthy",
+    ),
+    # IMMEDIATE tables are maintained in the writing transaction: never stale.
+    "immediate_quiet": Case(
+        "IMMEDIATE", "last_refresh_at = now() - interval '1 hour'", "healthy", "is healthy"
+    ),
+    "stale": Case(
+        "DIFFERENTIAL",
+        "last_refresh_at = now() - interval '1 hour'",
+        "waiting",
+        "is stale: last refreshed 3600s ago, max_staleness is 60s",
+    ),
+    "erroring": Case(
+        "DIFFERENTIAL",
+        "consecutive_errors = 2, last_error_message = 'boom'",
+        "waiting",
+        "has 2 consecutive refresh error(s); last: boom",
+    ),
+    "suspended": Case(
+        "DIFFERENTIAL",
+        "status = 'SUSPENDED', last_error_message = 'broken source'",
+        "failed",
+        "is SUSPENDED: broken source",
+    ),
+    "missing": Case(None, "", "missing", "is not in the pg_trickle catalog"),
+}
+
+
+def blank_digits(text: str) -> str:
+    return re.sub(r"\d+s ago", "Ns ago", text)
+
+
+@pytest.fixture(scope="module")
+def vocab_db(pgtrickle_server: TestServer) -> Iterator[TestDatabase]:
+    db = pgtrickle_server.create_database()
+    key = f"AIRFLOW_CONN_{CONN_ID.upper()}"
+    os.environ[key] = db.airflow_uri
+    try:
+        with db.connect() as conn:
+            conn.execute(f"CREATE SCHEMA {SCHEMA}")
+            conn.execute(
+                f"CREATE TABLE {SCHEMA}.orders (id int PRIMARY KEY, customer_id int, amount int)"
+            )
+            conn.execute(f"INSERT INTO {SCHEMA}.orders VALUES (1, 1, 10), (2, 2, 5)")
+        hook = PgTrickleHook(postgres_conn_id=CONN_ID)
+        for name, case in CASES.items():
+            if case.refresh_mode is not None:
+                hook.create_stream_table(f"{SCHEMA}.{name}", QUERY, refresh_mode=case.refresh_mode)
+        with db.connect() as conn:
+            for name, case in CASES.items():
+                if case.refresh_mode is not None:
+                    conn.execute(
+                        f"UPDATE pgtrickle.pgt_stream_tables SET {case.catalog}"
+                        f" WHERE pgt_schema = '{SCHEMA}' AND pgt_name = '{name}'"
+                    )
+        yield db
+    finally:
+        os.environ.pop(key, None)
+        pgtrickle_server.drop_database(db.dbname)
+
+
+def sensor_verdicts() -> dict[str, tuple[str, str]]:
+    verdicts: dict[str, tuple[str, str]] = {}
+    for name in CASES:
+        sensor = PgTrickleHealthSensor(
+            task_id=f"vocab_{name}",
+            stream_tables=[f"{SCHEMA}.{name}"],
+            postgres_conn_id=CONN_ID,
+            max_staleness=MAX_STALENESS,
+            poke_interval=0,
+            timeout=0,
+            deferrable=False,
+        )
+        try:
+            sensor.poke({})
+        except StreamTableNotFoundError:
+            verdicts[name] = ("missing", CASES["missing"].reason)
+            continue
+        except PgTrickleUnhealthyError as error:
+            verdicts[name] = (type(error).__name__, str(error))
+        report = sensor._last_report
+        assert report is not None
+        for table in report.tables:
+            verdicts[name] = (table.state.value, table.reason)
+    return verdicts
+
+
+def trigger_verdicts() -> dict[str, tuple[str, str]]:
+    """One trigger for every name; its deadline has passed, so its first event carries the
+    verdicts of its first poll."""
+    trigger = PgTrickleHealthTrigger(
+        postgres_conn_id=CONN_ID,
+        stream_tables=[f"{SCHEMA}.{name}" for name in CASES],
+        schema=None,
+        max_staleness=MAX_STALENESS,
+        min_data_timestamp=None,
+        fail_on_error=True,
+        poll_interval=600,
+        deadline=(datetime.now(timezone.utc) - timedelta(seconds=1)).isoformat(),
+    )
+
+    async def first_event() -> dict[str, Any]:
+        async for event in trigger.run():
+            return dict(event.payload)
+        raise AssertionError("the trigger ended without an event")
+
+    report = asyncio.run(first_event())["report"]
+    verdicts = {
+        t["stream_table"].split(".")[1]: (t["state"], t["reason"]) for t in report["tables"]
+    }
+    for missing in report["missing"]:
+        verdicts[missing.split(".")[1]] = ("missing", CASES["missing"].reason)
+    return verdicts
+
+
+def dbt_verdicts(project: DbtProject, db: TestDatabase) -> dict[str, tuple[str, str]]:
+    probe = (
+        "{{ dbt_pg_trickle.test_stream_table_healthy(ref('order_totals'),"
+        f" stream_table_schema='{SCHEMA}', stream_table_name='%s',"
+        f" max_staleness='{MAX_STALENESS} seconds') }}}}\n"
+    )
+    for name in CASES:
+        project.write(f"tests/probes/health_{name}.sql", probe % name)
+    try:
+        project.dbt("test", "--select", "path:tests/probes", "--store-failures", expect_ok=False)
+    finally:
+        for name in CASES:
+            project.remove(f"tests/probes/health_{name}.sql")
+    verdicts: dict[str, tuple[str, str]] = {}
+    with db.connect() as conn:
+        for name in CASES:
+            audit = f"integration_dbt_test__audit.health_{name}"
+            rows = conn.execute(f"SELECT stream_table, health, reason FROM {audit}").fetchall()
+            if not rows:
+                verdicts[name] = ("healthy", "is healthy")  # the test returns unhealthy rows only
+                continue
+            [(stream_table, health, reason)] = rows
+            assert stream_table == f"{SCHEMA}.{name}"
+            verdicts[name] = (health, reason)
+    return verdicts
+
+
+def status_verdicts(project: DbtProject) -> dict[str, tuple[str, str]]:
+    result = project.dbt(
+        "run-operation", "pgtrickle_status", "--args", f"{{max_staleness: {MAX_STALENESS}}}"
+    )
+    line = re.compile(
+        rf"pg_trickle: {SCHEMA}\.(\w+): (\w+): `{SCHEMA}\.\w+` (.*?); (ACTIVE|SUSPENDED|ERROR)"
+    )
+    return {m[1]: (m[2], m[3]) for m in line.finditer(result.output)}
+
+
+CALLERS = ("sensor", "trigger", "dbt test", "pgtrickle_status")
+
+
+@pytest.fixture(scope="module")
+def verdicts(
+    vocab_db: TestDatabase, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, dict[str, tuple[str, str]] | str]:
+    """caller -> stream table -> (health, reason); a caller that broke: the error's text."""
+    project = DbtProject.create(tmp_path_factory.mktemp("dbt"), vocab_db.dbt_env())
+    project.dbt("deps")
+    found: dict[str, dict[str, tuple[str, str]] | str] = {}
+    readers = {
+        "sensor": sensor_verdicts,
+        "trigger": trigger_verdicts,
+        "dbt test": lambda: dbt_verdicts(project, vocab_db),
+        # The catalog has no row for a missing name, so the status lists the others only.
+        "pgtrickle_status": lambda: {
+            **status_verdicts(project),
+            "missing": (CASES["missing"].health, CASES["missing"].reason),
+        },
+    }
+    for caller, read in readers.items():
+        try:
+            found[caller] = read()
+        except Exception as error:  # one broken caller must not hide the others' verdicts
+            found[caller] = f"{type(error).__name__}: {error}"
+    return found
+
+
+@pytest.mark.parametrize("name", list(CASES))
+@pytest.mark.parametrize("caller", CALLERS)
+def test_one_verdict_in_one_wording(
+    verdicts: dict[str, dict[str, tuple[str, str]] | str], caller: str, name: str
+) -> None:
+    by_caller = verdicts[caller]
+    assert not isinstance(by_caller, str), by_caller
+    case = CASES[name]
+    assert name in by_caller, by_caller
+    health, reason = by_caller[name]
+    assert (health, blank_digits(reason)) == (case.health, blank_digits(case.reason))
