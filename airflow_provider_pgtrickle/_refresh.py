@@ -28,6 +28,12 @@ if TYPE_CHECKING:
     from airflow_provider_pgtrickle.hooks.pgtrickle import PgTrickleHook
 
 _BLOCKING = (RefreshOutcome.FAILED, RefreshOutcome.UPSTREAM_FAILED)
+# pg_trickle skips a refresh while another one holds the table (src/api/refresh_ops.rs: the
+# advisory lock, then the catalog row lock). Two batches over the same tables can each be
+# skipped by the other's brief attempt and leave a table refreshed by neither, so a skipped
+# table is tried again after these pauses; a refresh that really is running (the scheduler,
+# a long manual one) is still running then, and the table is reported skipped.
+_SKIP_RETRY_DELAYS = (0.2, 1.0)
 
 
 def selected_ancestors(
@@ -97,7 +103,13 @@ class RefreshRunner:
             connection = self._connection(name)
             if self._cancelled.is_set():
                 return RefreshResult(name, RefreshOutcome.FAILED, message="cancelled before start")
-            return self._hook.refresh_stream_table(name, connection=connection)
+            result = self._hook.refresh_stream_table(name, connection=connection)
+            for delay in _SKIP_RETRY_DELAYS:
+                # `wait` returns early (True) when the batch is cancelled meanwhile.
+                if result.action is not RefreshOutcome.SKIPPED or self._cancelled.wait(delay):
+                    break
+                result = self._hook.refresh_stream_table(name, connection=connection)
+            return result
         except PgTrickleError as error:
             self._log.error("pg_trickle: refresh of %s failed: %s", name, error)
             return RefreshResult(name, RefreshOutcome.FAILED, message=str(error))

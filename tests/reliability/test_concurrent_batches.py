@@ -61,3 +61,46 @@ def test_two_batches_over_the_same_tables(
         "SELECT DISTINCT status FROM pgtrickle.pgt_stream_tables"
     ).fetchall()
     assert status == [("ACTIVE",)]
+
+
+def _hold_refresh_lock(db: TestDatabase, name: str, seconds: float, held: threading.Event) -> None:
+    """Hold pg_trickle's per-table refresh lock (the transaction advisory lock on pgt_id, as
+    a running refresh does) for ``seconds`` in another session."""
+    with db.connect() as conn, conn.transaction():
+        conn.execute(
+            "SELECT pg_advisory_xact_lock(pgt_id) FROM pgtrickle.pgt_stream_tables"
+            " WHERE pgt_schema || '.' || pgt_name = %s",
+            [name],
+        )
+        held.set()
+        threading.Event().wait(seconds)
+
+
+@pytest.mark.usefixtures("orders", "pgtrickle_airflow_conn")
+@pytest.mark.parametrize(("held_for", "action"), [(0.1, "refreshed"), (5.0, "skipped")])
+def test_a_table_another_refresh_holds_briefly_is_tried_again(
+    hook: PgTrickleHook,
+    pgtrickle_conn: psycopg.Connection[Any],
+    pgtrickle_db: TestDatabase,
+    held_for: float,
+    action: str,
+) -> None:
+    """A refresh skipped because another one held the table is retried after it ends; one
+    still running after the retries is reported skipped (nothing waits for it)."""
+    hook.create_stream_table("public.totals", ORDERS_QUERY)
+    pgtrickle_conn.execute("INSERT INTO public.orders VALUES (4, 3, 100)")
+    held = threading.Event()
+    holder = threading.Thread(
+        target=_hold_refresh_lock, args=(pgtrickle_db, "public.totals", held_for, held)
+    )
+    holder.start()
+    assert held.wait(10)
+    op = PgTrickleRefreshOperator(task_id="r", stream_tables=["public.totals"])
+    try:
+        [result] = op.execute(context())
+    finally:
+        holder.join()
+    assert result["action"] == action, result
+    with pgtrickle_db.connect() as conn:
+        rows = conn.execute("SELECT count(*) FROM public.totals WHERE total = 100").fetchone()
+    assert rows == ((1,) if action == "refreshed" else (0,))
