@@ -19,6 +19,7 @@ __all__ = [
     "AirflowTaskTimeout",
     "DagRunResult",
     "TaskDeferred",
+    "context",
     "run_dag",
 ]
 
@@ -41,3 +42,40 @@ def run_dag(
     """Run ``dag_id`` from ``dag_file`` once with `dag.test()` in a child process."""
     home = AirflowHome(Path(os.environ["AIRFLOW_HOME"]))
     return home.run_dag(dag_file, dag_id, env=env, conf=conf, timeout=timeout, on_line=on_line)
+
+
+class FakeTaskInstance:
+    """Records `xcom_push` calls (the only part of the task instance the operators use)."""
+
+    def __init__(self) -> None:
+        self.xcom: dict[str, Any] = {}
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.xcom[key] = value
+
+
+class OutletEvents(dict):  # type: ignore[type-arg]
+    """Stands in for the task context's `outlet_events` accessor: records added assets."""
+
+    def __getitem__(self, key: Any) -> Any:
+        # Keyed by the alias's name, as Airflow's accessor is (Airflow 3.1's `AssetAlias` is
+        # not hashable).
+        return super().__getitem__(key.name)
+
+    def __missing__(self, key: Any) -> Any:
+        recorder = _Recorder()
+        self[key] = recorder
+        return recorder
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.assets: list[Any] = []
+
+    def add(self, asset: Any, extra: Any = None) -> None:
+        self.assets.append(asset)
+
+
+def context() -> dict[str, Any]:
+    """The parts of a task context the operators read, without a task runner."""
+    return {"outlet_events": OutletEvents(), "ti": FakeTaskInstance()}

@@ -24,13 +24,15 @@ def hook(pgtrickle_airflow_conn: str) -> PgTrickleHook:
 
 @pytest.fixture
 def orders(pgtrickle_conn: psycopg.Connection[Any]) -> str:
-    """`public.orders` with a primary key and three rows for two customers."""
+    """`public.orders` (three rows, two customers) and `public.canary` (one row nobody may
+    touch)."""
     pgtrickle_conn.execute(
         "CREATE TABLE public.orders (id int PRIMARY KEY, customer_id int NOT NULL,"
         " amount numeric NOT NULL)"
     )
     pgtrickle_conn.execute("INSERT INTO public.orders VALUES (1, 1, 10), (2, 1, 5), (3, 2, 7)")
     pgtrickle_conn.execute("CREATE TABLE public.canary (x int)")
+    pgtrickle_conn.execute("INSERT INTO public.canary VALUES (42)")
     return "public.orders"
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from airflow_support import context
 
 from airflow_provider_pgtrickle.exceptions import (
     PgTrickleRefreshError,
@@ -28,32 +29,6 @@ from airflow_provider_pgtrickle.testing.server import TestDatabase
 from .conftest import ORDERS_QUERY, catalog, fetch
 
 ST = "public.order_totals"
-
-
-class OutletEvents(dict):  # type: ignore[type-arg]
-    """Stands in for the task context's `outlet_events` accessor: records added assets."""
-
-    def __getitem__(self, key: Any) -> Any:
-        # Keyed by the alias's name, as Airflow's accessor is (Airflow 3.1's `AssetAlias` is
-        # not hashable).
-        return super().__getitem__(key.name)
-
-    def __missing__(self, key: Any) -> Any:
-        recorder = _Recorder()
-        self[key] = recorder
-        return recorder
-
-
-class _Recorder:
-    def __init__(self) -> None:
-        self.assets: list[Any] = []
-
-    def add(self, asset: Any, extra: Any = None) -> None:
-        self.assets.append(asset)
-
-
-def context() -> dict[str, Any]:
-    return {"outlet_events": OutletEvents()}
 
 
 def emitted(ctx: dict[str, Any]) -> list[str]:

@@ -5,34 +5,13 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-import psycopg
-import pytest
+from airflow_support import context
+from provider.conftest import ORDERS_QUERY, hook, orders
 
-from airflow_provider_pgtrickle.hooks.pgtrickle import PgTrickleHook
 from airflow_provider_pgtrickle.testing.server import TestDatabase
 
-ORDERS_QUERY = (
-    "SELECT customer_id, sum(amount) AS total, count(*) AS n FROM public.orders "
-    "GROUP BY customer_id"
-)
-
-
-@pytest.fixture
-def hook(pgtrickle_airflow_conn: str) -> PgTrickleHook:
-    return PgTrickleHook(postgres_conn_id=pgtrickle_airflow_conn)
-
-
-@pytest.fixture
-def orders(pgtrickle_conn: psycopg.Connection[Any]) -> str:
-    """`public.orders` (three rows) and `public.canary` (one row nobody may touch)."""
-    pgtrickle_conn.execute(
-        "CREATE TABLE public.orders (id int PRIMARY KEY, customer_id int NOT NULL,"
-        " amount numeric NOT NULL)"
-    )
-    pgtrickle_conn.execute("INSERT INTO public.orders VALUES (1, 1, 10), (2, 1, 5), (3, 2, 7)")
-    pgtrickle_conn.execute("CREATE TABLE public.canary (x int)")
-    pgtrickle_conn.execute("INSERT INTO public.canary VALUES (42)")
-    return "public.orders"
+# The hook and source-table fixtures are the provider suite's (one definition).
+__all__ = ["ORDERS_QUERY", "context", "hook", "orders"]
 
 
 def snapshot(db: TestDatabase) -> dict[str, Any]:
@@ -57,35 +36,6 @@ def snapshot(db: TestDatabase) -> dict[str, Any]:
             ).fetchall(),
             "canary": conn.execute("SELECT x FROM public.canary").fetchall(),
         }
-
-
-class FakeTaskInstance:
-    """Records `xcom_push` calls (the only part of the task instance the operators use)."""
-
-    def __init__(self) -> None:
-        self.xcom: dict[str, Any] = {}
-
-    def xcom_push(self, key: str, value: Any) -> None:
-        self.xcom[key] = value
-
-
-class OutletEvents(dict):  # type: ignore[type-arg]
-    def __missing__(self, key: Any) -> Any:
-        recorder = _Recorder()
-        self[key] = recorder
-        return recorder
-
-
-class _Recorder:
-    def __init__(self) -> None:
-        self.assets: list[Any] = []
-
-    def add(self, asset: Any, extra: Any = None) -> None:
-        self.assets.append(asset)
-
-
-def context() -> dict[str, Any]:
-    return {"outlet_events": OutletEvents(), "ti": FakeTaskInstance()}
 
 
 def wait_for_lock_wait(db: TestDatabase, pattern: str, timeout: float = 30.0) -> int:
