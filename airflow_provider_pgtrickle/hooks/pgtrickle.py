@@ -79,6 +79,7 @@ from airflow_provider_pgtrickle.types import (
     StreamTableStats,
     StreamTableStatus,
 )
+from airflow_provider_pgtrickle.vocabulary import lifecycle
 from airflow_provider_pgtrickle.vocabulary.config import AUTO_RESOLVES_TO, Surface
 
 if TYPE_CHECKING:
@@ -175,6 +176,10 @@ class PgTrickleHook(PostgresHook):
             conn.autocommit = False
             with conn.cursor(row_factory=dict_row) as cur:
                 try:
+                    if operation in lifecycle.LIFECYCLE_FUNCTIONS:
+                        # Serialize with our other clients' lifecycle calls until commit:
+                        # see vocabulary/lifecycle.py.
+                        cur.execute(lifecycle.LOCK_SQL)  # type: ignore[arg-type]
                     yield cur
                     committing = True
                     conn.commit()

@@ -29,7 +29,7 @@
     {#- switching from table/view to stream_table, as dbt's own materializations do -#}
     {%- set statements = [get_drop_sql(other_relation)] + statements -%}
   {%- endif -%}
-  {% do dbt_pg_trickle.pgtrickle_run_committed('pgtrickle_' ~ plan.action, statements) %}
+  {% do dbt_pg_trickle.pgtrickle_run_committed('pgtrickle_' ~ plan.action, statements, lifecycle=true) %}
 
   {%- do log("pg_trickle: " ~ model.name ~ ": " ~ plan.outcome, info=true) -%}
   {%- if plan.action == 'skip' -%}

@@ -959,9 +959,10 @@ LANGUAGE plpgsql AS $$
 DECLARE
     qual text := p_relid::regclass::text;
 BEGIN
-    -- CREATE TRIGGER's own lock mode: two sessions creating stream tables on the same source
-    -- now queue here, and the second sees the first one's committed triggers below.
-    EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', qual);
+    -- Like pg_trickle 0.67.0 (create_stream_table_impl, src/api/create.rs), no lock makes a
+    -- second session that installs capture on the same source wait: both see no buffer yet,
+    -- and the second one's CREATE fails with 23505 on pg_type once the first commits.
+    -- Our clients serialize lifecycle calls themselves (vocabulary/lifecycle.py).
     EXECUTE format('CREATE TABLE IF NOT EXISTS pgtrickle_changes.%I (change_id bigserial, lsn pg_lsn NOT NULL, action char(1) NOT NULL)',
                    'changes_' || p_relid::oid::text);
     IF EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = p_relid AND tgname = 'pgt_cdc_ins') THEN
