@@ -110,6 +110,14 @@ def vocab_db(pgtrickle_server: TestServer) -> Iterator[TestDatabase]:
                         f"UPDATE pgtrickle.pgt_stream_tables SET {case.catalog}"
                         f" WHERE pgt_schema = '{SCHEMA}' AND pgt_name = '{name}'"
                     )
+                    if "last_refresh_at" in case.catalog:
+                        # The rules also read the newest completed refresh in the history.
+                        conn.execute(
+                            "UPDATE pgtrickle.pgt_refresh_history AS h"
+                            " SET start_time = h.start_time - interval '1 hour'"
+                            " FROM pgtrickle.pgt_stream_tables AS s WHERE s.pgt_id = h.pgt_id"
+                            f" AND s.pgt_schema = '{SCHEMA}' AND s.pgt_name = '{name}'"
+                        )
         yield db
     finally:
         os.environ.pop(key, None)
