@@ -405,7 +405,8 @@ def test_one_stream_judges_each_trigger_by_its_own_rules(
     """Triggers with different rules (a staleness limit or none) and selections (names with an
     unknown one, the whole catalog) share one stream; each gets its own verdict, and a name
     missing from the catalog fails its trigger even next to a whole-catalog one."""
-    hook.create_stream_table(ST, ORDERS_QUERY)
+    # A 2 h schedule keeps a real scheduler from refreshing the aged table meanwhile.
+    hook.create_stream_table(ST, ORDERS_QUERY, schedule="2h")
     pgtrickle_conn.execute(
         "UPDATE pgtrickle.pgt_stream_tables SET last_refresh_at = now() - interval '1 hour'"
     )

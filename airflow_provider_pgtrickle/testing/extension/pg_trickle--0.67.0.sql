@@ -1737,9 +1737,12 @@ $$;
 -- row (handle_st_storage_dropped; the stream tables reading it are left alone); a dropped
 -- source table (handle_dropped_table: dependencies of type TABLE / FOREIGN_TABLE) or view
 -- (handle_dropped_view: VIEW) sets every direct dependent, whatever its status, to ERROR
--- with no message (StreamTableMeta::update_status), and then every stream table downstream
--- of those (find_transitive_downstream_sts). Other object types (materialized views,
--- foreign tables) are not handled.
+-- with no message (StreamTableMeta::update_status). The cascade that follows
+-- (find_transitive_downstream_sts) looks for readers of those stream tables with
+-- find_downstream_pgt_ids, which matches only TABLE / FOREIGN_TABLE dependencies, while a
+-- stream table reading another one is recorded as STREAM_TABLE: it reaches no one, so stream
+-- tables further downstream keep their status (seen on a real 0.67.0 server). Other object
+-- types (materialized views, foreign tables) are not handled.
 CREATE FUNCTION pgtrickle._on_sql_drop() RETURNS event_trigger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -1765,17 +1768,10 @@ BEGIN
             END LOOP;
             CONTINUE;
         END IF;
-        WITH RECURSIVE hit_ids(pgt_id) AS (
-            SELECT d.pgt_id FROM pgtrickle.pgt_dependencies d
-            WHERE d.source_relid = obj.objid
-              AND d.source_type = ANY (CASE WHEN obj.object_type = 'table'
-                                            THEN ARRAY['TABLE', 'FOREIGN_TABLE'] ELSE ARRAY['VIEW'] END)
-            UNION
-            SELECT d.pgt_id FROM hit_ids h
-            JOIN pgtrickle.pgt_stream_tables up ON up.pgt_id = h.pgt_id
-            JOIN pgtrickle.pgt_dependencies d ON d.source_relid = up.pgt_relid AND d.source_type = 'STREAM_TABLE'
-        )
-        SELECT array_agg(pgt_id) INTO hit FROM hit_ids;
+        SELECT array_agg(d.pgt_id) INTO hit FROM pgtrickle.pgt_dependencies d
+        WHERE d.source_relid = obj.objid
+          AND d.source_type = ANY (CASE WHEN obj.object_type = 'table'
+                                        THEN ARRAY['TABLE', 'FOREIGN_TABLE'] ELSE ARRAY['VIEW'] END);
         UPDATE pgtrickle.pgt_stream_tables s SET status = 'ERROR' WHERE s.pgt_id = ANY (hit);
         DELETE FROM pgtrickle_changes.pgt_pending WHERE source_relid = obj.objid;
     END LOOP;
