@@ -16,6 +16,9 @@ The expression reads two relations by alias:
   NULL for no such rule) and ``within_schedule`` (boolean: also stale when the last refresh is
   older than the table's own duration schedule, as pg_trickle's ``stale`` column says).
 
+`VERDICT_JOIN` adds ``seen`` (``seen.refreshed_at``: the last completed refresh, read once per
+row) before ``verdict``; `COLUMNS` reads both.
+
 The decisions behind the rules (docs/health.md, "What healthy means", keeps them for users):
 
 - Errors are judged by ``status`` and ``consecutive_errors``, never by ``last_error_message``
