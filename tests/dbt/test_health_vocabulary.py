@@ -102,7 +102,10 @@ def vocab_db(pgtrickle_server: TestServer) -> Iterator[TestDatabase]:
         hook = PgTrickleHook(postgres_conn_id=CONN_ID)
         for name, case in CASES.items():
             if case.refresh_mode is not None:
-                hook.create_stream_table(f"{SCHEMA}.{name}", QUERY, refresh_mode=case.refresh_mode)
+                # A 2 h schedule keeps a real scheduler from refreshing the aged tables.
+                hook.create_stream_table(
+                    f"{SCHEMA}.{name}", QUERY, schedule="2h", refresh_mode=case.refresh_mode
+                )
         with db.connect() as conn:
             for name, case in CASES.items():
                 if case.refresh_mode is not None:
