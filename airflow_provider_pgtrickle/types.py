@@ -282,6 +282,8 @@ class HealthRow:
         NO_DATA pass, a DIFFERENTIAL refresh with no delta) and moves only `last_refresh_at`,
         so a quiet source would never bring `data_timestamp` past an interval end. Any
         completed refresh, with or without rows, proves the content current as of its start.
+        The health query reads `last_refresh_at` as the last completed refresh, which also
+        counts refreshes that write no catalog timestamp (`vocabulary.health`).
         """
         seen = [t for t in (self.data_timestamp, self.last_refresh_at) if t is not None]
         return max(seen) if seen else None

@@ -34,8 +34,11 @@ CONNECTION_TYPES = ("postgres", "pgtrickle")
 _OVERVIEW_SQL = (
     "SELECT verdict.pair[1] AS health, verdict.pair[2] AS health_reason,"
     " st.pgt_schema, st.pgt_name, st.status, st.refresh_mode, st.schedule,"
-    " st.is_populated, st.consecutive_errors, st.last_refresh_at, st.data_timestamp,"
-    " EXTRACT(EPOCH FROM st.staleness)::float8 AS staleness_seconds, st.stale,"
+    # The last completed refresh as the health rules read it (`seen`, vocabulary.health):
+    # some refreshes write no catalog timestamp.
+    " st.is_populated, st.consecutive_errors, seen.refreshed_at AS last_refresh_at,"
+    " st.data_timestamp, EXTRACT(EPOCH FROM now() - seen.refreshed_at)::float8"
+    " AS staleness_seconds, st.stale,"
     " st.fuse_mode, st.fuse_state, st.last_error_at,"
     # Auto-suspension records no last_error_message (only the history does): the health
     # rules' fallback (vocabulary.health.LAST_ERROR).

@@ -15,7 +15,9 @@
     absent -> create (+ alter for what create cannot set: status, fuse);
     --full-refresh -> drop (cascade when other stream tables read it) + create;
     query changed -> one alter with the query and whatever else differs, in place (same pgt_id),
-      when pg_trickle can (see pgtrickle_has_create_or_replace), else drop + create;
+      when pg_trickle can (see pgtrickle_has_create_or_replace), else drop + create; an AUTO
+      model on a DIFFERENTIAL table goes FULL when pg_trickle refuses the query for
+      DIFFERENTIAL (pgtrickle_get_auto_fallback_sql);
     other differences -> one alter with only what differs; else nothing.
   Status: a SUSPENDED table stays SUSPENDED through alters and replaces that would rebuild it
   (status => 'SUSPENDED' goes along, processed last by pg_trickle) unless the model asks for
@@ -105,6 +107,10 @@
       ORDER BY / LIMIT / OFFSET and ignores topk_*, so such a change would be dropped
       (pg_trickle src/api/create.rs); it delegates to this same alter anyway. -#}
   {%- set statements = [dbt_pg_trickle.pgtrickle_get_alter_stream_table_sql(relation, send, query=(desired.query if changes.query_changed else none))] -%}
+  {%- if changes.query_changed and desired.refresh_mode == 'AUTO' and actual.refresh_mode == 'DIFFERENTIAL' and 'refresh_mode' not in send -%}
+    {#- a new query only FULL can maintain: FULL, as AUTO picks at create (pgtrickle_get_auto_fallback_sql) -#}
+    {%- set statements = [dbt_pg_trickle.pgtrickle_get_auto_fallback_sql(relation, statements[0])] -%}
+  {%- endif -%}
   {%- if status_after -%}
     {%- do statements.append(dbt_pg_trickle.pgtrickle_get_alter_stream_table_sql(relation, {'status': status_after})) -%}
   {%- endif -%}

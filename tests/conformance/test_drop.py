@@ -150,3 +150,51 @@ def test_04_5_non_owner_may_not_drop(pgtrickle_conn: Conn) -> None:
         as_role(pgtrickle_conn, role, "drop_stream_table", "public.t")
     assert_pg_error(err.value, "42501", "permission denied: must be owner of stream table public.t")
     assert snapshot(pgtrickle_conn, "public.t") == before
+
+
+def test_dropped_source_sets_every_reader_to_error_without_message(
+    pgtrickle_db: TestDatabase, pgtrickle_conn: Conn
+) -> None:
+    """Mirrors pg_trickle src/hooks.rs, handle_dropped_table: every stream table reading the
+    dropped table goes to ERROR whatever its status (StreamTableMeta::update_status writes no
+    message). The cascade after it (find_transitive_downstream_sts) looks for readers with
+    find_downstream_pgt_ids, which matches only TABLE / FOREIGN_TABLE dependencies, so a
+    stream table reading one of them (a STREAM_TABLE dependency) keeps its status; stream
+    tables on other sources are untouched."""
+    conn = pgtrickle_conn
+    make_source(conn)
+    make_source(conn, "public.other")
+    create_st(conn, "public.a")
+    create_st(conn, "public.b", "SELECT id, v FROM public.a")
+    create_st(conn, "public.c")
+    call(conn, "alter_stream_table", "public.c", status="SUSPENDED")
+    create_st(conn, "public.d", "SELECT id, v FROM public.other")
+    conn.execute("DROP TABLE public.src")
+    with pgtrickle_db.connect() as other:
+        for name in ("public.a", "public.c"):
+            entry = st(other, name)
+            assert entry is not None, name
+            assert entry["status"] == "ERROR", name
+            assert entry["last_error_message"] is None, name
+        for name in ("public.b", "public.d"):
+            entry = st(other, name)
+            assert entry is not None, name
+            assert entry["status"] == "ACTIVE", name
+
+
+def test_dropped_stream_table_leaves_its_readers_alone(
+    pgtrickle_db: TestDatabase, pgtrickle_conn: Conn
+) -> None:
+    """Mirrors pg_trickle src/hooks.rs, handle_dropped_table: a dropped storage table only
+    loses its catalog row (handle_st_storage_dropped); stream tables reading it keep their
+    status."""
+    conn = pgtrickle_conn
+    make_source(conn)
+    create_st(conn, "public.a")
+    create_st(conn, "public.b", "SELECT id, v FROM public.a")
+    conn.execute("DROP TABLE public.a")
+    with pgtrickle_db.connect() as other:
+        assert st(other, "public.a") is None
+        reader = st(other, "public.b")
+        assert reader is not None
+        assert reader["status"] == "ACTIVE"

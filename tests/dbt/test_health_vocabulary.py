@@ -102,7 +102,10 @@ def vocab_db(pgtrickle_server: TestServer) -> Iterator[TestDatabase]:
         hook = PgTrickleHook(postgres_conn_id=CONN_ID)
         for name, case in CASES.items():
             if case.refresh_mode is not None:
-                hook.create_stream_table(f"{SCHEMA}.{name}", QUERY, refresh_mode=case.refresh_mode)
+                # A 2 h schedule keeps a real scheduler from refreshing the aged tables.
+                hook.create_stream_table(
+                    f"{SCHEMA}.{name}", QUERY, schedule="2h", refresh_mode=case.refresh_mode
+                )
         with db.connect() as conn:
             for name, case in CASES.items():
                 if case.refresh_mode is not None:
@@ -110,6 +113,14 @@ def vocab_db(pgtrickle_server: TestServer) -> Iterator[TestDatabase]:
                         f"UPDATE pgtrickle.pgt_stream_tables SET {case.catalog}"
                         f" WHERE pgt_schema = '{SCHEMA}' AND pgt_name = '{name}'"
                     )
+                    if "last_refresh_at" in case.catalog:
+                        # The rules also read the newest completed refresh in the history.
+                        conn.execute(
+                            "UPDATE pgtrickle.pgt_refresh_history AS h"
+                            " SET start_time = h.start_time - interval '1 hour'"
+                            " FROM pgtrickle.pgt_stream_tables AS s WHERE s.pgt_id = h.pgt_id"
+                            f" AND s.pgt_schema = '{SCHEMA}' AND s.pgt_name = '{name}'"
+                        )
         yield db
     finally:
         os.environ.pop(key, None)

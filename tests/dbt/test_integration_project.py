@@ -315,10 +315,14 @@ def test_edited_query_is_replaced_in_place(
         "orders_auto": "query replaced in place",
         "orders_full": "unchanged",
     }
-    calls = mutating_calls(statement_log)
-    if calls is not None:
-        assert sorted(calls) == ["pgtrickle.alter_stream_table("] * 2
+    if statement_log is not None:
+        altering = [s for s in statement_log.statements() if MUTATING_CALL.search(s)]
+        assert len(altering) == 2
+        # orders_auto is AUTO on a DIFFERENTIAL table: its alter runs in a DO block that would
+        # set it FULL first if pg_trickle refused the query (pgtrickle_get_auto_fallback_sql).
+        assert sum("do $pgtq" in s for s in altering) == 1
     after = catalog(dbt_db)
+    assert after[f"{SCHEMA}.orders_auto"]["refresh_mode"] == "DIFFERENTIAL"
     for qname in (f"{SCHEMA}.order_totals", f"{SCHEMA}.orders_auto", f"{SCHEMA}.customer_orders"):
         assert after[qname]["pgt_id"] == before[qname]["pgt_id"]
     assert rows_of(
@@ -565,6 +569,37 @@ def test_plan_reports_without_changing_anything(
     assert catalog(dbt_db) == before
     project.edit("models/orders_full.sql", "schedule='2h'", "schedule='@hourly'")
     project.edit("models/orders_auto.sql", "amount, status\n", "amount\n")
+
+
+def test_an_auto_model_whose_new_query_needs_full_goes_full_in_place(
+    project: DbtProject, dbt_db: TestDatabase
+) -> None:
+    # pg_trickle checks a new query against the STORED mode with AUTO's fallback off
+    # (src/api/alter.rs, alter_stream_table_query): a materialized-view source fails for
+    # DIFFERENTIAL with 0A000 where AUTO at create would store FULL. The model goes FULL in
+    # place (pgtrickle_get_auto_fallback_sql).
+    with dbt_db.connect() as conn:
+        conn.execute(
+            f"create materialized view {SCHEMA}.orders_mv as select * from {SCHEMA}.orders"
+        )
+    before = catalog(dbt_db)[f"{SCHEMA}.orders_auto"]
+    assert before["refresh_mode"] == "DIFFERENTIAL"
+    project.edit("models/orders_auto.sql", "from {{ ref('orders') }}", f"from {SCHEMA}.orders_mv")
+
+    run = project.dbt("run", "--select", "orders_auto")
+
+    assert run.messages() == {"orders_auto": "query replaced in place"}
+    after = catalog(dbt_db)[f"{SCHEMA}.orders_auto"]
+    assert (after["pgt_id"], after["refresh_mode"]) == (before["pgt_id"], "FULL")
+    with dbt_db.connect() as conn:
+        [(stored,)] = conn.execute(DEFINING_QUERY_OF_ORDERS_AUTO).fetchall()
+        assert "orders_mv" in stored
+        assert differing_rows(conn, f"{SCHEMA}.orders_auto", stored) == 0
+    assert project.dbt("run", "--select", "orders_auto").messages() == {"orders_auto": "unchanged"}
+    project.edit("models/orders_auto.sql", f"from {SCHEMA}.orders_mv", "from {{ ref('orders') }}")
+    project.dbt("run", "--select", "orders_auto")
+    with dbt_db.connect() as conn:
+        conn.execute(f"drop materialized view {SCHEMA}.orders_mv")
 
 
 def test_status_and_cdc_health_operations(project: DbtProject) -> None:

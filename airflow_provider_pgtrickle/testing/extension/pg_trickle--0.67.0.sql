@@ -157,6 +157,9 @@ CREATE TABLE pgtrickle.pgt_refresh_history (
     fixpoint_iteration integer
 );
 CREATE INDEX pgt_refresh_history_pgt_id_idx ON pgtrickle.pgt_refresh_history (pgt_id, refresh_id);
+-- As the install script's idx_hist_pgt_start: the health rules read the latest completed
+-- refresh by (pgt_id, start_time).
+CREATE INDEX idx_hist_pgt_start ON pgtrickle.pgt_refresh_history (pgt_id, start_time);
 
 -- minor catalog tables of pg_trickle sql/archive/pg_trickle--0.67.0.sql (present for completeness; the double does not use them)
 CREATE TABLE pgtrickle.pgt_refresh_groups (
@@ -735,6 +738,28 @@ BEGIN
 END
 $$;
 
+-- What keeps a query from DIFFERENTIAL / IMMEDIATE maintenance in the double: a source that
+-- is a materialized view or a foreign table (pg_trickle src/dvm/parser/rewrites.rs,
+-- reject_materialized_views, unless pg_trickle.matview_polling / foreign_table_polling is on),
+-- as the text pg_trickle reports it with; NULL when nothing does. validate_and_parse_query
+-- (src/api/mod.rs) falls back to FULL for AUTO at create and refuses otherwise, also in
+-- alter_stream_table_query, which checks a new query against the STORED mode with the
+-- fallback off (src/api/alter.rs).
+CREATE FUNCTION pgtrickle._differential_blocker(p_src_oids oid[], p_src_types text[]) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN u.t = 'MATVIEW' THEN format(
+                'Materialized view ''%s.%s'' cannot be used as a source in DIFFERENTIAL mode. Materialized views are stale snapshots — CDC triggers cannot track REFRESH MATERIALIZED VIEW. Use the underlying query directly, or switch to FULL refresh mode. Alternatively, enable polling-based CDC with: SET pg_trickle.matview_polling = on;',
+                n.nspname, c.relname)
+           ELSE format(
+                'Foreign table ''%s.%s'' cannot be used as a source in DIFFERENTIAL mode. Foreign tables do not support row-level triggers. Use FULL refresh mode, or enable polling-based CDC with: SET pg_trickle.foreign_table_polling = on;',
+                n.nspname, c.relname) END
+    FROM unnest(p_src_oids, p_src_types) AS u(o, t)
+    JOIN pg_class c ON c.oid = u.o JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE (u.t = 'MATVIEW' AND coalesce(current_setting('pg_trickle.matview_polling', true), 'off') NOT IN ('on', 'true'))
+       OR (u.t = 'FOREIGN_TABLE' AND coalesce(current_setting('pg_trickle.foreign_table_polling', true), 'off') NOT IN ('on', 'true'))
+    ORDER BY u.o LIMIT 1
+$$;
+
 -- The query a refresh runs: defining_query plus any stripped TopK clause.
 CREATE FUNCTION pgtrickle._pgt_full_query(p_id bigint) RETURNS text
 LANGUAGE sql STABLE AS $$
@@ -1115,6 +1140,47 @@ DECLARE
     keep_ts boolean;
 BEGIN
     SELECT * INTO st FROM pgtrickle.pgt_stream_tables WHERE pgt_id = p_id;
+    IF st.topk_limit IS NOT NULL AND p_initiated_by IN ('MANUAL', 'SCHEDULER') THEN
+        -- TopK (pg_trickle src/refresh/merge/insert.rs, execute_topk_refresh): one MERGE of
+        -- the ORDER BY ... LIMIT query into the table, whose processed-row count is reported
+        -- as inserted. It stores no frontier (so the source's buffer rows stay: deferred
+        -- cleanup deletes only at or below the lowest frontier). A manual refresh
+        -- (src/api/refresh_ops.rs, execute_manual_refresh) records history as FULL and
+        -- writes only effective_refresh_mode; the scheduler (src/scheduler/mod.rs,
+        -- execute_scheduled_refresh) writes last_refresh_at alone after a DIFFERENTIAL
+        -- action that changed nothing, else last_refresh_at and data_timestamp
+        -- (update_after_refresh); its NO_DATA action writes nothing (see the test tick).
+        res := pgtrickle._pgt_apply(p_id, false);
+        rows_inserted := res.rows_inserted + res.rows_deleted;
+        rows_deleted := 0;
+        IF p_initiated_by = 'MANUAL' THEN
+            action := 'FULL';
+        ELSE
+            action := CASE WHEN st.needs_reinit THEN 'REINITIALIZE'
+                           WHEN st.refresh_mode = 'FULL' THEN 'FULL' ELSE 'DIFFERENTIAL' END;
+        END IF;
+        IF p_initiated_by = 'SCHEDULER' AND action = 'DIFFERENTIAL' AND rows_inserted = 0 THEN
+            UPDATE pgtrickle.pgt_stream_tables SET
+                is_populated = true, last_refresh_at = now(), consecutive_errors = 0,
+                status = 'ACTIVE', last_error_message = NULL, last_error_at = NULL
+            WHERE pgt_id = p_id;
+        ELSIF p_initiated_by = 'SCHEDULER' THEN
+            UPDATE pgtrickle.pgt_stream_tables SET
+                data_timestamp = now(), is_populated = true, last_refresh_at = now(),
+                consecutive_errors = 0, status = 'ACTIVE', needs_reinit = false,
+                last_error_message = NULL, last_error_at = NULL
+            WHERE pgt_id = p_id;
+        END IF;
+        UPDATE pgtrickle.pgt_stream_tables SET effective_refresh_mode = 'TOP_K' WHERE pgt_id = p_id;
+        IF p_write_history THEN
+            INSERT INTO pgtrickle.pgt_refresh_history
+                (pgt_id, data_timestamp, start_time, end_time, action, rows_inserted, rows_deleted,
+                 delta_row_count, status, initiated_by)
+            VALUES (p_id, now(), now(), now(), action, rows_inserted, 0, rows_inserted,
+                    'COMPLETED', p_initiated_by);
+        END IF;
+        RETURN;
+    END IF;
     is_full := st.refresh_mode IN ('FULL', 'IMMEDIATE') OR st.topk_limit IS NOT NULL
                OR st.frontier IS NULL OR st.needs_reinit
                OR coalesce(current_setting('pg_trickle.force_full_refresh', true), 'off') IN ('on', 'true');
@@ -1197,6 +1263,31 @@ BEGIN
         END IF;
     END LOOP;
     RETURN jsonb_build_object('sources', srcs, 'data_timestamp', now());
+END
+$$;
+
+-- Change-buffer rows of a stream table's table sources above its frontier: what pg_trickle's
+-- scheduler sees as changes (src/scheduler/mod.rs, upstream_change_state). The double's
+-- pending counters serve every other table; a TopK table, whose refresh stores no frontier,
+-- needs this.
+CREATE FUNCTION pgtrickle._pgt_unconsumed(p_id bigint) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    d record;
+    n bigint;
+    total bigint := 0;
+BEGIN
+    FOR d IN SELECT dep.source_relid, coalesce((st.frontier -> 'sources' -> dep.source_relid::text ->> 'lsn')::pg_lsn, '0/0') AS seen
+             FROM pgtrickle.pgt_dependencies dep JOIN pgtrickle.pgt_stream_tables st ON st.pgt_id = dep.pgt_id
+             WHERE dep.pgt_id = p_id AND dep.source_type = 'TABLE'
+    LOOP
+        IF to_regclass(format('pgtrickle_changes.%I', 'changes_' || d.source_relid::text)) IS NOT NULL THEN
+            EXECUTE format('SELECT count(*) FROM pgtrickle_changes.%I WHERE lsn > $1', 'changes_' || d.source_relid::text)
+              INTO n USING d.seen;
+            total := total + n;
+        END IF;
+    END LOOP;
+    RETURN total;
 END
 $$;
 
@@ -1322,6 +1413,7 @@ DECLARE
     v_relid oid;
     v_id bigint;
     v_part text := nullif(btrim(partition_by), '');
+    v_blocker text;
 BEGIN
     -- Order of checks as upstream (pg_trickle src/api/alter.rs, create_stream_table_impl): mode → diamond → name → schedule → cdc → query
     -- → append_only → duplicate → partition_by.
@@ -1346,6 +1438,16 @@ BEGIN
         PERFORM pgtrickle._invalid('query cannot be NULL');
     END IF;
     a := pgtrickle._analyze_query(query, v_mode);
+    v_blocker := pgtrickle._differential_blocker(a.src_oids, a.src_types);
+    IF v_blocker IS NOT NULL AND v_mode IN ('DIFFERENTIAL', 'IMMEDIATE') THEN
+        IF v_mode = 'DIFFERENTIAL' AND upper(btrim(coalesce(refresh_mode, 'AUTO'))) = 'AUTO' THEN
+            RAISE WARNING '[pg_trickle] Falling back to FULL refresh: query references materialized views or foreign tables (unsupported operator for DIFFERENTIAL mode: %).', v_blocker;
+            v_mode := 'FULL';
+        ELSE
+            RAISE EXCEPTION USING ERRCODE = '0A000',
+                MESSAGE = 'unsupported operator for DIFFERENTIAL mode: ' || v_blocker;
+        END IF;
+    END IF;
     IF pgtrickle._uses_select_star(query) THEN
         RAISE WARNING 'pg_trickle: defining query uses SELECT *. If source table columns are added or removed, the stream table will require reinitialization. Consider listing columns explicitly for resilience against schema changes.';
     END IF;
@@ -1516,6 +1618,12 @@ BEGIN
         RETURN;
     END IF;
     res := pgtrickle._pgt_refresh(st.pgt_id, 'MANUAL');
+    IF st.topk_limit IS NOT NULL THEN
+        -- The TopK path sends no pg_trickle_refresh (only execute_manual_full_refresh does).
+        RAISE INFO 'Stream table %.% refreshed (TopK MERGE: +% -%)', st.pgt_schema, st.pgt_name,
+            res.rows_inserted, res.rows_deleted;
+        RETURN;
+    END IF;
     IF res.action = 'FULL' THEN
         PERFORM pgtrickle._pgt_notify_full_refresh(st.pgt_id, NULL);
     END IF;
@@ -1626,33 +1734,46 @@ $$;
 -- Event triggers: a plain DROP TABLE of a storage table removes its catalog row; dropping
 -- a source of an ACTIVE stream table puts it into ERROR.
 -- ---------------------------------------------------------------------------------------
+-- pg_trickle src/hooks.rs, pg_trickle_on_sql_drop: a dropped storage table takes its catalog
+-- row (handle_st_storage_dropped; the stream tables reading it are left alone); a dropped
+-- source table (handle_dropped_table: dependencies of type TABLE / FOREIGN_TABLE) or view
+-- (handle_dropped_view: VIEW) sets every direct dependent, whatever its status, to ERROR
+-- with no message (StreamTableMeta::update_status). The cascade that follows
+-- (find_transitive_downstream_sts) looks for readers of those stream tables with
+-- find_downstream_pgt_ids, which matches only TABLE / FOREIGN_TABLE dependencies, while a
+-- stream table reading another one is recorded as STREAM_TABLE: it reaches no one, so stream
+-- tables further downstream keep their status (seen on a real 0.67.0 server). Other object
+-- types (materialized views, foreign tables) are not handled.
 CREATE FUNCTION pgtrickle._on_sql_drop() RETURNS event_trigger
 LANGUAGE plpgsql AS $$
 DECLARE
     obj record;
     st record;
+    hit bigint[];
 BEGIN
     IF current_setting('pg_trickle.internal_drop', true) = 'true' THEN
         RETURN;
     END IF;
     FOR obj IN
         SELECT * FROM pg_event_trigger_dropped_objects()
-        WHERE object_type IN ('table', 'view', 'materialized view', 'foreign table')
-          AND NOT is_temporary
+        WHERE object_type IN ('table', 'view') AND NOT is_temporary
     LOOP
-        FOR st IN SELECT * FROM pgtrickle.pgt_stream_tables WHERE pgt_relid = obj.objid LOOP
-            PERFORM pgtrickle._remove_dependencies(st.pgt_id);
-            DELETE FROM pgtrickle.pgt_stream_tables WHERE pgt_id = st.pgt_id;
-            IF to_regprocedure(format('%I.%I()', st.pgt_schema, pgtrickle._guard_name(st.pgt_relid))) IS NOT NULL THEN
-                EXECUTE format('DROP FUNCTION %I.%I()', st.pgt_schema, pgtrickle._guard_name(st.pgt_relid));
-            END IF;
-        END LOOP;
-        UPDATE pgtrickle.pgt_stream_tables s
-           SET status = 'ERROR',
-               last_error_message = format('source relation %s (oid %s) was dropped', obj.object_identity, obj.objid),
-               last_error_at = now()
-         WHERE s.status = 'ACTIVE'
-           AND s.pgt_id IN (SELECT d.pgt_id FROM pgtrickle.pgt_dependencies d WHERE d.source_relid = obj.objid);
+        IF obj.object_type = 'table'
+           AND EXISTS (SELECT 1 FROM pgtrickle.pgt_stream_tables WHERE pgt_relid = obj.objid) THEN
+            FOR st IN SELECT * FROM pgtrickle.pgt_stream_tables WHERE pgt_relid = obj.objid LOOP
+                PERFORM pgtrickle._remove_dependencies(st.pgt_id);
+                DELETE FROM pgtrickle.pgt_stream_tables WHERE pgt_id = st.pgt_id;
+                IF to_regprocedure(format('%I.%I()', st.pgt_schema, pgtrickle._guard_name(st.pgt_relid))) IS NOT NULL THEN
+                    EXECUTE format('DROP FUNCTION %I.%I()', st.pgt_schema, pgtrickle._guard_name(st.pgt_relid));
+                END IF;
+            END LOOP;
+            CONTINUE;
+        END IF;
+        SELECT array_agg(d.pgt_id) INTO hit FROM pgtrickle.pgt_dependencies d
+        WHERE d.source_relid = obj.objid
+          AND d.source_type = ANY (CASE WHEN obj.object_type = 'table'
+                                        THEN ARRAY['TABLE', 'FOREIGN_TABLE'] ELSE ARRAY['VIEW'] END);
+        UPDATE pgtrickle.pgt_stream_tables s SET status = 'ERROR' WHERE s.pgt_id = ANY (hit);
         DELETE FROM pgtrickle_changes.pgt_pending WHERE source_relid = obj.objid;
     END LOOP;
 END
@@ -1689,9 +1810,18 @@ DECLARE
     new_relid oid;
     old_srcs oid[];
     old_src oid;
+    blocker text;
 BEGIN
     SELECT * INTO st FROM pgtrickle.pgt_stream_tables WHERE pgt_id = p_id;
     a := pgtrickle._analyze_query(p_query, st.refresh_mode);
+    IF st.refresh_mode IN ('DIFFERENTIAL', 'IMMEDIATE') THEN
+        -- No AUTO fallback here: the new query must suit the stored mode.
+        blocker := pgtrickle._differential_blocker(a.src_oids, a.src_types);
+        IF blocker IS NOT NULL THEN
+            RAISE EXCEPTION USING ERRCODE = '0A000',
+                MESSAGE = 'unsupported operator for DIFFERENTIAL mode: ' || blocker;
+        END IF;
+    END IF;
     SELECT coalesce(array_agg(attname::text ORDER BY attnum), '{}'),
            coalesce(array_agg(format_type(atttypid, NULL) ORDER BY attnum), '{}')
       INTO old_cols, old_types
