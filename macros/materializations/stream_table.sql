@@ -15,9 +15,21 @@
   {%- set target_relation = desired.relation -%}
   {%- do dbt_pg_trickle.pgtrickle_require_extension() -%}
   {%- set actual = dbt_pg_trickle.pgtrickle_get_stream_table_info(target_relation) -%}
+  {%- if dbt_pg_trickle.pgtrickle_is_empty_run() -%}
+    {{ return(dbt_pg_trickle.pgtrickle_skip_empty_run(target_relation, actual)) }}
+  {%- endif -%}
   {%- set plan = dbt_pg_trickle.pgtrickle_get_stream_table_plan(desired, actual, should_full_refresh()) -%}
   {%- if plan.action == 'fail' -%}
     {{ exceptions.raise_fail_fast_error("pg_trickle: model `" ~ model.name ~ "`: " ~ plan.labels | join(', ') ~ " changed but on_configuration_change is `fail`; set it to `apply` or run with --full-refresh.") }}
+  {%- endif -%}
+  {%- if plan.action in ['create', 'recreate', 'replace'] or (plan.action == 'full_refresh' and 'query' in plan.labels) -%}
+    {%- if config.get('contract') and config.get('contract').enforced -%}
+      {%- do dbt_pg_trickle.pgtrickle_assert_contract(desired.query) -%}
+    {%- endif -%}
+  {%- endif -%}
+  {%- set index_check = dbt_pg_trickle.pgtrickle_get_index_plan(target_relation, desired.indexes, actual.index_names if actual else []) -%}
+  {%- if plan.action in ['none', 'skip'] and index_check.statements and desired.on_configuration_change == 'fail' -%}
+    {{ exceptions.raise_fail_fast_error("pg_trickle: model `" ~ model.name ~ "`: indexes changed but on_configuration_change is `fail`; set it to `apply` or run with --full-refresh.") }}
   {%- endif -%}
 
   {{ run_hooks(pre_hooks, inside_transaction=False) }}
@@ -30,8 +42,9 @@
     {%- set statements = [get_drop_sql(other_relation)] + statements -%}
   {%- endif -%}
   {% do dbt_pg_trickle.pgtrickle_run_committed('pgtrickle_' ~ plan.action, statements) %}
+  {%- set outcome = dbt_pg_trickle.pgtrickle_sync_indexes(desired, plan, index_check) -%}
 
-  {%- do log("pg_trickle: " ~ model.name ~ ": " ~ plan.outcome, info=true) -%}
+  {%- do log("pg_trickle: " ~ model.name ~ ": " ~ outcome, info=true) -%}
   {%- if plan.action == 'skip' -%}
     {%- do exceptions.warn("pg_trickle: model `" ~ model.name ~ "`: " ~ plan.labels | join(', ') ~ " changed but on_configuration_change is `continue`; nothing was applied.") -%}
   {%- endif -%}
@@ -41,9 +54,12 @@
   {%- if plan.held -%}
     {%- do exceptions.warn("pg_trickle: model `" ~ model.name ~ "`: stream table `" ~ actual.qualified_name ~ "` is " ~ plan.held ~ "; pg_trickle set that status, so dbt leaves it. Fix the cause, then `dbt run-operation pgtrickle_resume --args '{model_name: " ~ model.name ~ "}'` or run with --full-refresh.") -%}
   {%- endif -%}
-  {%- do store_raw_result(name='main', message=plan.outcome, code=plan.action, rows_affected=-1) -%}
+  {%- do store_raw_result(name='main', message=outcome, code=plan.action, rows_affected=-1) -%}
 
-  {%- do apply_grants(target_relation, config.get('grants'), should_revoke=(plan.action not in ['create', 'recreate'])) -%}
+  {%- do dbt_pg_trickle.pgtrickle_apply_grants(target_relation, config.get('grants'), plan.action in ['create', 'recreate'], actual.has_grants if actual else false) -%}
+  {%- for dependent in plan.get('recreated', []) -%}
+    {%- do dbt_pg_trickle.pgtrickle_apply_grants(dependent.relation, dependent.node.config.get('grants'), true, false) -%}
+  {%- endfor -%}
   {%- do persist_docs(target_relation, model) -%}
 
   {{ run_hooks(post_hooks, inside_transaction=True) }}
