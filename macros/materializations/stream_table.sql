@@ -2,9 +2,11 @@
   materialized='stream_table': a pg_trickle stream table maintained by the extension.
   The four lifecycle cases (absent -> create; unchanged -> nothing; config changed -> alter only
   what differs; query changed -> replace in place, or drop + create) and --full-refresh
-  (drop + create) are decided by pgtrickle_get_stream_table_plan. Everything a model changes -
-  inside-transaction pre-hooks, the pg_trickle calls, grants, docs, inside-transaction
-  post-hooks - is one transaction, dbt's own, committed once at the end (why not a separate
+  (rebuilt in place) are decided by pgtrickle_get_stream_table_plan; `indexes` follow
+  (pgtrickle_sync_indexes), an enforced contract is checked before a query is sent
+  (pgtrickle_assert_contract), and --empty sends nothing (pgtrickle_skip_empty_run).
+  Everything a model changes - inside-transaction pre-hooks, the pg_trickle calls, indexes,
+  grants, docs, inside-transaction post-hooks - is one transaction, dbt's own, committed once at the end (why not a separate
   one for the calls: see pgtrickle_run_committed). The run result reports the outcome; an
   unchanged stream table costs one catalog read (plus one feature probe per dbt thread and
   invocation) and no write.

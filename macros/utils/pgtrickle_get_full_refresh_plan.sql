@@ -10,8 +10,10 @@
     refresh_stream_table (that FULL refresh, now: TRUNCATE and re-run the query;
       pg_trickle src/api/refresh_ops.rs, the needs_reinit path),
     and status => 'SUSPENDED' again when the model asks for it.
-  Only when the query changed and this pg_trickle cannot replace a query in place
-  (pgtrickle_has_create_or_replace) is the storage really recreated: drop + create, and the
+  Only when create-time settings differ from the catalog's (temporal,
+  pooler_compatibility_mode, storage_backend: create_stream_table is the only call that sets
+  them), or the query changed and this pg_trickle cannot replace a query in place
+  (pgtrickle_has_create_or_replace), is the storage really recreated: drop + create, and the
   dependent stream tables dropped with cascade are created again in the same transaction
   (pgtrickle_get_recreate_dependents_plan).
   Args: desired, actual - as pgtrickle_get_stream_table_plan; recreate_statements - drop +
@@ -21,10 +23,20 @@
 {% macro pgtrickle_get_full_refresh_plan(desired, actual, recreate_statements) %}
   {%- set relation = desired.relation -%}
   {%- set changes = dbt_pg_trickle.pgtrickle_stream_table_changes(desired, actual) -%}
-  {%- if changes.query_changed and not dbt_pg_trickle.pgtrickle_has_create_or_replace() -%}
+  {%- set create_time = [] -%}
+  {%- if (desired.temporal or false) != (actual.temporal or false) -%}{%- do create_time.append('temporal') -%}{%- endif -%}
+  {%- if (desired.pooler_compatibility_mode or false) != (actual.pooler_compatibility_mode or false) -%}
+    {%- do create_time.append('pooler_compatibility_mode') -%}
+  {%- endif -%}
+  {%- if desired.storage_backend is not none and actual.storage_backend is not none and desired.storage_backend != actual.storage_backend -%}
+    {%- do create_time.append('storage_backend') -%}
+  {%- endif -%}
+  {%- set no_replace = changes.query_changed and not dbt_pg_trickle.pgtrickle_has_create_or_replace() -%}
+  {%- if create_time or no_replace -%}
     {%- set dependents = dbt_pg_trickle.pgtrickle_get_recreate_dependents_plan(actual) -%}
     {{ return({'action': 'recreate', 'statements': recreate_statements + dependents.statements,
-               'outcome': 'recreated (full refresh; this pg_trickle cannot replace a query in place)',
+               'outcome': 'recreated (full refresh; '
+                   ~ (('create-time settings changed: ' ~ create_time | join(', ')) if create_time else 'this pg_trickle cannot replace a query in place') ~ ')',
                'labels': changes.labels, 'dependents': dependents.names, 'recreated': dependents.recreated, 'held': none}) }}
   {%- endif -%}
   {%- set statements = [] -%}

@@ -43,8 +43,10 @@
           'max_delta_fraction': (dep.max_delta_fraction | float) if dep.max_delta_fraction is not none else none,
           'fuse_ceiling': (dep.fuse_ceiling | int) if dep.fuse_ceiling is not none else none,
           'fuse_sensitivity': (dep.fuse_sensitivity | int) if dep.fuse_sensitivity is not none else none,
-          'pooler_compatibility_mode': none, 'output_distribution_column': none, 'temporal': none,
-          'storage_backend': none, 'indexes': []}) -%}
+          'pooler_compatibility_mode': dep.pooler_compatibility_mode or none,
+          'temporal': dep.temporal or none, 'output_distribution_column': none,
+          'storage_backend': dep.storage_backend if dep.storage_backend not in [none, 'heap'] else none,
+          'indexes': []}) -%}
     {%- endif -%}
     {%- do spec.update({'query': dep.query}) -%}
     {%- do statements.extend(dbt_pg_trickle.pgtrickle_get_create_statements(spec)) -%}

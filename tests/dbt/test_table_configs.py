@@ -590,3 +590,34 @@ def test_full_refresh_that_must_recreate_the_parent_recreates_every_dependent(
     assert grantees(dbt_db, "child") == {f"{READER}:SELECT"}
     assert index_name(dbt_db, "parent", ["customer_id"]) in indexes(dbt_db, "parent")
     assert grantees(dbt_db, "parent") == {f"{READER}:SELECT"}
+
+
+def test_full_refresh_with_a_changed_create_time_setting_recreates_with_dependents(
+    project: DbtProject, dbt_db: TestDatabase
+) -> None:
+    before = catalog(dbt_db)
+    project.edit("models/child.sql", "{{ config(", "{{ config(temporal=true, ")
+
+    run = project.dbt("run", "--full-refresh", "-s", "child")
+
+    child_index = index_name(dbt_db, "child", ["total"])
+    assert run.messages() == {
+        "child": "recreated (full refresh; create-time settings changed: temporal);"
+        f" indexes created {child_index}"
+    }
+    after = catalog(dbt_db)
+    assert after["parent"]["pgt_id"] == before["parent"]["pgt_id"]
+    for name in ("child", "grandchild", "outsider"):
+        assert after[name]["pgt_id"] != before[name]["pgt_id"], name
+    with dbt_db.connect() as conn:
+        row = conn.execute(
+            "select temporal_mode from pgtrickle.pgt_stream_tables where pgt_name = 'child'"
+        ).fetchone()
+    assert row == (True,)
+    assert (
+        differing_rows(
+            dbt_db, "grandchild", f"select customer_id, total from {SCHEMA}.child where total > 10"
+        )
+        == 0
+    )
+    assert grantees(dbt_db, "child") == {f"{READER}:SELECT"}
