@@ -10,9 +10,10 @@
     refresh_stream_table (that FULL refresh, now: TRUNCATE and re-run the query;
       pg_trickle src/api/refresh_ops.rs, the needs_reinit path),
     and status => 'SUSPENDED' again when the model asks for it.
-  Only when create-time settings differ from the catalog's (temporal,
-  pooler_compatibility_mode, storage_backend: create_stream_table is the only call that sets
-  them), or the query changed and this pg_trickle cannot replace a query in place
+  Only when a relation it reads was dropped (pg_trickle follows sources by OID: only a new
+  stream table reads the one created again in its place, e.g. by `dbt seed --full-refresh`),
+  when create-time settings differ from the catalog's (temporal, pooler_compatibility_mode,
+  storage_backend: create_stream_table is the only call that sets them), or the query changed and this pg_trickle cannot replace a query in place
   (pgtrickle_has_create_or_replace), is the storage really recreated: drop + create, and the
   dependent stream tables dropped with cascade are created again in the same transaction
   (pgtrickle_get_recreate_dependents_plan).
@@ -32,11 +33,13 @@
     {%- do create_time.append('storage_backend') -%}
   {%- endif -%}
   {%- set no_replace = changes.query_changed and not dbt_pg_trickle.pgtrickle_has_create_or_replace() -%}
-  {%- if create_time or no_replace -%}
+  {%- if actual.get('lost_source') or create_time or no_replace -%}
     {%- set dependents = dbt_pg_trickle.pgtrickle_get_recreate_dependents_plan(actual) -%}
     {{ return({'action': 'recreate', 'statements': recreate_statements + dependents.statements,
                'outcome': 'recreated (full refresh; '
-                   ~ (('create-time settings changed: ' ~ create_time | join(', ')) if create_time else 'this pg_trickle cannot replace a query in place') ~ ')',
+                   ~ ('a source relation was dropped' if actual.get('lost_source')
+                      else ('create-time settings changed: ' ~ create_time | join(', ')) if create_time
+                      else 'this pg_trickle cannot replace a query in place') ~ ')',
                'labels': changes.labels, 'dependents': dependents.names, 'recreated': dependents.recreated, 'held': none}) }}
   {%- endif -%}
   {%- set statements = [] -%}

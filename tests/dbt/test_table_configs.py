@@ -123,6 +123,10 @@ select id, amount from {{ source('raw', 'orders') }}
 select id, amount from {{ source('raw', 'orders') }}
 """,
     # other table configs
+    "bad_index.sql": """
+{{ config(indexes=[{'columns': ['lower(name)']}]) }}
+select id from {{ source('raw', 'orders') }}
+""",
     "unlogged_st.sql": """
 {{ config(unlogged=true) }}
 select id from {{ source('raw', 'orders') }}
@@ -348,6 +352,8 @@ REFUSED = {
     "contract_wrong_type": "This model has an enforced contract that failed.",
     "unlogged_st": "config `unlogged` has the invalid value true; accepted: false or unset",
     "with_header": "config `sql_header` has the invalid value",
+    "bad_index": 'config `indexes` has the invalid value {"columns": ["lower(name)"]};'
+    " accepted: a list of {columns: [column, ...]",
 }
 
 
@@ -621,3 +627,36 @@ def test_full_refresh_with_a_changed_create_time_setting_recreates_with_dependen
         == 0
     )
     assert grantees(dbt_db, "child") == {f"{READER}:SELECT"}
+
+
+def test_full_refresh_after_a_source_was_dropped_and_created_again(
+    project: DbtProject, dbt_db: TestDatabase
+) -> None:
+    """As after `dbt seed --full-refresh`: pg_trickle follows sources by OID, so the parent
+    must be a new stream table to read the new source (and capture its changes)."""
+    with dbt_db.connect() as conn:
+        conn.execute(f"create table {RAW}.orders_copy as table {RAW}.orders")
+        conn.execute(f"drop table {RAW}.orders")
+        conn.execute(f"alter table {RAW}.orders_copy rename to orders")
+        conn.execute(f"alter table {RAW}.orders add primary key (id)")
+    assert catalog(dbt_db)["parent"]["status"] == "ERROR"
+    before = catalog(dbt_db)
+
+    run = project.dbt("run", "--full-refresh", "-s", "parent")
+
+    assert run.messages()["parent"].startswith(
+        "recreated (full refresh; a source relation was dropped)"
+    )
+    after = catalog(dbt_db)
+    for name in ("parent", "child", "grandchild", "outsider"):
+        assert after[name]["pgt_id"] != before[name]["pgt_id"], name
+        assert after[name]["status"] == "ACTIVE", name
+    # the new parent captures the new source's changes
+    with dbt_db.connect() as conn:
+        conn.execute(f"insert into {RAW}.orders values (201, 9, 40)")
+        conn.execute("select pgtrickle.refresh_stream_table(name => 'tconf.parent')")
+    query = (
+        f"select customer_id, sum(amount) as total, count(*) as n from {RAW}.orders"
+        " group by customer_id"
+    )
+    assert differing_rows(dbt_db, "parent", query) == 0
