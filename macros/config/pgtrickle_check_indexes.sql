@@ -2,11 +2,10 @@
   pgtrickle_check_indexes(model_name, indexes)
   Check a model's `indexes` config (dbt-postgres's shape: a list of {columns, unique, type})
   before anything touches the database. Columns must be plain column names (the vocabulary's
-  column rule, so they go into the SQL unquoted, folded to lower case as PostgreSQL folds
-  them, and cannot carry anything else) and not pg_trickle's own `__pgt_*` columns; `unique`
-  a boolean; `type` an index access method name (quoted when sent). dbt-postgres also takes
-  expressions as columns: a stream table model does not, so a bad value never reaches the
-  server as SQL.
+  column rule, so they go into the SQL unquoted, as dbt-postgres sends them, and cannot carry
+  anything else), not pg_trickle's own `__pgt_*` columns; `unique` a boolean; `type` an index
+  access method name (lower-cased and quoted when sent). dbt-postgres also takes expressions
+  as columns: a stream table model does not, so a bad value never reaches the server as SQL.
   Returns: list of {'columns': [names], 'unique': bool, 'type': text or none}, in config order.
 #}
 {% macro pgtrickle_check_indexes(model_name, indexes) %}
@@ -34,7 +33,7 @@
     {%- if not check.ok -%}
       {%- do dbt_pg_trickle.pgtrickle_config_error(model_name, 'indexes', index, accepted) -%}
     {%- endif -%}
-    {%- do out.append({'columns': columns | map('lower') | list, 'unique': index.get('unique', false),
+    {%- do out.append({'columns': columns | list, 'unique': index.get('unique', false),
                        'type': (index.get('type') | lower) if index.get('type') else none}) -%}
   {%- endfor -%}
   {{ return(out) }}

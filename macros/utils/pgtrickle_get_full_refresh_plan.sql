@@ -32,12 +32,13 @@
   {%- if desired.storage_backend is not none and actual.storage_backend is not none and desired.storage_backend != actual.storage_backend -%}
     {%- do create_time.append('storage_backend') -%}
   {%- endif -%}
+  {%- set lost_source = dbt_pg_trickle.pgtrickle_has_lost_source(actual) -%}
   {%- set no_replace = changes.query_changed and not dbt_pg_trickle.pgtrickle_has_create_or_replace() -%}
-  {%- if actual.get('lost_source') or create_time or no_replace -%}
+  {%- if lost_source or create_time or no_replace -%}
     {%- set dependents = dbt_pg_trickle.pgtrickle_get_recreate_dependents_plan(actual) -%}
     {{ return({'action': 'recreate', 'statements': recreate_statements + dependents.statements,
                'outcome': 'recreated (full refresh; '
-                   ~ ('a source relation was dropped' if actual.get('lost_source')
+                   ~ ('a source relation was dropped' if lost_source
                       else ('create-time settings changed: ' ~ create_time | join(', ')) if create_time
                       else 'this pg_trickle cannot replace a query in place') ~ ')',
                'labels': changes.labels, 'dependents': dependents.names, 'recreated': dependents.recreated, 'held': none}) }}

@@ -11,8 +11,7 @@
   Returns: the dict pgtrickle_get_stream_tables_info describes, with depth none and
     dependents none (not read yet), plus index_names (the indexes on the table, for
     pgtrickle_get_index_plan) and has_grants (whether the dbt user granted a privilege on
-    it, for pgtrickle_apply_grants) and lost_source (a relation it reads was dropped: pg_trickle
-    follows sources by OID, so only a new stream table reads one created again), or none when the catalog has no such stream table.
+    it, for pgtrickle_apply_grants), or none when the catalog has no such stream table.
 #}
 {% macro pgtrickle_get_stream_table_info(relation) %}
   {%- if not execute -%}{{ return(none) }}{%- endif -%}
@@ -28,10 +27,7 @@ select
      where i.schemaname = s.pgt_schema and i.tablename = s.pgt_name) as index_names,
   exists (select from information_schema.role_table_grants g
           where g.grantor = current_role and g.grantee <> current_role
-            and g.table_schema = s.pgt_schema and g.table_name = s.pgt_name) as has_grants,
-  exists (select from pgtrickle.pgt_dependencies d
-          where d.pgt_id = s.pgt_id
-            and not exists (select from pg_catalog.pg_class c where c.oid = d.source_relid)) as lost_source
+            and g.table_schema = s.pgt_schema and g.table_name = s.pgt_name) as has_grants
 from pgtrickle.pgt_stream_tables s
 where s.pgt_schema = {{ dbt_pg_trickle.pgtrickle_sql_value(relation.schema) }}
   and s.pgt_name = {{ dbt_pg_trickle.pgtrickle_sql_value(relation.identifier) }}
@@ -42,7 +38,7 @@ where s.pgt_schema = {{ dbt_pg_trickle.pgtrickle_sql_value(relation.schema) }}
   {%- set rows = load_result('pgtrickle_describe').table.rows -%}
   {%- if rows | length == 0 -%}{{ return(none) }}{%- endif -%}
   {%- set info = dbt_pg_trickle.pgtrickle_stream_table_info_from_row(rows[0][0], rows[0][2],
-      {'has_dependents': rows[0][1], 'index_names': fromjson(rows[0][3]), 'has_grants': rows[0][4], 'lost_source': rows[0][5]}) -%}
+      {'has_dependents': rows[0][1], 'index_names': fromjson(rows[0][3]), 'has_grants': rows[0][4]}) -%}
   {#- the keys the upstream package's version of this macro returns (its catalog column names) -#}
   {%- do info.update({'pgt_name': info.name, 'pgt_schema': info.schema, 'requested_cdc_mode': info.cdc_mode,
                       'fuse_mode': info.fuse, 'st_partition_key': info.partition_by}) -%}

@@ -11,7 +11,8 @@
     outcome: what the run result reports, e.g. 'altered (schedule, status)',
     labels: what differs, dependents: stream tables a recreate drops with cascade (and
     creates again in the same transaction: pgtrickle_get_recreate_dependents_plan),
-    recreated: those among them that are dbt models ({'relation', 'node'}), held: pgtrickle_held_reason(actual) when that status outlives the run, else none).
+    recreated: those among them that are dbt models ({'relation', 'node'}; may be absent),
+    held: pgtrickle_held_reason(actual) when that status outlives the run, else none).
   Lifecycle:
     absent -> create (+ alter for what create cannot set: status, fuse);
     --full-refresh -> rebuilt in place (pgtrickle_get_full_refresh_plan);

@@ -489,6 +489,32 @@ def test_a_query_change_that_rebuilds_the_storage_keeps_the_indexes(
     assert any("__pgt_row_id" in d for d in now.values())
 
 
+def test_index_changes_follow_on_configuration_change(
+    project: DbtProject, dbt_db: TestDatabase
+) -> None:
+    before = indexes(dbt_db, "indexed")
+    project.edit("models/indexed.sql", "config(", "config(on_configuration_change='continue', ")
+    project.edit("models/indexed.sql", "'type': 'hash'", "'type': 'btree'")
+
+    kept = project.dbt("run", "-s", "indexed")
+    assert kept.messages() == {"indexed": "unchanged"}
+    assert (
+        "model `indexed`: indexes changed but on_configuration_change is `continue`;"
+        " they were not applied." in kept.output
+    )
+    assert indexes(dbt_db, "indexed") == before
+
+    project.edit("models/indexed.sql", "'continue'", "'fail'")
+    failed = project.dbt("run", "-s", "indexed", expect_ok=False)
+    assert (
+        "model `indexed`: indexes changed but on_configuration_change is `fail`"
+        in failed.messages()["indexed"]
+    )
+    assert indexes(dbt_db, "indexed") == before
+    project.edit("models/indexed.sql", "on_configuration_change='fail', ", "")
+    project.edit("models/indexed.sql", "'type': 'btree'", "'type': 'hash'")
+
+
 def test_empty_run_changes_nothing_and_creates_nothing(
     project: DbtProject, dbt_db: TestDatabase, statement_log: StatementLog | None
 ) -> None:
