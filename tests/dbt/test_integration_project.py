@@ -537,14 +537,14 @@ def test_full_refresh_rebuilds_and_handles_dependents(
     run = project.dbt("run", "--full-refresh")
 
     messages = run.messages()
-    # customer_orders was dropped with order_totals (cascade) and is created again after it
-    assert messages.pop("customer_orders") == "created"
-    assert messages == {model: "recreated (full refresh)" for model in messages}
-    assert "dropped dependent stream tables with cascade: integration.customer_orders" in run.output
-    assert "rebuilt later in this run: integration.customer_orders" in run.output
+    # every table is rebuilt in place: nothing is dropped, dependents included
+    assert all(m.startswith("refreshed in place (full refresh") for m in messages.values()), (
+        messages
+    )
     after = catalog(dbt_db)
     assert set(STREAM_TABLES.values()) <= set(after)
-    assert after[f"{SCHEMA}.order_totals"]["pgt_id"] != before[f"{SCHEMA}.order_totals"]["pgt_id"]
+    for qname in STREAM_TABLES.values():
+        assert after[qname]["pgt_id"] == before[qname]["pgt_id"], qname
     # the config applied by the earlier runs holds after the rebuild
     assert after[f"{SCHEMA}.big_orders"]["status"] == "SUSPENDED"
     assert after[f"{SCHEMA}.orders_full"]["schedule"] == "@hourly"
@@ -910,22 +910,27 @@ def create_outsider(db: TestDatabase) -> None:
         )
 
 
-def test_full_refresh_names_the_outside_dependents_it_drops(
+def test_full_refresh_keeps_the_outside_dependents(
     project: DbtProject, dbt_db: TestDatabase
 ) -> None:
     create_outsider(dbt_db)
+    before = catalog(dbt_db)
 
     plan = project.dbt("run-operation", "pgtrickle_plan", "--args", "{full_refresh: true}")
     run = project.dbt("run", "--full-refresh", "--select", "order_totals", "customer_orders")
 
-    assert "order_totals (integration.order_totals): recreate (drop + create)" in plan.output
-    assert "public.outsider" in plan.output
+    assert (
+        "order_totals (integration.order_totals): full refresh in place (repair + refresh)"
+        in plan.output
+    )
+    assert "drop" not in plan.output
     assert run.messages() == {
-        "order_totals": "recreated (full refresh)",
-        "customer_orders": "created",
+        "order_totals": "refreshed in place (full refresh)",
+        "customer_orders": "refreshed in place (full refresh)",
     }
-    assert "dropped stream tables dbt does not manage: public.outsider" in run.output
-    assert "public.outsider" not in catalog(dbt_db)
+    assert catalog(dbt_db)["public.outsider"]["pgt_id"] == before["public.outsider"]["pgt_id"]
+    with dbt_db.connect() as conn:
+        conn.execute("select pgtrickle.drop_stream_table(name => 'public.outsider')")
 
 
 def test_drop_all_refuses_outside_dependents_unless_forced(
