@@ -404,7 +404,14 @@ BEGIN
     IF c = 'wal' AND p_mode = 'IMMEDIATE' THEN
         PERFORM pgtrickle._invalid('refresh_mode = ''IMMEDIATE'' is incompatible with cdc_mode = ''wal''. IMMEDIATE maintenance runs inside the writing transaction; use cdc_mode => ''trigger'' or ''auto''.');
     END IF;
+    -- pg_trickle src/api/mod.rs, validate_requested_cdc_mode_requirements, through
+    -- src/cdc/rebuild.rs, can_use_logical_replication_for_mode: without logical WAL the check
+    -- itself fails (its own text, naming the GUC); with it, only a missing free slot refuses.
     IF c = 'wal' AND current_setting('wal_level') <> 'logical' THEN
+        PERFORM pgtrickle._invalid('pg_trickle.cdc_mode = ''wal'' requires wal_level = logical');
+    END IF;
+    IF c = 'wal' AND current_setting('max_replication_slots')::bigint
+                     - (SELECT count(*) FROM pg_replication_slots) <= 0 THEN
         PERFORM pgtrickle._invalid('cdc_mode = ''wal'' requires wal_level = logical and an available replication slot');
     END IF;
     RETURN c;
@@ -660,7 +667,19 @@ BEGIN
 
     IF coalesce(array_length(col_names, 1), 0) = 0 THEN
         RAISE EXCEPTION USING ERRCODE = '42000',
-            MESSAGE = 'query parse error: Defining query must return at least one column';
+            MESSAGE = 'query parse error: Defining query returns no columns';
+    END IF;
+    -- pg_trickle src/api/mod.rs, validate_and_parse_query: DIFFERENTIAL and IMMEDIATE (not
+    -- TopK) parse the query for incremental maintenance before its tables are collected, and
+    -- that parser refuses a SELECT without FROM (src/dvm/parser/sublinks/mod.rs,
+    -- parse_select_stmt_inner; its message prints parse-tree fields, of which the double knows
+    -- the target list length and whether there is a WHERE). FULL and AUTO (which falls back to
+    -- FULL) reach the "references no tables" check below.
+    IF coalesce(array_length(src_oids, 1), 0) = 0 AND p_mode IN ('DIFFERENTIAL', 'IMMEDIATE')
+       AND stripped !~* '\mfrom\M' AND stripped !~* '\mlimit\s+[0-9]+(\s+offset\s+[0-9]+)?\s*;?\s*$' THEN
+        RAISE EXCEPTION USING ERRCODE = '42000', MESSAGE = format(
+            'query parse error: Defining query must have a FROM clause (op=0, all=false, larg_null=true, rarg_null=true, target_len=%s, where_null=%s)',
+            array_length(col_names, 1), stripped !~* '\mwhere\M');
     END IF;
     IF coalesce(array_length(src_oids, 1), 0) = 0 THEN
         RAISE EXCEPTION USING ERRCODE = '42000',
@@ -826,7 +845,16 @@ DECLARE
     guard text;
     v_relid oid;
     prev_check text;
+    include text := '';
 BEGIN
+    -- The row-id index covers the query's columns (INCLUDE) when pg_trickle.auto_index is on
+    -- (the default) and there are 1 to 8 of them (setup_storage_table,
+    -- COVERING_INDEX_MAX_COLUMNS); PostgreSQL then names it after all of them.
+    IF coalesce(nullif(current_setting('pg_trickle.auto_index', true), ''), 'on')::boolean
+       AND coalesce(array_length(p_cols, 1), 0) BETWEEN 1 AND 8 THEN
+        include := format(' INCLUDE (%s)', (SELECT string_agg(quote_ident(c), ', ' ORDER BY n)
+                                            FROM unnest(p_cols) WITH ORDINALITY AS u(c, n)));
+    END IF;
     FOR i IN 1 .. coalesce(array_length(p_cols, 1), 0) LOOP
         defs := defs || format(', %I %s', p_cols[i], p_types[i]);
     END LOOP;
@@ -854,11 +882,11 @@ BEGIN
             EXECUTE format('CREATE TABLE %I.%I PARTITION OF %s DEFAULT', p_schema,
                 pgtrickle._child_name(p_name, v_relid, '_default'), qual);
         END IF;
-        EXECUTE format('CREATE INDEX ON %s (__pgt_row_id)', qual);
+        EXECUTE format('CREATE INDEX ON %s (__pgt_row_id)%s', qual, include);
     ELSIF p_keyless THEN
-        EXECUTE format('CREATE INDEX ON %s (__pgt_row_id)', qual);
+        EXECUTE format('CREATE INDEX ON %s (__pgt_row_id)%s', qual, include);
     ELSE
-        EXECUTE format('CREATE UNIQUE INDEX ON %s (__pgt_row_id)', qual);
+        EXECUTE format('CREATE UNIQUE INDEX ON %s (__pgt_row_id)%s', qual, include);
     END IF;
     -- Not compiled now (the body is fixed and known to be valid): a compiled copy would stay
     -- in this session's cache for every stream table it creates.
@@ -1112,15 +1140,31 @@ DECLARE
     res record;
     manual_full boolean;
     keep_ts boolean;
+    had_changes boolean;
 BEGIN
     SELECT * INTO st FROM pgtrickle.pgt_stream_tables WHERE pgt_id = p_id;
     is_full := st.refresh_mode IN ('FULL', 'IMMEDIATE') OR st.topk_limit IS NOT NULL
                OR st.frontier IS NULL OR st.needs_reinit
                OR coalesce(current_setting('pg_trickle.force_full_refresh', true), 'off') IN ('on', 'true');
     action := CASE WHEN is_full THEN 'FULL' ELSE 'DIFFERENTIAL' END;
+    had_changes := EXISTS (SELECT 1 FROM pgtrickle_changes.pgt_pending
+                           WHERE pgt_id = p_id AND pending_rows > 0);
     res := pgtrickle._pgt_apply(p_id, is_full);
-    rows_inserted := res.rows_inserted;
-    rows_deleted := res.rows_deleted;
+    IF is_full THEN
+        rows_inserted := res.rows_inserted;
+        rows_deleted := res.rows_deleted;
+    ELSE
+        -- pg_trickle src/refresh/merge/mod.rs, execute_differential_refresh: the count is the
+        -- MERGE's, every row it inserted, updated or deleted, at least 1 when the change
+        -- buffers held changes, returned as (count, 0). (The double's row ids hash the whole
+        -- row, so an updated row counts as one deleted and one inserted: 2 where the MERGE
+        -- of a keyed source counts 1.)
+        rows_inserted := res.rows_inserted + res.rows_deleted;
+        IF had_changes THEN
+            rows_inserted := greatest(rows_inserted, 1);
+        END IF;
+        rows_deleted := 0;
+    END IF;
     -- pg_trickle src/api/refresh_ops.rs: a manual refresh that takes the FULL path
     -- (execute_manual_full_refresh; a DIFFERENTIAL table reading a stream table is sent there
     -- too) keeps data_timestamp only when no upstream stream table is newer, the frontier is
@@ -1141,7 +1185,7 @@ BEGIN
         last_refresh_at = now(),
         data_timestamp = CASE WHEN keep_ts THEN data_timestamp
                               WHEN manual_full OR is_full OR NOT st.is_populated
-                                   OR res.rows_inserted + res.rows_deleted > 0
+                                   OR rows_inserted + rows_deleted > 0
                               THEN now() ELSE data_timestamp END,
         consecutive_errors = 0,
         last_error_message = NULL,
@@ -1154,8 +1198,8 @@ BEGIN
         INSERT INTO pgtrickle.pgt_refresh_history
             (pgt_id, data_timestamp, start_time, end_time, action, rows_inserted, rows_deleted,
              delta_row_count, merge_strategy_used, status, initiated_by)
-        VALUES (p_id, now(), now(), now(), action, res.rows_inserted, res.rows_deleted,
-                res.rows_inserted + res.rows_deleted,
+        VALUES (p_id, now(), now(), now(), action, rows_inserted, rows_deleted,
+                rows_inserted + rows_deleted,
                 CASE WHEN is_full THEN 'truncate_insert' ELSE 'recompute_diff' END,
                 'COMPLETED', p_initiated_by);
     END IF;
@@ -1344,7 +1388,10 @@ BEGIN
     IF query IS NULL THEN
         PERFORM pgtrickle._invalid('query cannot be NULL');
     END IF;
-    a := pgtrickle._analyze_query(query, v_mode);
+    -- AUTO is stored as DIFFERENTIAL, but where the incremental parser refuses a query AUTO
+    -- falls back to FULL (validate_and_parse_query): the analysis is told.
+    a := pgtrickle._analyze_query(query, CASE WHEN upper(btrim(coalesce(refresh_mode, 'AUTO'))) = 'AUTO'
+                                              THEN 'AUTO' ELSE v_mode END);
     IF pgtrickle._uses_select_star(query) THEN
         RAISE WARNING 'pg_trickle: defining query uses SELECT *. If source table columns are added or removed, the stream table will require reinitialization. Consider listing columns explicitly for resilience against schema changes.';
     END IF;
@@ -2310,20 +2357,12 @@ LANGUAGE sql STABLE AS $$
     ORDER BY 1, 2
 $$;
 
-CREATE TYPE pgtrickle.refresh_history_record AS (
-    refresh_id bigint,
-    data_timestamp timestamptz,
-    start_time timestamptz,
-    end_time timestamptz,
-    action text,
-    status text,
-    rows_inserted bigint,
-    rows_deleted bigint,
-    duration_ms double precision,
-    error_message text);
-
+-- RETURNS TABLE as upstream (src/monitor/mod.rs, get_refresh_history): the result columns
+-- are OUT arguments in pg_proc, as on a real server.
 CREATE FUNCTION pgtrickle.get_refresh_history(name text, max_rows integer DEFAULT 20)
-RETURNS SETOF pgtrickle.refresh_history_record
+RETURNS TABLE(refresh_id bigint, data_timestamp timestamptz, start_time timestamptz,
+              end_time timestamptz, action text, status text, rows_inserted bigint,
+              rows_deleted bigint, duration_ms double precision, error_message text)
 LANGUAGE sql STABLE STRICT AS $$
     SELECT h.refresh_id, h.data_timestamp, h.start_time, h.end_time, h.action, h.status,
            h.rows_inserted, h.rows_deleted,
