@@ -214,14 +214,15 @@ DECLARE
     ext text := (SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'pg_trickle');
     lib text := pgtrickle.version();
 BEGIN
+    -- Text built as pg_trickle src/api/diagnostics.rs, version_check builds it (compact,
+    -- this key order, pg_version = version()).
     IF ext IS DISTINCT FROM lib THEN
-        RAISE WARNING 'pg_trickle: library version % does not match extension version %', lib, ext;
+        RAISE WARNING 'pg_trickle: version mismatch — library (.so) is % but SQL extension is %. Restart PostgreSQL after ALTER EXTENSION pg_trickle UPDATE to load the new library.',
+            lib, coalesce(ext, 'unknown');
     END IF;
-    RETURN json_build_object(
-        'library_version', lib,
-        'extension_version', ext,
-        'pg_version', current_setting('server_version'),
-        'version_match', ext IS NOT DISTINCT FROM lib)::text;
+    RETURN format('{"library_version":"%s","extension_version":"%s","pg_version":"%s","version_match":%s}',
+        lib, coalesce(ext, 'unknown'), replace(version(), '"', '\"'),
+        (coalesce(ext, 'unknown') = lib)::text);
 END
 $$;
 
@@ -385,7 +386,7 @@ BEGIN
         PERFORM pgtrickle._invalid(format('invalid diamond_schedule_policy value: ''%s'' (expected ''fastest'' or ''slowest'')', p_policy));
     END IF;
     IF policy = 'slowest' AND consistency <> 'atomic' THEN
-        PERFORM pgtrickle._invalid('diamond_schedule_policy = ''slowest'' requires diamond_consistency = ''atomic''. Set diamond_consistency => ''atomic'' or use diamond_schedule_policy => ''fastest''.');
+        PERFORM pgtrickle._invalid('diamond_schedule_policy = ''slowest'' requires diamond_consistency = ''atomic''. The ''slowest'' policy is only meaningful when atomic cross-branch reads are enabled. Set diamond_consistency = ''atomic'' or use diamond_schedule_policy = ''fastest''.');
     END IF;
 END
 $$;
@@ -399,10 +400,11 @@ BEGIN
         RETURN NULL;
     END IF;
     IF c NOT IN ('auto', 'trigger', 'wal') THEN
-        PERFORM pgtrickle._invalid(format('invalid cdc_mode value: ''%s'' (expected ''auto'', ''trigger'', or ''wal'')', p_cdc));
+        -- The value is printed trimmed and lower-cased (normalize_requested_cdc_mode).
+        PERFORM pgtrickle._invalid(format('invalid cdc_mode value: ''%s'' (expected ''auto'', ''trigger'', or ''wal'')', c));
     END IF;
     IF c = 'wal' AND p_mode = 'IMMEDIATE' THEN
-        PERFORM pgtrickle._invalid('refresh_mode = ''IMMEDIATE'' is incompatible with cdc_mode = ''wal''. IMMEDIATE maintenance runs inside the writing transaction; use cdc_mode => ''trigger'' or ''auto''.');
+        PERFORM pgtrickle._invalid('refresh_mode = ''IMMEDIATE'' is incompatible with cdc_mode = ''wal''. IMMEDIATE uses in-transaction IVM triggers; WAL-based CDC is async. Use cdc_mode = ''trigger'' or ''auto'', or choose a deferred refresh_mode.');
     END IF;
     -- pg_trickle src/api/mod.rs, validate_requested_cdc_mode_requirements, through
     -- src/cdc/rebuild.rs, can_use_logical_replication_for_mode: without logical WAL the check
@@ -614,11 +616,11 @@ BEGIN
 
     IF stripped ~* '\mlimit\M' AND stripped !~* '\morder\s+by\M' THEN
         RAISE EXCEPTION USING ERRCODE = '0A000', MESSAGE =
-            'unsupported operator for DIFFERENTIAL mode: LIMIT is not supported in defining queries without ORDER BY. Add an ORDER BY clause (TopK) or remove the LIMIT.';
+            'unsupported operator for DIFFERENTIAL mode: LIMIT is not supported in defining queries without ORDER BY. Use ORDER BY + LIMIT for TopK stream tables, or omit LIMIT to materialize the full result set.';
     END IF;
     IF stripped ~* '\moffset\M' AND (stripped !~* '\morder\s+by\M' OR stripped !~* '\mlimit\M') THEN
         RAISE EXCEPTION USING ERRCODE = '0A000', MESSAGE =
-            'unsupported operator for DIFFERENTIAL mode: OFFSET is not supported in defining queries without ORDER BY ... LIMIT. Add ORDER BY ... LIMIT or remove the OFFSET.';
+            'unsupported operator for DIFFERENTIAL mode: OFFSET is not supported in defining queries without ORDER BY + LIMIT. Use ORDER BY + LIMIT + OFFSET for paged TopK stream tables, or omit OFFSET to materialize the full result set.';
     END IF;
 
     -- Probe view: PostgreSQL itself parses and analyses the query (native errors surface).
@@ -679,7 +681,7 @@ BEGIN
        AND stripped !~* '\mfrom\M' AND stripped !~* '\mlimit\s+[0-9]+(\s+offset\s+[0-9]+)?\s*;?\s*$' THEN
         RAISE EXCEPTION USING ERRCODE = '42000', MESSAGE = format(
             'query parse error: Defining query must have a FROM clause (op=0, all=false, larg_null=true, rarg_null=true, target_len=%s, where_null=%s)',
-            array_length(col_names, 1), stripped !~* '\mwhere\M');
+            array_length(col_names, 1), (stripped !~* '\mwhere\M')::text);
     END IF;
     IF coalesce(array_length(src_oids, 1), 0) = 0 THEN
         RAISE EXCEPTION USING ERRCODE = '42000',
@@ -746,9 +748,9 @@ BEGIN
     IF has_volatile AND p_mode <> 'FULL' THEN
         IF policy = 'reject' THEN
             RAISE EXCEPTION USING ERRCODE = '0A000', MESSAGE =
-                'unsupported operator for DIFFERENTIAL mode: Defining query contains volatile expressions (e.g., random(), clock_timestamp(), or volatile user-defined functions). Use refresh_mode => ''FULL'' or set pg_trickle.volatile_function_policy = ''allow''.';
+                'unsupported operator for DIFFERENTIAL mode: Defining query contains volatile expressions (e.g., random(), clock_timestamp(), or custom volatile operators). Volatile functions and operators are not supported in DIFFERENTIAL or IMMEDIATE mode because they produce different values on each evaluation, breaking delta computation. Use FULL refresh mode instead, or replace with a deterministic alternative. (Override with: SET pg_trickle.volatile_function_policy = ''warn'' or ''allow'')';
         ELSIF policy = 'warn' THEN
-            RAISE WARNING 'pg_trickle: defining query contains volatile expressions; DIFFERENTIAL results may drift from a full recomputation';
+            RAISE WARNING 'Defining query contains volatile expressions (e.g., random(), clock_timestamp()). Volatile functions produce different values on each evaluation, which may break delta computation. Allowed by pg_trickle.volatile_function_policy = ''warn''.';
         END IF;
     END IF;
 END
@@ -1034,9 +1036,12 @@ BEGIN
     FOR i IN 1 .. coalesce(array_length(p_src_oids, 1), 0) LOOP
         src := p_src_oids[i];
         typ := p_src_types[i];
+        -- A view's row has no column list upstream (the columns are recorded on the tables
+        -- it reads, after view inlining).
         INSERT INTO pgtrickle.pgt_dependencies (pgt_id, source_relid, source_type, columns_used, cdc_mode)
         VALUES (p_id, src, typ,
-                ARRAY(SELECT jsonb_array_elements_text(p_src_cols -> src::text) ORDER BY 1),
+                CASE WHEN typ <> 'VIEW' THEN
+                    ARRAY(SELECT jsonb_array_elements_text(p_src_cols -> src::text) ORDER BY 1) END,
                 'TRIGGER');
         IF typ IN ('TABLE', 'STREAM_TABLE') THEN
             INSERT INTO pgtrickle_changes.pgt_pending (pgt_id, source_relid) VALUES (p_id, src);
@@ -1809,18 +1814,16 @@ END
 $$;
 
 -- Full repopulation without a history row (alter: query / mode / partition changes).
+-- effective_refresh_mode is left as it was: upstream sets it at create (initialize_st) and
+-- after each refresh, not when alter_stream_table repopulates.
 CREATE FUNCTION pgtrickle._repopulate(p_id bigint) RETURNS void
 LANGUAGE plpgsql AS $$
-DECLARE
-    st pgtrickle.pgt_stream_tables;
 BEGIN
     PERFORM pgtrickle._pgt_apply(p_id, true);
-    SELECT * INTO st FROM pgtrickle.pgt_stream_tables WHERE pgt_id = p_id;
     UPDATE pgtrickle.pgt_stream_tables SET
         status = 'ACTIVE', is_populated = true, data_timestamp = now(), last_refresh_at = now(),
         consecutive_errors = 0, last_error_message = NULL, last_error_at = NULL,
-        needs_reinit = false, frontier = pgtrickle._pgt_new_frontier(p_id),
-        effective_refresh_mode = CASE WHEN st.topk_limit IS NOT NULL THEN 'TOP_K' ELSE st.refresh_mode END
+        needs_reinit = false, frontier = pgtrickle._pgt_new_frontier(p_id)
     WHERE pgt_id = p_id;
 END
 $$;
