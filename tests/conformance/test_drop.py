@@ -48,6 +48,34 @@ def test_13_15_drop_removes_everything(pgtrickle_db: TestDatabase, pgtrickle_con
         other.execute("DELETE FROM src WHERE id = 7")
 
 
+def _change_buffers(conn: Conn) -> list[str]:
+    found = scalar(
+        conn,
+        "SELECT coalesce(array_agg(c.relname::text ORDER BY c.relname), '{}') FROM pg_class c"
+        " WHERE c.relnamespace = 'pgtrickle_changes'::regnamespace AND c.relkind = 'r'"
+        " AND c.relname LIKE 'changes%%'",
+    )
+    return list(found)
+
+
+@pytest.mark.requires_double
+def test_13_15_drop_removes_the_change_buffer(pgtrickle_conn: Conn) -> None:
+    """The double only: pg_trickle 0.67.0 names a source's change buffer
+    `changes_<source_stable_name>` (src/api/helpers.rs, setup_cdc_for_source, with
+    src/cdc/mod.rs, create_change_buffer_table), but when the last stream table reading the
+    source goes, cleanup_cdc_for_source drops `changes_<oid>`, which does not exist: the
+    buffer table, its sequence and index stay behind. The double drops the buffer."""
+    make_source(pgtrickle_conn)
+    before = _change_buffers(pgtrickle_conn)
+    create_st(pgtrickle_conn, "public.a")
+    create_st(pgtrickle_conn, "public.b")
+    assert len(_change_buffers(pgtrickle_conn)) == len(before) + 1
+    call(pgtrickle_conn, "drop_stream_table", "public.a")
+    assert len(_change_buffers(pgtrickle_conn)) == len(before) + 1
+    call(pgtrickle_conn, "drop_stream_table", "public.b")
+    assert _change_buffers(pgtrickle_conn) == before
+
+
 def test_13_15_drop_keeps_other_tables(pgtrickle_conn: Conn) -> None:
     make_source(pgtrickle_conn)
     create_st(pgtrickle_conn, "public.a")

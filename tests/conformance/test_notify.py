@@ -23,6 +23,7 @@ from psycopg import sql
 
 from airflow_provider_pgtrickle.testing.server import TestDatabase
 
+from . import _observe
 from ._helpers import Conn, call, create_st, make_source, st
 
 Notes = Callable[..., list[tuple[str, Any]]]
@@ -44,6 +45,7 @@ def listening(db: TestDatabase) -> Iterator[Notes]:
                 except ValueError:
                     payload = note.payload
                 out.append((note.channel, payload))
+                _observe.record("notify", note.channel, payload)
             if table is None:
                 return out
             # A real server's scheduler may speak about other tables meanwhile.

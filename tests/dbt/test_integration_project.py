@@ -287,6 +287,37 @@ def test_unchanged_project_sends_no_mutating_call(
     assert rows_of(dbt_db, f"select count(*) from {SCHEMA}.hook_log") == [(2,)]
 
 
+def test_an_append_only_mark_pg_trickle_set_is_not_a_change(
+    project: DbtProject, dbt_db: TestDatabase, statement_log: StatementLog | None
+) -> None:
+    """pg_trickle 0.67.0 marks a DIFFERENTIAL table append-only by itself after a refresh that
+    saw only INSERTs (src/refresh/merge/mod.rs, execute_differential_refresh) and clears the
+    mark at the first UPDATE or DELETE; the double does not, so the catalog is written here."""
+    auto = f"{SCHEMA}.orders_auto"
+    with dbt_db.connect() as conn:
+        conn.execute(
+            "update pgtrickle.pgt_stream_tables set is_append_only = true"
+            " where pgt_schema = %s and pgt_name = 'orders_auto'",
+            (SCHEMA,),
+        )
+    before = catalog(dbt_db)
+    if statement_log is not None:
+        statement_log.mark()
+    try:
+        run = project.dbt("run", "--select", "orders_auto")
+        assert run.messages() == {"orders_auto": "unchanged"}
+        assert mutating_calls(statement_log) in ([], None)
+        assert catalog(dbt_db) == before
+        assert before[auto]["is_append_only"] is True
+    finally:
+        with dbt_db.connect() as conn:
+            conn.execute(
+                "update pgtrickle.pgt_stream_tables set is_append_only = false"
+                " where pgt_schema = %s and pgt_name = 'orders_auto'",
+                (SCHEMA,),
+            )
+
+
 def test_compile_has_no_warnings(project: DbtProject) -> None:
     result = project.dbt("compile")
     assert "WARN" not in result.output.upper().replace("WARN_ERROR", "")

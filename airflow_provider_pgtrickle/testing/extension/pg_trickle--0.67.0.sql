@@ -217,14 +217,15 @@ DECLARE
     ext text := (SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'pg_trickle');
     lib text := pgtrickle.version();
 BEGIN
+    -- Text built as pg_trickle src/api/diagnostics.rs, version_check builds it (compact,
+    -- this key order, pg_version = version()).
     IF ext IS DISTINCT FROM lib THEN
-        RAISE WARNING 'pg_trickle: library version % does not match extension version %', lib, ext;
+        RAISE WARNING 'pg_trickle: version mismatch — library (.so) is % but SQL extension is %. Restart PostgreSQL after ALTER EXTENSION pg_trickle UPDATE to load the new library.',
+            lib, coalesce(ext, 'unknown');
     END IF;
-    RETURN json_build_object(
-        'library_version', lib,
-        'extension_version', ext,
-        'pg_version', current_setting('server_version'),
-        'version_match', ext IS NOT DISTINCT FROM lib)::text;
+    RETURN format('{"library_version":"%s","extension_version":"%s","pg_version":"%s","version_match":%s}',
+        lib, coalesce(ext, 'unknown'), replace(version(), '"', '\"'),
+        (coalesce(ext, 'unknown') = lib)::text);
 END
 $$;
 
@@ -388,7 +389,7 @@ BEGIN
         PERFORM pgtrickle._invalid(format('invalid diamond_schedule_policy value: ''%s'' (expected ''fastest'' or ''slowest'')', p_policy));
     END IF;
     IF policy = 'slowest' AND consistency <> 'atomic' THEN
-        PERFORM pgtrickle._invalid('diamond_schedule_policy = ''slowest'' requires diamond_consistency = ''atomic''. Set diamond_consistency => ''atomic'' or use diamond_schedule_policy => ''fastest''.');
+        PERFORM pgtrickle._invalid('diamond_schedule_policy = ''slowest'' requires diamond_consistency = ''atomic''. The ''slowest'' policy is only meaningful when atomic cross-branch reads are enabled. Set diamond_consistency = ''atomic'' or use diamond_schedule_policy = ''fastest''.');
     END IF;
 END
 $$;
@@ -402,12 +403,20 @@ BEGIN
         RETURN NULL;
     END IF;
     IF c NOT IN ('auto', 'trigger', 'wal') THEN
-        PERFORM pgtrickle._invalid(format('invalid cdc_mode value: ''%s'' (expected ''auto'', ''trigger'', or ''wal'')', p_cdc));
+        -- The value is printed trimmed and lower-cased (normalize_requested_cdc_mode).
+        PERFORM pgtrickle._invalid(format('invalid cdc_mode value: ''%s'' (expected ''auto'', ''trigger'', or ''wal'')', c));
     END IF;
     IF c = 'wal' AND p_mode = 'IMMEDIATE' THEN
-        PERFORM pgtrickle._invalid('refresh_mode = ''IMMEDIATE'' is incompatible with cdc_mode = ''wal''. IMMEDIATE maintenance runs inside the writing transaction; use cdc_mode => ''trigger'' or ''auto''.');
+        PERFORM pgtrickle._invalid('refresh_mode = ''IMMEDIATE'' is incompatible with cdc_mode = ''wal''. IMMEDIATE uses in-transaction IVM triggers; WAL-based CDC is async. Use cdc_mode = ''trigger'' or ''auto'', or choose a deferred refresh_mode.');
     END IF;
+    -- pg_trickle src/api/mod.rs, validate_requested_cdc_mode_requirements, through
+    -- src/cdc/rebuild.rs, can_use_logical_replication_for_mode: without logical WAL the check
+    -- itself fails (its own text, naming the GUC); with it, only a missing free slot refuses.
     IF c = 'wal' AND current_setting('wal_level') <> 'logical' THEN
+        PERFORM pgtrickle._invalid('pg_trickle.cdc_mode = ''wal'' requires wal_level = logical');
+    END IF;
+    IF c = 'wal' AND current_setting('max_replication_slots')::bigint
+                     - (SELECT count(*) FROM pg_replication_slots) <= 0 THEN
         PERFORM pgtrickle._invalid('cdc_mode = ''wal'' requires wal_level = logical and an available replication slot');
     END IF;
     RETURN c;
@@ -610,11 +619,11 @@ BEGIN
 
     IF stripped ~* '\mlimit\M' AND stripped !~* '\morder\s+by\M' THEN
         RAISE EXCEPTION USING ERRCODE = '0A000', MESSAGE =
-            'unsupported operator for DIFFERENTIAL mode: LIMIT is not supported in defining queries without ORDER BY. Add an ORDER BY clause (TopK) or remove the LIMIT.';
+            'unsupported operator for DIFFERENTIAL mode: LIMIT is not supported in defining queries without ORDER BY. Use ORDER BY + LIMIT for TopK stream tables, or omit LIMIT to materialize the full result set.';
     END IF;
     IF stripped ~* '\moffset\M' AND (stripped !~* '\morder\s+by\M' OR stripped !~* '\mlimit\M') THEN
         RAISE EXCEPTION USING ERRCODE = '0A000', MESSAGE =
-            'unsupported operator for DIFFERENTIAL mode: OFFSET is not supported in defining queries without ORDER BY ... LIMIT. Add ORDER BY ... LIMIT or remove the OFFSET.';
+            'unsupported operator for DIFFERENTIAL mode: OFFSET is not supported in defining queries without ORDER BY + LIMIT. Use ORDER BY + LIMIT + OFFSET for paged TopK stream tables, or omit OFFSET to materialize the full result set.';
     END IF;
 
     -- Probe view: PostgreSQL itself parses and analyses the query (native errors surface).
@@ -663,7 +672,19 @@ BEGIN
 
     IF coalesce(array_length(col_names, 1), 0) = 0 THEN
         RAISE EXCEPTION USING ERRCODE = '42000',
-            MESSAGE = 'query parse error: Defining query must return at least one column';
+            MESSAGE = 'query parse error: Defining query returns no columns';
+    END IF;
+    -- pg_trickle src/api/mod.rs, validate_and_parse_query: DIFFERENTIAL and IMMEDIATE (not
+    -- TopK) parse the query for incremental maintenance before its tables are collected, and
+    -- that parser refuses a SELECT without FROM (src/dvm/parser/sublinks/mod.rs,
+    -- parse_select_stmt_inner; its message prints parse-tree fields, of which the double knows
+    -- the target list length and whether there is a WHERE). FULL and AUTO (which falls back to
+    -- FULL) reach the "references no tables" check below.
+    IF coalesce(array_length(src_oids, 1), 0) = 0 AND p_mode IN ('DIFFERENTIAL', 'IMMEDIATE')
+       AND stripped !~* '\mfrom\M' AND stripped !~* '\mlimit\s+[0-9]+(\s+offset\s+[0-9]+)?\s*;?\s*$' THEN
+        RAISE EXCEPTION USING ERRCODE = '42000', MESSAGE = format(
+            'query parse error: Defining query must have a FROM clause (op=0, all=false, larg_null=true, rarg_null=true, target_len=%s, where_null=%s)',
+            array_length(col_names, 1), (stripped !~* '\mwhere\M')::text);
     END IF;
     IF coalesce(array_length(src_oids, 1), 0) = 0 THEN
         RAISE EXCEPTION USING ERRCODE = '42000',
@@ -730,9 +751,9 @@ BEGIN
     IF has_volatile AND p_mode <> 'FULL' THEN
         IF policy = 'reject' THEN
             RAISE EXCEPTION USING ERRCODE = '0A000', MESSAGE =
-                'unsupported operator for DIFFERENTIAL mode: Defining query contains volatile expressions (e.g., random(), clock_timestamp(), or volatile user-defined functions). Use refresh_mode => ''FULL'' or set pg_trickle.volatile_function_policy = ''allow''.';
+                'unsupported operator for DIFFERENTIAL mode: Defining query contains volatile expressions (e.g., random(), clock_timestamp(), or custom volatile operators). Volatile functions and operators are not supported in DIFFERENTIAL or IMMEDIATE mode because they produce different values on each evaluation, breaking delta computation. Use FULL refresh mode instead, or replace with a deterministic alternative. (Override with: SET pg_trickle.volatile_function_policy = ''warn'' or ''allow'')';
         ELSIF policy = 'warn' THEN
-            RAISE WARNING 'pg_trickle: defining query contains volatile expressions; DIFFERENTIAL results may drift from a full recomputation';
+            RAISE WARNING 'Defining query contains volatile expressions (e.g., random(), clock_timestamp()). Volatile functions produce different values on each evaluation, which may break delta computation. Allowed by pg_trickle.volatile_function_policy = ''warn''.';
         END IF;
     END IF;
 END
@@ -851,7 +872,16 @@ DECLARE
     guard text;
     v_relid oid;
     prev_check text;
+    include text := '';
 BEGIN
+    -- The row-id index covers the query's columns (INCLUDE) when pg_trickle.auto_index is on
+    -- (the default) and there are 1 to 8 of them (setup_storage_table,
+    -- COVERING_INDEX_MAX_COLUMNS); PostgreSQL then names it after all of them.
+    IF coalesce(nullif(current_setting('pg_trickle.auto_index', true), ''), 'on')::boolean
+       AND coalesce(array_length(p_cols, 1), 0) BETWEEN 1 AND 8 THEN
+        include := format(' INCLUDE (%s)', (SELECT string_agg(quote_ident(c), ', ' ORDER BY n)
+                                            FROM unnest(p_cols) WITH ORDINALITY AS u(c, n)));
+    END IF;
     FOR i IN 1 .. coalesce(array_length(p_cols, 1), 0) LOOP
         defs := defs || format(', %I %s', p_cols[i], p_types[i]);
     END LOOP;
@@ -879,11 +909,11 @@ BEGIN
             EXECUTE format('CREATE TABLE %I.%I PARTITION OF %s DEFAULT', p_schema,
                 pgtrickle._child_name(p_name, v_relid, '_default'), qual);
         END IF;
-        EXECUTE format('CREATE INDEX ON %s (__pgt_row_id)', qual);
+        EXECUTE format('CREATE INDEX ON %s (__pgt_row_id)%s', qual, include);
     ELSIF p_keyless THEN
-        EXECUTE format('CREATE INDEX ON %s (__pgt_row_id)', qual);
+        EXECUTE format('CREATE INDEX ON %s (__pgt_row_id)%s', qual, include);
     ELSE
-        EXECUTE format('CREATE UNIQUE INDEX ON %s (__pgt_row_id)', qual);
+        EXECUTE format('CREATE UNIQUE INDEX ON %s (__pgt_row_id)%s', qual, include);
     END IF;
     -- Not compiled now (the body is fixed and known to be valid): a compiled copy would stay
     -- in this session's cache for every stream table it creates.
@@ -1032,9 +1062,12 @@ BEGIN
     FOR i IN 1 .. coalesce(array_length(p_src_oids, 1), 0) LOOP
         src := p_src_oids[i];
         typ := p_src_types[i];
+        -- A view's row has no column list upstream (the columns are recorded on the tables
+        -- it reads, after view inlining).
         INSERT INTO pgtrickle.pgt_dependencies (pgt_id, source_relid, source_type, columns_used, cdc_mode)
         VALUES (p_id, src, typ,
-                ARRAY(SELECT jsonb_array_elements_text(p_src_cols -> src::text) ORDER BY 1),
+                CASE WHEN typ <> 'VIEW' THEN
+                    ARRAY(SELECT jsonb_array_elements_text(p_src_cols -> src::text) ORDER BY 1) END,
                 'TRIGGER');
         IF typ IN ('TABLE', 'STREAM_TABLE') THEN
             INSERT INTO pgtrickle_changes.pgt_pending (pgt_id, source_relid) VALUES (p_id, src);
@@ -1138,6 +1171,7 @@ DECLARE
     res record;
     manual_full boolean;
     keep_ts boolean;
+    had_changes boolean;
 BEGIN
     SELECT * INTO st FROM pgtrickle.pgt_stream_tables WHERE pgt_id = p_id;
     IF st.topk_limit IS NOT NULL AND p_initiated_by IN ('MANUAL', 'SCHEDULER') THEN
@@ -1185,9 +1219,24 @@ BEGIN
                OR st.frontier IS NULL OR st.needs_reinit
                OR coalesce(current_setting('pg_trickle.force_full_refresh', true), 'off') IN ('on', 'true');
     action := CASE WHEN is_full THEN 'FULL' ELSE 'DIFFERENTIAL' END;
+    had_changes := EXISTS (SELECT 1 FROM pgtrickle_changes.pgt_pending
+                           WHERE pgt_id = p_id AND pending_rows > 0);
     res := pgtrickle._pgt_apply(p_id, is_full);
-    rows_inserted := res.rows_inserted;
-    rows_deleted := res.rows_deleted;
+    IF is_full THEN
+        rows_inserted := res.rows_inserted;
+        rows_deleted := res.rows_deleted;
+    ELSE
+        -- pg_trickle src/refresh/merge/mod.rs, execute_differential_refresh: the count is the
+        -- MERGE's, every row it inserted, updated or deleted, at least 1 when the change
+        -- buffers held changes, returned as (count, 0). (The double's row ids hash the whole
+        -- row, so an updated row counts as one deleted and one inserted: 2 where the MERGE
+        -- of a keyed source counts 1.)
+        rows_inserted := res.rows_inserted + res.rows_deleted;
+        IF had_changes THEN
+            rows_inserted := greatest(rows_inserted, 1);
+        END IF;
+        rows_deleted := 0;
+    END IF;
     -- pg_trickle src/api/refresh_ops.rs: a manual refresh that takes the FULL path
     -- (execute_manual_full_refresh; a DIFFERENTIAL table reading a stream table is sent there
     -- too) keeps data_timestamp only when no upstream stream table is newer, the frontier is
@@ -1208,7 +1257,7 @@ BEGIN
         last_refresh_at = now(),
         data_timestamp = CASE WHEN keep_ts THEN data_timestamp
                               WHEN manual_full OR is_full OR NOT st.is_populated
-                                   OR res.rows_inserted + res.rows_deleted > 0
+                                   OR rows_inserted + rows_deleted > 0
                               THEN now() ELSE data_timestamp END,
         consecutive_errors = 0,
         last_error_message = NULL,
@@ -1221,8 +1270,8 @@ BEGIN
         INSERT INTO pgtrickle.pgt_refresh_history
             (pgt_id, data_timestamp, start_time, end_time, action, rows_inserted, rows_deleted,
              delta_row_count, merge_strategy_used, status, initiated_by)
-        VALUES (p_id, now(), now(), now(), action, res.rows_inserted, res.rows_deleted,
-                res.rows_inserted + res.rows_deleted,
+        VALUES (p_id, now(), now(), now(), action, rows_inserted, rows_deleted,
+                rows_inserted + rows_deleted,
                 CASE WHEN is_full THEN 'truncate_insert' ELSE 'recompute_diff' END,
                 'COMPLETED', p_initiated_by);
     END IF;
@@ -1437,7 +1486,10 @@ BEGIN
     IF query IS NULL THEN
         PERFORM pgtrickle._invalid('query cannot be NULL');
     END IF;
-    a := pgtrickle._analyze_query(query, v_mode);
+    -- AUTO is stored as DIFFERENTIAL, but where the incremental parser refuses a query AUTO
+    -- falls back to FULL (validate_and_parse_query): the analysis is told.
+    a := pgtrickle._analyze_query(query, CASE WHEN upper(btrim(coalesce(refresh_mode, 'AUTO'))) = 'AUTO'
+                                              THEN 'AUTO' ELSE v_mode END);
     v_blocker := pgtrickle._differential_blocker(a.src_oids, a.src_types);
     IF v_blocker IS NOT NULL AND v_mode IN ('DIFFERENTIAL', 'IMMEDIATE') THEN
         IF v_mode = 'DIFFERENTIAL' AND upper(btrim(coalesce(refresh_mode, 'AUTO'))) = 'AUTO' THEN
@@ -1893,18 +1945,16 @@ END
 $$;
 
 -- Full repopulation without a history row (alter: query / mode / partition changes).
+-- effective_refresh_mode is left as it was: upstream sets it at create (initialize_st) and
+-- after each refresh, not when alter_stream_table repopulates.
 CREATE FUNCTION pgtrickle._repopulate(p_id bigint) RETURNS void
 LANGUAGE plpgsql AS $$
-DECLARE
-    st pgtrickle.pgt_stream_tables;
 BEGIN
     PERFORM pgtrickle._pgt_apply(p_id, true);
-    SELECT * INTO st FROM pgtrickle.pgt_stream_tables WHERE pgt_id = p_id;
     UPDATE pgtrickle.pgt_stream_tables SET
         status = 'ACTIVE', is_populated = true, data_timestamp = now(), last_refresh_at = now(),
         consecutive_errors = 0, last_error_message = NULL, last_error_at = NULL,
-        needs_reinit = false, frontier = pgtrickle._pgt_new_frontier(p_id),
-        effective_refresh_mode = CASE WHEN st.topk_limit IS NOT NULL THEN 'TOP_K' ELSE st.refresh_mode END
+        needs_reinit = false, frontier = pgtrickle._pgt_new_frontier(p_id)
     WHERE pgt_id = p_id;
 END
 $$;
@@ -2441,20 +2491,12 @@ LANGUAGE sql STABLE AS $$
     ORDER BY 1, 2
 $$;
 
-CREATE TYPE pgtrickle.refresh_history_record AS (
-    refresh_id bigint,
-    data_timestamp timestamptz,
-    start_time timestamptz,
-    end_time timestamptz,
-    action text,
-    status text,
-    rows_inserted bigint,
-    rows_deleted bigint,
-    duration_ms double precision,
-    error_message text);
-
+-- RETURNS TABLE as upstream (src/monitor/mod.rs, get_refresh_history): the result columns
+-- are OUT arguments in pg_proc, as on a real server.
 CREATE FUNCTION pgtrickle.get_refresh_history(name text, max_rows integer DEFAULT 20)
-RETURNS SETOF pgtrickle.refresh_history_record
+RETURNS TABLE(refresh_id bigint, data_timestamp timestamptz, start_time timestamptz,
+              end_time timestamptz, action text, status text, rows_inserted bigint,
+              rows_deleted bigint, duration_ms double precision, error_message text)
 LANGUAGE sql STABLE STRICT AS $$
     SELECT h.refresh_id, h.data_timestamp, h.start_time, h.end_time, h.action, h.status,
            h.rows_inserted, h.rows_deleted,
