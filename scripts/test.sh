@@ -19,6 +19,8 @@ fi
 echo "== ruff check"; "$BIN/ruff" check --no-cache .
 echo "== ruff format --check"; "$BIN/ruff" format --no-cache --check .
 echo "== mypy"; "$BIN/mypy"
+# The dbt macros and the docs tables rendered from the vocabulary are current.
+echo "== generated files"; "$PY" scripts/generate_vocabulary.py --check
 # --strict turns every warning (a broken link or anchor, a missing snippet) into a failure.
 echo "== mkdocs build --strict"; NO_MKDOCS_2_WARNING=1 "$BIN/mkdocs" build --strict --quiet --site-dir "$(mktemp -d)"
 "$PY" - <<'PY'

@@ -722,6 +722,23 @@ def test_a_status_pg_trickle_set_is_left_alone_until_resumed(
             (SCHEMA,),
         ).fetchone() == ("ACTIVE", "armed")
 
+    # resume_stream_table leaves a blown fuse blown (pg_trickle src/api/alter.rs): the table
+    # is ACTIVE yet held by the scheduler, failed by the health rules; pgtrickle_resume re-arms
+    with dbt_db.connect() as conn:
+        conn.execute(
+            "update pgtrickle.pgt_stream_tables set fuse_state = 'blown', blown_at = now(),"
+            " blow_reason = 'simulated blow' where pgt_schema = %s and pgt_name = 'order_labels'",
+            (SCHEMA,),
+        )
+    rearmed = project.dbt(*resume)
+    assert "resumed (was ACTIVE; fuse re-armed)" in rearmed.output
+    with dbt_db.connect() as conn:
+        assert conn.execute(
+            "select status, fuse_state from pgtrickle.pgt_stream_tables"
+            " where pgt_schema = %s and pgt_name = 'order_labels'",
+            (SCHEMA,),
+        ).fetchone() == ("ACTIVE", "armed")
+
 
 def test_a_model_pausing_a_table_in_error_leaves_it_suspended(
     project: DbtProject, dbt_db: TestDatabase, statement_log: StatementLog | None
