@@ -103,6 +103,12 @@ def test_demo_builds_refreshes_and_reports(
     progress = re.findall(r"\[(\d+)/(\d+)\] (\S+) \.\.\. ok", out)
     assert len(progress) >= 30, out
     assert progress[0][0] == "1"
+    # The count is of the DAG's tasks: it never passes its total, which never grows while a
+    # DAG runs (mapped tasks used to add to it as their instances appeared).
+    assert [p for p in progress if int(p[0]) > int(p[1])] == []
+    totals = [int(p[1]) for p in progress]
+    runs = [totals[i] for i in range(len(totals)) if i == 0 or progress[i][0] == "1"]
+    assert len(set(runs)) == len(set(totals)), totals
     assert f"Kept database `{demo_database.dbname}`" in out
     assert f"dbname={demo_database.dbname}" in out
     assert password not in out
