@@ -13,6 +13,8 @@ import functools
 from datetime import datetime, timedelta
 from typing import Any
 
+from airflow_provider_pgtrickle.vocabulary.health import FAILED_STATUSES
+
 
 class RefreshMode(str, enum.Enum):
     """`refresh_mode` argument; the catalog only ever stores FULL, DIFFERENTIAL or IMMEDIATE."""
@@ -46,7 +48,9 @@ class StreamTableStatus(str, enum.Enum):
 
     @property
     def is_failed(self) -> bool:
-        return self in (StreamTableStatus.SUSPENDED, StreamTableStatus.ERROR)
+        """pg_trickle refreshes nothing in this status until someone acts (the one list:
+        `vocabulary.health.FAILED_STATUSES`)."""
+        return self.value in FAILED_STATUSES
 
 
 class HealthSeverity(str, enum.Enum):

@@ -238,11 +238,10 @@ class PgTrickleHealthSensor(BaseSensorOperator):
         import psycopg
         from psycopg.rows import tuple_row
 
-        from airflow_provider_pgtrickle.exceptions import translate_database_error
-
+        hook = self.hook
         try:
             with (
-                self.hook.new_connection() as conn,
+                hook.new_connection() as conn,
                 conn.cursor(row_factory=tuple_row) as cur,
             ):
                 # One read, one statement: no BEGIN/COMMIT round trips.
@@ -250,7 +249,10 @@ class PgTrickleHealthSensor(BaseSensorOperator):
                 cur.execute(query, params)
                 return cur.fetchall()
         except psycopg.Error as error:
-            raise translate_database_error(error, operation=operation, stream_table=None) from error
+            # The hook's mapping, so a database without pg_trickle is the project's
+            # PgTrickleExtensionMissingError naming the fix, not a raw `relation
+            # "pgtrickle.pgt_stream_tables" does not exist` (read as an unknown stream table).
+            raise hook._translate(error, operation, None) from error
 
     def poke(self, context: Context) -> PokeReturnValue:
         try:

@@ -32,6 +32,10 @@ The decisions behind the rules (docs/health.md, "What healthy means", keeps them
 - Freshness is judged on the last completed refresh (``seen.refreshed_at``): the later of
   ``last_refresh_at`` and the newest COMPLETED row of ``pgt_refresh_history``, because some
   completed refreshes write no catalog timestamp (TopK, fused; see `_REFRESHED_AT`).
+- A blown fuse is a failure, whatever the status says. Blowing it suspends the table
+  (pg_trickle src/catalog.rs, blow_fuse), but `resume_stream_table` sets ACTIVE and leaves the
+  fuse blown (src/api/alter.rs, resume_stream_table_impl), and the scheduler refreshes no table
+  with a blown fuse (src/scheduler/mod.rs, the fuse check): only `reset_fuse` re-arms it.
 - IMMEDIATE tables are never stale and always current: they are maintained inside the writing
   transaction (src/ivm.rs), the scheduler never refreshes them (src/scheduler/mod.rs,
   check_schedule), and their ``last_refresh_at`` moves only when a write changed them, so the
@@ -59,14 +63,23 @@ class Verdict(str, enum.Enum):
     MISSING = "missing"
 
 
+# The statuses in which pg_trickle refreshes nothing until someone acts (resume or alter): the
+# one list every part of the project reads as "failed" (`StreamTableStatus.is_failed`, the
+# health rules, the dbt operations through the generated macro, the UI through its API).
+FAILED_STATUSES: tuple[str, ...] = ("ERROR", "SUSPENDED")
+
+
 @dataclass(frozen=True)
 class Rule:
     """When ``when`` (SQL over ``st`` and ``req``) holds, the table is ``state`` because
-    ``reason``: text in which ``{field}`` stands for the SQL expression `FIELDS` names."""
+    ``reason``: text in which ``{field}`` stands for the SQL expression `FIELDS` names.
+    ``doc`` says when in words and ``example`` shows the reason, for docs/health.md."""
 
     state: Verdict
     when: str
     reason: str
+    doc: str
+    example: str
 
 
 # The last error: auto-suspension after retryable failures records no last_error_message (only
@@ -103,6 +116,7 @@ _CURRENT_AS_OF = "GREATEST(st.data_timestamp, seen.refreshed_at)"
 # SQL expressions the reasons may name. None becomes the text given after the expression.
 FIELDS: dict[str, str] = {
     "status": "st.status",
+    "blow_reason": "COALESCE(st.blow_reason, 'no reason recorded')",
     "last_error": f"COALESCE({LAST_ERROR}, 'no error message recorded')",
     "last_error_suffix": f"COALESCE('; last: ' || {LAST_ERROR}, '')",
     "consecutive_errors": "st.consecutive_errors::text",
@@ -116,27 +130,51 @@ FIELDS: dict[str, str] = {
 _SCHEDULED = "st.refresh_mode <> 'IMMEDIATE'"
 
 RULES: tuple[Rule, ...] = (
-    Rule(Verdict.MISSING, "st.pgt_id IS NULL", "is not in the pg_trickle catalog"),
+    Rule(
+        Verdict.MISSING,
+        "st.pgt_id IS NULL",
+        "is not in the pg_trickle catalog",
+        doc="the name is not in the pg_trickle catalog",
+        example="`is not in the pg_trickle catalog`",
+    ),
     Rule(
         Verdict.FAILED,
-        "st.status IN ('ERROR', 'SUSPENDED')",
+        "st.fuse_state = 'blown'",
+        "has a blown fuse ({blow_reason}): refreshes are held until pgtrickle.reset_fuse",
+        doc="the fuse is blown (whatever the status: a resumed table keeps a blown fuse, and"
+        " the scheduler refreshes no table with one)",
+        example="`has a blown fuse (<blow reason>): refreshes are held until pgtrickle.reset_fuse`",
+    ),
+    Rule(
+        Verdict.FAILED,
+        "st.status IN (" + ", ".join(f"'{status}'" for status in FAILED_STATUSES) + ")",
         "is {status}: {last_error}",
+        doc="status is " + " or ".join(f"`{status}`" for status in FAILED_STATUSES),
+        example="`is SUSPENDED: <last error>` (the last failed refresh's message when"
+        " pg_trickle recorded none on the table; else `no error message recorded`)",
     ),
     Rule(
         Verdict.WAITING,
         "NOT st.is_populated OR st.status = 'INITIALIZING'",
         "is not populated yet",
+        doc="not populated, or `INITIALIZING`",
+        example="`is not populated yet`",
     ),
     Rule(
         Verdict.WAITING,
         "st.consecutive_errors > 0",
         "has {consecutive_errors} consecutive refresh error(s){last_error_suffix}",
+        doc="`consecutive_errors > 0`",
+        example="`has 2 consecutive refresh error(s); last: <last error>`",
     ),
     Rule(
         Verdict.WAITING,
         f"{_SCHEDULED} AND req.max_staleness IS NOT NULL"
         f" AND (seen.refreshed_at IS NULL OR {_SINCE_REFRESH} > req.max_staleness)",
         "is stale: last refreshed {age}, max_staleness is {max_staleness}s",
+        doc="a staleness limit is set and the last refresh is older than it (or there was"
+        " none); not for IMMEDIATE tables",
+        example="`is stale: last refreshed 75s ago, max_staleness is 60s`",
     ),
     Rule(
         Verdict.WAITING,
@@ -146,6 +184,10 @@ RULES: tuple[Rule, ...] = (
         " AND st.schedule !~ '[\\s@]'"
         f" AND {_SINCE_REFRESH} > pgtrickle.parse_duration_seconds(st.schedule)",
         "is stale: last refreshed {age}, longer than its schedule {schedule}",
+        doc="asked to (`warn_seconds` in the dbt test, the UI page), and the last refresh is"
+        " older than the table's own duration schedule (pg_trickle's `stale`); not for"
+        " IMMEDIATE tables",
+        example="`is stale: last refreshed 310s ago, longer than its schedule 1m`",
     ),
     Rule(
         Verdict.WAITING,
@@ -154,9 +196,26 @@ RULES: tuple[Rule, ...] = (
         f"{_SCHEDULED} AND req.min_data_timestamp IS NOT NULL"
         f" AND NOT COALESCE({_CURRENT_AS_OF} >= req.min_data_timestamp, false)",
         "was last refreshed {current_as_of}, before the data interval end {min_data_timestamp}",
+        doc="a data interval end is set (the sensor's `require_current_interval`) and"
+        " `max(data_timestamp, last_refresh_at)` is before it; not for IMMEDIATE tables",
+        example="`was last refreshed <time>, before the data interval end <time>` (UTC, ISO 8601)",
     ),
-    Rule(Verdict.HEALTHY, "true", "is healthy"),
+    Rule(
+        Verdict.HEALTHY,
+        "true",
+        "is healthy",
+        doc="otherwise",
+        example="`is healthy`",
+    ),
 )
+
+
+def rules_markdown() -> str:
+    """The rules as the Markdown table of docs/health.md (between its GENERATED markers)."""
+    lines = ["| # | When | State | Reason |", "|---|---|---|---|"]
+    for number, rule in enumerate(RULES, start=1):
+        lines.append(f"| {number} | {rule.doc} | {rule.state.value} | {rule.example} |")
+    return "\n".join(lines) + "\n"
 
 
 def _quote(text: str) -> str:
@@ -229,6 +288,7 @@ def jinja_macros() -> dict[str, str]:
             "lookup": LOOKUP,
             "verdict": VERDICT_JOIN,
             "states": [state.value for state in Verdict],
+            "failed_statuses": list(FAILED_STATUSES),
         },
     )
     return {path: content}
