@@ -507,7 +507,7 @@ def test_a_blown_fuse_ends_a_wait_at_once_through_pgtrickle_alert(
 
     [event] = asyncio.run(scenario())
     assert event["status"] == "error"
-    assert "is SUSPENDED" in event["message"]
+    assert "has a blown fuse" in event["message"]
 
 
 @pytest.mark.usefixtures("pgtrickle_airflow_conn", "orders")
