@@ -34,7 +34,17 @@ def test_a_stale_or_stray_file_is_reported(tmp_path: Path) -> None:
     script = _script()
     copy = tmp_path / "macros" / "generated"
     shutil.copytree(ROOT / "macros" / "generated", copy)
+    (tmp_path / "docs").mkdir()
+    page = tmp_path / "docs" / "roles-and-grants.md"
+    shutil.copy(ROOT / "docs" / "roles-and-grants.md", page)
     assert script.stale_files(tmp_path) == []
+    # A grant edited by hand in the page's generated block is stale too.
+    page.write_text(
+        page.read_text(encoding="utf-8").replace("GRANT USAGE ON SCHEMA pgtrickle TO app;", ""),
+        encoding="utf-8",
+    )
+    assert script.stale_files(tmp_path) == ["docs/roles-and-grants.md"]
+    shutil.copy(ROOT / "docs" / "roles-and-grants.md", page)
     edited = sorted(copy.glob("*.sql"))[0]
     edited.write_text(edited.read_text(encoding="utf-8") + "\n-- edited\n", encoding="utf-8")
     (copy / "pgtrickle_stray.sql").write_text("", encoding="utf-8")
