@@ -109,33 +109,47 @@ def _words(labels: Sequence[str]) -> str:
 _DENIED = re.compile(r"permission denied for (table|view|schema|sequence) (\S+)")
 
 
-def grant_for_denial(server_message: str) -> str | None:
+def part_of(operation: str) -> vocabulary.Part:
+    """The part of the product an operation (the hook's wording) belongs to."""
+    if any(word in operation for word in ("create", "alter", "drop")):
+        return vocabulary.Part.CREATOR
+    if any(word in operation for word in ("refresh", "resume")):
+        return vocabulary.Part.OPERATOR
+    return vocabulary.Part.READER
+
+
+def grant_for_denial(server_message: str, operation: str = "") -> str | None:
     """The GRANT statement that fixes a server's ``permission denied for <kind> <name>`` on
     one of pg_trickle's objects (a change buffer: its whole schema), or None.
 
-    The privileges are every one the vocabulary lists for that object (any part, the oldest
-    listed version), since the server does not say which one the statement lacked.
+    The privileges are those the operation's part needs on that object (pg_trickle 0.67.0,
+    the oldest listed version: the server does not say which privilege was lacking).
     """
     match = _DENIED.search(server_message)
     if match is None:
         return None
     kind, name = match.group(1), match.group(2).strip('"')
-    best: vocabulary.Grant | None = None
-    for grant in vocabulary.grants(vocabulary.VERSIONS[0], tuple(vocabulary.Part)):
-        if (
-            (kind == "schema" and grant.target is vocabulary.Target.SCHEMA and grant.name == name)
-            or (
-                kind in ("table", "view", "sequence")
-                and grant.target in (vocabulary.Target.TABLE, vocabulary.Target.SEQUENCE)
-                and grant.name.rpartition(".")[2] == name
-            )
-            or (
-                kind == "table"
-                and grant.target is vocabulary.Target.BUFFERS
-                and name.startswith("changes_")
-            )
-        ):
-            best = grant
-    if best is None:
-        return None
-    return best.statement("pgt_role_placeholder").replace("pgt_role_placeholder", "<role>")
+    part = part_of(operation)
+    parts = [part, *(p for p in vocabulary.Part if p is not part)]
+    for candidate in parts:
+        for grant in vocabulary.grants(vocabulary.VERSIONS[0], (candidate,)):
+            if (
+                (
+                    (kind == "schema" and grant.target is vocabulary.Target.SCHEMA)
+                    and grant.name == name
+                )
+                or (
+                    kind in ("table", "view", "sequence")
+                    and grant.target in (vocabulary.Target.TABLE, vocabulary.Target.SEQUENCE)
+                    and grant.name.rpartition(".")[2] == name
+                )
+                or (
+                    kind == "table"
+                    and grant.target is vocabulary.Target.BUFFERS
+                    and name.startswith("changes_")
+                )
+            ):
+                return grant.statement("pgt_role_placeholder").replace(
+                    "pgt_role_placeholder", "<role>"
+                )
+    return None

@@ -276,11 +276,11 @@ def connection_error(
     )
 
 
-def _privilege_fix(server_message: str) -> str | None:
+def _privilege_fix(server_message: str, operation: str) -> str | None:
     """Advice naming the GRANT for a denial on one of pg_trickle's objects."""
     from airflow_provider_pgtrickle._privileges import grant_for_denial
 
-    grant = grant_for_denial(server_message)
+    grant = grant_for_denial(server_message, operation)
     if grant is None:
         return None
     return (
@@ -326,7 +326,7 @@ def translate_database_error(
     elif cls is PgTrickleDatabaseError and sqlstate:
         fix = _FIXES_BY_CLASS.get(sqlstate) or _FIXES_BY_CLASS.get(sqlstate[:2]) or fix
         if sqlstate == "42501":
-            fix = _privilege_fix(server_message) or fix
+            fix = _privilege_fix(server_message, operation) or fix
     subject = f"Stream table `{stream_table}`" if stream_table else "pg_trickle"
     if not server_message:
         server_message = f"the server gave no message (SQLSTATE {sqlstate or 'unknown'})"

@@ -214,6 +214,13 @@ GRANTS: dict[str, dict[Part, tuple[Grant, ...]]] = {
             _g(S, "pgtrickle", "USAGE", "create, alter, drop"),
             _g(
                 S,
+                "pgtrickle",
+                "CREATE",
+                "create with `refresh_mode='IMMEDIATE'` (its maintenance trigger functions "
+                "are created in schema pgtrickle); not needed without IMMEDIATE tables",
+            ),
+            _g(
+                S,
                 "pgtrickle_changes",
                 "USAGE CREATE",
                 "create and a query change (create the change buffer and its capture "
@@ -225,8 +232,10 @@ GRANTS: dict[str, dict[Part, tuple[Grant, ...]]] = {
             _g(Q, "pgtrickle.pgt_stream_tables_pgt_id_seq", "USAGE", "create"),
             _g(T, "pgtrickle.pgt_dependencies", "SELECT INSERT", "create, a query change"),
             _g(T, "pgtrickle.pgt_dependencies", "DELETE", "a query change"),
+            _g(T, "pgtrickle.pgt_dependencies", "UPDATE", "alter `cdc_mode`"),
             _g(T, "pgtrickle.pgt_change_tracking", "SELECT INSERT", "create"),
-            _g(T, "pgtrickle.pgt_change_tracking", "UPDATE DELETE", "drop"),
+            _g(T, "pgtrickle.pgt_change_tracking", "UPDATE", "drop, alter `cdc_mode`"),
+            _g(T, "pgtrickle.pgt_change_tracking", "DELETE", "drop"),
             _g(
                 T,
                 "pgtrickle.pgt_refresh_history",

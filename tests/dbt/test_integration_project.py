@@ -51,6 +51,14 @@ STREAM_TABLES = {
 @pytest.fixture(scope="module")
 def dbt_db(pgtrickle_server: TestServer) -> Iterator[TestDatabase]:
     db = pgtrickle_server.create_database()
+    # The project's on-run-start creates the role its `grants` config names when missing;
+    # creating a role is an administrator's job (PGTRICKLE_TEST_ROLE=least connects as a
+    # role that may not), so it exists before dbt runs.
+    with db.admin_connect() as conn:
+        conn.execute(
+            "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname ="
+            " 'pgtrickle_it_reader') THEN CREATE ROLE pgtrickle_it_reader; END IF; END $$"
+        )
     try:
         yield db
     finally:
