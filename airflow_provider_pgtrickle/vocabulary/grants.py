@@ -173,6 +173,10 @@ _READ_CATALOG = (
     "pgtrickle.pgt_change_tracking",
 )
 
+# pg_trickle 0.67.0 leaves EXECUTE on its functions to PUBLIC (PostgreSQL's default); the
+# grant matters only where an administrator revoked it.
+_PUBLIC = " (PUBLIC holds it unless revoked)"
+
 VERSIONS = ("0.67.0", "0.108.3")
 """The pg_trickle versions the grants are written for, oldest first."""
 
@@ -190,6 +194,7 @@ GRANTS: dict[str, dict[Part, tuple[Grant, ...]]] = {
             _g(B, "pgtrickle_changes", "SELECT", "caught-up: counting a source's change buffer"),
             _g(T, "pgtrickle.pgt_outbox_config", "SELECT", "the hook's `health_check()`"),
             _g(T, "pgtrickle.pgt_scheduler_jobs", "SELECT", "the hook's `health_check()`"),
+            _g(F, "pgtrickle.health_check()", "EXECUTE", f"the hook's `health_check()`{_PUBLIC}"),
         ),
         Part.OPERATOR: (
             _g(S, "pgtrickle", "USAGE", "refresh_stream_table, resume_stream_table"),
@@ -202,6 +207,8 @@ GRANTS: dict[str, dict[Part, tuple[Grant, ...]]] = {
             _g(T, "pgtrickle.pgt_change_tracking", "SELECT", "refresh"),
             _g(T, "pgtrickle.pgt_outbox_config", "SELECT", "refresh"),
             _g(T, "pgtrickle.pgt_template_cache", "SELECT", "refresh"),
+            _g(F, "pgtrickle.refresh_stream_table(text)", "EXECUTE", f"refresh{_PUBLIC}"),
+            _g(F, "pgtrickle.resume_stream_table(text)", "EXECUTE", f"resume{_PUBLIC}"),
             _g(
                 Target.STREAM_TABLE,
                 "<each stream table>",
