@@ -165,13 +165,14 @@ S, T, Q, F, R, B = (
     Target.BUFFERS,
 )
 
-# The catalog the reader selects directly (health, UI, describe/plan, caught-up).
-_READ_CATALOG = (
-    "pgtrickle.pgt_stream_tables",
-    "pgtrickle.pgt_refresh_history",
-    "pgtrickle.pgt_dependencies",
-    "pgtrickle.pgt_change_tracking",
-)
+# The catalog the reader selects directly, and what reads each table.
+_READ_CATALOG = {
+    "pgtrickle.pgt_stream_tables": "the health query (sensor, trigger, UI, dbt status), "
+    "describe/plan, caught-up",
+    "pgtrickle.pgt_refresh_history": "the health query (the last error), refresh history",
+    "pgtrickle.pgt_dependencies": "dbt describe/plan, the hook's dependency graph, caught-up",
+    "pgtrickle.pgt_change_tracking": "caught-up (the change buffer of each source)",
+}
 
 # pg_trickle 0.67.0 leaves EXECUTE on its functions to PUBLIC (PostgreSQL's default); the
 # grant matters only where an administrator revoked it.
@@ -184,10 +185,7 @@ GRANTS: dict[str, dict[Part, tuple[Grant, ...]]] = {
     "0.67.0": {
         Part.READER: (
             _g(S, "pgtrickle", "USAGE", "every reference to a pg_trickle table or function"),
-            *(
-                _g(T, table, "SELECT", "the health query, the UI, describe/plan, caught-up")
-                for table in _READ_CATALOG
-            ),
+            *(_g(T, table, "SELECT", why) for table, why in _READ_CATALOG.items()),
             _g(T, "pgtrickle.stream_tables_info", "SELECT", "the UI page, `health_check()`"),
             _g(T, "pgtrickle.pg_stat_stream_tables", "SELECT", "the hook's `get_stats()`"),
             _g(S, "pgtrickle_changes", "USAGE", "caught-up: counting a source's change buffer"),
@@ -259,14 +257,8 @@ GRANTS: dict[str, dict[Part, tuple[Grant, ...]]] = {
         Part.READER: (
             _g(R, "pgtrickle_reader", "", "USAGE on schema pgtrickle (upstream's reader role)"),
             *(
-                _g(
-                    T,
-                    table,
-                    "SELECT",
-                    "the health query, the UI, describe/plan, caught-up (the predefined "
-                    "roles get no SELECT on the catalog)",
-                )
-                for table in _READ_CATALOG
+                _g(T, table, "SELECT", why + " (the predefined roles get no SELECT on it)")
+                for table, why in _READ_CATALOG.items()
             ),
             _g(T, "pgtrickle.stream_tables_info", "SELECT", "the UI page"),
             _g(T, "pgtrickle.pg_stat_stream_tables", "SELECT", "the hook's `get_stats()`"),
