@@ -290,6 +290,19 @@ def connection_error(
     )
 
 
+def _privilege_fix(server_message: str, operation: str) -> str | None:
+    """Advice naming the GRANT for a denial on one of pg_trickle's objects."""
+    from airflow_provider_pgtrickle._privileges import grant_for_denial
+
+    grant = grant_for_denial(server_message, operation)
+    if grant is None:
+        return None
+    return (
+        f"as pg_trickle's owner run `{grant}` for the connection's role "
+        "(docs/roles-and-grants.md; `test_connection()` lists every missing grant)"
+    )
+
+
 def translate_database_error(
     error: psycopg.Error,
     *,
@@ -326,6 +339,8 @@ def translate_database_error(
         fix = "rewrite the query (see the pg_trickle SQL reference)"
     elif cls is PgTrickleDatabaseError and sqlstate:
         fix = _FIXES_BY_CLASS.get(sqlstate) or _FIXES_BY_CLASS.get(sqlstate[:2]) or fix
+        if sqlstate == "42501":
+            fix = _privilege_fix(server_message, operation) or fix
     subject = f"Stream table `{stream_table}`" if stream_table else "pg_trickle"
     if not server_message:
         server_message = f"the server gave no message (SQLSTATE {sqlstate or 'unknown'})"

@@ -1,6 +1,6 @@
 """Regenerate what is rendered from `airflow_provider_pgtrickle/vocabulary`: the dbt macros in
 macros/generated/ and the generated blocks of the docs pages (the configuration reference's
-tables, the health rules table).
+tables, the health rules table, the grants per version and part).
 
 python scripts/generate_vocabulary.py          # rewrite them
 python scripts/generate_vocabulary.py --check  # exit 1 when one is stale or stray (CI runs it)
@@ -19,7 +19,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from airflow_provider_pgtrickle.vocabulary import config, generated_macros, health  # noqa: E402
+from airflow_provider_pgtrickle.vocabulary import (  # noqa: E402
+    config,
+    generated_macros,
+    grants,
+    health,
+)
 from airflow_provider_pgtrickle.vocabulary._jinja import GENERATED_DIR  # noqa: E402
 
 # Page -> (the source its marker names, what renders the block).
@@ -29,6 +34,7 @@ DOC_BLOCKS: dict[str, tuple[str, Callable[[], str]]] = {
         config.reference_markdown,
     ),
     "docs/health.md": ("vocabulary/health.py rules_markdown()", health.rules_markdown),
+    grants.DOC_PATH: ("vocabulary/grants.py reference_markdown()", grants.reference_markdown),
 }
 
 

@@ -733,9 +733,11 @@ class PgTrickleHook(PostgresHook):
         the version the provider is built for, or its schema, catalog or functions are out of
         this role's reach; every missing privilege is named in one message.
         """
+        from airflow_provider_pgtrickle import _privileges
+
         try:
             with self._reader(operation="test_connection") as cur:
-                row = cur.execute(_ACCESS_QUERY, [list(_REQUIRED_TABLES)]).fetchone()
+                row = cur.execute(_privileges.QUERY).fetchone()
         except PgTrickleError as error:
             return False, f"Connection failed: {error}"
         assert row is not None  # a SELECT without FROM returns exactly one row
@@ -748,31 +750,15 @@ class PgTrickleHook(PostgresHook):
                 "extension is NOT installed there; run `CREATE EXTENSION pg_trickle` as a "
                 "superuser.",
             )
-        missing: list[str] = []
-        if not row["schema_usage"]:
-            missing.append("USAGE on schema `pgtrickle`")
-        missing += [f"SELECT on `{t}`" for t in row["unreadable"]]
-        missing += [f"EXECUTE on `{f}`" for f in row["not_executable"]]
-        if missing:
-            return (
-                False,
-                f"Connected to database `{database}` as `{role}`; pg_trickle {version} is "
-                f"installed, but the role lacks {', '.join(missing)}; grant them, e.g. "
-                f"`GRANT USAGE ON SCHEMA pgtrickle TO {role}; GRANT SELECT ON ALL TABLES IN "
-                f"SCHEMA pgtrickle TO {role}`.",
-            )
-        if _version_tuple(version) < _version_tuple(SUPPORTED_VERSION):
+        ok, message = _privileges.verdict(row, database)
+        if ok and _version_tuple(version) < _version_tuple(SUPPORTED_VERSION):
             return (
                 False,
                 f"Connected to database `{database}` as `{role}`; pg_trickle {version} is "
                 f"older than {SUPPORTED_VERSION}, the version this provider is built for; run "
                 "`ALTER EXTENSION pg_trickle UPDATE`.",
             )
-        return (
-            True,
-            f"Connection successfully tested; pg_trickle {version} is installed and role "
-            f"`{role}` can read its catalog and call its functions.",
-        )
+        return ok, message
 
     def check_names(self, names: Sequence[str]) -> list[str]:
         """Validate and qualify names (no SQL).
@@ -806,39 +792,9 @@ def _query_text(query: object, *, subject: str) -> str:
 
 # The pg_trickle version the provider's SQL is written against.
 SUPPORTED_VERSION = "0.67.0"
+
+
 # What the hook reads (catalog tables and views) and calls (functions, by signature).
-_REQUIRED_TABLES = (
-    "pgtrickle.pgt_stream_tables",
-    "pgtrickle.pgt_dependencies",
-    "pgtrickle.pgt_refresh_history",
-    "pgtrickle.pg_stat_stream_tables",
-)
-_REQUIRED_FUNCTIONS = (
-    "pgtrickle.refresh_stream_table(text)",
-    "pgtrickle.resume_stream_table(text)",
-    "pgtrickle.health_check()",
-)
-# One round trip. Each privilege check only runs where it can: the has_*_privilege functions
-# raise on a missing object, and without USAGE on the schema even looking its objects up is
-# refused (CASE evaluates the branch it picks only).
-_ACCESS_QUERY = (
-    "SELECT s.database, s.role, s.version, s.schema_usage,"
-    " CASE WHEN s.schema_usage THEN ARRAY("
-    "   SELECT t FROM unnest(%s::text[]) AS t"
-    "   WHERE to_regclass(t) IS NOT NULL AND NOT has_table_privilege(t, 'SELECT') ORDER BY 1)"
-    " ELSE ARRAY[]::text[] END AS unreadable,"
-    " CASE WHEN s.schema_usage THEN ARRAY("
-    "   SELECT f FROM unnest(ARRAY[" + ", ".join(f"'{f}'" for f in _REQUIRED_FUNCTIONS) + "]) AS f"
-    "   WHERE to_regprocedure(f) IS NOT NULL AND NOT has_function_privilege(f, 'EXECUTE')"
-    "   ORDER BY 1)"
-    " ELSE ARRAY[]::text[] END AS not_executable"
-    " FROM (SELECT current_database() AS database, current_user AS role,"
-    "  (SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'pg_trickle') AS version,"
-    "  COALESCE((SELECT has_schema_privilege(n.oid, 'USAGE') FROM pg_catalog.pg_namespace n"
-    "            WHERE n.nspname = 'pgtrickle'), false) AS schema_usage) AS s"
-)
-
-
 def _version_tuple(version: str) -> tuple[int, ...]:
     parts = []
     for part in version.split("."):

@@ -19,6 +19,7 @@ Mark tests that need the double's helper functions with `@pytest.mark.requires_d
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -64,10 +65,31 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pgtrickle_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestServer]:
     dsn = os.environ.get(DSN_ENV)
     if dsn:
-        yield connect_server(dsn)
+        with _as_test_role(connect_server(dsn)) as server:
+            yield server
         return
-    with start_double_server(log_statements=True) as server:
+    with start_double_server(log_statements=True) as double, _as_test_role(double) as server:
         yield server
+
+
+@contextlib.contextmanager
+def _as_test_role(server: TestServer) -> Iterator[TestServer]:
+    """`PGTRICKLE_TEST_ROLE=least`: hand out databases owned by a non-superuser role."""
+    from airflow_provider_pgtrickle.testing._least_role import ROLE_CHOICES, ROLE_ENV
+
+    choice = os.environ.get(ROLE_ENV) or "superuser"
+    if choice not in ROLE_CHOICES:
+        raise pytest.UsageError(
+            f"{ROLE_ENV}={choice!r} is not a test role; accepted: {', '.join(ROLE_CHOICES)}."
+        )
+    if choice == "superuser":
+        yield server
+        return
+    least = server.with_least_role()
+    try:
+        yield least
+    finally:
+        least.drop_least_role()
 
 
 @pytest.fixture
@@ -92,7 +114,8 @@ def pgtrickle_tick(pgtrickle_db: TestDatabase) -> Callable[[], list[dict[str, An
         pytest.skip(_REAL_SERVER_REASON)
 
     def tick() -> list[dict[str, Any]]:
-        with pgtrickle_db.connect(autocommit=True, row_factory=dict_row) as conn:
+        # pg_trickle's scheduler is a background worker running as the superuser.
+        with pgtrickle_db.admin_connect(autocommit=True, row_factory=dict_row) as conn:
             return list(conn.execute("SELECT * FROM pgtrickle_test.run_scheduler_tick()"))
 
     return tick

@@ -84,16 +84,23 @@ class TestDatabase:
     dbname: str
     is_double: bool
     extra: dict[str, str] = field(default_factory=dict)
+    # The superuser the server was reached as, when `user` is the least-privilege role
+    # (`PGTRICKLE_TEST_ROLE=least`); None when `user` is that superuser.
+    admin_user: str | None = None
+    admin_password: str | None = None
 
     @property
     def dsn(self) -> str:
         """libpq connection string (key=value form)."""
+        return self._dsn(self.user, self.password)
+
+    def _dsn(self, user: str, password: str | None) -> str:
         return make_conninfo(
             "",
             host=self.host,
             port=self.port,
-            user=self.user,
-            password=self.password,
+            user=user,
+            password=password,
             dbname=self.dbname,
             **self.extra,
         )
@@ -101,6 +108,15 @@ class TestDatabase:
     def connect(self, *, autocommit: bool = True, **kwargs: Any) -> psycopg.Connection[Any]:
         """Open a new connection; the caller closes it."""
         return psycopg.connect(self.dsn, autocommit=autocommit, **kwargs)
+
+    def admin_connect(self, *, autocommit: bool = True, **kwargs: Any) -> psycopg.Connection[Any]:
+        """A superuser connection to this database, for setup only an administrator may do
+        (writing catalog states, creating roles); the same as `connect()` unless the test
+        session runs as the least-privilege role."""
+        if self.admin_user is None:
+            return self.connect(autocommit=autocommit, **kwargs)
+        dsn = self._dsn(self.admin_user, self.admin_password)
+        return psycopg.connect(dsn, autocommit=autocommit, **kwargs)
 
     @property
     def airflow_uri(self) -> str:
@@ -139,8 +155,13 @@ class TestServer:
     data_dir: Path | None = None
     log_path: Path | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    # The non-superuser LOGIN role (and its password) that owns the databases this server
+    # hands out and that their connections use (`with_least_role()`); None: the superuser.
+    least_role: str | None = None
+    least_password: str | None = None
 
     def database(self, dbname: str) -> TestDatabase:
+        """The database as the superuser (see `create_database` for the least role's view)."""
         return TestDatabase(
             host=self.host,
             port=self.port,
@@ -150,6 +171,21 @@ class TestServer:
             is_double=self.is_double,
             extra=dict(self.extra),
         )
+
+    def with_least_role(self) -> TestServer:
+        """This server, handing out databases owned by a new non-superuser LOGIN role.
+
+        The role is cluster-wide and outlives the databases: drop it with
+        `drop_least_role()` once every database is gone.
+        """
+        from airflow_provider_pgtrickle.testing import _least_role
+
+        return _least_role.create(self)
+
+    def drop_least_role(self) -> None:
+        from airflow_provider_pgtrickle.testing import _least_role
+
+        _least_role.drop(self)
 
     def admin_connect(self) -> psycopg.Connection[Any]:
         return self.database(self.admin_dbname).connect(autocommit=True)
@@ -163,19 +199,29 @@ class TestServer:
         the extension, so there each database runs `CREATE EXTENSION` itself.
         """
         name = name or f"pgt_{uuid.uuid4().hex[:12]}"
+        # A least-privilege session's databases are owned by its role, as a deployment's are.
+        owner = (
+            sql.SQL(" OWNER {}").format(sql.Identifier(self.least_role))
+            if self.least_role is not None
+            else sql.SQL("")
+        )
         with self.admin_connect() as conn:
             if self.is_double:
                 conn.execute(
-                    sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY").format(
-                        sql.Identifier(name), sql.Identifier(_TEMPLATE_DB)
+                    sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY{}").format(
+                        sql.Identifier(name), sql.Identifier(_TEMPLATE_DB), owner
                     )
                 )
             else:
-                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+                conn.execute(sql.SQL("CREATE DATABASE {}{}").format(sql.Identifier(name), owner))
         db = self.database(name)
         if not self.is_double:
             with db.connect() as conn:
                 conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trickle")
+        if self.least_role is not None:
+            from airflow_provider_pgtrickle.testing import _least_role
+
+            return _least_role.hand_over(self, db)
         return db
 
     def drop_database(self, name: str) -> None:

@@ -56,6 +56,14 @@ STREAM_TABLES = {
 @pytest.fixture(scope="module")
 def dbt_db(pgtrickle_server: TestServer) -> Iterator[TestDatabase]:
     db = pgtrickle_server.create_database()
+    # The project's on-run-start creates the role its `grants` config names when missing;
+    # creating a role is an administrator's job (PGTRICKLE_TEST_ROLE=least connects as a
+    # role that may not), so it exists before dbt runs.
+    with db.admin_connect() as conn:
+        conn.execute(
+            "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname ="
+            " 'pgtrickle_it_reader') THEN CREATE ROLE pgtrickle_it_reader; END IF; END $$"
+        )
     try:
         yield db
     finally:
@@ -300,7 +308,7 @@ def test_health_test_fails_for_each_kind_of_problem(
     }
     for name, args in probes.items():
         project.write(f"tests/probes/{name}.sql", healthy % args)
-    with dbt_db.connect() as conn:
+    with dbt_db.admin_connect() as conn:
         conn.execute(
             "update pgtrickle.pgt_stream_tables set consecutive_errors = 2,"
             " last_error_message = 'simulated failure'"
@@ -312,7 +320,7 @@ def test_health_test_fails_for_each_kind_of_problem(
             "test", "--select", "path:tests/probes", "--store-failures", expect_ok=False
         )
     finally:
-        with dbt_db.connect() as conn:
+        with dbt_db.admin_connect() as conn:
             conn.execute(
                 "update pgtrickle.pgt_stream_tables set consecutive_errors = 0,"
                 " last_error_message = null where pgt_schema = %s and pgt_name = 'order_totals'",
@@ -616,13 +624,14 @@ def test_query_change_without_create_or_replace_recreates(
     """pg_trickle before 0.6.0 has no create_or_replace_stream_table: drop and create."""
     before = catalog(dbt_db)
     signature = "pgtrickle.create_or_replace_stream_table"
-    with dbt_db.connect() as conn:
+    # Only the extension's owner may rename its function.
+    with dbt_db.admin_connect() as conn:
         conn.execute(f"alter function {signature} rename to hidden_create_or_replace")
     try:
         project.edit("models/order_labels.sql", "as tricky", "as tricky, 1 as version")
         run = project.dbt("run", "--select", "order_labels")
     finally:
-        with dbt_db.connect() as conn:
+        with dbt_db.admin_connect() as conn:
             conn.execute(
                 "alter function pgtrickle.hidden_create_or_replace"
                 " rename to create_or_replace_stream_table"
@@ -794,7 +803,7 @@ def test_a_status_pg_trickle_set_is_left_alone_until_resumed(
     labels = f"{SCHEMA}.order_labels"
     resume = ("run-operation", "pgtrickle_resume", "--args", "{model_name: order_labels}")
     # what the scheduler does at pg_trickle.max_consecutive_errors (pg_trickle src/scheduler/mod.rs)
-    with dbt_db.connect() as conn:
+    with dbt_db.admin_connect() as conn:
         conn.execute(
             "update pgtrickle.pgt_stream_tables set status = 'SUSPENDED', consecutive_errors = 3,"
             " last_error_message = 'simulated failure' where pgt_schema = %s"
@@ -850,7 +859,7 @@ def test_a_status_pg_trickle_set_is_left_alone_until_resumed(
 
     # what a blown fuse leaves (pg_trickle src/scheduler/mod.rs): pgtrickle_resume re-arms it
     # with reset_fuse
-    with dbt_db.connect() as conn:
+    with dbt_db.admin_connect() as conn:
         conn.execute(
             "update pgtrickle.pgt_stream_tables set status = 'SUSPENDED', fuse_state = 'blown',"
             " blown_at = now(), blow_reason = 'simulated blow' where pgt_schema = %s"

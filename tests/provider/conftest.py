@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -20,6 +21,15 @@ ORDERS_QUERY = (
 @pytest.fixture
 def hook(pgtrickle_airflow_conn: str) -> PgTrickleHook:
     return PgTrickleHook(postgres_conn_id=pgtrickle_airflow_conn)
+
+
+@pytest.fixture
+def admin_conn(pgtrickle_db: TestDatabase) -> Iterator[psycopg.Connection[Any]]:
+    """A superuser connection to the test database, for what only an administrator or
+    pg_trickle's own workers do (injecting failures, aging a table); `pgtrickle_conn` is the
+    least-privilege role under `PGTRICKLE_TEST_ROLE=least`."""
+    with pgtrickle_db.admin_connect() as conn:
+        yield conn
 
 
 @pytest.fixture

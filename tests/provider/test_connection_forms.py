@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import psycopg
 import pytest
 from psycopg.rows import tuple_row
 
@@ -132,16 +131,16 @@ def _trigger_event(conn_id: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def restricted_role(
-    pgtrickle_db: TestDatabase, pgtrickle_conn: psycopg.Connection[Any]
-) -> Iterator[str]:
+def restricted_role(pgtrickle_db: TestDatabase) -> Iterator[str]:
     """A login role without CONNECT on the test database, dropped afterwards."""
     role = f"pgt_nocon_{pgtrickle_db.dbname[-8:]}"
-    pgtrickle_conn.execute(f'CREATE ROLE "{role}" LOGIN')
-    pgtrickle_conn.execute(f'REVOKE CONNECT ON DATABASE "{pgtrickle_db.dbname}" FROM PUBLIC')
-    yield role
-    pgtrickle_conn.execute(f'GRANT CONNECT ON DATABASE "{pgtrickle_db.dbname}" TO PUBLIC')
-    pgtrickle_conn.execute(f'DROP ROLE "{role}"')
+    # Creating a role is an administrator's job, also when tests run as the least role.
+    with pgtrickle_db.admin_connect() as admin:
+        admin.execute(f'CREATE ROLE "{role}" LOGIN')
+        admin.execute(f'REVOKE CONNECT ON DATABASE "{pgtrickle_db.dbname}" FROM PUBLIC')
+        yield role
+        admin.execute(f'GRANT CONNECT ON DATABASE "{pgtrickle_db.dbname}" TO PUBLIC')
+        admin.execute(f'DROP ROLE "{role}"')
 
 
 def test_permission_error_says_grant_not_check_the_connection(

@@ -63,14 +63,12 @@ def test_error_message_carries_last_error(
     pgtrickle_airflow_conn: str,
     hook: PgTrickleHook,
     orders: str,
-    pgtrickle_conn: Any,
+    admin_conn: Any,
     pgtrickle_tick: Any,
 ) -> None:
     hook.create_stream_table(ST, ORDERS_QUERY, schedule="1s")
-    pgtrickle_conn.execute(
-        "SELECT pgtrickle_test.inject_failure(%s, %s, true)", [ST, "disk on fire"]
-    )
-    pgtrickle_conn.execute("SELECT pgtrickle_test.age_stream_table(%s, '1 hour')", [ST])
+    admin_conn.execute("SELECT pgtrickle_test.inject_failure(%s, %s, true)", [ST, "disk on fire"])
+    admin_conn.execute("SELECT pgtrickle_test.age_stream_table(%s, '1 hour')", [ST])
     pgtrickle_tick()
     with pytest.raises(PgTrickleUnhealthyError, match="disk on fire"):
         sensor().poke({})
@@ -81,15 +79,15 @@ def test_auto_suspended_table_reports_the_failure(
     pgtrickle_airflow_conn: str,
     hook: PgTrickleHook,
     orders: str,
-    pgtrickle_conn: Any,
+    admin_conn: Any,
     pgtrickle_tick: Any,
 ) -> None:
     # Retryable failures suspend the table after max_consecutive_errors (3) without setting
     # last_error_message; the reason is only in the history.
     hook.create_stream_table(ST, ORDERS_QUERY, schedule="1s")
-    pgtrickle_conn.execute("SELECT pgtrickle_test.inject_failure(%s, %s)", [ST, "disk on fire"])
+    admin_conn.execute("SELECT pgtrickle_test.inject_failure(%s, %s)", [ST, "disk on fire"])
     for _ in range(3):
-        pgtrickle_conn.execute("SELECT pgtrickle_test.age_stream_table(%s, '1 hour')", [ST])
+        admin_conn.execute("SELECT pgtrickle_test.age_stream_table(%s, '1 hour')", [ST])
         pgtrickle_tick()
     table = hook.get_stream_table(ST)
     assert table is not None

@@ -25,7 +25,8 @@ def _translate(sqlstate: str, message: str, **kwargs: str) -> PgTrickleDatabaseE
     [
         ("XX000", "internal error", "fix the cause the server names and retry."),
         ("XX000", "", "the server gave no message (SQLSTATE XX000)"),
-        ("42501", "permission denied for schema pgtrickle", "grant the connection's role"),
+        ("42501", "permission denied for schema pgtrickle", "`GRANT USAGE ON SCHEMA pgtrickle TO"),
+        ("42501", "permission denied for table orders", "grant the connection's role"),
         ("57014", "canceling statement due to statement timeout", "statement_timeout"),
         ("53300", "sorry, too many clients already", "retry later"),
         ("22003", "integer out of range", "out of range"),

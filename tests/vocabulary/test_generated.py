@@ -47,7 +47,15 @@ def test_a_stale_or_stray_file_is_reported(tmp_path: Path) -> None:
     script = _script()
     _copy(tmp_path)
     copy = tmp_path / "macros" / "generated"
+    page = tmp_path / "docs" / "roles-and-grants.md"
     assert script.stale_files(tmp_path) == []
+    # A grant edited by hand in the page's generated block is stale too.
+    page.write_text(
+        page.read_text(encoding="utf-8").replace("GRANT USAGE ON SCHEMA pgtrickle TO app;", ""),
+        encoding="utf-8",
+    )
+    assert script.stale_files(tmp_path) == ["docs/roles-and-grants.md"]
+    shutil.copy(ROOT / "docs" / "roles-and-grants.md", page)
     edited = sorted(copy.glob("*.sql"))[0]
     edited.write_text(edited.read_text(encoding="utf-8") + "\n-- edited\n", encoding="utf-8")
     (copy / "pgtrickle_stray.sql").write_text("", encoding="utf-8")
@@ -63,7 +71,11 @@ def test_the_docs_tables_are_generated_and_checked(tmp_path: Path) -> None:
     the block is the page's own."""
     script = _script()
     pages = _copy(tmp_path)
-    assert pages == ["docs/health.md", "docs/reference/configuration.md"]
+    assert pages == [
+        "docs/health.md",
+        "docs/reference/configuration.md",
+        "docs/roles-and-grants.md",
+    ]
     health = tmp_path / "docs" / "health.md"
     original = health.read_text(encoding="utf-8")
     assert "| 2 | the fuse is blown" in original
