@@ -67,9 +67,9 @@ CASES: dict[str, Case] = {
     ),
     "stale": Case(
         "DIFFERENTIAL",
-        "last_refresh_at = now() - interval '1 hour'",
+        "last_refresh_at = now() - interval '3 hours'",
         "waiting",
-        "is stale: last refreshed 3600s ago, max_staleness is 60s",
+        "is stale: last refreshed 10800s ago, max_staleness is 60s",
     ),
     "erroring": Case(
         "DIFFERENTIAL",
@@ -122,7 +122,8 @@ def vocab_db(pgtrickle_server: TestServer) -> Iterator[TestDatabase]:
         hook = PgTrickleHook(postgres_conn_id=CONN_ID)
         for name, case in CASES.items():
             if case.refresh_mode is not None:
-                # A 2 h schedule keeps a real scheduler from refreshing the aged tables.
+                # A 2 h schedule keeps a real scheduler from refreshing the aged tables; `stale` is
+                # older than that too, so the UI page (which judges by the schedule) warns.
                 hook.create_stream_table(
                     f"{SCHEMA}.{name}", QUERY, schedule="2h", refresh_mode=case.refresh_mode
                 )
@@ -137,7 +138,7 @@ def vocab_db(pgtrickle_server: TestServer) -> Iterator[TestDatabase]:
                         # The rules also read the newest completed refresh in the history.
                         conn.execute(
                             "UPDATE pgtrickle.pgt_refresh_history AS h"
-                            " SET start_time = h.start_time - interval '1 hour'"
+                            " SET start_time = h.start_time - interval '3 hours'"
                             " FROM pgtrickle.pgt_stream_tables AS s WHERE s.pgt_id = h.pgt_id"
                             f" AND s.pgt_schema = '{SCHEMA}' AND s.pgt_name = '{name}'"
                         )
