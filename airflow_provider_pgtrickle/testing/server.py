@@ -33,6 +33,8 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from airflow_provider_pgtrickle.testing.versions import DoubleVersion, resolve_version
+
 EXTENSION_DIR = Path(__file__).parent / "extension"
 """Directory holding the double's control files and install scripts."""
 DOUBLE_HELPER_EXTENSION = "pg_trickle_test"
@@ -139,6 +141,8 @@ class TestServer:
     data_dir: Path | None = None
     log_path: Path | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    double_version: DoubleVersion | None = None
+    """The pg_trickle version the double plays (None: not a double)."""
 
     def database(self, dbname: str) -> TestDatabase:
         return TestDatabase(
@@ -370,14 +374,20 @@ def _chown_tree(path: Path, owner: tuple[int, int] | None) -> None:
 
 @contextlib.contextmanager
 def start_double_server(
-    *, log_statements: bool = True, base_dir: Path | None = None
+    *,
+    log_statements: bool = True,
+    base_dir: Path | None = None,
+    version: DoubleVersion | str | None = None,
 ) -> Iterator[TestServer]:
     """Start a throwaway PostgreSQL 18 with the pg_trickle double; always stop and delete it.
 
     :param log_statements: set `log_statement = 'all'` so tests can count the statements a
         client sends (read from `TestServer.log_path`).
     :param base_dir: parent directory of the cluster (default: the system temp dir).
+    :param version: the pg_trickle version the double plays (default: `PGTRICKLE_TEST_VERSION`,
+        else `versions.DEFAULT_VERSION`).
     """
+    double_version = resolve_version(version)
     owner = _os_user()
     if (
         owner is not None
@@ -451,8 +461,9 @@ def start_double_server(
             is_double=True,
             data_dir=data_dir,
             log_path=log_path,
+            double_version=double_version,
         )
-        _prepare_template(server)
+        _prepare_template(server, double_version)
         with _sigterm_unwinds():
             yield server
     finally:
@@ -522,15 +533,21 @@ def _sigterm_unwinds() -> Iterator[None]:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def _prepare_template(server: TestServer) -> None:
+def _prepare_template(server: TestServer, version: DoubleVersion) -> None:
     with server.admin_connect() as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(_TEMPLATE_DB)))
     with server.database(_TEMPLATE_DB).connect() as conn:
-        conn.execute("CREATE EXTENSION pg_trickle")
+        # A version other than the control file's default_version is reached through the
+        # update scripts (`pg_trickle--0.67.0--<version>.sql`), as upstream upgrades do.
+        conn.execute(
+            sql.SQL("CREATE EXTENSION pg_trickle VERSION {}").format(sql.Literal(version.value))
+        )
         if (EXTENSION_DIR / f"{DOUBLE_HELPER_EXTENSION}.control").exists():
-            conn.execute(
-                sql.SQL("CREATE EXTENSION {}").format(sql.Identifier(DOUBLE_HELPER_EXTENSION))
-            )
+            helper = sql.SQL("CREATE EXTENSION {}").format(sql.Identifier(DOUBLE_HELPER_EXTENSION))
+            # The helpers follow the double's version where they have an update for it.
+            if (EXTENSION_DIR / f"{DOUBLE_HELPER_EXTENSION}--0.67.0--{version.value}.sql").exists():
+                helper += sql.SQL(" VERSION {}").format(sql.Literal(version.value))
+            conn.execute(helper)
 
 
 def connect_server(dsn: str) -> TestServer:
