@@ -4,7 +4,7 @@
 -- in pg_trickle 0.108.3 (API frozen since 0.104.0), learned from upstream's generated install
 -- script sql/archive/pg_trickle--0.108.3.sql and src/api/*.rs; see docs/pg_trickle-contract.md.
 -- Everything else (the refresh engine, the DDL tracking, the scheduler helpers) is the 0.67.0
--- double's, reached through renamed functions (`_<function>_v067`) where 0.108.3 wraps it.
+-- double's: where 0.108.3 wraps a function, the 0.67.0 one moves to the schema pgtrickle_v067.
 
 \echo Use "CREATE EXTENSION pg_trickle VERSION '0.108.3'" to load this file. \quit
 
@@ -179,6 +179,13 @@ CREATE OR REPLACE FUNCTION pgtrickle._row_id_sql(p_key text) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$ SELECT format('decode(md5(%s), ''hex'')', p_key) $$;
 
 -- ---------------------------------------------------------------------------------------
+-- Where the 0.67.0 implementations of wrapped functions go. They keep their names (their
+-- PL/pgSQL bodies qualify arguments with the function name) and stay out of reach.
+-- ---------------------------------------------------------------------------------------
+CREATE SCHEMA pgtrickle_v067;
+REVOKE ALL ON SCHEMA pgtrickle_v067 FROM PUBLIC;
+
+-- ---------------------------------------------------------------------------------------
 -- Who is asking. The lifecycle and read functions are SECURITY DEFINER (as upstream's), so
 -- current_user is the extension owner inside them; upstream checks the outer caller
 -- (src/api/helpers.rs, check_stream_table_ownership with outer_user_id). A SECURITY DEFINER
@@ -281,7 +288,7 @@ $$;
 -- ---------------------------------------------------------------------------------------
 ALTER FUNCTION pgtrickle.create_stream_table(text, text, text, text, boolean, text, text, text,
     boolean, boolean, text, integer, double precision, text, boolean, text, text, text, bigint)
-    RENAME TO _create_stream_table_v067;
+    SET SCHEMA pgtrickle_v067;
 
 CREATE FUNCTION pgtrickle.create_stream_table(
     name text,
@@ -344,7 +351,7 @@ BEGIN
             MESSAGE = format('permission denied for schema %s', p.nsp);
     END IF;
 
-    PERFORM pgtrickle._create_stream_table_v067(name, query, v_schedule, v_mode, initialize,
+    PERFORM pgtrickle_v067.create_stream_table(name, query, v_schedule, v_mode, initialize,
         diamond_consistency, diamond_schedule_policy, cdc_mode, append_only,
         pooler_compatibility_mode, partition_by, max_differential_joins, max_delta_fraction,
         output_distribution_column, temporal, storage_backend, NULL, NULL, NULL);
@@ -430,7 +437,7 @@ $$;
 ALTER FUNCTION pgtrickle.alter_stream_table(text, text, text, text, text, text, text, text,
     boolean, boolean, text, text, bigint, integer, text, integer, double precision, text,
     double precision, text, text, bigint)
-    RENAME TO _alter_stream_table_v067;
+    SET SCHEMA pgtrickle_v067;
 
 CREATE FUNCTION pgtrickle.alter_stream_table(
     name text,
@@ -482,7 +489,7 @@ BEGIN
     IF st.orchestration_mode = 'EXTERNAL' AND upper(btrim(coalesce(v_mode, ''))) = 'IMMEDIATE' THEN
         PERFORM pgtrickle._invalid('EXTERNAL orchestration cannot be combined with IMMEDIATE refresh mode');
     END IF;
-    PERFORM pgtrickle._alter_stream_table_v067(
+    PERFORM pgtrickle_v067.alter_stream_table(
         name => name, query => query, schedule => v_schedule, refresh_mode => v_mode,
         status => status, diamond_consistency => diamond_consistency,
         diamond_schedule_policy => diamond_schedule_policy, cdc_mode => cdc_mode,
@@ -513,7 +520,7 @@ $$;
 -- ---------------------------------------------------------------------------------------
 ALTER FUNCTION pgtrickle.create_or_replace_stream_table(text, text, text, text, boolean, text,
     text, text, boolean, boolean, text, integer, double precision, text, boolean, text)
-    RENAME TO _create_or_replace_stream_table_v067;
+    SET SCHEMA pgtrickle_v067;
 
 CREATE FUNCTION pgtrickle.create_or_replace_stream_table(
     name text,
@@ -554,7 +561,7 @@ BEGIN
             orchestration_mode => coalesce(v_orch, 'MANAGED'));
         RETURN;
     END IF;
-    PERFORM pgtrickle._create_or_replace_stream_table_v067(name, query, schedule, refresh_mode,
+    PERFORM pgtrickle_v067.create_or_replace_stream_table(name, query, schedule, refresh_mode,
         initialize, diamond_consistency, diamond_schedule_policy, cdc_mode, append_only,
         pooler_compatibility_mode, partition_by, max_differential_joins, max_delta_fraction,
         output_distribution_column, temporal, storage_backend);
@@ -573,14 +580,14 @@ $$;
 -- refresh / resume / repair: owner-checked (src/api/refresh_ops.rs, refresh_stream_table_impl
 -- and src/api/alter.rs: resolve_owned_stream_table), EXTERNAL tables refused by refresh.
 -- ---------------------------------------------------------------------------------------
-ALTER FUNCTION pgtrickle.refresh_stream_table(text) RENAME TO _refresh_stream_table_v067;
+ALTER FUNCTION pgtrickle.refresh_stream_table(text) SET SCHEMA pgtrickle_v067;
 CREATE FUNCTION pgtrickle.refresh_stream_table(name text) RETURNS void
 LANGUAGE plpgsql STRICT SECURITY DEFINER AS $$
 DECLARE
     st pgtrickle.pgt_stream_tables;
 BEGIN
     IF pg_is_in_recovery() THEN
-        PERFORM pgtrickle._refresh_stream_table_v067(name);
+        PERFORM pgtrickle_v067.refresh_stream_table(name);
     END IF;
     st := pgtrickle._owned_stream_table(name);
     IF st.orchestration_mode = 'EXTERNAL' THEN
@@ -588,25 +595,25 @@ BEGIN
             'PGT_EXT_ORCHESTRATION_MODE: stream table %s.%s is EXTERNAL; refreshes must be submitted by its coordinator',
             st.pgt_schema, st.pgt_name);
     END IF;
-    PERFORM pgtrickle._refresh_stream_table_v067(name);
+    PERFORM pgtrickle_v067.refresh_stream_table(name);
 END
 $$;
 
-ALTER FUNCTION pgtrickle.resume_stream_table(text) RENAME TO _resume_stream_table_v067;
+ALTER FUNCTION pgtrickle.resume_stream_table(text) SET SCHEMA pgtrickle_v067;
 CREATE FUNCTION pgtrickle.resume_stream_table(name text) RETURNS void
 LANGUAGE plpgsql STRICT SECURITY DEFINER AS $$
 BEGIN
     PERFORM pgtrickle._owned_stream_table(name);
-    PERFORM pgtrickle._resume_stream_table_v067(name);
+    PERFORM pgtrickle_v067.resume_stream_table(name);
 END
 $$;
 
-ALTER FUNCTION pgtrickle.repair_stream_table(text) RENAME TO _repair_stream_table_v067;
+ALTER FUNCTION pgtrickle.repair_stream_table(text) SET SCHEMA pgtrickle_v067;
 CREATE FUNCTION pgtrickle.repair_stream_table(name text) RETURNS text
 LANGUAGE plpgsql STRICT SECURITY DEFINER AS $$
 BEGIN
     PERFORM pgtrickle._owned_stream_table(name);
-    RETURN pgtrickle._repair_stream_table_v067(name);
+    RETURN pgtrickle_v067.repair_stream_table(name);
 END
 $$;
 
