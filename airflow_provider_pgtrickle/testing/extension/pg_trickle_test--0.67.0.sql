@@ -127,6 +127,10 @@ BEGIN
     LOOP
         SELECT * INTO s FROM pgtrickle.pgt_stream_tables st WHERE st.pgt_id = cand.id;
         CONTINUE WHEN NOT FOUND;
+        -- pg_trickle 0.108.3 (columns absent in 0.67.0, hence read as JSON): EXTERNAL
+        -- orchestration and a 'manual' target_freshness take a table off the scheduler.
+        CONTINUE WHEN to_jsonb(s) ->> 'orchestration_mode' = 'EXTERNAL'
+                   OR to_jsonb(s) ->> 'target_freshness_mode' = 'MANUAL';
         CONTINUE WHEN s.status NOT IN ('ACTIVE', 'INITIALIZING') OR s.refresh_mode = 'IMMEDIATE';
         CONTINUE WHEN tiered AND s.refresh_tier = 'frozen';
 
