@@ -227,14 +227,22 @@ def test_create_records_the_new_settings(pgtrickle_conn: Conn) -> None:
         entry["orchestration_mode"],
         entry["row_identity_version"],
     ) == ("AUTO", "DIFFERENTIAL", 70, "MANAGED", 3)
-    assert "fillfactor=70" in scalar(conn, "SELECT reloptions FROM pg_class WHERE oid = 'public.t'::regclass")
+    assert "fillfactor=70" in scalar(
+        conn, "SELECT reloptions FROM pg_class WHERE oid = 'public.t'::regclass"
+    )
 
 
 def test_ducklake_arguments_are_gone(pgtrickle_conn: Conn) -> None:
     """0.76.1 removed the sink arguments: a named `sink =>` no longer resolves."""
     make_source(pgtrickle_conn)
     with pytest.raises(psycopg.errors.UndefinedFunction):
-        call(pgtrickle_conn, "create_stream_table", name="public.t", query="SELECT id FROM src", sink="none")
+        call(
+            pgtrickle_conn,
+            "create_stream_table",
+            name="public.t",
+            query="SELECT id FROM src",
+            sink="none",
+        )
     assert st(pgtrickle_conn, "public.t") is None
 
 
@@ -285,10 +293,16 @@ def test_pause_suspends_with_a_reason(pgtrickle_conn: Conn, pgtrickle_db: TestDa
             "SELECT status, needs_reinit, refresh_reason FROM pgtrickle.pgt_stream_tables"
             " WHERE pgt_name = 't'",
         )
-    assert entry == {"status": "SUSPENDED", "needs_reinit": True, "refresh_reason": "SCHEMA_CHANGED"}
+    assert entry == {
+        "status": "SUSPENDED",
+        "needs_reinit": True,
+        "refresh_reason": "SCHEMA_CHANGED",
+    }
     with pytest.raises(psycopg.Error) as again:
         call(conn, "pause_stream_table", "public.t")
-    assert_pg_error(again.value, "22023", prefix="invalid argument: stream table public.t is not ACTIVE")
+    assert_pg_error(
+        again.value, "22023", prefix="invalid argument: stream table public.t is not ACTIVE"
+    )
     with pytest.raises(psycopg.Error) as refresh:
         call(conn, "refresh_stream_table", "public.t")
     assert_pg_error(refresh.value, "22023")
@@ -309,7 +323,8 @@ def test_storage_row_id_is_bytea(pgtrickle_conn: Conn) -> None:
     )
     assert column == {"typ": "bytea", "attnotnull": True}
     ids = [r["__pgt_row_id"] for r in rows(conn, "SELECT __pgt_row_id FROM public.t")]
-    assert len(ids) == 3 and len(set(ids)) == 3
+    assert len(ids) == 3
+    assert len(set(ids)) == 3
 
 
 def test_history_reports_rows_updated(pgtrickle_conn: Conn) -> None:
@@ -320,5 +335,9 @@ def test_history_reports_rows_updated(pgtrickle_conn: Conn) -> None:
     call(conn, "refresh_stream_table", "public.t")
     latest = row(conn, "SELECT * FROM pgtrickle.get_refresh_history('public.t', 1)")
     assert latest is not None
-    assert (latest["status"], latest["rows_inserted"], latest["rows_updated"]) == ("COMPLETED", 1, 0)
+    assert (latest["status"], latest["rows_inserted"], latest["rows_updated"]) == (
+        "COMPLETED",
+        1,
+        0,
+    )
     assert latest["duration_ms"] is not None

@@ -86,13 +86,19 @@ def test_second_install_in_the_cluster_reuses_the_roles(
 @pytest.mark.parametrize("role", ROLES)
 def test_no_role_can_read_the_catalog(pgtrickle_conn: Conn, role: str) -> None:
     for relation in CATALOG:
-        assert scalar(pgtrickle_conn, "SELECT has_table_privilege(%s, %s, 'SELECT')", [role, relation]) is False
+        assert (
+            scalar(pgtrickle_conn, "SELECT has_table_privilege(%s, %s, 'SELECT')", [role, relation])
+            is False
+        )
 
 
 def test_reader_reads_through_the_functions_not_the_tables(
     pgtrickle_db: TestDatabase, owned_table: str
 ) -> None:
-    with logins(pgtrickle_db, ("pgtrickle_reader",)) as (reader,), reader.connect(pgtrickle_db) as conn:
+    with (
+        logins(pgtrickle_db, ("pgtrickle_reader",)) as (reader,),
+        reader.connect(pgtrickle_db) as conn,
+    ):
         for relation in CATALOG:
             assert sqlstate_of(conn, f"SELECT 1 FROM {relation} LIMIT 1") == "42501", relation
         status = rows(conn, "SELECT name, status FROM pgtrickle.pgt_status()")
@@ -115,28 +121,32 @@ def _history_count(pgtrickle_db: TestDatabase) -> int:
 
 def _status(pgtrickle_db: TestDatabase) -> str:
     with pgtrickle_db.connect() as other:
-        return str(scalar(other, "SELECT status FROM pgtrickle.pgt_stream_tables WHERE pgt_name = 't'"))
+        return str(
+            scalar(other, "SELECT status FROM pgtrickle.pgt_stream_tables WHERE pgt_name = 't'")
+        )
 
 
 def test_operator_refreshes_pauses_resumes_an_owned_table_but_cannot_create(
     pgtrickle_db: TestDatabase, owned_table: str
 ) -> None:
-    with logins(pgtrickle_db, ("pgtrickle_operator", owned_table)) as (operator,):
-        with operator.connect(pgtrickle_db) as conn:
-            before = _history_count(pgtrickle_db)
-            conn.execute("SELECT pgtrickle.refresh_stream_table('public.t')")
-            assert _history_count(pgtrickle_db) == before + 1
-            conn.execute("SELECT pgtrickle.pause_stream_table('public.t')")
-            assert _status(pgtrickle_db) == "SUSPENDED"
-            conn.execute("SELECT pgtrickle.resume_stream_table('public.t')")
-            assert _status(pgtrickle_db) == "ACTIVE"
-            with pytest.raises(psycopg.Error) as info:
-                conn.execute(
-                    "SELECT pgtrickle.create_stream_table(name => 'public.t2',"
-                    " query => 'SELECT id FROM src', schedule => '1h')"
-                )
-            assert_pg_error(info.value, "42501", prefix="permission denied for function")
-            assert sqlstate_of(conn, "SELECT pgtrickle.drop_stream_table('public.t')") == "42501"
+    with (
+        logins(pgtrickle_db, ("pgtrickle_operator", owned_table)) as (operator,),
+        operator.connect(pgtrickle_db) as conn,
+    ):
+        before = _history_count(pgtrickle_db)
+        conn.execute("SELECT pgtrickle.refresh_stream_table('public.t')")
+        assert _history_count(pgtrickle_db) == before + 1
+        conn.execute("SELECT pgtrickle.pause_stream_table('public.t')")
+        assert _status(pgtrickle_db) == "SUSPENDED"
+        conn.execute("SELECT pgtrickle.resume_stream_table('public.t')")
+        assert _status(pgtrickle_db) == "ACTIVE"
+        with pytest.raises(psycopg.Error) as info:
+            conn.execute(
+                "SELECT pgtrickle.create_stream_table(name => 'public.t2',"
+                " query => 'SELECT id FROM src', schedule => '1h')"
+            )
+        assert_pg_error(info.value, "42501", prefix="permission denied for function")
+        assert sqlstate_of(conn, "SELECT pgtrickle.drop_stream_table('public.t')") == "42501"
     with pgtrickle_db.connect() as other:
         assert scalar(other, "SELECT to_regclass('public.t2')") is None
 
@@ -144,17 +154,19 @@ def test_operator_refreshes_pauses_resumes_an_owned_table_but_cannot_create(
 def test_operator_who_does_not_own_the_table_is_refused(
     pgtrickle_db: TestDatabase, owned_table: str
 ) -> None:
-    with logins(pgtrickle_db, ("pgtrickle_operator",)) as (stranger,):
-        with stranger.connect(pgtrickle_db) as conn:
-            before = _history_count(pgtrickle_db)
-            for function in ("refresh_stream_table", "pause_stream_table"):
-                with pytest.raises(psycopg.Error) as info:
-                    conn.execute(f"SELECT pgtrickle.{function}('public.t')")
-                assert_pg_error(
-                    info.value,
-                    "42501",
-                    "permission denied: must be owner of stream table public.t",
-                )
+    with (
+        logins(pgtrickle_db, ("pgtrickle_operator",)) as (stranger,),
+        stranger.connect(pgtrickle_db) as conn,
+    ):
+        before = _history_count(pgtrickle_db)
+        for function in ("refresh_stream_table", "pause_stream_table"):
+            with pytest.raises(psycopg.Error) as info:
+                conn.execute(f"SELECT pgtrickle.{function}('public.t')")
+            assert_pg_error(
+                info.value,
+                "42501",
+                "permission denied: must be owner of stream table public.t",
+            )
     assert _history_count(pgtrickle_db) == before
     assert _status(pgtrickle_db) == "ACTIVE"
 
@@ -171,11 +183,14 @@ def test_admin_creates_alters_and_drops_and_owns_what_it_creates(
     make_source(pgtrickle_conn)
     with logins(pgtrickle_db, ("pgtrickle_admin",)) as (admin,):
         _admin_login(pgtrickle_conn, admin)
-        pgtrickle_conn.execute(sql.SQL("GRANT SELECT ON src TO {}").format(sql.Identifier(admin.name)))
+        pgtrickle_conn.execute(
+            sql.SQL("GRANT SELECT ON src TO {}").format(sql.Identifier(admin.name))
+        )
         with admin.connect(pgtrickle_db) as conn:
             conn.execute(
-                "SELECT pgtrickle.create_stream_table(name => 'public.a', query => 'SELECT id, v FROM src',"
-                " schedule => '1h', refresh_mode => 'DIFFERENTIAL')"
+                "SELECT pgtrickle.create_stream_table(name => 'public.a',"
+                " query => 'SELECT id, v FROM src', schedule => '1h',"
+                " refresh_mode => 'DIFFERENTIAL')"
             )
             with pgtrickle_db.connect() as other:
                 entry = row(
@@ -185,9 +200,17 @@ def test_admin_creates_alters_and_drops_and_owns_what_it_creates(
                     " WHERE s.pgt_name = 'a'",
                 )
             assert entry == {"status": "ACTIVE", "owner": admin.name}
-            conn.execute("SELECT pgtrickle.alter_stream_table(name => 'public.a', schedule => '2h')")
+            conn.execute(
+                "SELECT pgtrickle.alter_stream_table(name => 'public.a', schedule => '2h')"
+            )
             with pgtrickle_db.connect() as other:
-                assert scalar(other, "SELECT schedule FROM pgtrickle.pgt_stream_tables WHERE pgt_name = 'a'") == "2h"
+                assert (
+                    scalar(
+                        other,
+                        "SELECT schedule FROM pgtrickle.pgt_stream_tables WHERE pgt_name = 'a'",
+                    )
+                    == "2h"
+                )
             conn.execute("SELECT pgtrickle.drop_stream_table('public.a')")
         with pgtrickle_db.connect() as other:
             assert scalar(other, "SELECT count(*) FROM pgtrickle.pgt_stream_tables") == 0
@@ -197,14 +220,20 @@ def test_admin_creates_alters_and_drops_and_owns_what_it_creates(
 def test_admin_cannot_alter_or_drop_a_table_it_does_not_own(
     pgtrickle_db: TestDatabase, owned_table: str
 ) -> None:
-    with logins(pgtrickle_db, ("pgtrickle_admin",)) as (admin,), admin.connect(pgtrickle_db) as conn:
+    with (
+        logins(pgtrickle_db, ("pgtrickle_admin",)) as (admin,),
+        admin.connect(pgtrickle_db) as conn,
+    ):
         for statement in (
             "SELECT pgtrickle.alter_stream_table(name => 'public.t', schedule => '2h')",
             "SELECT pgtrickle.drop_stream_table('public.t')",
         ):
             assert sqlstate_of(conn, statement) == "42501", statement
     with pgtrickle_db.connect() as other:
-        assert scalar(other, "SELECT schedule FROM pgtrickle.pgt_stream_tables WHERE pgt_name = 't'") == "1h"
+        assert (
+            scalar(other, "SELECT schedule FROM pgtrickle.pgt_stream_tables WHERE pgt_name = 't'")
+            == "1h"
+        )
 
 
 def test_admin_without_select_on_the_source_creates_nothing(

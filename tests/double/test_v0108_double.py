@@ -52,7 +52,8 @@ def _typed(db: TestDatabase, name: str) -> tuple[Any, ...]:
     with db.connect() as other:
         entry = other.execute(
             "SELECT s.last_error_code, s.last_error_retryable, h.error_code, h.retryable"
-            " FROM pgtrickle.pgt_stream_tables s JOIN pgtrickle.pgt_refresh_history h USING (pgt_id)"
+            " FROM pgtrickle.pgt_stream_tables s"
+            " JOIN pgtrickle.pgt_refresh_history h USING (pgt_id)"
             " WHERE s.pgt_name = %s AND h.status = 'FAILED' ORDER BY h.refresh_id DESC LIMIT 1",
             [name],
         ).fetchone()
@@ -60,7 +61,9 @@ def _typed(db: TestDatabase, name: str) -> tuple[Any, ...]:
     return tuple(entry)
 
 
-def test_retryable_failure_is_typed(pgtrickle_db: TestDatabase, src: Conn, pgtrickle_tick: Tick) -> None:
+def test_retryable_failure_is_typed(
+    pgtrickle_db: TestDatabase, src: Conn, pgtrickle_tick: Tick
+) -> None:
     _create(src, "t")
     src.execute("SELECT pgtrickle_test.inject_failure('t', 'simulated outage')")
     assert [r["status"] for r in pgtrickle_tick()] == ["FAILED"]
