@@ -407,6 +407,7 @@ def start_double_server(
     data_dir, ext_root, sock_dir = root / "data", root / "ext", root / "sock"
     log_path = root / "server.log"
     shutil.copytree(EXTENSION_DIR, ext_root / "extension")
+    _set_default_version(ext_root / "extension", double_version)
     sock_dir.mkdir()
     _chown_tree(root, owner)
     bin_dir = _bin_dir(owner)
@@ -531,6 +532,30 @@ def _sigterm_unwinds() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _set_default_version(ext_dir: Path, version: DoubleVersion) -> None:
+    """Make ``version`` the cluster copy's default, so a plain `CREATE EXTENSION pg_trickle`
+    (and `pg_available_extensions`) in this cluster gives the version the double plays."""
+    for control in (ext_dir / "pg_trickle.control", ext_dir / f"{DOUBLE_HELPER_EXTENSION}.control"):
+        if not control.exists() or not (
+            version is DoubleVersion.V0_67_0
+            or (ext_dir / f"{control.stem}--0.67.0--{version.value}.sql").exists()
+        ):
+            continue
+        lines = control.read_text(encoding="utf-8").splitlines()
+        control.write_text(
+            "\n".join(
+                f"default_version = '{version.value}'"
+                if line.startswith("default_version")
+                else line.replace("0.67.0", version.value)
+                if line.startswith("comment")
+                else line
+                for line in lines
+            )
+            + "\n",
+            encoding="utf-8",
+        )
 
 
 def _prepare_template(server: TestServer, version: DoubleVersion) -> None:

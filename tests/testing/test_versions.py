@@ -68,4 +68,16 @@ def test_start_double_server_plays_the_version_asked_for() -> None:
                 " FROM pg_extension e, pg_extension t"
                 " WHERE e.extname = 'pg_trickle' AND t.extname = 'pg_trickle_test'"
             ).fetchone()
+        # A plain CREATE EXTENSION in that cluster gets the same version.
+        with server.admin_connect() as admin:
+            admin.execute("CREATE DATABASE plain_install")
+        with server.database("plain_install").connect() as conn:
+            conn.execute("CREATE EXTENSION pg_trickle")
+            plain = conn.execute(
+                "SELECT e.extversion, a.default_version, strpos(a.comment, %s) > 0"
+                " FROM pg_extension e JOIN pg_available_extensions a ON a.name = e.extname"
+                " WHERE e.extname = 'pg_trickle'",
+                [other.value],
+            ).fetchone()
     assert found == (other.value, other.value, other.value)
+    assert plain == (other.value, other.value, True)
