@@ -105,6 +105,21 @@ def test_alerts_carry_the_database_oid(
     ]
 
 
+def test_resumed_alert_carries_the_database_oid(pgtrickle_db: TestDatabase, src: Conn) -> None:
+    _create(src, "t")
+    src.execute("SELECT pgtrickle.pause_stream_table('t')")
+    database_oid = src.execute(
+        "SELECT oid FROM pg_database WHERE datname = current_database()"
+    ).fetchone()[0]  # type: ignore[index]
+    with pgtrickle_db.connect() as listener:
+        listener.execute("LISTEN pg_trickle_alert")
+        src.execute("SELECT pgtrickle.resume_stream_table('t')")
+        payloads = [json.loads(n.payload) for n in listener.notifies(timeout=2.0, stop_after=1)]
+    assert [(p["event"], p["st"], p["database_oid"]) for p in payloads] == [
+        ("resumed", "public.t", database_oid)
+    ]
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [{"orchestration_mode": "EXTERNAL"}, {"schedule": "calculated", "target_freshness": "manual"}],

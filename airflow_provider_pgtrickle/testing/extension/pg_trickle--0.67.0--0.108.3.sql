@@ -599,12 +599,30 @@ BEGIN
 END
 $$;
 
-ALTER FUNCTION pgtrickle.resume_stream_table(text) SET SCHEMA pgtrickle_v067;
+-- The 0.67.0 double's resume, owner-checked and with database_oid in the `resumed` alert
+-- (src/monitor/alert.rs: every payload carries it in 0.108.3).
+DROP FUNCTION pgtrickle.resume_stream_table(text);
 CREATE FUNCTION pgtrickle.resume_stream_table(name text) RETURNS void
 LANGUAGE plpgsql STRICT SECURITY DEFINER AS $$
+DECLARE
+    st pgtrickle.pgt_stream_tables;
 BEGIN
-    PERFORM pgtrickle._owned_stream_table(name);
-    PERFORM pgtrickle_v067.resume_stream_table(name);
+    st := pgtrickle._owned_stream_table(name);
+    IF st.status NOT IN ('SUSPENDED', 'ERROR') THEN
+        PERFORM pgtrickle._invalid(format('stream table %s.%s is not suspended or in error state (current status: %s)',
+            st.pgt_schema, st.pgt_name, st.status));
+    END IF;
+    UPDATE pgtrickle.pgt_stream_tables
+       SET status = 'ACTIVE', consecutive_errors = 0, last_error_message = NULL, last_error_at = NULL
+     WHERE pgt_id = st.pgt_id;
+    IF NOT st.pooler_compatibility_mode THEN
+        PERFORM pg_notify('pg_trickle_alert', json_build_object(
+            'event', 'resumed', 'database_oid',
+            (SELECT d.oid::bigint FROM pg_database d WHERE d.datname = current_database()),
+            'pgt_schema', st.pgt_schema, 'pgt_name', st.pgt_name,
+            'st', st.pgt_schema || '.' || st.pgt_name, 'previous_status', 'SUSPENDED')::text);
+    END IF;
+    RAISE INFO 'Stream table %.% resumed (pgt_id=%)', st.pgt_schema, st.pgt_name, st.pgt_id;
 END
 $$;
 
