@@ -24,6 +24,60 @@ from ._helpers import Conn, rows
 
 V0108 = DoubleVersion.V0_108_3.value
 
+# Arguments (name, type, default as pg_get_function_arguments renders it) of the 0.108.3
+# lifecycle functions, from the install script's CREATE FUNCTION statements.
+CREATE_COMMON_ARGS: list[tuple[str, str, str | None]] = [
+    ("name", "text", None),
+    ("query", "text", None),
+    ("schedule", "text", "'calculated'::text"),
+    ("refresh_mode", "text", "'AUTO'::text"),
+    ("initialize", "boolean", "true"),
+    ("diamond_consistency", "text", "NULL::text"),
+    ("diamond_schedule_policy", "text", "NULL::text"),
+    ("cdc_mode", "text", "NULL::text"),
+    ("append_only", "boolean", "false"),
+    ("pooler_compatibility_mode", "boolean", "false"),
+    ("partition_by", "text", "NULL::text"),
+    ("max_differential_joins", "integer", "NULL::integer"),
+    ("max_delta_fraction", "double precision", "NULL::double precision"),
+    ("output_distribution_column", "text", "NULL::text"),
+    ("temporal", "boolean", "false"),
+    ("storage_backend", "text", "NULL::text"),
+]
+CREATE_ARGS: list[tuple[str, str, str | None]] = [
+    *CREATE_COMMON_ARGS,
+    ("fillfactor", "integer", "NULL::integer"),
+    ("target_freshness", "text", "NULL::text"),
+    ("orchestration_mode", "text", "'MANAGED'::text"),
+]
+ALTER_ARGS: list[tuple[str, str, str | None]] = [
+    ("name", "text", None),
+    *(
+        (arg, typ, f"NULL::{typ}")
+        for arg, typ in [
+            ("query", "text"),
+            ("schedule", "text"),
+            ("refresh_mode", "text"),
+            ("status", "text"),
+            ("diamond_consistency", "text"),
+            ("diamond_schedule_policy", "text"),
+            ("cdc_mode", "text"),
+            ("append_only", "boolean"),
+            ("pooler_compatibility_mode", "boolean"),
+            ("tier", "text"),
+            ("fuse", "text"),
+            ("fuse_ceiling", "bigint"),
+            ("fuse_sensitivity", "integer"),
+            ("partition_by", "text"),
+            ("max_differential_joins", "integer"),
+            ("max_delta_fraction", "double precision"),
+            ("post_refresh_action", "text"),
+            ("reindex_drift_threshold", "double precision"),
+            ("target_freshness", "text"),
+        ]
+    ),
+]
+
 
 def require_0108(version: str) -> None:
     if version != V0108:

@@ -16,7 +16,7 @@ import pytest
 from airflow_provider_pgtrickle.testing.server import TestDatabase
 
 from ._helpers import Conn, assert_pg_error, call, create_st, make_source, row, rows, scalar, st
-from ._v0108 import require_0108, result_columns
+from ._v0108 import ALTER_ARGS, CREATE_ARGS, CREATE_COMMON_ARGS, require_0108, result_columns
 
 
 @pytest.fixture(autouse=True)
@@ -31,67 +31,15 @@ def _args(*names_types: tuple[str, str, str | None]) -> str:
     )
 
 
-_CREATE_COMMON = [
-    ("name", "text", None),
-    ("query", "text", None),
-    ("schedule", "text", "'calculated'::text"),
-    ("refresh_mode", "text", "'AUTO'::text"),
-    ("initialize", "boolean", "true"),
-    ("diamond_consistency", "text", "NULL::text"),
-    ("diamond_schedule_policy", "text", "NULL::text"),
-    ("cdc_mode", "text", "NULL::text"),
-    ("append_only", "boolean", "false"),
-    ("pooler_compatibility_mode", "boolean", "false"),
-    ("partition_by", "text", "NULL::text"),
-    ("max_differential_joins", "integer", "NULL::integer"),
-    ("max_delta_fraction", "double precision", "NULL::double precision"),
-    ("output_distribution_column", "text", "NULL::text"),
-    ("temporal", "boolean", "false"),
-    ("storage_backend", "text", "NULL::text"),
-]
-_CREATE = [
-    *_CREATE_COMMON,
-    ("fillfactor", "integer", "NULL::integer"),
-    ("target_freshness", "text", "NULL::text"),
-    ("orchestration_mode", "text", "'MANAGED'::text"),
-]
-_ALTER = [
-    ("name", "text", None),
-    *(
-        (arg, typ, f"NULL::{typ}")
-        for arg, typ in [
-            ("query", "text"),
-            ("schedule", "text"),
-            ("refresh_mode", "text"),
-            ("status", "text"),
-            ("diamond_consistency", "text"),
-            ("diamond_schedule_policy", "text"),
-            ("cdc_mode", "text"),
-            ("append_only", "boolean"),
-            ("pooler_compatibility_mode", "boolean"),
-            ("tier", "text"),
-            ("fuse", "text"),
-            ("fuse_ceiling", "bigint"),
-            ("fuse_sensitivity", "integer"),
-            ("partition_by", "text"),
-            ("max_differential_joins", "integer"),
-            ("max_delta_fraction", "double precision"),
-            ("post_refresh_action", "text"),
-            ("reindex_drift_threshold", "double precision"),
-            ("target_freshness", "text"),
-        ]
-    ),
-]
-
 # function -> (arguments as pg_get_function_arguments renders them, STRICT)
 SIGNATURES: dict[str, tuple[str, bool]] = {
-    "create_stream_table": (_args(*_CREATE), False),
-    "create_stream_table_if_not_exists": (_args(*_CREATE), False),
+    "create_stream_table": (_args(*CREATE_ARGS), False),
+    "create_stream_table_if_not_exists": (_args(*CREATE_ARGS), False),
     "create_or_replace_stream_table": (
-        _args(*_CREATE_COMMON, ("orchestration_mode", "text", "NULL::text")),
+        _args(*CREATE_COMMON_ARGS, ("orchestration_mode", "text", "NULL::text")),
         False,
     ),
-    "alter_stream_table": (_args(*_ALTER), False),
+    "alter_stream_table": (_args(*ALTER_ARGS), False),
     "drop_stream_table": ("name text, cascade boolean DEFAULT false", True),
     "refresh_stream_table": ("name text", True),
     "pause_stream_table": ("name text", True),

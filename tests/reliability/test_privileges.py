@@ -35,8 +35,12 @@ def bare_role(
 
 @pytest.mark.requires_double
 def test_test_connection_names_every_missing_privilege(
-    bare_role: str, pgtrickle_db: TestDatabase
+    bare_role: str, pgtrickle_db: TestDatabase, pgtrickle_version: str
 ) -> None:
+    """Each grant removes its complaint. On 0.67.0 USAGE and SELECT suffice (upstream's
+    functions are executable by PUBLIC); on 0.108.3 the lifecycle functions are revoked from
+    PUBLIC (the ACL block of sql/archive/pg_trickle--0.108.3.sql), so the role also lacks
+    EXECUTE until it is a member of `pgtrickle_operator`."""
     hook = PgTrickleHook(postgres_conn_id="bare")
     ok, message = hook.test_connection()
     assert not ok
@@ -54,6 +58,14 @@ def test_test_connection_names_every_missing_privilege(
     with pgtrickle_db.connect() as conn:
         conn.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA pgtrickle TO {bare_role}")
     ok, message = hook.test_connection()
+    if pgtrickle_version == "0.108.3":
+        assert not ok
+        assert "SELECT on" not in message
+        assert "EXECUTE on `pgtrickle.refresh_stream_table(text)`" in message
+        assert "EXECUTE on `pgtrickle.resume_stream_table(text)`" in message
+        with pgtrickle_db.connect() as conn:
+            conn.execute(f"GRANT pgtrickle_operator TO {bare_role}")
+        ok, message = hook.test_connection()
     assert ok, message
 
 
