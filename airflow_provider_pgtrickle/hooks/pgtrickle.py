@@ -22,7 +22,7 @@ from airflow.providers.postgres.hooks.postgres import PostgresHook
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from airflow_provider_pgtrickle import _compat, _health
+from airflow_provider_pgtrickle import _compat, _health, capabilities
 from airflow_provider_pgtrickle._sql import (
     ALTER_ARGS,
     CREATE_OPTIONAL,
@@ -54,6 +54,7 @@ from airflow_provider_pgtrickle._validation import (
     validate_schedule,
     validate_schema,
 )
+from airflow_provider_pgtrickle.capabilities import Capabilities, Feature
 from airflow_provider_pgtrickle.exceptions import (
     PgTrickleDatabaseError,
     PgTrickleError,
@@ -100,6 +101,7 @@ class PgTrickleHook(PostgresHook):
     def __init__(self, postgres_conn_id: str = default_conn_name, **kwargs: Any) -> None:
         super().__init__(postgres_conn_id=postgres_conn_id, **kwargs)
         self._connect_lock = threading.Lock()
+        self._capabilities: Capabilities | None = None
 
     # Airflow 3.1 builds connection forms from this hook method only; 3.2+ reads the form
     # declared in provider info and deprecates the method, so it exists on 3.1 alone.
@@ -396,7 +398,10 @@ class PgTrickleHook(PostgresHook):
     ) -> None:
         """`pgtrickle.alter_stream_table` with only the given settings.
 
-        ``status='PAUSED'`` is sent as ``SUSPENDED``; ``refresh_mode='AUTO'`` is refused.
+        ``status='PAUSED'`` is sent as ``SUSPENDED``; ``refresh_mode='AUTO'`` is refused. Where
+        the server has `pgtrickle.pause_stream_table` (0.79.0+; see `capabilities()`),
+        SUSPENDED goes through it, after the other settings: it is the call upstream grants
+        to `pgtrickle_operator` and the one that marks the table for reinitialization.
         Further settings (``tier``, ``cdc_mode``, ``diamond_consistency``, ...) go in
         ``options``. pg_trickle sets a table in ERROR ACTIVE at the end of any alter, after
         applying ``status`` (pg_trickle src/api/alter.rs): for such a table the status goes in
@@ -423,7 +428,21 @@ class PgTrickleHook(PostgresHook):
         with self._transaction(
             operation="alter_stream_table", stream_table=qualified, refresh_mode=mode_sent
         ) as cur:
-            if "status" in args:
+            pause = (
+                "status" in args
+                and args["status"][0] == StreamTableStatus.SUSPENDED.value
+                and self.capabilities(cur.connection).has(Feature.PAUSE_STREAM_TABLE)
+            )
+            if pause:
+                rest = {key: value for key, value in args.items() if key != "status"}
+                calls = [rest] if len(rest) > 1 else []
+                for call in calls:
+                    statement, params = named_call("alter_stream_table", call)
+                    cur.execute(statement, params)
+                statement, params = named_call("pause_stream_table", {"name": args["name"]})
+                cur.execute(statement, params)
+                calls = []
+            elif "status" in args:
                 row = cur.execute(
                     "SELECT status FROM pgtrickle.pgt_stream_tables"
                     " WHERE pgt_schema = %s AND pgt_name = %s",
@@ -680,6 +699,23 @@ class PgTrickleHook(PostgresHook):
                 library = cur.execute("SELECT pgtrickle.version() AS v").fetchone()["v"]  # type: ignore[index]
         return ExtensionInfo(row["extversion"], library, tuple(row["features"]))
 
+    def capabilities(self, conn: psycopg.Connection[Any] | None = None) -> Capabilities:
+        """What the server offers (`airflow_provider_pgtrickle.capabilities`): probed in one
+        round trip on first use (on ``conn`` when given, so a method that already holds a
+        connection opens no second one), then cached for this hook. A version outside the
+        tested range is logged once, as a warning."""
+        if self._capabilities is None:
+            if conn is not None:
+                found = capabilities.probe(conn)
+            else:
+                with self._reader(operation="probe pg_trickle capabilities") as cur:
+                    found = capabilities.probe(cur.connection)
+            warning = found.unsupported_warning()
+            if warning:
+                self.log.warning("pg_trickle: %s", warning)
+            self._capabilities = found
+        return self._capabilities
+
     def has_feature(self, function: str) -> bool:
         """Whether `pgtrickle.<function>` exists (feature detection by probing `pg_proc`)."""
         if function not in FEATURES:
@@ -728,13 +764,18 @@ class PgTrickleHook(PostgresHook):
             return (
                 False,
                 f"Connected to database `{database}` as `{role}`; pg_trickle {version} is "
-                f"older than {SUPPORTED_VERSION}, the version this provider is built for; run "
+                f"older than {SUPPORTED_VERSION}, the oldest version this provider supports "
+                f"(tested: {capabilities.supported_text()}); run "
                 "`ALTER EXTENSION pg_trickle UPDATE`.",
             )
+        try:
+            note = self.capabilities().support_note()
+        except PgTrickleError as error:
+            return False, f"Connection failed: {error}"
         return (
             True,
-            f"Connection successfully tested; pg_trickle {version} is installed and role "
-            f"`{role}` can read its catalog and call its functions.",
+            f"Connection successfully tested; pg_trickle {version} is installed ({note}) and "
+            f"role `{role}` can read its catalog and call its functions.",
         )
 
     def check_names(self, names: Sequence[str]) -> list[str]:
@@ -767,8 +808,8 @@ def _query_text(query: object, *, subject: str) -> str:
     return text
 
 
-# The pg_trickle version the provider's SQL is written against.
-SUPPORTED_VERSION = "0.67.0"
+# The oldest pg_trickle version the provider supports (the range: `capabilities.SUPPORTED`).
+SUPPORTED_VERSION = capabilities.OLDEST_SUPPORTED
 # What the hook reads (catalog tables and views) and calls (functions, by signature).
 _REQUIRED_TABLES = (
     "pgtrickle.pgt_stream_tables",
