@@ -567,8 +567,12 @@ def test_plan_reports_without_changing_anything(
     project.edit("models/orders_auto.sql", "amount, status\n", "amount\n")
 
 
-def test_status_and_cdc_health_operations(project: DbtProject) -> None:
+def test_status_and_cdc_health_operations(project: DbtProject, dbt_db: TestDatabase) -> None:
     status = project.dbt("run-operation", "pgtrickle_status")
+    [(version,)] = rows_of(
+        dbt_db, "select extversion from pg_extension where extname = 'pg_trickle'"
+    )
+    assert f"pg_trickle: version {version} (supported)" in status.output
     for qname in STREAM_TABLES.values():
         assert f"pg_trickle: {qname}: " in status.output
     # The health sensor's verdict and words, then the catalog's facts.
