@@ -400,8 +400,10 @@ class PgTrickleHook(PostgresHook):
 
         ``status='PAUSED'`` is sent as ``SUSPENDED``; ``refresh_mode='AUTO'`` is refused. Where
         the server has `pgtrickle.pause_stream_table` (0.79.0+; see `capabilities()`),
-        SUSPENDED goes through it, after the other settings: it is the call upstream grants
-        to `pgtrickle_operator` and the one that marks the table for reinitialization.
+        SUSPENDED for an ACTIVE table goes through it, after the other settings: it is the call
+        upstream grants to `pgtrickle_operator` and the one that marks the table for
+        reinitialization. It refuses tables that are not ACTIVE, so those keep the alter call
+        (a retry of an already SUSPENDED table stays a no-op).
         Further settings (``tier``, ``cdc_mode``, ``diamond_consistency``, ...) go in
         ``options``. pg_trickle sets a table in ERROR ACTIVE at the end of any alter, after
         applying ``status`` (pg_trickle src/api/alter.rs): for such a table the status goes in
@@ -428,31 +430,30 @@ class PgTrickleHook(PostgresHook):
         with self._transaction(
             operation="alter_stream_table", stream_table=qualified, refresh_mode=mode_sent
         ) as cur:
-            pause = (
-                "status" in args
-                and args["status"][0] == StreamTableStatus.SUSPENDED.value
-                and self.capabilities(cur.connection).has(Feature.PAUSE_STREAM_TABLE)
-            )
-            if pause:
-                rest = {key: value for key, value in args.items() if key != "status"}
-                calls = [rest] if len(rest) > 1 else []
-                for call in calls:
-                    statement, params = named_call("alter_stream_table", call)
-                    cur.execute(statement, params)
-                statement, params = named_call("pause_stream_table", {"name": args["name"]})
-                cur.execute(statement, params)
-                calls = []
-            elif "status" in args:
+            if "status" in args:
                 row = cur.execute(
                     "SELECT status FROM pgtrickle.pgt_stream_tables"
                     " WHERE pgt_schema = %s AND pgt_name = %s",
                     [schema, table],
                 ).fetchone()
-                if row is not None and row["status"] == StreamTableStatus.ERROR.value:
-                    rest = {key: value for key, value in args.items() if key != "status"}
+                current = row["status"] if row is not None else None
+                rest = {key: value for key, value in args.items() if key != "status"}
+                # pause_stream_table refuses any table that is not ACTIVE (an INITIALIZING
+                # one, or one already SUSPENDED on a retry): those keep the alter path.
+                if (
+                    args["status"][0] == StreamTableStatus.SUSPENDED.value
+                    and current == StreamTableStatus.ACTIVE.value
+                    and self.capabilities(cur.connection).has(Feature.PAUSE_STREAM_TABLE)
+                ):
+                    calls = [rest] if len(rest) > 1 else []
+                    calls.append({"pause": args["name"]})
+                elif current == StreamTableStatus.ERROR.value:
                     calls = [rest, {"name": args["name"], "status": args["status"]}]
             for call in calls:
-                statement, params = named_call("alter_stream_table", call)
+                if "pause" in call:
+                    statement, params = named_call("pause_stream_table", {"name": call["pause"]})
+                else:
+                    statement, params = named_call("alter_stream_table", call)
                 cur.execute(statement, params)
         self.log.info("pg_trickle: altered stream table %s (%s)", qualified, ", ".join(args))
 

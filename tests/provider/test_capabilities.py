@@ -236,6 +236,12 @@ def test_suspending_uses_pause_stream_table_where_it_exists(
             " WHERE pgt_schema = 'public' AND pgt_name = 'order_totals'"
         ).fetchone()
     assert found == ("SUSPENDED", "2h", pause)
+    # A retry: pause_stream_table refuses a table that is not ACTIVE, so the alter path runs
+    # (a no-op for a SUSPENDED table) and the retry succeeds.
+    sent.mark()
+    hook.alter_stream_table(ST, status=status, schedule="2h")
+    calls = [c.replace('"', "") for c in sent.calls(r'pgtrickle\."?\w+_stream_table\b"?')]
+    assert calls == ["pgtrickle.alter_stream_table"]
 
 
 @pytest.mark.usefixtures("orders")
