@@ -671,7 +671,8 @@ $$;
 -- Read functions whose result columns changed (sql/archive/pg_trickle--0.108.3.sql).
 -- ---------------------------------------------------------------------------------------
 DROP FUNCTION pgtrickle.get_refresh_history(text, integer);
-DROP TYPE pgtrickle.refresh_history_record;
+-- Earlier 0.67.0 doubles returned SETOF this type; later ones RETURNS TABLE, as upstream.
+DROP TYPE IF EXISTS pgtrickle.refresh_history_record;
 CREATE FUNCTION pgtrickle.get_refresh_history(name text, max_rows integer DEFAULT 20)
 RETURNS TABLE(refresh_id bigint, data_timestamp timestamptz, start_time timestamptz,
               end_time timestamptz, action text, status text, rows_inserted bigint,
