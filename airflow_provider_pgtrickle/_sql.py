@@ -94,12 +94,16 @@ STATS_COLUMNS = sql.SQL(
 SKIP_NOTICE = "refresh skipped:"
 
 
-# One token of a query, for finding where its last clause ends: quoted text (strings, quoted
-# identifiers, dollar quotes), comments, blanks (whitespace, `;`), an unclosed quote or
-# comment, or anything else. The dbt twin is macros/utils/pgtrickle_strip_query_end.sql.
+# One token of a query, for finding where its last clause ends: quoted text (escape strings
+# E'...' where a backslash escapes the next character, plain strings, quoted identifiers,
+# dollar quotes), comments, blanks (whitespace, `;`), an unclosed quote or comment, or anything
+# else. A word is consumed from its first character, so the `E` of an escape string is only
+# ever a token's start. The dbt twin is macros/utils/pgtrickle_strip_query_end.sql; both run
+# tests/vocabulary/query_end_cases.py.
 _QUERY_TOKEN = re.compile(
-    r"""(?P<quoted>'(?:[^']|'')*'|"(?:[^"]|"")*"|\$(?P<tag>[A-Za-z_][A-Za-z_0-9]*|)\$.*?\$(?P=tag)\$)"""
-    r"|(?P<comment>--[^\n]*|/\*.*?\*/)|(?P<blank>\s+|;)|(?P<open>['\"]|/\*)"
+    r"""(?P<quoted>[Ee]'(?:[^'\\]|\\.|'')*'|'(?:[^']|'')*'"""
+    r"""|"(?:[^"]|"")*"|\$(?P<tag>[A-Za-z_][A-Za-z_0-9]*|)\$.*?\$(?P=tag)\$)"""
+    r"|(?P<comment>--[^\n]*|/\*.*?\*/)|(?P<blank>\s+|;)|(?P<open>[Ee]'|['\"]|/\*)"
     r"""|(?P<word>[^'"$;\s/-]+|.)""",
     re.DOTALL,
 )

@@ -21,6 +21,8 @@ Hierarchy::
     ├── PgTrickleUnhealthyError (AirflowFailException): the health sensor saw ERROR/SUSPENDED
     │   tables; retrying would not help. Unknown stream tables raise StreamTableNotFoundError,
     │   which is also one of these.
+    ├── PgTrickleSourcesUncheckableError (AirflowFailException): `wait_for_sources` cannot
+    │   judge a table (a missing grant on the change buffers, a WAL-captured source)
     ├── PgTrickleSensorTimeout (AirflowSensorTimeout): the health sensor ran out of time
     ├── PgTrickleConnectionError (AirflowFailException): the server refused the connection
     │   for good (bad password, unknown database or role, no permission); waiting would not help
@@ -151,6 +153,18 @@ class StreamTableNotFoundError(PgTrickleDatabaseError, PgTrickleUnhealthyError):
     a `PgTrickleUnhealthyError`, so code written for the sensor's earlier error for unknown
     names (``except PgTrickleUnhealthyError``) keeps catching it.
     """
+
+
+class PgTrickleSourcesUncheckableError(PgTrickleError, AirflowFailException):
+    """``wait_for_sources`` cannot judge a stream table: the role lacks a privilege on the
+    change buffers, or a source is captured from the WAL. Waiting would not help.
+
+    :ivar stream_table: the schema-qualified stream table concerned
+    """
+
+    def __init__(self, message: str, *, stream_table: str) -> None:
+        super().__init__(message)
+        self.stream_table = stream_table
 
 
 class PgTrickleSensorTimeout(PgTrickleError, AirflowSensorTimeout):

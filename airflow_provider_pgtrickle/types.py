@@ -13,6 +13,8 @@ import functools
 from datetime import datetime, timedelta
 from typing import Any
 
+from airflow_provider_pgtrickle.vocabulary.health import FAILED_STATUSES
+
 
 class RefreshMode(str, enum.Enum):
     """`refresh_mode` argument; the catalog only ever stores FULL, DIFFERENTIAL or IMMEDIATE."""
@@ -46,7 +48,9 @@ class StreamTableStatus(str, enum.Enum):
 
     @property
     def is_failed(self) -> bool:
-        return self in (StreamTableStatus.SUSPENDED, StreamTableStatus.ERROR)
+        """pg_trickle refreshes nothing in this status until someone acts (the one list:
+        `vocabulary.health.FAILED_STATUSES`)."""
+        return self.value in FAILED_STATUSES
 
 
 class HealthSeverity(str, enum.Enum):
@@ -282,6 +286,8 @@ class HealthRow:
         NO_DATA pass, a DIFFERENTIAL refresh with no delta) and moves only `last_refresh_at`,
         so a quiet source would never bring `data_timestamp` past an interval end. Any
         completed refresh, with or without rows, proves the content current as of its start.
+        The health query reads `last_refresh_at` as the last completed refresh, which also
+        counts refreshes that write no catalog timestamp (`vocabulary.health`).
         """
         seen = [t for t in (self.data_timestamp, self.last_refresh_at) if t is not None]
         return max(seen) if seen else None

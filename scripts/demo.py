@@ -352,7 +352,10 @@ class Demo:
         def progress(task: TaskProgress) -> None:
             seconds = "" if task.seconds is None else f" {task.seconds:.1f} s"
             word = "ok" if task.state == "success" else task.state.upper()
-            counter = f"[{task.finished}/{max(task.total, task.finished)}]"
+            # Tasks, not task instances: a mapped task's instances appear only as it runs, so
+            # counting them made the total grow while the DAG ran ([6/6] ... [13/13]). The
+            # instances of a mapped task share its count and are named by index.
+            counter = f"[{task.tasks_finished}/{task.total}]"
             self.console.say(f"   {counter:>8} {task.task} ... {word}{seconds}")
 
         with self.log_path.open("a", encoding="utf-8", buffering=1) as log:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import inspect
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -152,22 +155,41 @@ def test_the_readme_dag_builds() -> None:
     assert namespace["healthy"].upstream_task_ids == {"refresh"}
 
 
+def bash_blocks(text: str) -> list[str]:
+    return [str(block) for block in re.findall(r"```bash\n(.*?)```", text, re.S)]
+
+
+def _project(tmp_path: Path, page: str) -> tuple[Path, str]:
+    """A user's project from a quickstart page: `dags/order_totals.py` and
+    `tests/test_order_totals.py` as written there."""
+    text = (ROOT / page).read_text(encoding="utf-8")
+    (dag_code,) = [b for b in python_blocks(text) if "with DAG(" in b]
+    (test_code,) = [b for b in python_blocks(text) if "def test_order_totals" in b]
+    project = tmp_path / "project"
+    (project / "dags").mkdir(parents=True)
+    (project / "tests").mkdir()
+    (project / "dags" / "order_totals.py").write_text(dag_code, encoding="utf-8")
+    return project, test_code
+
+
 @pytest.mark.slow
+@pytest.mark.parametrize("page", ["README.md", "docs/quickstart.md"])
 def test_the_quickstart_dag_and_its_test_pass_as_written(
     pgtrickle_airflow: AirflowHome,
     pgtrickle_db: TestDatabase,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    page: str,
 ) -> None:
-    """The README's DAG, saved as dags/order_totals.py, passes the README's own test."""
-    (dag_code,) = [b for b in python_blocks(README) if "with DAG(" in b]
-    (test_code,) = [b for b in python_blocks(README) if "def test_order_totals" in b]
-    dags = tmp_path / "dags"
-    dags.mkdir()
-    (dags / "order_totals.py").write_text(dag_code, encoding="utf-8")
-    monkeypatch.chdir(tmp_path)  # the README's test names `dags/order_totals.py`
-    namespace: dict[str, Any] = {}
-    exec(compile(test_code, "README.md", "exec"), namespace)
+    """The page's DAG, saved as dags/order_totals.py, passes the page's own test, saved as
+    tests/test_order_totals.py, whatever directory pytest runs in."""
+    project, test_code = _project(tmp_path, page)
+    test_file = project / "tests" / "test_order_totals.py"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # not the project: the test must find its DAG by itself
+    namespace: dict[str, Any] = {"__file__": str(test_file)}
+    exec(compile(test_code, str(test_file), "exec"), namespace)
 
     namespace["test_order_totals"](pgtrickle_airflow, pgtrickle_db)
 
@@ -176,6 +198,38 @@ def test_the_quickstart_dag_and_its_test_pass_as_written(
             "SELECT status FROM pgtrickle.pgt_stream_tables WHERE pgt_name = 'order_totals'"
         ).fetchone()
     assert status == ("ACTIVE",)
+
+
+@pytest.mark.slow
+def test_the_quickstart_commands_run_as_written(pgtrickle_db: TestDatabase, tmp_path: Path) -> None:
+    """Step 3's shell lines (AIRFLOW_HOME, `airflow db migrate`, `airflow dags test`), run in
+    a shell with no Airflow settings but the connection the serve command prints."""
+    project, _ = _project(tmp_path, "docs/quickstart.md")
+    text = (DOCS / "quickstart.md").read_text(encoding="utf-8")
+    (commands,) = [b for b in bash_blocks(text) if "airflow dags test" in b]
+    assert "airflow db migrate" in commands
+    with pgtrickle_db.connect() as conn:
+        conn.execute(
+            "CREATE TABLE public.orders (id serial PRIMARY KEY, customer text, amount numeric)"
+        )
+        conn.execute("INSERT INTO public.orders (customer, amount) VALUES ('ada', 10), ('bob', 7)")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.update(pgtrickle_db.airflow_env())
+    done = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", commands],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert done.returncode == 0, (done.stdout + done.stderr)[-6000:]
+    assert (project / "airflow-home" / "airflow.db").is_file()
+    with pgtrickle_db.connect() as conn:
+        rows = conn.execute("SELECT customer, total FROM public.order_totals ORDER BY 1").fetchall()
+    assert [(c, int(t)) for c, t in rows] == [("ada", 10), ("bob", 7)]
 
 
 def test_every_docs_page_is_in_the_nav() -> None:

@@ -80,6 +80,7 @@ from airflow_provider_pgtrickle.types import (
     StreamTableStats,
     StreamTableStatus,
 )
+from airflow_provider_pgtrickle.vocabulary import lifecycle
 from airflow_provider_pgtrickle.vocabulary.config import AUTO_RESOLVES_TO, Surface
 
 if TYPE_CHECKING:
@@ -177,6 +178,10 @@ class PgTrickleHook(PostgresHook):
             conn.autocommit = False
             with conn.cursor(row_factory=dict_row) as cur:
                 try:
+                    if operation in lifecycle.LIFECYCLE_FUNCTIONS:
+                        # Serialize with our other clients' lifecycle calls until commit:
+                        # see vocabulary/lifecycle.py.
+                        cur.execute(lifecycle.LOCK_SQL)  # type: ignore[arg-type]
                     yield cur
                     committing = True
                     conn.commit()
@@ -340,7 +345,9 @@ class PgTrickleHook(PostgresHook):
 
         Reports whether the stream table was created, altered (with the catalog fields that
         changed) or left unchanged. ``AUTO`` against an existing table keeps the mode
-        pg_trickle chose for it (pg_trickle would otherwise try to store AUTO and fail). With
+        pg_trickle chose for it (pg_trickle would otherwise try to store AUTO and fail), unless
+        the new query cannot be maintained in DIFFERENTIAL mode: the table then goes to FULL,
+        as AUTO chooses at create. With
         ``IMMEDIATE`` the schedule is sent as ``'calculated'`` (such tables have none).
 
         A changed query is applied first, through ``alter_stream_table(query => ...)`` in the
@@ -364,7 +371,8 @@ class PgTrickleHook(PostgresHook):
             refresh_mode=args["refresh_mode"][0],
         ) as cur:
             before = cur.execute(DEPLOY_SNAPSHOT, [schema, table]).fetchone()
-            if before is not None and args["refresh_mode"][0] == RefreshMode.AUTO.value:
+            auto = args["refresh_mode"][0] == RefreshMode.AUTO.value
+            if before is not None and auto:
                 kept = before["refresh_mode"]
                 kept = kept if kept in AUTO_RESOLVES_TO else DEFAULT_REFRESH_MODE
                 args["refresh_mode"] = (kept, "text")
@@ -372,7 +380,10 @@ class PgTrickleHook(PostgresHook):
                 statement, params = named_call(
                     "alter_stream_table", {"name": args["name"], "query": args["query"]}
                 )
-                cur.execute(statement, params)
+                if auto and args["refresh_mode"][0] == RefreshMode.DIFFERENTIAL.value:
+                    self._alter_query_as_auto(cur, args, statement, params)
+                else:
+                    cur.execute(statement, params)
             statement, params = named_call("create_or_replace_stream_table", args)
             cur.execute(statement, params)
             after = cur.execute(DEPLOY_SNAPSHOT, [schema, table]).fetchone()
@@ -385,6 +396,32 @@ class PgTrickleHook(PostgresHook):
             outcome = DeployOutcome.ALTERED if changed else DeployOutcome.UNCHANGED
         self.log.info("pg_trickle: stream table %s %s", qualified, outcome.value)
         return DeployResult(stream_table=qualified, action=outcome, changed=changed)
+
+    @staticmethod
+    def _alter_query_as_auto(
+        cur: psycopg.Cursor[Row], args: dict[str, tuple[Any, str]], statement: Any, params: Any
+    ) -> None:
+        """Replace the query of a DIFFERENTIAL table deployed with ``AUTO`` as AUTO would.
+
+        pg_trickle checks a new query against the STORED mode with AUTO's fallback to FULL off
+        (src/api/alter.rs, alter_stream_table_query calls validate_and_parse_query with
+        is_auto false), so a query only FULL can maintain fails with 0A000 where a fresh
+        AUTO create would have stored FULL. Then, in the same transaction, the mode goes to
+        FULL first (any query suits FULL) and the query after it; the create-or-replace call
+        that follows is sent FULL too.
+        """
+        cur.execute("SAVEPOINT pgtrickle_auto_query")
+        try:
+            cur.execute(statement, params)
+        except psycopg.errors.FeatureNotSupported:
+            cur.execute("ROLLBACK TO SAVEPOINT pgtrickle_auto_query")
+            args["refresh_mode"] = (RefreshMode.FULL.value, "text")
+            to_full, full_params = named_call(
+                "alter_stream_table", {"name": args["name"], "refresh_mode": args["refresh_mode"]}
+            )
+            cur.execute(to_full, full_params)
+            cur.execute(statement, params)
+        cur.execute("RELEASE SAVEPOINT pgtrickle_auto_query")
 
     def alter_stream_table(
         self,

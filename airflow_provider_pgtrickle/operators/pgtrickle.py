@@ -119,8 +119,8 @@ class PgTrickleCreateStreamTableOperator(_PgTrickleBaseOperator):
     :param options: further create arguments (``diamond_consistency``, ``cdc_mode``,
         ``append_only``, ``pooler_compatibility_mode``, ``partition_by``,
         ``max_differential_joins``, ``max_delta_fraction``).
-    :param postgres_conn_id: Airflow connection of type ``postgres``.
-    :param emit_assets: emit an asset event for the stream table.
+    :param str postgres_conn_id: Airflow connection of type ``postgres``.
+    :param bool emit_assets: emit an asset event for the stream table.
     """
 
     template_fields: Sequence[str] = ("stream_table", "query", "schedule", "refresh_mode")

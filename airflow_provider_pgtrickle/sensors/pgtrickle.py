@@ -24,6 +24,7 @@ from airflow_provider_pgtrickle._validation import (
 from airflow_provider_pgtrickle.exceptions import (
     PgTrickleConnectionError,
     PgTrickleSensorTimeout,
+    PgTrickleSourcesUncheckableError,
     PgTrickleUnhealthyError,
     PgTrickleValidationError,
     StreamTableNotFoundError,
@@ -91,7 +92,10 @@ class PgTrickleHealthSensor(BaseSensorOperator):
         and wake on pg_trickle's notifications (docs/event-driven.md).
     :param wait_for_sources: also wait until each table reflects every change to its source
         tables committed before the sensor started (read from pg_trickle's change buffers and
-        the table's frontier). Not with ``mode="reschedule"``.
+        the table's frontier; for a TopK table, a refresh that started after the sensor). Not
+        with ``mode="reschedule"``. The login needs ``USAGE`` on schema ``pgtrickle_changes``
+        and ``SELECT`` on its tables; a table with a source captured from the WAL cannot be
+        judged. Either fails at once with `PgTrickleSourcesUncheckableError` naming the fix.
     """
 
     template_fields: Sequence[str] = ("stream_tables", "schema")
@@ -209,8 +213,8 @@ class PgTrickleHealthSensor(BaseSensorOperator):
             return
         from airflow_provider_pgtrickle import _caught_up
 
-        [(since,)] = self._read(_caught_up.START_POSITION, [], "read the WAL position")
-        self._sources_since = str(since)
+        [(lsn, at)] = self._read(_caught_up.START_POSITION, [], "read the WAL position")
+        self._sources_since = _caught_up.start_token(str(lsn), at)
 
     def _gate_on_sources(self, report: HealthReport) -> HealthReport:
         from airflow_provider_pgtrickle import _caught_up
@@ -218,8 +222,12 @@ class PgTrickleHealthSensor(BaseSensorOperator):
         since = str(self._sources_since)
         names = report.table_names()
         query, params = _caught_up.buffers_query(names)
-        buffers = self._read(query, params, "read the change buffers")
-        counting = _caught_up.count_query(buffers, [(n, since) for n in names])
+        found = _caught_up.buffers(self._read(query, params, "read the change buffers"))
+        blocked = _caught_up.problems(found)
+        if blocked:
+            table = min(blocked)
+            raise PgTrickleSourcesUncheckableError(blocked[table], stream_table=table)
+        counting = _caught_up.count_query(found, [(n, since) for n in names])
         if counting is None:
             return report
         rows = self._read(counting[0], counting[1], "read pending source changes")
@@ -230,11 +238,10 @@ class PgTrickleHealthSensor(BaseSensorOperator):
         import psycopg
         from psycopg.rows import tuple_row
 
-        from airflow_provider_pgtrickle.exceptions import translate_database_error
-
+        hook = self.hook
         try:
             with (
-                self.hook.new_connection() as conn,
+                hook.new_connection() as conn,
                 conn.cursor(row_factory=tuple_row) as cur,
             ):
                 # One read, one statement: no BEGIN/COMMIT round trips.
@@ -242,7 +249,10 @@ class PgTrickleHealthSensor(BaseSensorOperator):
                 cur.execute(query, params)
                 return cur.fetchall()
         except psycopg.Error as error:
-            raise translate_database_error(error, operation=operation, stream_table=None) from error
+            # The hook's mapping, so a database without pg_trickle is the project's
+            # PgTrickleExtensionMissingError naming the fix, not a raw `relation
+            # "pgtrickle.pgt_stream_tables" does not exist` (read as an unknown stream table).
+            raise hook._translate(error, operation, None) from error
 
     def poke(self, context: Context) -> PokeReturnValue:
         try:

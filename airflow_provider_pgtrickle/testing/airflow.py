@@ -148,10 +148,14 @@ class TaskProgress:
     task: str
     state: str
     seconds: float | None
-    #: How many tasks had finished, this one included.
+    #: How many task instances had finished, this one included (each map index counts).
     finished: int
-    #: How many tasks the DAG defines (mapped tasks count once, so ``finished`` may exceed it).
+    #: How many tasks the DAG defines (a mapped task counts once: how many instances it
+    #: expands to is known only when it runs).
     total: int
+    #: How many of the DAG's tasks had finished an instance, this one included: a mapped task
+    #: counts once, so this never exceeds ``total`` (a progress count that does not grow).
+    tasks_finished: int = 0
 
 
 @dataclass(frozen=True)
@@ -257,9 +261,20 @@ class AirflowHome:
         :param timeout: seconds before the child is killed (the result then says so).
         :param on_line: called with each line the child prints, while it runs.
         :param on_task: called when a task instance finishes.
-        :raises PgTrickleError: the DAG file does not import, the DAG is not in it, or the
-            child ended without a result.
+        :raises PgTrickleError: the DAG file does not exist, does not import, the DAG is not
+            in it, or the child ended without a result.
         """
+        if not dag_file.is_file():
+            from airflow_provider_pgtrickle.exceptions import PgTrickleError
+
+            # A relative path is read from the current directory, which pytest does not set to
+            # the test's folder: say where it was looked for, and how to anchor it.
+            raise PgTrickleError(
+                f"DAG file `{dag_file}` does not exist (looked for `{dag_file.resolve()}`; "
+                f"the current directory is `{Path.cwd()}`). Pass a path that exists, e.g. "
+                "`Path(__file__).resolve().parents[1] / 'dags' / 'my_dag.py'` from a test in "
+                "`tests/`."
+            )
         self.migrate()
         proc = subprocess.Popen(
             [
@@ -286,6 +301,7 @@ class AirflowHome:
         timer.start()
         lines: list[str] = []
         total = finished = 0
+        tasks_done: set[str] = set()
         try:
             assert proc.stdout is not None
             for line in proc.stdout:
@@ -294,9 +310,17 @@ class AirflowHome:
                     total = int(line[len(TASK_COUNT_MARKER) :])
                 elif line.startswith(TASK_MARKER):
                     finished += 1
+                    data = json.loads(line[len(TASK_MARKER) :])
+                    tasks_done.add(str(data["task"]).split("[", 1)[0])
                     if on_task is not None:
-                        data = json.loads(line[len(TASK_MARKER) :])
-                        on_task(TaskProgress(finished=finished, total=total, **data))
+                        on_task(
+                            TaskProgress(
+                                finished=finished,
+                                total=total,
+                                tasks_finished=len(tasks_done),
+                                **data,
+                            )
+                        )
                 if on_line is not None:
                     on_line(line)
             returncode = proc.wait()

@@ -3,11 +3,11 @@
 Both wait push-first and share their database work. In one triggerer process, every trigger
 on the same Airflow connection id joins one *shared stream* (Airflow 3.3's
 `BaseEventTrigger.shared_stream_key`): one listener connection that LISTENs on pg_trickle's
-``pg_trickle_alert`` and ``pg_trickle_refresh`` channels and runs one health query for all
-waiting triggers, at once when a notification names a table someone waits for, when a trigger
-joins, after a reconnect, and otherwise once per poll interval (the fallback for missed
-notifications and for stream tables in pooler-compatibility mode, which send none). Each trigger
-judges its own tables from that query's rows (`filter_shared_stream`).
+``pg_trickle_alert``, ``pg_trickle_refresh`` and ``pgtrickle_alert`` channels and runs one
+health query for all waiting triggers, at once when a notification names a table someone
+waits for, when a trigger joins, after a reconnect, and otherwise once per poll interval (the
+fallback for missed notifications and for stream tables in pooler-compatibility mode, which
+send none). Each trigger judges its own tables from that query's rows (`filter_shared_stream`).
 
 A trigger run on its own (`run()`, as a triggerer without shared streams would call it) drives
 the same stream for itself alone: the same behaviour with one connection per trigger.
@@ -38,10 +38,16 @@ from airflow_provider_pgtrickle.types import REPORT_LIMIT, HealthReport, HealthR
 if TYPE_CHECKING:
     from airflow_provider_pgtrickle._health import Judged, Rules
 
-# Channels pg_trickle sends on: `pg_trickle_alert` (JSON with `event`, `pgt_schema`,
-# `pgt_name`; pg_trickle src/monitor/alert.rs, emit_alert) and `pg_trickle_refresh` (JSON with
-# `stream_table`, `schema`; pg_trickle src/api/refresh_ops.rs, execute_manual_full_refresh).
-CHANNELS = ("pg_trickle_alert", "pg_trickle_refresh")
+# Channels pg_trickle sends on (docs/pg_trickle-contract.md, section 6):
+# - `pg_trickle_alert`: JSON with `event`, `pgt_schema`, `pgt_name` (src/monitor/alert.rs,
+#   emit_alert);
+# - `pg_trickle_refresh`: JSON with `stream_table` (the bare name) and `schema`, plus `rows`
+#   when the scheduler sends it (src/api/refresh_ops.rs, execute_manual_full_refresh;
+#   src/refresh/merge/mod.rs, execute_full_refresh);
+# - `pgtrickle_alert` (no underscore): JSON with `event` and `stream_table` as
+#   `<schema>.<name>`; a blown fuse (src/scheduler/mod.rs, evaluate_fuse) suspends the table,
+#   which changes its verdict.
+CHANNELS = ("pg_trickle_alert", "pg_trickle_refresh", "pgtrickle_alert")
 
 # The listener waits in slices this long so a newly joined trigger is checked promptly.
 _SLICE_S = 0.25
@@ -169,10 +175,12 @@ class _Interest:
     selector: _Selector
     poll_interval: float
     deadline: datetime | None
-    # WAL position whose earlier source changes must be consumed (`wait_for_sources`).
+    # Start token whose earlier source changes must be consumed (`wait_for_sources`).
     since: str | None = None
     # The health rules' parameters (None: the trigger only reads the rows, not a verdict).
     rules: Rules | None = None
+    # Also read when the named tables' data last changed (`Snapshot.changed`; the watcher).
+    changes: bool = False
 
 
 @dataclass(frozen=True)
@@ -191,6 +199,10 @@ class Snapshot:
     notified: frozenset[str] = frozenset()
     # Unconsumed source changes per (table, since) for triggers with `sources_since`.
     pending: dict[tuple[str, str], int] = field(default_factory=dict)
+    # Tables the caught-up gate cannot judge, with the reason (`_caught_up.problems`).
+    blocked: dict[str, str] = field(default_factory=dict)
+    # When the data of tables some interest watches last changed (`CHANGED_AT`).
+    changed: dict[str, datetime] = field(default_factory=dict)
     # Reports already judged from these rows, by the judging trigger's rule set: a thousand
     # sensors with the same tables and options classify once per snapshot, not a thousand times.
     reports: dict[Hashable, HealthReport] = field(default_factory=dict, compare=False)
@@ -224,6 +236,10 @@ class _Hub:
 
     def earliest_deadline(self) -> datetime | None:
         return min((i.deadline for i in self.interests.values() if i.deadline), default=None)
+
+    def watched(self) -> set[str]:
+        """Tables whose last data change some interest asks for."""
+        return {name for i in self.interests.values() if i.changes for name in i.selector.names}
 
     def pending_pairs(self, rows: dict[str, HealthRow]) -> set[tuple[str, str]]:
         """(table, since) pairs the caught-up query must answer for these health rows."""
@@ -260,6 +276,21 @@ class _Hub:
         return out
 
 
+# When each named table's data last changed: `data_timestamp`, except that a manual refresh
+# of a TopK table moves no catalog timestamp (pg_trickle src/api/refresh_ops.rs,
+# execute_manual_refresh; src/refresh/merge/insert.rs, execute_topk_refresh): for TopK tables
+# the newest completed refresh after it that reports changed rows (its MERGE's row count)
+# counts too. Non-TopK tables cost nothing more than the catalog row.
+CHANGED_AT = (
+    "SELECT st.pgt_schema || '.' || st.pgt_name,"
+    " GREATEST(st.data_timestamp, CASE WHEN st.topk_limit IS NOT NULL THEN (SELECT h.start_time"
+    " FROM pgtrickle.pgt_refresh_history AS h WHERE h.pgt_id = st.pgt_id"
+    " AND h.status = 'COMPLETED' AND h.start_time > COALESCE(st.data_timestamp, '-infinity')"
+    " AND h.rows_inserted + h.rows_deleted > 0 ORDER BY h.start_time DESC LIMIT 1) END)"
+    " FROM pgtrickle.pgt_stream_tables AS st"
+    " WHERE st.pgt_schema || '.' || st.pgt_name = ANY(%s::text[])"
+)
+
 # One hub per (shared stream key, event loop): the triggerer runs one loop, tests run several.
 _HUBS: dict[tuple[Hashable, int], _Hub] = {}
 
@@ -290,6 +321,12 @@ def _notified_table(channel: str, payload: str) -> tuple[str, str] | None:
         return None
     if channel == "pg_trickle_refresh":
         schema, name = data.get("schema"), data.get("stream_table")
+    elif channel == "pgtrickle_alert":
+        qualified = data.get("stream_table")
+        if not isinstance(qualified, str) or "." not in qualified:
+            return None  # slot- or group-level events (watermark_stuck, ...)
+        # pg_trickle splits a qualified name at its first dot (src/api/helpers.rs).
+        schema, _, name = qualified.partition(".")
     else:
         schema, name = data.get("pgt_schema"), data.get("pgt_name")
     if not isinstance(schema, str) or not isinstance(name, str):
@@ -377,6 +414,8 @@ async def _listen(conn_id: str, key: Hashable) -> AsyncGenerator[Snapshot, None]
                 rows: dict[str, HealthRow] = {}
                 judged: dict[Rules, dict[str, Judged]] = {}
                 pending: dict[tuple[str, str], int] = {}
+                blocked: dict[str, str] = {}
+                changed: dict[str, datetime] = {}
                 try:
                     for query, params in hub.queries_for():
                         hub.queries += 1
@@ -385,11 +424,17 @@ async def _listen(conn_id: str, key: Hashable) -> AsyncGenerator[Snapshot, None]
                             judged.setdefault(one.rules, {})[one.stream_table] = one
                             if one.row is not None:
                                 rows[one.stream_table] = one.row
+                    watched = hub.watched()
+                    if watched:
+                        cur = await conn.execute(CHANGED_AT, [sorted(watched)])
+                        changed = {str(n): t for n, t in await cur.fetchall() if t is not None}
                     pairs = hub.pending_pairs(rows)
                     if pairs:
                         query, params = _caught_up.buffers_query(name for name, _ in pairs)
                         cur = await conn.execute(query, params)
-                        counting = _caught_up.count_query(await cur.fetchall(), pairs)
+                        found = _caught_up.buffers(await cur.fetchall())
+                        blocked = _caught_up.problems(found)
+                        counting = _caught_up.count_query(found, pairs)
                         if counting is not None:
                             cur = await conn.execute(*counting)
                             pending = _caught_up.totals(await cur.fetchall())
@@ -405,7 +450,15 @@ async def _listen(conn_id: str, key: Hashable) -> AsyncGenerator[Snapshot, None]
                     continue
                 last_query = time.monotonic()
                 notified, pushed = frozenset(pushed), set()
-                yield Snapshot(covered, rows, notified=notified, pending=pending, judged=judged)
+                yield Snapshot(
+                    covered,
+                    rows,
+                    notified=notified,
+                    pending=pending,
+                    judged=judged,
+                    blocked=blocked,
+                    changed=changed,
+                )
                 continue
             # Wait for a notification, at most one slice, then re-check joins and timers.
             try:
@@ -509,8 +562,9 @@ class PgTrickleHealthTrigger(_PgTrickleStreamTrigger):
     :param fail_on_error: ERROR/SUSPENDED ends the wait with an ``error`` event.
     :param poll_interval: seconds between fallback polls (notifications wake it sooner).
     :param deadline: ISO 8601 (UTC) time at which a ``timeout`` event is sent.
-    :param sources_since: WAL position (``pg_lsn`` text); healthy also needs every source
-        change committed before it to be refreshed (the sensor's ``wait_for_sources``).
+    :param sources_since: the sensor's start (`_caught_up.start_token`: WAL position and server
+        time; a bare ``pg_lsn`` text is read too); healthy also needs every source change
+        committed before it to be refreshed (the sensor's ``wait_for_sources``).
     """
 
     def __init__(
@@ -603,6 +657,10 @@ class PgTrickleHealthTrigger(_PgTrickleStreamTrigger):
             if self.sources_since is not None and cached.state is HealthState.HEALTHY:
                 from airflow_provider_pgtrickle import _caught_up
 
+                for name in cached.table_names():
+                    if name in snapshot.blocked:
+                        # Waiting would not help (a missing grant, a WAL-captured source).
+                        return self._event("error", cached, snapshot.blocked[name])
                 since = self.sources_since
                 cached = _caught_up.gate(
                     cached,
@@ -639,8 +697,10 @@ class PgTrickleStreamTableRefreshedTrigger(_PgTrickleStreamTrigger):
     """An asset-watcher trigger: fires each time a stream table's data changes.
 
     Use it in an `AssetWatcher` on `stream_table_asset(...)` to run a DAG whenever pg_trickle
-    refreshes the table with new data (its ``data_timestamp`` advances), with no sensor. It
-    never ends; refreshes that find no change (``NO_DATA``) do not fire. A notification makes
+    refreshes the table with new data (its ``data_timestamp`` advances; for a TopK table also a
+    completed refresh that changed rows, which a manual TopK refresh records only in the refresh
+    history), with no sensor. It never ends; refreshes that find no change (``NO_DATA``) do
+    not fire. A notification makes
     it check at once; without one (pooler-compatibility mode, a dropped connection) the
     fallback poll sees the change within ``poll_interval`` seconds. Changes made while no
     triggerer runs it fire once, at its first check, if ``data_timestamp`` moved past
@@ -689,6 +749,7 @@ class PgTrickleStreamTableRefreshedTrigger(_PgTrickleStreamTrigger):
             selector=_Selector((self.stream_table,)),
             poll_interval=self.poll_interval,
             deadline=None,
+            changes=True,
         )
 
     def _judge(self, snapshot: Snapshot) -> TriggerEvent | None:
@@ -703,7 +764,8 @@ class PgTrickleStreamTableRefreshedTrigger(_PgTrickleStreamTrigger):
                 self.stream_table,
             )
             return None
-        stamp = row.data_timestamp
+        # `CHANGED_AT`: data_timestamp, or a later TopK refresh that changed rows.
+        stamp = snapshot.changed.get(self.stream_table, row.data_timestamp)
         if not self._baseline_known:
             self._baseline_known = True
             self._seen = stamp

@@ -30,6 +30,8 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from airflow_provider_pgtrickle.ui import data
+from airflow_provider_pgtrickle.vocabulary.config import STATUSES
+from airflow_provider_pgtrickle.vocabulary.health import FAILED_STATUSES
 
 if TYPE_CHECKING:
     from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
@@ -194,7 +196,14 @@ def create_app() -> FastAPI:
 
     @app.get("/api/config")
     def config(user: User) -> dict[str, Any]:
-        return {"actions_enabled": actions_enabled(), "refresh_seconds": 30}
+        # The page's status filter and its Resume button read the vocabulary from here
+        # rather than spelling the statuses out in JavaScript.
+        return {
+            "actions_enabled": actions_enabled(),
+            "refresh_seconds": 30,
+            "statuses": list(STATUSES),
+            "failed_statuses": list(FAILED_STATUSES),
+        }
 
     @app.get("/api/connections")
     def connections(user: User) -> dict[str, Any]:

@@ -34,8 +34,11 @@ CONNECTION_TYPES = ("postgres", "pgtrickle")
 _OVERVIEW_SQL = (
     "SELECT verdict.pair[1] AS health, verdict.pair[2] AS health_reason,"
     " st.pgt_schema, st.pgt_name, st.status, st.refresh_mode, st.schedule,"
-    " st.is_populated, st.consecutive_errors, st.last_refresh_at, st.data_timestamp,"
-    " EXTRACT(EPOCH FROM st.staleness)::float8 AS staleness_seconds, st.stale,"
+    # The last completed refresh as the health rules read it (`seen`, vocabulary.health):
+    # some refreshes write no catalog timestamp.
+    " st.is_populated, st.consecutive_errors, seen.refreshed_at AS last_refresh_at,"
+    " st.data_timestamp, EXTRACT(EPOCH FROM now() - seen.refreshed_at)::float8"
+    " AS staleness_seconds, st.stale,"
     " st.fuse_mode, st.fuse_state, st.last_error_at,"
     # Auto-suspension records no last_error_message (only the history does): the health
     # rules' fallback (vocabulary.health.LAST_ERROR).
@@ -56,7 +59,7 @@ class Health(str, enum.Enum):
 
     HEALTHY = "healthy"
     WARNING = "warning"  # waiting, erroring or stale: needs a look, not broken
-    FAILED = "failed"  # ERROR or SUSPENDED (or a blown fuse): refreshes stopped
+    FAILED = "failed"  # the health rules' failed: refreshes stopped (status or blown fuse)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -135,23 +138,20 @@ def _record(item: Any, names: tuple[str, ...]) -> dict[str, Any]:
     return {name: _plain(getattr(item, name)) for name in names}
 
 
+# The page's colour for each verdict of the health rules. The rules alone decide (a blown
+# fuse included, vocabulary.health); the page adds none of its own.
+_COLOUR = {
+    Verdict.HEALTHY.value: Health.HEALTHY,
+    Verdict.WAITING.value: Health.WARNING,
+    Verdict.FAILED.value: Health.FAILED,
+    Verdict.MISSING.value: Health.FAILED,
+}
+
+
 def judge(rows: list[dict[str, Any]]) -> list[tuple[Health, str]]:
-    """The page's colour for rows judged by the health rules (`health`, `health_reason`),
-    plus the fuse: a blown fuse holds refreshes, so it shows as failed."""
-    verdicts: list[tuple[Health, str]] = []
-    for row in rows:
-        verdict = row["health"]
-        if verdict == Verdict.FAILED.value:
-            verdicts.append((Health.FAILED, row["health_reason"]))
-        elif row["fuse_state"] == "blown":
-            verdicts.append(
-                (Health.FAILED, "has a blown fuse: refreshes are held until the fuse is reset")
-            )
-        elif verdict == Verdict.HEALTHY.value:
-            verdicts.append((Health.HEALTHY, row["health_reason"]))
-        else:
-            verdicts.append((Health.WARNING, row["health_reason"]))
-    return verdicts
+    """The page's colour and words for rows judged by the health rules (`health`,
+    `health_reason`)."""
+    return [(_COLOUR[row["health"]], row["health_reason"]) for row in rows]
 
 
 def overview(

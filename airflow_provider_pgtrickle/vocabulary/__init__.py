@@ -6,9 +6,10 @@ product agrees on.
 - `health`: what "healthy" means for a stream table, and the messages that say why not.
 
 Python reads these modules directly. The dbt package cannot import Python, so
-`scripts/generate_vocabulary.py` renders them into macros under `macros/generated/` (checked
-in; `tests/vocabulary/test_generated.py` fails when a generated file is stale). Change a rule
-here, run the script, commit both.
+`scripts/generate_vocabulary.py` renders them into macros under `macros/generated/`, and into
+the generated tables of docs/reference/configuration.md and docs/health.md (all checked in;
+`--check`, run by `scripts/test.sh` and `tests/vocabulary/test_generated.py`, fails when one is
+stale). Change a rule here, run the script, commit both.
 
 Importing this package is cheap: no Airflow, no psycopg, no dbt.
 """

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from airflow_provider_pgtrickle.vocabulary import lifecycle
+
 # PostgreSQL `integer` and `bigint` ranges (the SQL types of the numeric arguments).
 INT4_MAX = 2**31 - 1
 INT8_MAX = 2**63 - 1
@@ -400,6 +402,7 @@ def jinja_vocabulary() -> dict[str, object]:
             "scheduleless_modes": list(SCHEDULE.scheduleless_modes),
         },
         "boolean_words": dict(BOOLEAN_WORDS),
+        "lifecycle_lock_sql": lifecycle.LOCK_SQL,
         "auto_resolves_to": list(AUTO_RESOLVES_TO),
         "column_pattern": COLUMN_PATTERN,
         "partition": {

@@ -16,6 +16,9 @@ The expression reads two relations by alias:
   NULL for no such rule) and ``within_schedule`` (boolean: also stale when the last refresh is
   older than the table's own duration schedule, as pg_trickle's ``stale`` column says).
 
+`VERDICT_JOIN` adds ``seen`` (``seen.refreshed_at``: the last completed refresh, read once per
+row) before ``verdict``; `COLUMNS` reads both.
+
 The decisions behind the rules (docs/health.md, "What healthy means", keeps them for users):
 
 - Errors are judged by ``status`` and ``consecutive_errors``, never by ``last_error_message``
@@ -26,6 +29,13 @@ The decisions behind the rules (docs/health.md, "What healthy means", keeps them
   and any alter of an ERROR table (alter_stream_table_impl, the ERR-1c block). A message next
   to an ACTIVE status and zero errors is therefore a stale leftover (a catalog written by hand
   or by another version), never a live error; upstream's own dbt test ignores it too.
+- Freshness is judged on the last completed refresh (``seen.refreshed_at``): the later of
+  ``last_refresh_at`` and the newest COMPLETED row of ``pgt_refresh_history``, because some
+  completed refreshes write no catalog timestamp (TopK, fused; see `_REFRESHED_AT`).
+- A blown fuse is a failure, whatever the status says. Blowing it suspends the table
+  (pg_trickle src/catalog.rs, blow_fuse), but `resume_stream_table` sets ACTIVE and leaves the
+  fuse blown (src/api/alter.rs, resume_stream_table_impl), and the scheduler refreshes no table
+  with a blown fuse (src/scheduler/mod.rs, the fuse check): only `reset_fuse` re-arms it.
 - IMMEDIATE tables are never stale and always current: they are maintained inside the writing
   transaction (src/ivm.rs), the scheduler never refreshes them (src/scheduler/mod.rs,
   check_schedule), and their ``last_refresh_at`` moves only when a write changed them, so the
@@ -53,14 +63,23 @@ class Verdict(str, enum.Enum):
     MISSING = "missing"
 
 
+# The statuses in which pg_trickle refreshes nothing until someone acts (resume or alter): the
+# one list every part of the project reads as "failed" (`StreamTableStatus.is_failed`, the
+# health rules, the dbt operations through the generated macro, the UI through its API).
+FAILED_STATUSES: tuple[str, ...] = ("ERROR", "SUSPENDED")
+
+
 @dataclass(frozen=True)
 class Rule:
     """When ``when`` (SQL over ``st`` and ``req``) holds, the table is ``state`` because
-    ``reason``: text in which ``{field}`` stands for the SQL expression `FIELDS` names."""
+    ``reason``: text in which ``{field}`` stands for the SQL expression `FIELDS` names.
+    ``doc`` says when in words and ``example`` shows the reason, for docs/health.md."""
 
     state: Verdict
     when: str
     reason: str
+    doc: str
+    example: str
 
 
 # The last error: auto-suspension after retryable failures records no last_error_message (only
@@ -74,14 +93,30 @@ LAST_ERROR = (
     " AND h.status = 'FAILED' AND h.start_time >= COALESCE(st.last_refresh_at, '-infinity')"
     " ORDER BY h.refresh_id DESC LIMIT 1))"
 )
-_SINCE_REFRESH = "EXTRACT(EPOCH FROM now() - st.last_refresh_at)"
+# When the table last completed a refresh (`seen.refreshed_at`, computed once per row in
+# VERDICT_JOIN). `last_refresh_at` alone misses refreshes: a manual TopK refresh writes no
+# catalog timestamp (pg_trickle src/api/refresh_ops.rs, execute_manual_refresh: the TopK path,
+# src/refresh/merge/insert.rs, execute_topk_refresh), nor does the scheduler's NO_DATA action
+# on a TopK table (src/scheduler/mod.rs, execute_scheduled_refresh), and the fused path
+# writes only the frontier (try_fused_chain_refresh). Every one of them records a COMPLETED
+# row in pgt_refresh_history whose start_time is the refresh transaction's start (RefreshRecord
+# insert with now()). Only rows newer than last_refresh_at are read, newest first on the
+# install script's idx_hist_pgt_start (pgt_id, start_time): usually one index probe.
+_REFRESHED_AT = (
+    "GREATEST(st.last_refresh_at, (SELECT h.start_time FROM pgtrickle.pgt_refresh_history AS h"
+    " WHERE h.pgt_id = st.pgt_id AND h.status = 'COMPLETED'"
+    " AND h.start_time > COALESCE(st.last_refresh_at, '-infinity')"
+    " ORDER BY h.start_time DESC LIMIT 1))"
+)
+_SINCE_REFRESH = "EXTRACT(EPOCH FROM now() - seen.refreshed_at)"
 # Times in words: UTC, ISO 8601, whatever the session's TimeZone and DateStyle.
 _ISO = '\'YYYY-MM-DD"T"HH24:MI:SS.US"Z"\''
-_CURRENT_AS_OF = "GREATEST(st.data_timestamp, st.last_refresh_at)"
+_CURRENT_AS_OF = "GREATEST(st.data_timestamp, seen.refreshed_at)"
 
 # SQL expressions the reasons may name. None becomes the text given after the expression.
 FIELDS: dict[str, str] = {
     "status": "st.status",
+    "blow_reason": "COALESCE(st.blow_reason, 'no reason recorded')",
     "last_error": f"COALESCE({LAST_ERROR}, 'no error message recorded')",
     "last_error_suffix": f"COALESCE('; last: ' || {LAST_ERROR}, '')",
     "consecutive_errors": "st.consecutive_errors::text",
@@ -95,47 +130,92 @@ FIELDS: dict[str, str] = {
 _SCHEDULED = "st.refresh_mode <> 'IMMEDIATE'"
 
 RULES: tuple[Rule, ...] = (
-    Rule(Verdict.MISSING, "st.pgt_id IS NULL", "is not in the pg_trickle catalog"),
+    Rule(
+        Verdict.MISSING,
+        "st.pgt_id IS NULL",
+        "is not in the pg_trickle catalog",
+        doc="the name is not in the pg_trickle catalog",
+        example="`is not in the pg_trickle catalog`",
+    ),
     Rule(
         Verdict.FAILED,
-        "st.status IN ('ERROR', 'SUSPENDED')",
+        "st.fuse_state = 'blown'",
+        "has a blown fuse ({blow_reason}): refreshes are held until pgtrickle.reset_fuse",
+        doc="the fuse is blown (whatever the status: a resumed table keeps a blown fuse, and"
+        " the scheduler refreshes no table with one)",
+        example="`has a blown fuse (<blow reason>): refreshes are held until pgtrickle.reset_fuse`",
+    ),
+    Rule(
+        Verdict.FAILED,
+        "st.status IN (" + ", ".join(f"'{status}'" for status in FAILED_STATUSES) + ")",
         "is {status}: {last_error}",
+        doc="status is " + " or ".join(f"`{status}`" for status in FAILED_STATUSES),
+        example="`is SUSPENDED: <last error>` (the last failed refresh's message when"
+        " pg_trickle recorded none on the table; else `no error message recorded`)",
     ),
     Rule(
         Verdict.WAITING,
         "NOT st.is_populated OR st.status = 'INITIALIZING'",
         "is not populated yet",
+        doc="not populated, or `INITIALIZING`",
+        example="`is not populated yet`",
     ),
     Rule(
         Verdict.WAITING,
         "st.consecutive_errors > 0",
         "has {consecutive_errors} consecutive refresh error(s){last_error_suffix}",
+        doc="`consecutive_errors > 0`",
+        example="`has 2 consecutive refresh error(s); last: <last error>`",
     ),
     Rule(
         Verdict.WAITING,
         f"{_SCHEDULED} AND req.max_staleness IS NOT NULL"
-        f" AND (st.last_refresh_at IS NULL OR {_SINCE_REFRESH} > req.max_staleness)",
+        f" AND (seen.refreshed_at IS NULL OR {_SINCE_REFRESH} > req.max_staleness)",
         "is stale: last refreshed {age}, max_staleness is {max_staleness}s",
+        doc="a staleness limit is set and the last refresh is older than it (or there was"
+        " none); not for IMMEDIATE tables",
+        example="`is stale: last refreshed 75s ago, max_staleness is 60s`",
     ),
     Rule(
         Verdict.WAITING,
         # pg_trickle's own `stale` (sql/archive/pg_trickle--0.67.0.sql, pg_stat_stream_tables):
         # duration schedules only, cron schedules are never stale.
-        f"{_SCHEDULED} AND req.within_schedule AND st.last_refresh_at IS NOT NULL"
+        f"{_SCHEDULED} AND req.within_schedule AND seen.refreshed_at IS NOT NULL"
         " AND st.schedule !~ '[\\s@]'"
         f" AND {_SINCE_REFRESH} > pgtrickle.parse_duration_seconds(st.schedule)",
         "is stale: last refreshed {age}, longer than its schedule {schedule}",
+        doc="asked to (`warn_seconds` in the dbt test, the UI page), and the last refresh is"
+        " older than the table's own duration schedule (pg_trickle's `stale`); not for"
+        " IMMEDIATE tables",
+        example="`is stale: last refreshed 310s ago, longer than its schedule 1m`",
     ),
     Rule(
         Verdict.WAITING,
-        # HealthRow.current_as_of: a refresh that found nothing to change moves only
-        # last_refresh_at (docs/pg_trickle-contract.md).
+        # HealthRow.current_as_of: a refresh that found nothing to change keeps
+        # data_timestamp; some refreshes move neither timestamp (docs/pg_trickle-contract.md).
         f"{_SCHEDULED} AND req.min_data_timestamp IS NOT NULL"
         f" AND NOT COALESCE({_CURRENT_AS_OF} >= req.min_data_timestamp, false)",
         "was last refreshed {current_as_of}, before the data interval end {min_data_timestamp}",
+        doc="a data interval end is set (the sensor's `require_current_interval`) and"
+        " `max(data_timestamp, last_refresh_at)` is before it; not for IMMEDIATE tables",
+        example="`was last refreshed <time>, before the data interval end <time>` (UTC, ISO 8601)",
     ),
-    Rule(Verdict.HEALTHY, "true", "is healthy"),
+    Rule(
+        Verdict.HEALTHY,
+        "true",
+        "is healthy",
+        doc="otherwise",
+        example="`is healthy`",
+    ),
 )
+
+
+def rules_markdown() -> str:
+    """The rules as the Markdown table of docs/health.md (between its GENERATED markers)."""
+    lines = ["| # | When | State | Reason |", "|---|---|---|---|"]
+    for number, rule in enumerate(RULES, start=1):
+        lines.append(f"| {number} | {rule.doc} | {rule.state.value} | {rule.example} |")
+    return "\n".join(lines) + "\n"
 
 
 def _quote(text: str) -> str:
@@ -162,9 +242,12 @@ def _case(rules: tuple[Rule, ...]) -> str:
 
 
 # The verdict of every (st, req) row: `verdict.pair[1]` is the state, `verdict.pair[2]` the
-# reason. A lateral subquery (OFFSET 0 keeps the planner from inlining it into both columns),
-# so the CASE runs once per row.
-VERDICT_JOIN = f" CROSS JOIN LATERAL (SELECT {_case(RULES)} AS pair OFFSET 0) AS verdict"
+# reason. Lateral subqueries (OFFSET 0 keeps the planner from inlining them into every use),
+# so the last refresh is looked up, and the CASE runs, once per row.
+VERDICT_JOIN = (
+    f" CROSS JOIN LATERAL (SELECT {_REFRESHED_AT} AS refreshed_at OFFSET 0) AS seen"
+    f" CROSS JOIN LATERAL (SELECT {_case(RULES)} AS pair OFFSET 0) AS verdict"
+)
 
 # The columns every health query returns, in this order (`_health.COLUMN_NAMES` reads them).
 COLUMNS = (
@@ -172,7 +255,9 @@ COLUMNS = (
     " COALESCE(st.pgt_name, req.pgt_name) AS pgt_name,"
     " st.status, st.is_populated, st.consecutive_errors,"
     f" {_SINCE_REFRESH}::float8 AS staleness_seconds,"
-    " st.data_timestamp, st.last_error_message, st.last_refresh_at, st.refresh_mode,"
+    # `last_refresh_at` is the last completed refresh (`seen`), not the catalog column alone.
+    " st.data_timestamp, st.last_error_message, seen.refreshed_at AS last_refresh_at,"
+    " st.refresh_mode,"
     " st.schedule, verdict.pair[1] AS health, verdict.pair[2] AS reason"
 )
 
@@ -203,6 +288,7 @@ def jinja_macros() -> dict[str, str]:
             "lookup": LOOKUP,
             "verdict": VERDICT_JOIN,
             "states": [state.value for state in Verdict],
+            "failed_statuses": list(FAILED_STATUSES),
         },
     )
     return {path: content}

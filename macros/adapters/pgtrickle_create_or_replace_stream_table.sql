@@ -10,5 +10,5 @@
     {%- set settings = dbt_pg_trickle.pgtrickle_upstream_create_settings(settings, varargs, kwargs) -%}
   {%- endif -%}
   {%- set relation = dbt_pg_trickle.pgtrickle_relation_from_name(relation) -%}
-  {% do dbt_pg_trickle.pgtrickle_run_committed('pgtrickle_create_or_replace_stream_table', [dbt_pg_trickle.pgtrickle_get_create_or_replace_stream_table_sql(relation, query, settings)]) %}
+  {% do dbt_pg_trickle.pgtrickle_run_committed('pgtrickle_create_or_replace_stream_table', [dbt_pg_trickle.pgtrickle_get_create_or_replace_stream_table_sql(relation, query, settings)], lifecycle=true) %}
 {% endmacro %}

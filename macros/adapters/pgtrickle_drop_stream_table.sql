@@ -7,7 +7,7 @@
 {% macro pgtrickle_drop_stream_table(relation, cascade=false) %}
   {%- set relation = dbt_pg_trickle.pgtrickle_relation_from_name(relation) -%}
   {% if dbt_pg_trickle.pgtrickle_stream_table_exists(relation) %}
-    {% do dbt_pg_trickle.pgtrickle_run_committed('pgtrickle_drop_stream_table', [dbt_pg_trickle.pgtrickle_get_drop_stream_table_sql(relation, cascade=cascade)]) %}
+    {% do dbt_pg_trickle.pgtrickle_run_committed('pgtrickle_drop_stream_table', [dbt_pg_trickle.pgtrickle_get_drop_stream_table_sql(relation, cascade=cascade)], lifecycle=true) %}
   {% else %}
     {% do log("pg_trickle: " ~ dbt_pg_trickle.pgtrickle_qualified_name(relation) ~ ": no such stream table, nothing to drop", info=true) %}
   {% endif %}

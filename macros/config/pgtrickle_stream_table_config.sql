@@ -12,7 +12,9 @@
     diamond_schedule_policy, max_differential_joins, max_delta_fraction (both none for "no
     limit"); plus model_name, initialize, on_configuration_change, and the create-time options
     the upstream dbt-pgtrickle package also takes: temporal, pooler_compatibility_mode,
-    storage_backend, output_distribution_column (see docs/dbt-upstream-compat.md).
+    storage_backend, output_distribution_column (see docs/dbt-upstream-compat.md); and
+    indexes (pgtrickle_check_table_configs, which also refuses table configs a stream table
+    cannot honour).
     Keys left unset get the vocabulary's defaults; none means not managed by dbt.
 #}
 {% macro pgtrickle_stream_table_config(node) %}
@@ -25,6 +27,7 @@
     {%- do log("pg_trickle: " ~ node.name ~ ": " ~ note, info=true) -%}
   {%- endfor -%}
   {%- set desired = checked.value -%}
+  {%- set table_configs = dbt_pg_trickle.pgtrickle_check_table_configs(node) -%}
   {#- CALCULATED is a NULL schedule in the catalog, and "no limit" a NULL limit -#}
   {%- do desired.update({'schedule': none if desired.schedule == vocab.schedule.calculated else desired.schedule}) -%}
   {%- for key, spec in vocab.arguments.items() if spec.zero_means_no_limit and desired[key] == 0 -%}
@@ -41,6 +44,7 @@
       'schema': schema,
       'name': name,
       'qualified_name': schema ~ '.' ~ name,
+      'indexes': table_configs.indexes,
   }) -%}
   {{ return(desired) }}
 {% endmacro %}

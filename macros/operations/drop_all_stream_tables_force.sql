@@ -16,7 +16,7 @@
     {%- for name in names -%}
       {%- do statements.append(dbt_pg_trickle.pgtrickle_get_drop_stream_table_sql(dbt_pg_trickle.pgtrickle_relation_from_name(name))) -%}
     {%- endfor -%}
-    {%- do dbt_pg_trickle.pgtrickle_run_committed('drop_all_stream_tables_force', statements) -%}
+    {%- do dbt_pg_trickle.pgtrickle_run_committed('drop_all_stream_tables_force', statements, lifecycle=true) -%}
     {%- set managed = dbt_pg_trickle.pgtrickle_managed_stream_tables() | map(attribute='qualified_name') | list -%}
     {%- for name in names -%}
       {%- do log("pg_trickle: dropped " ~ name ~ ("" if name in managed else " (not managed by this project)"), info=true) -%}

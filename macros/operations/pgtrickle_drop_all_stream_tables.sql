@@ -25,7 +25,7 @@
       {%- set st = (managed | selectattr('qualified_name', 'equalto', name) | list)[0] -%}
       {%- do statements.append(dbt_pg_trickle.pgtrickle_get_drop_stream_table_sql(st.relation, cascade=force)) -%}
     {%- endfor -%}
-    {%- do dbt_pg_trickle.pgtrickle_run_committed('pgtrickle_drop_all_stream_tables', statements) -%}
+    {%- do dbt_pg_trickle.pgtrickle_run_committed('pgtrickle_drop_all_stream_tables', statements, lifecycle=true) -%}
     {%- for name in infos.keys() | list | reverse -%}
       {%- do log("pg_trickle: dropped " ~ name, info=true) -%}
     {%- endfor -%}

@@ -14,7 +14,7 @@
     {%- set infos = dbt_pg_trickle.pgtrickle_get_stream_tables_info(managed | map(attribute='relation') | list) -%}
     {%- set words = {
         'create': 'create', 'recreate': 'recreate (drop + create)', 'replace': 'replace query in place',
-        'alter': 'alter', 'none': 'no-op', 'skip': 'no-op (on_configuration_change=continue)',
+        'alter': 'alter', 'full_refresh': 'full refresh in place (repair + refresh)', 'none': 'no-op', 'skip': 'no-op (on_configuration_change=continue)',
         'fail': 'fail (on_configuration_change=fail)'} -%}
     {%- set actions = {} -%}
     {%- for st in managed -%}
@@ -24,7 +24,7 @@
       {%- do actions.update({st.model_name: plan.action}) -%}
       {%- do log("pg_trickle: plan: " ~ st.model_name ~ " (" ~ st.qualified_name ~ "): " ~ words[plan.action]
           ~ (" (" ~ plan.labels | join(', ') ~ ")" if plan.labels and plan.action != 'none' else "")
-          ~ (" and drop dependents " ~ plan.dependents | join(', ') if plan.dependents else "")
+          ~ (" and drop + create again dependents " ~ plan.dependents | join(', ') if plan.dependents else "")
           ~ ("; stays " ~ plan.held ~ " (pg_trickle set it; pgtrickle_resume to clear)" if plan.held else ""), info=true) -%}
     {%- endfor -%}
     {{ return(actions) }}

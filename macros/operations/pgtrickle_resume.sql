@@ -2,17 +2,20 @@
   pgtrickle_resume(model_name)
   run-operation: set a stream-table model's table ACTIVE again after pg_trickle suspended it or
   put it in ERROR (dbt runs leave such a status alone), and commit. A blown fuse is re-armed
-  with pgtrickle.reset_fuse (action 'apply'); anything else goes through
+  with pgtrickle.reset_fuse (action 'apply'), also on an ACTIVE table (resume_stream_table
+  leaves a blown fuse blown, and the scheduler holds the table); anything else goes through
   pgtrickle.resume_stream_table. Does not refresh: the scheduler, or pgtrickle_refresh, does.
   `dbt run-operation pgtrickle_resume --args '{model_name: order_totals}'`
-  Safe to repeat: an ACTIVE table is left as it is.
+  Safe to repeat: an ACTIVE table with no blown fuse is left as it is.
 #}
 {% macro pgtrickle_resume(model_name) %}
   {% if execute %}
     {%- set found = dbt_pg_trickle.pgtrickle_existing_stream_table(model_name) -%}
     {%- set st, info = found.st, found.info -%}
     {%- set label = model_name ~ ' (' ~ st.qualified_name ~ ')' -%}
-    {%- if info.status not in ['SUSPENDED', 'ERROR'] -%}
+    {#- the failed statuses and the blown fuse: what the health rules call failed -#}
+    {%- set failed = dbt_pg_trickle.pgtrickle_health_vocabulary().failed_statuses -%}
+    {%- if info.status not in failed and info.fuse_state != 'blown' -%}
       {%- do log("pg_trickle: " ~ label ~ ": " ~ info.status ~ ", nothing to resume", info=true) -%}
       {{ return(none) }}
     {%- endif -%}

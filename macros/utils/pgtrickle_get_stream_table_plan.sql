@@ -5,17 +5,22 @@
   Args: desired - pgtrickle_stream_table_config(...) plus `query`; actual -
     pgtrickle_get_stream_table_info(...) or none; full_refresh - dbt's --full-refresh.
   Returns: dict(
-    action: 'create' | 'recreate' | 'replace' | 'alter' | 'none' | 'skip' | 'fail'
+    action: 'create' | 'recreate' | 'replace' | 'alter' | 'full_refresh' | 'none' | 'skip' | 'fail'
       ('skip' / 'fail': changes found but on_configuration_change is continue / fail),
     statements: SQL texts to run in one committed transaction (empty unless something changes),
     outcome: what the run result reports, e.g. 'altered (schedule, status)',
-    labels: what differs, dependents: stream tables a recreate drops with cascade,
+    labels: what differs, dependents: stream tables a recreate drops with cascade (and
+    creates again in the same transaction: pgtrickle_get_recreate_dependents_plan),
+    recreated: those among them that are dbt models ({'relation', 'node'}; may be absent),
     held: pgtrickle_held_reason(actual) when that status outlives the run, else none).
   Lifecycle:
     absent -> create (+ alter for what create cannot set: status, fuse);
-    --full-refresh -> drop (cascade when other stream tables read it) + create;
+    --full-refresh -> rebuilt in place (pgtrickle_get_full_refresh_plan);
     query changed -> one alter with the query and whatever else differs, in place (same pgt_id),
-      when pg_trickle can (see pgtrickle_has_create_or_replace), else drop + create;
+      when pg_trickle can (see pgtrickle_has_create_or_replace), else drop + create, the
+      dependents dropped with cascade created again after it; an AUTO model on a DIFFERENTIAL
+      table goes FULL when pg_trickle refuses the query for DIFFERENTIAL
+      (pgtrickle_get_auto_fallback_sql);
     other differences -> one alter with only what differs; else nothing.
   Status: a SUSPENDED table stays SUSPENDED through alters and replaces that would rebuild it
   (status => 'SUSPENDED' goes along, processed last by pg_trickle) unless the model asks for
@@ -25,37 +30,7 @@
 #}
 {% macro pgtrickle_get_stream_table_plan(desired, actual, full_refresh=false) %}
   {%- set relation = desired.relation -%}
-  {%- set immediate = desired.refresh_mode == 'IMMEDIATE' -%}
-  {#- the last four are create-time only (upstream dbt-pgtrickle keys), left out at their defaults -#}
-  {%- set create_args = {
-      'schedule': none if immediate else (desired.schedule or 'calculated'),
-      'refresh_mode': desired.refresh_mode,
-      'initialize': desired.initialize,
-      'diamond_consistency': desired.diamond_consistency,
-      'diamond_schedule_policy': desired.diamond_schedule_policy,
-      'cdc_mode': desired.cdc_mode,
-      'append_only': desired.append_only,
-      'partition_by': desired.partition_by,
-      'max_differential_joins': desired.max_differential_joins,
-      'max_delta_fraction': desired.max_delta_fraction,
-      'pooler_compatibility_mode': desired.pooler_compatibility_mode or none,
-      'output_distribution_column': desired.output_distribution_column,
-      'temporal': desired.temporal or none,
-      'storage_backend': desired.storage_backend,
-  } -%}
-  {#- create cannot set status or fuse settings: an alter in the same transaction does -#}
-  {%- set after_create = {} -%}
-  {%- if desired.status == 'SUSPENDED' -%}{%- do after_create.update({'status': 'SUSPENDED'}) -%}{%- endif -%}
-  {%- if desired.fuse != 'off' -%}{%- do after_create.update({'fuse': desired.fuse}) -%}{%- endif -%}
-  {%- for key in ['fuse_ceiling', 'fuse_sensitivity'] if desired[key] is not none -%}
-    {%- do after_create.update({key: desired[key]}) -%}
-  {%- endfor -%}
-  {%- set create_statements = [
-      'create schema if not exists ' ~ relation.without_identifier().include(database=false),
-      dbt_pg_trickle.pgtrickle_get_create_stream_table_sql(relation, desired.query, create_args)] -%}
-  {%- if after_create -%}
-    {%- do create_statements.append(dbt_pg_trickle.pgtrickle_get_alter_stream_table_sql(relation, after_create)) -%}
-  {%- endif -%}
+  {%- set create_statements = dbt_pg_trickle.pgtrickle_get_create_statements(desired) -%}
 
   {%- if actual is none -%}
     {{ return({'action': 'create', 'statements': create_statements, 'outcome': 'created', 'labels': [], 'dependents': [], 'held': none}) }}
@@ -63,8 +38,7 @@
 
   {%- set drop_sql = dbt_pg_trickle.pgtrickle_get_drop_stream_table_sql(relation, cascade=actual.has_dependents) -%}
   {%- if full_refresh -%}
-    {{ return({'action': 'recreate', 'statements': [drop_sql] + create_statements,
-               'outcome': 'recreated (full refresh)', 'labels': [], 'dependents': dbt_pg_trickle.pgtrickle_get_stream_table_dependents(actual), 'held': none}) }}
+    {{ return(dbt_pg_trickle.pgtrickle_get_full_refresh_plan(desired, actual, [drop_sql] + create_statements)) }}
   {%- endif -%}
 
   {%- set changes = dbt_pg_trickle.pgtrickle_stream_table_changes(desired, actual) -%}
@@ -94,9 +68,10 @@
   {%- endif -%}
 
   {%- if changes.query_changed and not dbt_pg_trickle.pgtrickle_has_create_or_replace() -%}
-    {{ return({'action': 'recreate', 'statements': [drop_sql] + create_statements,
+    {%- set dependents = dbt_pg_trickle.pgtrickle_get_recreate_dependents_plan(actual) -%}
+    {{ return({'action': 'recreate', 'statements': [drop_sql] + create_statements + dependents.statements,
                'outcome': 'recreated (query changed; this pg_trickle cannot replace a query in place)',
-               'labels': changes.labels, 'dependents': dbt_pg_trickle.pgtrickle_get_stream_table_dependents(actual), 'held': none}) }}
+               'labels': changes.labels, 'dependents': dependents.names, 'recreated': dependents.recreated, 'held': none}) }}
   {%- endif -%}
 
   {#- One alter carries everything that differs, the query included: pg_trickle migrates the
@@ -105,6 +80,10 @@
       ORDER BY / LIMIT / OFFSET and ignores topk_*, so such a change would be dropped
       (pg_trickle src/api/create.rs); it delegates to this same alter anyway. -#}
   {%- set statements = [dbt_pg_trickle.pgtrickle_get_alter_stream_table_sql(relation, send, query=(desired.query if changes.query_changed else none))] -%}
+  {%- if changes.query_changed and desired.refresh_mode == 'AUTO' and actual.refresh_mode == 'DIFFERENTIAL' and 'refresh_mode' not in send -%}
+    {#- a new query only FULL can maintain: FULL, as AUTO picks at create (pgtrickle_get_auto_fallback_sql) -#}
+    {%- set statements = [dbt_pg_trickle.pgtrickle_get_auto_fallback_sql(relation, statements[0])] -%}
+  {%- endif -%}
   {%- if status_after -%}
     {%- do statements.append(dbt_pg_trickle.pgtrickle_get_alter_stream_table_sql(relation, {'status': status_after})) -%}
   {%- endif -%}

@@ -11,7 +11,8 @@
     and defining_query (as stored), schedule (none = CALCULATED or IMMEDIATE),
     refresh_mode, status, is_populated, cdc_mode, partition_by, append_only, fuse, fuse_ceiling,
     fuse_sensitivity, diamond_consistency, diamond_schedule_policy, max_differential_joins,
-    max_delta_fraction, consecutive_errors, last_error_message, last_refresh_at,
+    max_delta_fraction, temporal, pooler_compatibility_mode, storage_backend (create-time
+    settings; none where this pg_trickle lacks them), consecutive_errors, last_error_message, last_refresh_at,
     data_timestamp, depth (0 = reads no stream table), dependents (the `schema.name` of every
     stream table reading it, directly or transitively), has_dependents and last_refresh (its
     newest refresh history row as a dict, or none).

@@ -17,10 +17,15 @@
     committed before this returns; a failure part-way aborts the whole block.
   Reads in run-operations must therefore not use `auto_begin=True` (dbt would then send a
   ROLLBACK at the end with no transaction open); see pgtrickle_get_stream_tables_info.
-  Args: label (statement name), statements (list of SQL texts without trailing semicolons).
+  Args: label (statement name), statements (list of SQL texts without trailing semicolons),
+  lifecycle (true for create/alter/drop calls: they first take pgtrickle_lifecycle_lock_sql, in
+  the same transaction, so concurrent dbt threads cannot collide inside pg_trickle).
 #}
-{% macro pgtrickle_run_committed(label, statements) %}
+{% macro pgtrickle_run_committed(label, statements, lifecycle=false) %}
   {% if execute and statements | length > 0 %}
+    {% if lifecycle %}
+      {% set statements = [dbt_pg_trickle.pgtrickle_lifecycle_lock_sql()] + statements %}
+    {% endif %}
     {% if dbt_pg_trickle.pgtrickle_in_model_transaction() %}
       {% call statement(label, auto_begin=True, fetch_result=False) -%}
 {{ statements | join(';\n') }}

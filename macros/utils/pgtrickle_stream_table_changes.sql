@@ -7,7 +7,8 @@
   compared part by part, see pgtrickle_query_matches); INITIALIZING
   counts as ACTIVE; a status pg_trickle set (pgtrickle_held_reason: ERROR, a blown fuse, the
   error limit) is not compared, so a run never overrides it (pgtrickle_resume does); keys dbt
-  does not manage (cdc_mode, fuse_ceiling, fuse_sensitivity left unset) are not compared.
+  does not manage (cdc_mode, fuse_ceiling, fuse_sensitivity left unset) are not compared, nor
+  an append-only mark pg_trickle set by itself (append_only not asked for).
   Returns: dict(query_changed: bool, settings: {alter argument: value to send} for every
     setting that differs, in alter's argument order, labels: names of what changed,
     held: pgtrickle_held_reason(actual)).
@@ -43,7 +44,10 @@
   {%- if desired.cdc_mode is not none and desired.cdc_mode != actual.cdc_mode -%}
     {%- do settings.update({'cdc_mode': desired.cdc_mode}) -%}
   {%- endif -%}
-  {%- if desired.append_only != actual.append_only -%}
+  {#- pg_trickle marks a DIFFERENTIAL table append-only by itself after a refresh that saw only
+      INSERTs and clears the mark at the first UPDATE or DELETE (src/refresh/merge/mod.rs,
+      execute_differential_refresh): a mark the model did not ask for is not a change. -#}
+  {%- if desired.append_only and not actual.append_only -%}
     {%- do settings.update({'append_only': desired.append_only}) -%}
   {%- endif -%}
   {%- if desired.fuse != actual.fuse -%}

@@ -4,8 +4,9 @@
   - given a described stream table (a dict from pgtrickle_get_stream_tables_info), classify it
     for humans and for the refresh operations. Returns one of 'error' (status ERROR),
     'suspended' (SUSPENDED: paused by config, a fuse or the scheduler's error limit), 'erroring'
-    (ACTIVE but failing: consecutive errors), 'initializing' (never populated), 'healthy'. Only
-    'error' and 'suspended' refuse a manual refresh.
+    (ACTIVE but failing: consecutive errors; a last error message alone is a leftover
+    pg_trickle clears on every way back to ACTIVE, as the health rules say), 'initializing'
+    (never populated), 'healthy'. Only 'error' and 'suspended' refuse a manual refresh.
   - given a name ('schema.name' or 'name' in the target schema), the upstream dbt-pgtrickle
     macro of this name: reads pg_stat_stream_tables and returns dict(status: 'drained' (the
     scheduler is drained), 'paused' (SUSPENDED, or CDC paused), 'erroring' (consecutive errors or
@@ -18,7 +19,8 @@
     {%- set info = name -%}
     {%- if info.status == 'ERROR' -%}{{ return('error') }}
     {%- elif info.status == 'SUSPENDED' -%}{{ return('suspended') }}
-    {%- elif info.consecutive_errors > 0 or info.last_error_message -%}{{ return('erroring') }}
+    {#- a last error message alone is a leftover, not an error (docs/health.md) -#}
+    {%- elif info.consecutive_errors > 0 -%}{{ return('erroring') }}
     {%- elif not info.is_populated -%}{{ return('initializing') }}
     {%- else -%}{{ return('healthy') }}
     {%- endif -%}

@@ -13,6 +13,8 @@ import pytest
 from psycopg import sql
 from psycopg.rows import dict_row
 
+from . import _observe
+
 Conn = psycopg.Connection[Any]
 Row = dict[str, Any]
 
@@ -21,9 +23,10 @@ SIMPLE_QUERY = "SELECT id, v FROM src"
 
 
 def rows(conn: Conn, query: str | sql.Composable, params: Sequence[Any] | None = None) -> list[Row]:
-    with conn.cursor(row_factory=dict_row) as cur:
+    with _observed("rows", conn, query) as seen, conn.cursor(row_factory=dict_row) as cur:
         cur.execute(query, params)  # type: ignore[arg-type]
-        return cur.fetchall()
+        seen.append(cur.fetchall())
+    return seen[0]  # type: ignore[no-any-return]
 
 
 def row(conn: Conn, query: str | sql.Composable, params: Sequence[Any] | None = None) -> Row | None:
@@ -32,10 +35,11 @@ def row(conn: Conn, query: str | sql.Composable, params: Sequence[Any] | None = 
 
 
 def scalar(conn: Conn, query: str | sql.Composable, params: Sequence[Any] | None = None) -> Any:
-    with conn.cursor() as cur:
+    with _observed("scalar", conn, query) as seen, conn.cursor() as cur:
         cur.execute(query, params)  # type: ignore[arg-type]
         first = cur.fetchone()
-        return None if first is None else first[0]
+        seen.append(None if first is None else first[0])
+    return seen[0]
 
 
 def call(conn: Conn, function: str, *args: Any, **kwargs: Any) -> Any:
@@ -45,10 +49,28 @@ def call(conn: Conn, function: str, *args: Any, **kwargs: Any) -> Any:
     query = sql.SQL("SELECT {}.{}({})").format(
         sql.Identifier("pgtrickle"), sql.Identifier(function), sql.SQL(", ").join(parts)
     )
-    with conn.cursor() as cur:
+    with _observed("call", conn, function) as seen, conn.cursor() as cur:
         cur.execute(query, [*args, *kwargs.values()])
         first = cur.fetchone()
-        return None if first is None else first[0]
+        seen.append(None if first is None else first[0])
+    return seen[0]
+
+
+@contextmanager
+def _observed(kind: str, conn: Conn, what: str | sql.Composable) -> Iterator[list[Any]]:
+    """Hand the block a list for its one result; record it, or the error, for
+    `scripts/differential.py` when `PGTRICKLE_OBSERVE` is set (see `_observe`)."""
+    seen: list[Any] = []
+    if not _observe.enabled():
+        yield seen
+        return
+    label = what if isinstance(what, str) else what.as_string(conn)
+    try:
+        yield seen
+    except psycopg.Error as exc:
+        _observe.record_error(label, exc)
+        raise
+    _observe.record(kind, label, seen[0] if seen else None)
 
 
 def split_name(name: str) -> tuple[str, str]:

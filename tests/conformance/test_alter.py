@@ -392,3 +392,50 @@ def test_ownership_needs_usage_of_the_owner_not_membership(
             as_role(pgtrickle_conn, member, function, "public.t", **kwargs)
         assert_pg_error(err.value, "42501", refused(pgtrickle_version, function))
         assert snapshot(pgtrickle_conn, "public.t") == before
+
+
+MATVIEW_REFUSED = (
+    "unsupported operator for DIFFERENTIAL mode: Materialized view 'public.mv' cannot be used"
+    " as a source in DIFFERENTIAL mode."
+)
+
+
+def test_new_query_is_checked_against_the_stored_mode_without_auto_fallback(
+    pgtrickle_db: TestDatabase, pgtrickle_conn: Conn
+) -> None:
+    """Mirrors pg_trickle src/api/alter.rs, alter_stream_table_query: the new query goes
+    through src/api/mod.rs, validate_and_parse_query with the stored mode and is_auto false,
+    so a table created with AUTO (stored DIFFERENTIAL) refuses a query only FULL can maintain
+    (a materialized view source: src/dvm/parser/rewrites.rs, reject_materialized_views) with
+    0A000 instead of falling back to FULL, and changes nothing."""
+    conn = pgtrickle_conn
+    make_source(conn)
+    conn.execute("CREATE MATERIALIZED VIEW public.mv AS SELECT id, v FROM src")
+    create_st(conn, "public.t", refresh_mode="AUTO")
+    before = snapshot(conn, "public.t")
+    assert before["catalog"][0]["refresh_mode"] == "DIFFERENTIAL"
+    with pytest.raises(psycopg.Error) as err:
+        alter(conn, "public.t", query="SELECT id, v FROM public.mv")
+    assert_pg_error(err.value, "0A000", prefix=MATVIEW_REFUSED)
+    with pgtrickle_db.connect() as other:
+        assert snapshot(other, "public.t") == before
+
+
+def test_auto_create_over_a_materialized_view_stores_full(
+    pgtrickle_db: TestDatabase, pgtrickle_conn: Conn
+) -> None:
+    """Mirrors pg_trickle src/api/mod.rs, validate_and_parse_query: at create, AUTO falls back
+    to FULL for a query DIFFERENTIAL cannot maintain; DIFFERENTIAL itself is refused."""
+    conn = pgtrickle_conn
+    make_source(conn)
+    conn.execute("CREATE MATERIALIZED VIEW public.mv AS SELECT id, v FROM src")
+    create_st(conn, "public.auto_t", "SELECT id, v FROM public.mv", refresh_mode="AUTO")
+    with pytest.raises(psycopg.Error) as err:
+        create_st(conn, "public.diff_t", "SELECT id, v FROM public.mv")
+    assert_pg_error(err.value, "0A000", prefix=MATVIEW_REFUSED)
+    with pgtrickle_db.connect() as other:
+        entry = st(other, "public.auto_t")
+        assert entry is not None
+        assert entry["refresh_mode"] == "FULL"
+        assert content(other, "public.auto_t") == query_result(other, "SELECT id, v FROM src")
+        assert st(other, "public.diff_t") is None

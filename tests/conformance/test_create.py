@@ -70,28 +70,28 @@ def test_13_04_create_without_initialize_then_manual_refresh(
 ) -> None:
     conn = pgtrickle_conn
     make_source(conn)
+    # A running scheduler refreshes an unpopulated table at its next tick whatever its tier
+    # (pg_trickle src/scheduler/mod.rs, check_schedule), so the INITIALIZING state is read
+    # inside the creating transaction, and the manual refresh runs there too.
     with conn.transaction():
         create_st(conn, "public.t", initialize=False)
-        # A running scheduler populates unpopulated tables at its next tick, but never
-        # touches `frozen` ones; that keeps the INITIALIZING state observable after commit.
-        call(conn, "alter_stream_table", "public.t", tier="frozen")
-
-    with pgtrickle_db.connect() as other:
-        entry = st(other, "public.t")
+        entry = st(conn, "public.t")
         assert entry is not None
         assert entry["status"] == "INITIALIZING"
         assert entry["is_populated"] is False
         for column in ("data_timestamp", "last_refresh_at", "frontier", "effective_refresh_mode"):
             assert entry[column] is None, column
-        assert history(other, "public.t") == []
-        assert content(other, "public.t") == []
+        assert history(conn, "public.t") == []
+        assert content(conn, "public.t") == []
         view = row(
-            other,
+            conn,
             "SELECT staleness, stale FROM pgtrickle.pg_stat_stream_tables WHERE pgt_name = 't'",
         )
         assert view == {"staleness": None, "stale": None}
+        with pgtrickle_db.connect() as other:
+            assert st(other, "public.t") is None
 
-    call(conn, "refresh_stream_table", "public.t")
+        call(conn, "refresh_stream_table", "public.t")
 
     with pgtrickle_db.connect() as other:
         entry = st(other, "public.t")
@@ -267,6 +267,8 @@ def test_04_1_failing_initial_population_leaves_nothing(pgtrickle_conn: Conn) ->
     assert regclass(pgtrickle_conn, "public.t") is None
 
 
+NO_LOGICAL_WAL = "invalid argument: pg_trickle.cdc_mode = 'wal' requires wal_level = logical"
+
 # (query, kwargs, sqlstate, exact message or None, message prefix or None)
 QUERY_ERRORS: list[tuple[str, dict[str, Any], str, str | None, str | None]] = [
     (
@@ -276,11 +278,32 @@ QUERY_ERRORS: list[tuple[str, dict[str, Any], str, str | None, str | None]] = [
         "query parse error: Expected 1 statement, got 2",
         None,
     ),
+    # pg_trickle src/api/mod.rs, validate_and_parse_query: a query without tables is refused
+    # by the incremental parser first where one runs (DIFFERENTIAL, IMMEDIATE; its message
+    # goes on with parse-tree fields), else when the tables are collected (FULL, and AUTO
+    # after falling back to FULL).
     (
         "SELECT 1 AS x",
         {},
         "42000",
-        "query parse error: Defining query references no tables",
+        None,
+        "query parse error: Defining query must have a FROM clause (",
+    ),
+    *(
+        (
+            "SELECT 1 AS x",
+            {"refresh_mode": mode},
+            "42000",
+            "query parse error: Defining query references no tables",
+            None,
+        )
+        for mode in ("FULL", "AUTO")
+    ),
+    (
+        "SELECT FROM src",
+        {},
+        "42000",
+        "query parse error: Defining query returns no columns",
         None,
     ),
     *(
@@ -317,7 +340,10 @@ QUERY_ERRORS: list[tuple[str, dict[str, Any], str, str | None, str | None]] = [
     QUERY_ERRORS,
     ids=[
         "two-statements",
-        "no-table",
+        "no-from",
+        "no-table-full",
+        "no-table-auto",
+        "no-columns",
         "limit-full",
         "limit-diff",
         "limit-auto",
@@ -350,17 +376,18 @@ def test_04_1_offset_without_order_by_limit_is_rejected(pgtrickle_conn: Conn) ->
 
 
 def test_03_4_wal_cdc_requires_logical_wal(pgtrickle_conn: Conn) -> None:
+    """Mirrors pg_trickle src/api/mod.rs, validate_requested_cdc_mode_requirements: it asks
+    src/cdc/rebuild.rs, can_use_logical_replication_for_mode, which itself refuses 'wal'
+    without logical WAL, in its own words (naming the GUC). The "... and an available
+    replication slot" text is only reached with logical WAL and no free slot."""
     if wal_is_logical(pgtrickle_conn):
         pytest.skip("wal_level = logical on this server: 'wal' is accepted")
     make_source(pgtrickle_conn)
+    before = snapshot(pgtrickle_conn)
     with pytest.raises(psycopg.Error) as err:
         create_st(pgtrickle_conn, "public.t", cdc_mode="wal")
-    assert_pg_error(
-        err.value,
-        "22023",
-        "invalid argument: cdc_mode = 'wal' requires wal_level = logical"
-        " and an available replication slot",
-    )
+    assert_pg_error(err.value, "22023", NO_LOGICAL_WAL)
+    assert snapshot(pgtrickle_conn) == before
 
 
 @pytest.mark.parametrize(("given", "stored"), [(" Trigger ", "trigger"), ("AUTO", "auto")])
@@ -494,10 +521,9 @@ def test_03_4_immediate_with_wal_cdc_is_rejected(pgtrickle_conn: Conn) -> None:
         # Either cdc_mode check is accepted without logical WAL (pg_trickle src/api/alter.rs,
         # create_stream_table_impl: enforce_cdc_refresh_mode_interaction, then
         # validate_requested_cdc_mode_requirements).
-        no_wal = "invalid argument: cdc_mode = 'wal' requires wal_level = logical"
         primary = err.value.diag.message_primary or ""
         assert err.value.sqlstate == "22023"
-        assert primary.startswith((incompatible, no_wal)), primary
+        assert primary.startswith((incompatible, NO_LOGICAL_WAL)), primary
     assert snapshot(pgtrickle_conn) == before
 
 

@@ -49,6 +49,34 @@ def test_13_15_drop_removes_everything(pgtrickle_db: TestDatabase, pgtrickle_con
         other.execute("DELETE FROM src WHERE id = 7")
 
 
+def _change_buffers(conn: Conn) -> list[str]:
+    found = scalar(
+        conn,
+        "SELECT coalesce(array_agg(c.relname::text ORDER BY c.relname), '{}') FROM pg_class c"
+        " WHERE c.relnamespace = 'pgtrickle_changes'::regnamespace AND c.relkind = 'r'"
+        " AND c.relname LIKE 'changes%%'",
+    )
+    return list(found)
+
+
+@pytest.mark.requires_double
+def test_13_15_drop_removes_the_change_buffer(pgtrickle_conn: Conn) -> None:
+    """The double only: pg_trickle 0.67.0 names a source's change buffer
+    `changes_<source_stable_name>` (src/api/helpers.rs, setup_cdc_for_source, with
+    src/cdc/mod.rs, create_change_buffer_table), but when the last stream table reading the
+    source goes, cleanup_cdc_for_source drops `changes_<oid>`, which does not exist: the
+    buffer table, its sequence and index stay behind. The double drops the buffer."""
+    make_source(pgtrickle_conn)
+    before = _change_buffers(pgtrickle_conn)
+    create_st(pgtrickle_conn, "public.a")
+    create_st(pgtrickle_conn, "public.b")
+    assert len(_change_buffers(pgtrickle_conn)) == len(before) + 1
+    call(pgtrickle_conn, "drop_stream_table", "public.a")
+    assert len(_change_buffers(pgtrickle_conn)) == len(before) + 1
+    call(pgtrickle_conn, "drop_stream_table", "public.b")
+    assert _change_buffers(pgtrickle_conn) == before
+
+
 def test_13_15_drop_keeps_other_tables(pgtrickle_conn: Conn) -> None:
     make_source(pgtrickle_conn)
     create_st(pgtrickle_conn, "public.a")
@@ -154,3 +182,51 @@ def test_04_5_non_owner_may_not_drop(pgtrickle_conn: Conn, pgtrickle_version: st
         as_role(pgtrickle_conn, role, "drop_stream_table", "public.t")
     assert_pg_error(err.value, "42501", refused(pgtrickle_version, "drop_stream_table"))
     assert snapshot(pgtrickle_conn, "public.t") == before
+
+
+def test_dropped_source_sets_every_reader_to_error_without_message(
+    pgtrickle_db: TestDatabase, pgtrickle_conn: Conn
+) -> None:
+    """Mirrors pg_trickle src/hooks.rs, handle_dropped_table: every stream table reading the
+    dropped table goes to ERROR whatever its status (StreamTableMeta::update_status writes no
+    message). The cascade after it (find_transitive_downstream_sts) looks for readers with
+    find_downstream_pgt_ids, which matches only TABLE / FOREIGN_TABLE dependencies, so a
+    stream table reading one of them (a STREAM_TABLE dependency) keeps its status; stream
+    tables on other sources are untouched."""
+    conn = pgtrickle_conn
+    make_source(conn)
+    make_source(conn, "public.other")
+    create_st(conn, "public.a")
+    create_st(conn, "public.b", "SELECT id, v FROM public.a")
+    create_st(conn, "public.c")
+    call(conn, "alter_stream_table", "public.c", status="SUSPENDED")
+    create_st(conn, "public.d", "SELECT id, v FROM public.other")
+    conn.execute("DROP TABLE public.src")
+    with pgtrickle_db.connect() as other:
+        for name in ("public.a", "public.c"):
+            entry = st(other, name)
+            assert entry is not None, name
+            assert entry["status"] == "ERROR", name
+            assert entry["last_error_message"] is None, name
+        for name in ("public.b", "public.d"):
+            entry = st(other, name)
+            assert entry is not None, name
+            assert entry["status"] == "ACTIVE", name
+
+
+def test_dropped_stream_table_leaves_its_readers_alone(
+    pgtrickle_db: TestDatabase, pgtrickle_conn: Conn
+) -> None:
+    """Mirrors pg_trickle src/hooks.rs, handle_dropped_table: a dropped storage table only
+    loses its catalog row (handle_st_storage_dropped); stream tables reading it keep their
+    status."""
+    conn = pgtrickle_conn
+    make_source(conn)
+    create_st(conn, "public.a")
+    create_st(conn, "public.b", "SELECT id, v FROM public.a")
+    conn.execute("DROP TABLE public.a")
+    with pgtrickle_db.connect() as other:
+        assert st(other, "public.a") is None
+        reader = st(other, "public.b")
+        assert reader is not None
+        assert reader["status"] == "ACTIVE"

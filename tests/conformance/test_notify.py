@@ -1,11 +1,13 @@
-"""NOTIFY: what pg_trickle sends on `pg_trickle_alert` and `pg_trickle_refresh`, and when not.
+"""NOTIFY: what pg_trickle sends on `pg_trickle_alert`, `pg_trickle_refresh` and
+`pgtrickle_alert`, and when not.
 
 Payloads as built by pg_trickle src/monitor/alert.rs (emit_alert, build_alert_payload: the
 keys `event`, `pgt_schema`, `pgt_name`, `st` plus each event's own) and
 src/api/refresh_ops.rs (execute_manual_full_refresh: `NOTIFY pg_trickle_refresh` after a
 FULL refresh of a stream table that has user triggers). Manual refreshes send no
 `refresh_completed`: only the scheduler does (src/scheduler/mod.rs). Stream tables in
-pooler-compatibility mode send nothing. Every notification is received on a separate,
+pooler-compatibility mode send nothing. A blown fuse goes to a third channel, `pgtrickle_alert`
+(src/scheduler/mod.rs, evaluate_fuse). Every notification is received on a separate,
 LISTENing connection, after the sender committed.
 
 Per version (`alert_keys`): 0.67.0's build_alert_payload starts with `event`, `pgt_schema`,
@@ -25,7 +27,8 @@ from psycopg import sql
 
 from airflow_provider_pgtrickle.testing.server import TestDatabase
 
-from ._helpers import Conn, call, create_st, make_source, scalar
+from . import _observe
+from ._helpers import Conn, call, create_st, make_source, scalar, st
 from ._versions import V0108, V067, expected
 
 Notes = Callable[..., list[tuple[str, Any]]]
@@ -43,10 +46,11 @@ def alert_keys(conn: Conn, version: str, event: str, table: str = "public.t") ->
 
 @contextmanager
 def listening(db: TestDatabase) -> Iterator[Notes]:
-    """A separate connection LISTENing on both channels; `notes()` returns what arrived."""
+    """A separate connection LISTENing on the three channels; `notes()` returns what arrived."""
     with db.connect(autocommit=True) as listener:
         listener.execute("LISTEN pg_trickle_alert")
         listener.execute("LISTEN pg_trickle_refresh")
+        listener.execute("LISTEN pgtrickle_alert")
 
         def notes(*, wait: float = 1.0, table: str | None = None) -> list[tuple[str, Any]]:
             out: list[tuple[str, Any]] = []
@@ -56,6 +60,7 @@ def listening(db: TestDatabase) -> Iterator[Notes]:
                 except ValueError:
                     payload = note.payload
                 out.append((note.channel, payload))
+                _observe.record("notify", note.channel, payload)
             if table is None:
                 return out
             # A real server's scheduler may speak about other tables meanwhile.
@@ -67,6 +72,7 @@ def listening(db: TestDatabase) -> Iterator[Notes]:
                 in (
                     payload.get("st"),
                     f"{payload.get('schema')}.{payload.get('stream_table')}",
+                    payload.get("stream_table"),
                 )
             ]
 
@@ -243,3 +249,34 @@ def test_scheduler_in_pooler_compatibility_mode_is_silent(
         call(conn, "resume_stream_table", "public.t")
         pgtrickle_tick()
         assert notes(wait=0.5, table="public.t") == []
+
+
+@pytest.mark.requires_double  # the double's tick stands in for the scheduler's timing
+def test_blown_fuse_suspends_and_is_announced_on_pgtrickle_alert(
+    pgtrickle_db: TestDatabase,
+    pgtrickle_conn: Conn,
+    pgtrickle_tick: Callable[[], list[dict[str, Any]]],
+) -> None:
+    """Mirrors pg_trickle src/scheduler/mod.rs, evaluate_fuse: more pending changes than the
+    fuse's ceiling blow it before any refresh (StreamTableMeta::blow_fuse: fuse_state blown,
+    status SUSPENDED, blow_reason) and send {"event": "fuse_blown", "stream_table":
+    "<schema>.<name>", "pending", "ceiling"} on `pgtrickle_alert`, whatever the pooler mode."""
+    conn = pgtrickle_conn
+    make_source(conn)
+    create_st(conn, "public.t", schedule="calculated", pooler_compatibility_mode=True)
+    call(conn, "alter_stream_table", "public.t", fuse="on", fuse_ceiling=1)
+    conn.execute("INSERT INTO src VALUES (4, 40), (5, 50)")
+    with listening(pgtrickle_db) as notes:
+        assert pgtrickle_tick() == []
+        got = notes(table="public.t")
+    assert got == [
+        (
+            "pgtrickle_alert",
+            {"event": "fuse_blown", "stream_table": "public.t", "pending": 2, "ceiling": 1},
+        )
+    ]
+    with pgtrickle_db.connect() as other:
+        entry = st(other, "public.t")
+        assert entry is not None
+        assert (entry["fuse_state"], entry["status"]) == ("blown", "SUSPENDED")
+        assert entry["blow_reason"] == "change buffer count (2) exceeded ceiling (1)"

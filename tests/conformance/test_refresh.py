@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from airflow_provider_pgtrickle.testing.server import TestDatabase
 
@@ -60,7 +61,9 @@ def test_13_11_differential_refresh_applies_changes(
         assert manual["initiated_by"] == "MANUAL"
         assert manual["status"] == "COMPLETED"
         assert manual["action"] == "DIFFERENTIAL"
-        assert (manual["rows_inserted"], manual["rows_deleted"]) == (2, 1)
+        # pg_trickle src/refresh/merge/mod.rs, execute_differential_refresh returns
+        # (rows the MERGE wrote, 0): two inserted and one deleted row are 3 "inserted".
+        assert (manual["rows_inserted"], manual["rows_deleted"]) == (3, 0)
         assert manual["start_time"] == manual["end_time"] == now
 
 
@@ -287,3 +290,65 @@ def test_full_path_refresh_without_upstream_change_keeps_data_timestamp(
         assert third is not None
         assert third["data_timestamp"] > second["data_timestamp"]
         assert content(other, "public.down") == query_result(other, SIMPLE_QUERY)
+
+
+TOPK_QUERY = "SELECT id, v FROM src ORDER BY v DESC LIMIT 2"
+
+
+def unconsumed_changes(conn: Conn, name: str) -> int:
+    """Change-buffer rows of the table sources of `name` above its frontier (as pg_trickle
+    names buffers: src/cdc/mod.rs, changes_<source_stable_name or oid>)."""
+    found = 0
+    buffers = conn.execute(
+        "SELECT 'changes_' || coalesce(to_jsonb(ct) ->> 'source_stable_name',"
+        " d.source_relid::text), coalesce((s.frontier -> 'sources' -> d.source_relid::text"
+        " ->> 'lsn')::pg_lsn, '0/0')::text FROM pgtrickle.pgt_stream_tables s"
+        " JOIN pgtrickle.pgt_dependencies d ON d.pgt_id = s.pgt_id AND d.source_type = 'TABLE'"
+        " LEFT JOIN pgtrickle.pgt_change_tracking ct ON ct.source_relid = d.source_relid"
+        " WHERE s.pgt_schema || '.' || s.pgt_name = %s",
+        [name],
+    ).fetchall()
+    for buffer, seen in buffers:
+        found += scalar(
+            conn,
+            sql.SQL("SELECT count(*) FROM {} WHERE lsn > %s::pg_lsn").format(
+                sql.Identifier("pgtrickle_changes", buffer)
+            ),
+            [seen],
+        )
+    return found
+
+
+def test_manual_topk_refresh_moves_no_catalog_timestamp_nor_frontier(
+    pgtrickle_db: TestDatabase, pgtrickle_conn: Conn
+) -> None:
+    """Mirrors pg_trickle src/api/refresh_ops.rs: execute_manual_refresh (a TopK table takes
+    src/refresh/merge/insert.rs, execute_topk_refresh: one MERGE of the ORDER BY ... LIMIT
+    query) records the refresh in the history (action FULL) and writes effective_refresh_mode,
+    but no last_refresh_at, data_timestamp or frontier; so the source's buffer rows stay."""
+    conn = pgtrickle_conn
+    make_source(conn)
+    create_st(conn, "public.t", TOPK_QUERY, cdc_mode="trigger")
+    with pgtrickle_db.connect() as other:
+        before = st(other, "public.t")
+        runs = len(history(other, "public.t"))
+    assert before is not None
+    conn.execute("INSERT INTO src VALUES (4, 40)")
+    refresh(conn, "public.t")
+    with pgtrickle_db.connect() as other:
+        after = st(other, "public.t")
+        assert after is not None
+        for column in ("last_refresh_at", "data_timestamp", "frontier", "status", "is_populated"):
+            assert after[column] == before[column], column
+        assert after["effective_refresh_mode"] == "TOP_K"
+        assert content(other, "public.t") == [(3, 30), (4, 40)]
+        newest = history(other, "public.t")
+        assert len(newest) == runs + 1
+        latest = newest[-1]
+        assert (latest["action"], latest["status"], latest["initiated_by"]) == (
+            "FULL",
+            "COMPLETED",
+            "MANUAL",
+        )
+        assert latest["rows_inserted"] > 0
+        assert unconsumed_changes(other, "public.t") >= 1

@@ -95,7 +95,26 @@ SIGNATURES: dict[str, dict[str, tuple[list[tuple[str, str, str | None]], bool]]]
     },
 }
 
-VOID_FUNCTIONS = set(SIGNATURES[V067]) - {"get_refresh_history"}
+# get_refresh_history RETURNS TABLE (...), per version: sql/archive/pg_trickle--0.67.0.sql;
+# sql/archive/pg_trickle--0.108.3.sql (rows_updated in the middle, two reason columns last).
+_HISTORY_HEAD = (
+    "TABLE(refresh_id bigint, data_timestamp timestamp with time zone,"
+    " start_time timestamp with time zone, end_time timestamp with time zone, action text,"
+    " status text, rows_inserted bigint,"
+)
+RESULTS = {
+    V067: {
+        "get_refresh_history": _HISTORY_HEAD
+        + " rows_deleted bigint, duration_ms double precision, error_message text)",
+    },
+    V0108: {
+        "get_refresh_history": _HISTORY_HEAD
+        + " rows_updated bigint, rows_deleted bigint, duration_ms double precision,"
+        " error_message text, refresh_reason text, refresh_reason_detail text)",
+    },
+}
+
+VOID_FUNCTIONS = set(SIGNATURES[V067]) - set(RESULTS[V067])
 
 
 def render(args: list[tuple[str, str, str | None]]) -> str:
@@ -110,28 +129,37 @@ def test_13_24_argument_names_and_defaults(
     pgtrickle_conn: Conn, pgtrickle_version: str, function: str
 ) -> None:
     """One overload per function; its input arguments' names, types and defaults (what
-    named-notation calls resolve against), STRICT and the return type, per version (see
-    `SIGNATURES`). Only the input arguments' names are compared: a RETURNS TABLE function
-    (upstream's get_refresh_history) also lists its result columns in proargnames."""
+    named-notation calls resolve against), STRICT and the result, per version (see
+    `SIGNATURES` and `RESULTS`)."""
     args, strict = expected(pgtrickle_version, SIGNATURES)[function]
+    results = expected(pgtrickle_version, RESULTS)
+    # proargnames also lists a RETURNS TABLE function's result columns (mode 't'): only
+    # the input arguments are compared here, the result by RESULTS below. proargmodes is
+    # NULL when every argument is an input, and unnest pads it with NULLs.
     found = row(
         pgtrickle_conn,
-        "SELECT count(*) OVER () AS overloads, p.proargnames[1:p.pronargs] AS proargnames,"
+        "SELECT count(*) OVER () AS overloads,"
+        " (SELECT array_agg(a.name ORDER BY a.n) FROM unnest(p.proargnames, p.proargmodes)"
+        "  WITH ORDINALITY AS a(name, mode, n) WHERE a.mode IS NULL OR a.mode IN ('i', 'b', 'v'))"
+        " AS input_names,"
         " p.pronargs, p.pronargdefaults,"
         " pg_get_function_arguments(p.oid) AS arguments, p.proisstrict,"
-        " format_type(p.prorettype, NULL) AS returns"
+        " format_type(p.prorettype, NULL) AS returns,"
+        " pg_get_function_result(p.oid) AS result"
         " FROM pg_proc p WHERE p.pronamespace = 'pgtrickle'::regnamespace AND p.proname = %s",
         [function],
     )
     assert found is not None, function
     assert found["overloads"] == 1
-    assert found["proargnames"] == [name for name, _, _ in args]
+    assert found["input_names"] == [name for name, _, _ in args]
     assert found["pronargs"] == len(args)
     assert found["pronargdefaults"] == sum(default is not None for _, _, default in args)
     assert found["arguments"] == render(args)
     assert found["proisstrict"] is strict
     if function in VOID_FUNCTIONS:
         assert found["returns"] == "void"
+    else:
+        assert found["result"] == results[function]
 
 
 def test_13_24_named_notation_calls(pgtrickle_conn: Conn) -> None:

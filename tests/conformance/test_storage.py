@@ -63,19 +63,37 @@ def test_13_22_aggregate_carries_pgt_count(pgtrickle_conn: Conn) -> None:
     assert count == {"data_type": "bigint", "is_nullable": "NO", "column_default": "0"}
 
 
+def _row_id_indexes(conn: Conn) -> list[dict[str, object]]:
+    """Indexes of public.t keyed on __pgt_row_id alone, with their INCLUDE columns."""
+    return rows(
+        conn,
+        "SELECT i.indisunique AS is_unique,"
+        " (SELECT array_agg(a.attname::text ORDER BY k.n) FROM unnest(i.indkey)"
+        "  WITH ORDINALITY AS k(attnum, n) JOIN pg_attribute a"
+        "  ON a.attrelid = i.indrelid AND a.attnum = k.attnum WHERE k.n > i.indnkeyatts)"
+        " AS included"
+        " FROM pg_index i JOIN pg_attribute a"
+        " ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]"
+        " WHERE i.indrelid = 'public.t'::regclass AND i.indnkeyatts = 1"
+        " AND a.attname = '__pgt_row_id'",
+    )
+
+
 def test_09_row_id_unique_index_with_keyed_source(pgtrickle_conn: Conn) -> None:
+    """Mirrors pg_trickle src/api/mod.rs, setup_storage_table: a unique index on
+    __pgt_row_id; with pg_trickle.auto_index on (the default) and at most 8 query columns it
+    covers them (INCLUDE), in the query's order."""
     make_source(pgtrickle_conn)
     create_st(pgtrickle_conn, "public.t")
-    assert (
-        scalar(
-            pgtrickle_conn,
-            "SELECT count(*) FROM pg_index i JOIN pg_attribute a"
-            " ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)"
-            " WHERE i.indrelid = 'public.t'::regclass AND i.indisunique"
-            " AND i.indnatts = 1 AND a.attname = '__pgt_row_id'",
-        )
-        == 1
-    )
+    assert _row_id_indexes(pgtrickle_conn) == [{"is_unique": True, "included": ["id", "v"]}]
+
+
+def test_09_row_id_index_covers_at_most_eight_columns(pgtrickle_conn: Conn) -> None:
+    """Mirrors pg_trickle src/api/mod.rs, setup_storage_table (COVERING_INDEX_MAX_COLUMNS)."""
+    make_source(pgtrickle_conn)
+    columns = ", ".join(["id", "v"] + [f"v + {i} AS c{i}" for i in range(7)])
+    create_st(pgtrickle_conn, "public.t", f"SELECT {columns} FROM src")
+    assert _row_id_indexes(pgtrickle_conn) == [{"is_unique": True, "included": None}]
 
 
 def test_09_storage_is_an_ordinary_table_owned_by_caller(pgtrickle_conn: Conn) -> None:

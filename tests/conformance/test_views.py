@@ -223,7 +223,7 @@ def test_13_19_stale_false_for_fresh_duration(pgtrickle_conn: Conn) -> None:
 def test_13_19_stale_true_once_duration_elapsed(pgtrickle_conn: Conn) -> None:
     make_source(pgtrickle_conn)
     create_st(pgtrickle_conn, "public.t", schedule="1s")
-    # A running scheduler would refresh a 1 s table; it never touches `frozen` ones, and the
+    # A running scheduler would refresh a 1 s table; it skips populated `frozen` ones, and the
     # views ignore tier multipliers.
     call(pgtrickle_conn, "alter_stream_table", "public.t", tier="frozen")
     time.sleep(1.2)

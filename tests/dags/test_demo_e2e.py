@@ -9,6 +9,7 @@ against the raw tables.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import signal
@@ -103,6 +104,15 @@ def test_demo_builds_refreshes_and_reports(
     progress = re.findall(r"\[(\d+)/(\d+)\] (\S+) \.\.\. ok", out)
     assert len(progress) >= 30, out
     assert progress[0][0] == "1"
+    # The count is of the DAG's tasks: it never passes its total, which never grows while a
+    # DAG runs (mapped tasks used to add to it as their instances appeared).
+    assert [p for p in progress if int(p[0]) > int(p[1])] == []
+    grew = [
+        (before, after)
+        for before, after in itertools.pairwise(progress)
+        if after[1] != before[1] and after[0] != "1"  # a new total only where a DAG starts
+    ]
+    assert grew == [], out
     assert f"Kept database `{demo_database.dbname}`" in out
     assert f"dbname={demo_database.dbname}" in out
     assert password not in out

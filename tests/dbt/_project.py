@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from airflow_provider_pgtrickle.testing.server import TestDatabase
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 INTEGRATION_PROJECT = REPO_ROOT / "integration_tests"
 
@@ -139,3 +141,46 @@ class DbtProject:
 
     def remove(self, relative: str) -> None:
         (self.path / relative).unlink()
+
+    # The project's own files, as opposed to what dbt writes (target/, logs/, dbt_packages/).
+    SOURCE_DIRS = ("models", "seeds", "tests", "macros")
+
+    def sources(self) -> dict[str, str]:
+        """Every file of the project's source folders: relative path -> text."""
+        return {
+            str(file.relative_to(self.path)): file.read_text(encoding="utf-8")
+            for folder in self.SOURCE_DIRS
+            if (self.path / folder).is_dir()
+            for file in sorted((self.path / folder).rglob("*"))
+            if file.is_file()
+        }
+
+    def restore(self, sources: dict[str, str]) -> list[str]:
+        """Put the source folders back as `sources` (from `sources()`) has them: edited files
+        rewritten, added ones removed. Returns the paths it changed."""
+        changed = []
+        for relative, text in self.sources().items():
+            if relative not in sources:
+                (self.path / relative).unlink()
+                changed.append(relative)
+            elif text != sources[relative]:
+                (self.path / relative).write_text(sources[relative], encoding="utf-8")
+                changed.append(relative)
+        for relative, text in sources.items():
+            if not (self.path / relative).exists():
+                self.write(relative, text)
+                changed.append(relative)
+        return sorted(changed)
+
+
+def drop_every_stream_table(db: TestDatabase) -> None:
+    """Empty pg_trickle's catalog, whoever created the tables (cheaper than a dbt operation)."""
+    with db.connect() as conn:
+        while True:
+            row = conn.execute(
+                "select pgt_schema || '.' || pgt_name from pgtrickle.pgt_stream_tables"
+                " order by pgt_id limit 1"
+            ).fetchone()
+            if row is None:
+                return
+            conn.execute('select pgtrickle.drop_stream_table(name => %s, "cascade" => true)', row)

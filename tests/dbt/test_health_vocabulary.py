@@ -5,18 +5,22 @@ connection, is judged by all four callers with the same limit (max_staleness 60 
 must give the same verdict in the same words (`airflow_provider_pgtrickle.vocabulary.health`,
 docs/health.md). Ages ("3600s ago") are read at different moments, so they are compared with
 the digits blanked out. The rows the callers disagreed on before are `leftover_error` (a last
-error message next to zero consecutive errors) and `immediate_quiet` (an IMMEDIATE table
-whose last refresh is old because nothing was written).
+error message next to zero consecutive errors), `immediate_quiet` (an IMMEDIATE table
+whose last refresh is old because nothing was written) and `fuse_blown_resumed` (an ACTIVE
+table whose fuse is still blown: only the UI page failed it). The UI page colours the same
+verdicts (its own staleness is the table's schedule, not the 60 s limit).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -79,6 +83,22 @@ CASES: dict[str, Case] = {
         "failed",
         "is SUSPENDED: broken source",
     ),
+    # What the scheduler leaves when a fuse blows (pg_trickle src/catalog.rs, blow_fuse) ...
+    "fuse_blown": Case(
+        "DIFFERENTIAL",
+        "status = 'SUSPENDED', fuse_mode = 'on', fuse_state = 'blown', blown_at = now(),"
+        " blow_reason = 'change buffer count (5) exceeded ceiling (2)'",
+        "failed",
+        "has a blown fuse (change buffer count (5) exceeded ceiling (2)): refreshes are held"
+        " until pgtrickle.reset_fuse",
+    ),
+    # ... and what resume_stream_table leaves of it: ACTIVE, still blown, still held.
+    "fuse_blown_resumed": Case(
+        "DIFFERENTIAL",
+        "fuse_mode = 'on', fuse_state = 'blown', blown_at = now(), blow_reason = 'too many'",
+        "failed",
+        "has a blown fuse (too many): refreshes are held until pgtrickle.reset_fuse",
+    ),
     "missing": Case(None, "", "missing", "is not in the pg_trickle catalog"),
 }
 
@@ -102,7 +122,10 @@ def vocab_db(pgtrickle_server: TestServer) -> Iterator[TestDatabase]:
         hook = PgTrickleHook(postgres_conn_id=CONN_ID)
         for name, case in CASES.items():
             if case.refresh_mode is not None:
-                hook.create_stream_table(f"{SCHEMA}.{name}", QUERY, refresh_mode=case.refresh_mode)
+                # A 2 h schedule keeps a real scheduler from refreshing the aged tables.
+                hook.create_stream_table(
+                    f"{SCHEMA}.{name}", QUERY, schedule="2h", refresh_mode=case.refresh_mode
+                )
         with db.connect() as conn:
             for name, case in CASES.items():
                 if case.refresh_mode is not None:
@@ -110,6 +133,14 @@ def vocab_db(pgtrickle_server: TestServer) -> Iterator[TestDatabase]:
                         f"UPDATE pgtrickle.pgt_stream_tables SET {case.catalog}"
                         f" WHERE pgt_schema = '{SCHEMA}' AND pgt_name = '{name}'"
                     )
+                    if "last_refresh_at" in case.catalog:
+                        # The rules also read the newest completed refresh in the history.
+                        conn.execute(
+                            "UPDATE pgtrickle.pgt_refresh_history AS h"
+                            " SET start_time = h.start_time - interval '1 hour'"
+                            " FROM pgtrickle.pgt_stream_tables AS s WHERE s.pgt_id = h.pgt_id"
+                            f" AND s.pgt_schema = '{SCHEMA}' AND s.pgt_name = '{name}'"
+                        )
         yield db
     finally:
         os.environ.pop(key, None)
@@ -247,3 +278,54 @@ def test_one_verdict_in_one_wording(
     assert name in by_caller, by_caller
     health, reason = by_caller[name]
     assert (health, blank_digits(reason)) == (case.health, blank_digits(case.reason))
+
+
+def ui_colours() -> dict[str, tuple[str, str]]:
+    from airflow_provider_pgtrickle.ui.data import overview
+
+    found = overview(PgTrickleHook(postgres_conn_id=CONN_ID), CONN_ID)
+    return {
+        t.name.split(".")[1]: (t.health.value, t.health_reason)
+        for t in found.stream_tables
+        if t.schema == SCHEMA
+    }
+
+
+def test_the_ui_page_colours_the_same_verdicts(vocab_db: TestDatabase) -> None:
+    colour = {"healthy": "healthy", "waiting": "warning", "failed": "failed"}
+    colours = ui_colours()
+    expected = {
+        name: colour[case.health] for name, case in CASES.items() if case.refresh_mode is not None
+    }
+    assert {name: health for name, (health, _) in colours.items()} == expected
+    failed = {name: reason for name, (health, reason) in colours.items() if health == "failed"}
+    assert failed == {name: CASES[name].reason for name in failed}
+
+
+def test_the_refresh_operations_read_no_error_into_a_leftover_message(
+    vocab_db: TestDatabase, tmp_path: Path
+) -> None:
+    """`pgtrickle_stream_table_status` (what pgtrickle_refresh and the refresh-all operation
+    classify a table by) calls a last error message next to zero errors healthy, as the
+    health rules do."""
+    project = DbtProject.create(tmp_path / "dbt", vocab_db.dbt_env())
+    project.dbt("deps")
+    project.write(
+        "macros/probe_classify.sql",
+        "{% macro probe_classify() %}{% set out = {} %}"
+        "{% for key, info in dbt_pg_trickle.pgtrickle_get_stream_tables_info().items() %}"
+        "{% do out.update({key: dbt_pg_trickle.pgtrickle_stream_table_status(info)}) %}"
+        "{% endfor %}{% do log('CLASSIFIED ' ~ (out | tojson), info=true) %}{% endmacro %}\n",
+    )
+    result = project.dbt("run-operation", "probe_classify")
+    (line,) = [line for line in result.output.splitlines() if "CLASSIFIED " in line]
+    found = json.loads(line.split("CLASSIFIED ", 1)[1])
+    assert {k.split(".")[1]: v for k, v in found.items() if k.startswith(f"{SCHEMA}.")} == {
+        "leftover_error": "healthy",
+        "immediate_quiet": "healthy",
+        "stale": "healthy",
+        "erroring": "erroring",
+        "suspended": "suspended",
+        "fuse_blown": "suspended",
+        "fuse_blown_resumed": "healthy",
+    }

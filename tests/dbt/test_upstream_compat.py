@@ -3,15 +3,19 @@
 tests/dbt/upstream_project/ uses only upstream's config keys, run-operations (names and
 arguments), helper macros and test arguments, with the package name changed from
 `dbt_pgtrickle` to `dbt_pg_trickle` (docs/dbt-upstream-compat.md has the mapping). One database
-and one copy of the project go through deps, seed, run, test and every upstream run-operation,
-in file order; the tests share that state on purpose, since each dbt call costs seconds.
-The catalog is read on a new connection, so an uncommitted change fails the assertions.
+and one copy of the project, deployed once per module (`deployed`: deps, seed, run), go through
+test and every upstream run-operation. Each dbt call costs seconds, so the tests share the
+deployment, but none depends on another: each starts from it (`baseline`), in any order and any
+subset; when a test left the catalog or the source data changed, the project is dropped and
+deployed again first. The catalog is read on a new connection, so an uncommitted change fails
+the assertions.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +25,7 @@ from psycopg.rows import dict_row
 
 from airflow_provider_pgtrickle.testing.server import TestDatabase, TestServer
 
-from ._project import DbtProject
+from ._project import DbtProject, DbtResult, drop_every_stream_table
 
 pytestmark = pytest.mark.slow
 
@@ -89,6 +93,54 @@ def catalog(db: TestDatabase) -> dict[str, dict[str, Any]]:
     return {row.pop("qname"): row for row in rows}
 
 
+def state(db: TestDatabase) -> tuple[Any, ...]:
+    """What a test may change and the next one would notice: the catalog (without the refresh
+    counts, which tests compare before and after) and the source data."""
+    tables = {
+        name: {k: v for k, v in row.items() if k != "refreshes"}
+        for name, row in catalog(db).items()
+    }
+    with db.connect() as conn:
+        source = conn.execute(
+            "select md5(coalesce(string_agg(t::text, ',' order by t::text), ''))"
+            f" from {SCHEMA}.raw_orders as t"
+        ).fetchone()
+    return tuple(sorted(tables.items())), source
+
+
+@dataclass(frozen=True)
+class Deployed:
+    run: DbtResult  # the first `dbt run`
+    sources: dict[str, str]
+    state: tuple[Any, ...]
+
+
+def deploy(project: DbtProject, db: TestDatabase, *, seeds: bool = True) -> DbtResult:
+    """Drop every stream table (the project's or not), reload the seeds, run every model."""
+    drop_every_stream_table(db)
+    if seeds:
+        project.dbt("seed", "--full-refresh")
+    return project.dbt("run")
+
+
+@pytest.fixture(scope="module")
+def deployed(project: DbtProject, dbt_db: TestDatabase) -> Deployed:
+    sources = project.sources()
+    run = deploy(project, dbt_db)
+    return Deployed(run, sources, state(dbt_db))
+
+
+@pytest.fixture(autouse=True)
+def baseline(deployed: Deployed, project: DbtProject, dbt_db: TestDatabase) -> None:
+    """Start every test from the deployed project (see the module's docstring)."""
+    project.restore(deployed.sources)
+    now = state(dbt_db)
+    if now != deployed.state:
+        # the seeds are reloaded only when a test changed them (one dbt call less)
+        deploy(project, dbt_db, seeds=now[1] != deployed.state[1])
+        assert state(dbt_db) == deployed.state
+
+
 def refreshes(db: TestDatabase) -> dict[str, int]:
     return {name: row["refreshes"] for name, row in catalog(db).items()}
 
@@ -99,10 +151,9 @@ def rows_of(db: TestDatabase, query: str) -> list[tuple[Any, ...]]:
 
 
 def test_upstream_config_keys_create_the_stream_tables(
-    project: DbtProject, dbt_db: TestDatabase
+    dbt_db: TestDatabase, deployed: Deployed
 ) -> None:
-    project.dbt("seed")
-    run = project.dbt("run")
+    run = deployed.run
 
     assert run.messages() == {model: "created" for model in STREAM_TABLES}
     cat = catalog(dbt_db)

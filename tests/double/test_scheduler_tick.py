@@ -95,9 +95,10 @@ def test_pending_changes_give_a_differential_refresh(src: Conn, pgtrickle_tick: 
     age(src, "t")
     assert attempts(pgtrickle_tick()) == {"t": ("DIFFERENTIAL", "COMPLETED")}
     last = history(src, "t")[-1]
+    # As pg_trickle's execute_differential_refresh: every row the merge wrote, as inserted.
     assert (last["rows_inserted"], last["rows_deleted"], last["initiated_by"]) == (
-        1,
-        1,
+        2,
+        0,
         "SCHEDULER",
     )
     assert q(src, "SELECT id, v FROM t ORDER BY id") == q(src, "SELECT id, v FROM src ORDER BY id")
@@ -135,6 +136,44 @@ def test_frozen_suspended_and_immediate_tables_are_skipped(src: Conn, pgtrickle_
     assert pgtrickle_tick() == []
     # IMMEDIATE is maintained by the writing statement itself.
     assert len(q(src, "SELECT * FROM imm_t")) == 4
+
+
+def test_unpopulated_frozen_table_is_refreshed(src: Conn, pgtrickle_tick: Tick) -> None:
+    """pg_trickle src/scheduler/mod.rs, check_schedule: an unpopulated table is due before its
+    tier is looked at; once populated, frozen keeps the scheduler away."""
+    create(src, "cold_start", initialize=False)
+    src.execute("SELECT pgtrickle.alter_stream_table('cold_start', tier => 'frozen')")
+    assert attempts(pgtrickle_tick()) == {"cold_start": ("FULL", "COMPLETED")}
+    assert catalog(src, "cold_start")["is_populated"] is True
+    age(src, "cold_start")
+    assert pgtrickle_tick() == []
+
+
+def test_topk_tick_without_changes_writes_no_catalog_timestamp(
+    src: Conn, pgtrickle_tick: Tick
+) -> None:
+    """pg_trickle src/scheduler/mod.rs, execute_scheduled_refresh: a TopK table's NO_DATA
+    action runs its MERGE and records history, and no catalog column moves; with changes a
+    DIFFERENTIAL action writes last_refresh_at and data_timestamp but never the frontier, so
+    its changes stay pending for the next due tick."""
+    create(src, "top", "SELECT id, v FROM src ORDER BY v DESC LIMIT 2")
+    age(src, "top")
+    before = catalog(src, "top")
+    assert attempts(pgtrickle_tick()) == {"top": ("NO_DATA", "COMPLETED")}
+    after = catalog(src, "top")
+    for column in ("last_refresh_at", "data_timestamp", "frontier"):
+        assert after[column] == before[column], column
+    assert history(src, "top")[-1]["action"] == "NO_DATA"
+
+    src.execute("INSERT INTO src VALUES (4, 40)")
+    assert attempts(pgtrickle_tick()) == {"top": ("DIFFERENTIAL", "COMPLETED")}
+    changed = catalog(src, "top")
+    assert changed["last_refresh_at"] > after["last_refresh_at"]
+    assert changed["data_timestamp"] > after["data_timestamp"]
+    assert changed["frontier"] == before["frontier"]
+    assert q(src, "SELECT id, v FROM top ORDER BY v") == [{"id": 3, "v": 30}, {"id": 4, "v": 40}]
+    age(src, "top")
+    assert attempts(pgtrickle_tick()) == {"top": ("DIFFERENTIAL", "COMPLETED")}
 
 
 def test_calculated_table_refreshes_only_with_pending_changes(

@@ -4,16 +4,25 @@ started is refreshed into the table (read from pg_trickle's change buffers and f
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import dataclasses
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import psycopg
 import pytest
 from airflow_support import TaskDeferred
+from psycopg import sql
 
-from airflow_provider_pgtrickle.exceptions import PgTrickleValidationError
+from airflow_provider_pgtrickle import _caught_up
+from airflow_provider_pgtrickle.exceptions import (
+    PgTrickleSourcesUncheckableError,
+    PgTrickleValidationError,
+)
 from airflow_provider_pgtrickle.hooks.pgtrickle import PgTrickleHook
 from airflow_provider_pgtrickle.sensors.pgtrickle import PgTrickleHealthSensor
+from airflow_provider_pgtrickle.testing.server import TestDatabase
 from airflow_provider_pgtrickle.triggers.pgtrickle import PgTrickleHealthTrigger, hub_for
 
 from .conftest import ORDERS_QUERY
@@ -103,3 +112,163 @@ def test_deferred_sensor_waits_in_the_shared_stream_until_the_scheduler_refreshe
 def test_reschedule_mode_is_refused_before_anything_runs() -> None:
     with pytest.raises(PgTrickleValidationError, match="mode is 'reschedule'"):
         sensor(mode="reschedule")
+
+
+TOPK = "public.top_orders"
+
+
+@pytest.mark.usefixtures("pgtrickle_airflow_conn", "orders")
+def test_topk_table_is_caught_up_after_a_refresh_started_after_the_sensor(
+    pgtrickle_conn: psycopg.Connection[Any], hook: PgTrickleHook
+) -> None:
+    # A TopK refresh stores no frontier, so its source's buffer rows stay (pg_trickle
+    # src/refresh/merge/insert.rs, execute_topk_refresh): judged by the refresh history.
+    hook.create_stream_table(
+        TOPK,
+        "SELECT id, amount FROM public.orders ORDER BY amount DESC LIMIT 2",
+        schedule="1h",
+        cdc_mode="trigger",
+    )
+    pgtrickle_conn.execute("INSERT INTO public.orders VALUES (4, 3, 100)")
+    s = sensor(deferrable=False, stream_tables=[TOPK])
+    s._start_sources_wait()
+    assert s.poke({}).is_done is False
+    assert s._last_report is not None
+    assert "committed before the sensor started" in s._last_report.message
+    frontier = pgtrickle_conn.execute(
+        "SELECT frontier FROM pgtrickle.pgt_stream_tables WHERE pgt_name = 'top_orders'"
+    ).fetchone()
+    hook.refresh_stream_table(TOPK)
+    assert s.poke({}).is_done is True, s._last_report
+    # pg_trickle did not move the frontier: the old rule would have waited for good.
+    assert (
+        pgtrickle_conn.execute(
+            "SELECT frontier FROM pgtrickle.pgt_stream_tables WHERE pgt_name = 'top_orders'"
+        ).fetchone()
+        == frontier
+    )
+
+
+@pytest.fixture
+def wal_captured(pgtrickle_db: TestDatabase, order_totals: str) -> Iterator[str]:
+    """`public.orders` recorded as captured from the WAL, as pg_trickle's decoder records it
+    (src/wal_decoder.rs: StDependency::update_cdc_mode_for_source), written by hand. A share
+    lock on the row keeps a real scheduler from writing it back while the test runs."""
+    with pgtrickle_db.connect(autocommit=True) as conn:
+        conn.execute(
+            "UPDATE pgtrickle.pgt_dependencies SET cdc_mode = 'WAL'"
+            " WHERE source_relid = 'public.orders'::regclass"
+        )
+    with pgtrickle_db.connect(autocommit=False) as holder:
+        holder.execute(
+            "SELECT 1 FROM pgtrickle.pgt_dependencies"
+            " WHERE source_relid = 'public.orders'::regclass FOR SHARE"
+        )
+        yield order_totals
+        holder.rollback()
+
+
+@pytest.mark.usefixtures("pgtrickle_airflow_conn", "wal_captured")
+def test_wal_captured_source_is_refused_not_guessed() -> None:
+    s = sensor(deferrable=False)
+    s._start_sources_wait()
+    with pytest.raises(PgTrickleSourcesUncheckableError) as caught:
+        s.poke({})
+    assert caught.value.stream_table == ST
+    message = str(caught.value)
+    assert "captures that source from the WAL (cdc_mode WAL)" in message
+    assert message.endswith(
+        "Set `cdc_mode => 'trigger'` on the stream tables reading it, or wait without "
+        "wait_for_sources."
+    )
+
+
+@shared_streams_only
+@pytest.mark.usefixtures("pgtrickle_airflow_conn", "wal_captured")
+def test_deferred_wait_ends_in_an_error_for_a_table_it_cannot_judge(
+    pgtrickle_conn: psycopg.Connection[Any],
+) -> None:
+    lsn, at = pgtrickle_conn.execute(_caught_up.START_POSITION).fetchone()
+    trigger = PgTrickleHealthTrigger(
+        postgres_conn_id="postgres_default",
+        stream_tables=[ST],
+        schema=None,
+        max_staleness=None,
+        min_data_timestamp=None,
+        fail_on_error=True,
+        poll_interval=600,
+        deadline=(datetime.now(timezone.utc) + timedelta(minutes=5)).isoformat(),
+        sources_since=_caught_up.start_token(lsn, at),
+    )
+
+    async def scenario() -> list[dict[str, Any]]:
+        triggerer = Triggerer()
+        try:
+            triggerer.start([trigger])
+            return await triggerer.finished(timeout=30)
+        finally:
+            await triggerer.stop()
+
+    [event] = asyncio.run(scenario())
+    assert event["status"] == "error"
+    assert "cdc_mode WAL" in event["message"]
+
+
+@pytest.fixture
+def reader(
+    pgtrickle_db: TestDatabase,
+    pgtrickle_conn: psycopg.Connection[Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[str]:
+    """A login role, not a superuser, that may read pg_trickle's catalog (schema `pgtrickle`)
+    and nothing else; `AIRFLOW_CONN_READER` connects as it."""
+    role = f"pgt_reader_{uuid.uuid4().hex[:8]}"
+    password = uuid.uuid4().hex
+    ident = sql.Identifier(role)
+    try:
+        pgtrickle_conn.execute(
+            sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(ident, sql.Literal(password))
+        )
+    except psycopg.errors.InsufficientPrivilege:
+        pytest.skip("the test role may not CREATE ROLE")
+    try:
+        pgtrickle_conn.execute(sql.SQL("GRANT USAGE ON SCHEMA pgtrickle TO {}").format(ident))
+        pgtrickle_conn.execute(
+            sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA pgtrickle TO {}").format(ident)
+        )
+        as_reader = dataclasses.replace(pgtrickle_db, user=role, password=password)
+        monkeypatch.setenv("AIRFLOW_CONN_READER", as_reader.airflow_uri)
+        yield role
+    finally:
+        pgtrickle_conn.execute(sql.SQL("DROP OWNED BY {}").format(ident))
+        pgtrickle_conn.execute(sql.SQL("DROP ROLE {}").format(ident))
+
+
+@pytest.mark.usefixtures("order_totals")
+def test_a_role_without_grants_on_the_change_buffers_is_told_which_grant_to_run(
+    pgtrickle_conn: psycopg.Connection[Any], hook: PgTrickleHook, reader: str
+) -> None:
+    # pg_trickle's install script revokes everything on schema pgtrickle_changes from PUBLIC;
+    # its buffers belong to whoever created the stream table.
+    pgtrickle_conn.execute("INSERT INTO public.orders VALUES (4, 3, 1)")
+    s = sensor(deferrable=False, postgres_conn_id="reader")
+    s._start_sources_wait()
+    with pytest.raises(PgTrickleSourcesUncheckableError) as caught:
+        s.poke({})
+    assert caught.value.stream_table == ST
+    assert f"GRANT USAGE ON SCHEMA pgtrickle_changes TO {reader}" in str(caught.value)
+
+    pgtrickle_conn.execute(f"GRANT USAGE ON SCHEMA pgtrickle_changes TO {reader}")
+    with pytest.raises(PgTrickleSourcesUncheckableError) as caught:
+        s.poke({})
+    assert "may not SELECT from it" in str(caught.value)
+    assert f"GRANT SELECT ON ALL TABLES IN SCHEMA pgtrickle_changes TO {reader}" in str(
+        caught.value
+    )
+
+    pgtrickle_conn.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA pgtrickle_changes TO {reader}")
+    assert s.poke({}).is_done is False
+    assert s._last_report is not None
+    assert "1 source change(s) committed before the sensor started" in s._last_report.message
+    hook.refresh_stream_table(ST)
+    assert s.poke({}).is_done is True

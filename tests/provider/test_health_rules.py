@@ -30,6 +30,8 @@ _ROW = {
     "last_error_message": None,
     "last_refresh_at": NOW,
     "data_timestamp": NOW,
+    "fuse_state": "armed",
+    "blow_reason": None,
 }
 _TYPES = {
     "pgt_id": "bigint",
@@ -41,6 +43,8 @@ _TYPES = {
     "last_error_message": "text",
     "last_refresh_at": "timestamptz",
     "data_timestamp": "timestamptz",
+    "fuse_state": "text",
+    "blow_reason": "text",
 }
 
 
@@ -152,6 +156,23 @@ def test_error_and_suspended_fail_with_last_error(
     assert verdict(pgtrickle_conn, status=status) == (
         "failed",
         f"is {status}: no error message recorded",
+    )
+
+
+@pytest.mark.parametrize("status", ["ACTIVE", "SUSPENDED"])
+def test_a_blown_fuse_fails_whatever_the_status(
+    pgtrickle_conn: psycopg.Connection[Any], status: str
+) -> None:
+    """Blowing the fuse suspends the table; resume_stream_table sets ACTIVE and leaves it
+    blown, and the scheduler refreshes no table with a blown fuse (pg_trickle
+    src/scheduler/mod.rs): failed either way, with the fuse's reason."""
+    found = verdict(pgtrickle_conn, status=status, fuse_state="blown", blow_reason="too many")
+    assert found == (
+        "failed",
+        "has a blown fuse (too many): refreshes are held until pgtrickle.reset_fuse",
+    )
+    assert verdict(pgtrickle_conn, status=status, fuse_state="blown")[1].startswith(
+        "has a blown fuse (no reason recorded)"
     )
 
 

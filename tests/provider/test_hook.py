@@ -11,6 +11,7 @@ import pytest
 from airflow_provider_pgtrickle.exceptions import (
     PgTrickleDatabaseError,
     PgTrickleExtensionMissingError,
+    PgTrickleUnsupportedQueryError,
     PgTrickleValidationError,
     StreamTableAlreadyExistsError,
     StreamTableDependencyError,
@@ -130,6 +131,40 @@ def test_create_or_replace_with_auto_keeps_the_stored_mode(
     )
     assert result.action is DeployOutcome.UNCHANGED
     assert catalog(pgtrickle_db)[0][4] == "FULL"
+
+
+def test_create_or_replace_with_auto_goes_full_for_a_query_differential_refuses(
+    hook: PgTrickleHook, orders: str, pgtrickle_conn: Any, pgtrickle_db: TestDatabase
+) -> None:
+    # pg_trickle checks a new query against the stored mode with AUTO's fallback off
+    # (src/api/alter.rs, alter_stream_table_query): a materialized view source is refused
+    # for DIFFERENTIAL with 0A000, where AUTO at create would have stored FULL.
+    pgtrickle_conn.execute(
+        "CREATE MATERIALIZED VIEW public.orders_mv AS SELECT * FROM public.orders"
+    )
+    first = hook.create_or_replace_stream_table(ST, ORDERS_QUERY, schedule="5m")
+    assert first.action is DeployOutcome.CREATED
+    assert catalog(pgtrickle_db)[0][4] == "DIFFERENTIAL"
+    over_mv = ORDERS_QUERY.replace("public.orders", "public.orders_mv")
+    moved = hook.create_or_replace_stream_table(ST, over_mv, schedule="5m", refresh_mode="AUTO")
+    assert moved.action is DeployOutcome.ALTERED
+    assert {"defining_query", "refresh_mode"} <= set(moved.changed)
+    assert catalog(pgtrickle_db)[0][4] == "FULL"
+    assert fetch(
+        pgtrickle_db,
+        "SELECT defining_query LIKE '%%orders_mv%%' FROM pgtrickle.pgt_stream_tables",
+    ) == [(True,)]
+    again = hook.create_or_replace_stream_table(ST, over_mv, schedule="5m", refresh_mode="AUTO")
+    assert again.action is DeployOutcome.UNCHANGED
+    # Not AUTO: DIFFERENTIAL asked for is refused, and nothing changes.
+    other = "public.other_totals"
+    hook.create_or_replace_stream_table(other, ORDERS_QUERY, schedule="5m")
+    before = catalog(pgtrickle_db)
+    with pytest.raises(PgTrickleUnsupportedQueryError):
+        hook.create_or_replace_stream_table(
+            other, over_mv, schedule="5m", refresh_mode="DIFFERENTIAL"
+        )
+    assert catalog(pgtrickle_db) == before
 
 
 def test_alter_sends_only_given_settings(

@@ -166,6 +166,39 @@ def test_require_current_interval_counts_a_refresh_that_changed_nothing(
     assert s.poke({"data_interval_end": interval_end}).is_done is True
 
 
+TOPK = "public.top_orders"
+TOPK_QUERY = "SELECT id, amount FROM public.orders ORDER BY amount DESC LIMIT 2"
+
+
+def test_a_manual_topk_refresh_counts_for_the_interval_and_for_staleness(
+    pgtrickle_airflow_conn: str, hook: PgTrickleHook, orders: str, pgtrickle_conn: Any
+) -> None:
+    # A manual refresh of a TopK table writes no catalog timestamp (pg_trickle
+    # src/api/refresh_ops.rs, execute_manual_refresh: the TopK path); the refresh history
+    # has it (vocabulary.health, the last completed refresh).
+    hook.create_stream_table(TOPK, TOPK_QUERY, schedule="1h")
+    pgtrickle_conn.execute(
+        "UPDATE pgtrickle.pgt_stream_tables SET last_refresh_at = last_refresh_at"
+        " - interval '1 hour', data_timestamp = data_timestamp - interval '1 hour'"
+        " WHERE pgt_name = 'top_orders'"
+    )
+    pgtrickle_conn.execute(
+        "UPDATE pgtrickle.pgt_refresh_history SET start_time = start_time - interval '1 hour'"
+    )
+    interval_end = datetime.now(timezone.utc)
+    s = sensor(stream_tables=[TOPK], require_current_interval=True, max_staleness=600)
+    waiting = s.poke({"data_interval_end": interval_end})
+    assert waiting.is_done is False
+    hook.refresh_stream_table(TOPK)
+    stamps = pgtrickle_conn.execute(
+        "SELECT data_timestamp, last_refresh_at FROM pgtrickle.pgt_stream_tables"
+        " WHERE pgt_name = 'top_orders'"
+    ).fetchone()
+    assert max(stamps) < interval_end  # pg_trickle moved neither
+    healthy = s.poke({"data_interval_end": interval_end})
+    assert healthy.is_done is True, s._last_report
+
+
 def test_poke_mode_timeout_says_why(
     pgtrickle_airflow_conn: str, hook: PgTrickleHook, orders: str
 ) -> None:

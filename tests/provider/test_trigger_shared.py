@@ -23,6 +23,7 @@ from airflow_provider_pgtrickle.testing.server import TestDatabase
 from airflow_provider_pgtrickle.triggers.pgtrickle import (
     PgTrickleHealthTrigger,
     PgTrickleStreamTableRefreshedTrigger,
+    _notified_table,
     _PgTrickleStreamTrigger,
     hub_for,
 )
@@ -404,9 +405,14 @@ def test_one_stream_judges_each_trigger_by_its_own_rules(
     """Triggers with different rules (a staleness limit or none) and selections (names with an
     unknown one, the whole catalog) share one stream; each gets its own verdict, and a name
     missing from the catalog fails its trigger even next to a whole-catalog one."""
-    hook.create_stream_table(ST, ORDERS_QUERY)
+    # A 2 h schedule keeps a real scheduler from refreshing the aged table meanwhile.
+    hook.create_stream_table(ST, ORDERS_QUERY, schedule="2h")
     pgtrickle_conn.execute(
         "UPDATE pgtrickle.pgt_stream_tables SET last_refresh_at = now() - interval '1 hour'"
+    )
+    # The health rules also read the newest completed refresh from the history.
+    pgtrickle_conn.execute(
+        "UPDATE pgtrickle.pgt_refresh_history SET start_time = start_time - interval '1 hour'"
     )
     triggers = [
         health(poll_interval=600, stream_tables=[], schema=None),
@@ -430,3 +436,115 @@ def test_one_stream_judges_each_trigger_by_its_own_rules(
     assert named["report"]["missing"] == ["public.nope"]
     assert stale["status"] == "timeout"
     assert re.search(r"is stale: last refreshed 360\ds ago, max_staleness is 60s", stale["message"])
+
+
+@pytest.mark.parametrize(
+    ("channel", "payload", "table"),
+    [
+        # src/monitor/alert.rs, build_alert_payload
+        (
+            "pg_trickle_alert",
+            '{"event": "refresh_completed", "pgt_schema": "s", "pgt_name": "t", "st": "s.t"}',
+            ("s.t", "s"),
+        ),
+        # src/api/refresh_ops.rs, execute_manual_full_refresh (no "rows")
+        (
+            "pg_trickle_refresh",
+            '{"stream_table": "t", "schema": "s", "mode": "FULL"}',
+            ("s.t", "s"),
+        ),
+        # src/refresh/merge/mod.rs, execute_full_refresh (the scheduler: with "rows")
+        (
+            "pg_trickle_refresh",
+            '{"stream_table": "t", "schema": "s", "mode": "FULL", "rows": 4}',
+            ("s.t", "s"),
+        ),
+        # src/scheduler/mod.rs, evaluate_fuse: the third channel, a qualified name
+        (
+            "pgtrickle_alert",
+            '{"event":"fuse_blown","stream_table":"s.t","pending":2,"ceiling":1}',
+            ("s.t", "s"),
+        ),
+        # src/scheduler/scheduler_loop.rs: group-level events name no stream table
+        ("pgtrickle_alert", '{"event":"watermark_stuck","group":"g","source_oid":1}', None),
+        ("pgtrickle_alert", "not json", None),
+    ],
+)
+def test_every_payload_shape_names_its_table(
+    channel: str, payload: str, table: tuple[str, str] | None
+) -> None:
+    assert _notified_table(channel, payload) == table
+
+
+@pytest.mark.usefixtures("pgtrickle_airflow_conn", "orders")
+def test_a_blown_fuse_ends_a_wait_at_once_through_pgtrickle_alert(
+    pgtrickle_conn: psycopg.Connection[Any],
+    hook: PgTrickleHook,
+    pgtrickle_tick: Callable[[], list[dict[str, Any]]],
+) -> None:
+    # Pooler-compatibility mode silences pg_trickle_alert and pg_trickle_refresh; the fuse's
+    # notice on pgtrickle_alert is all that can end this wait before its 600 s poll.
+    hook.create_stream_table(
+        ST, ORDERS_QUERY, schedule="calculated", pooler_compatibility_mode=True
+    )
+    hook.alter_stream_table(ST, fuse="on", fuse_ceiling=1)
+    pgtrickle_conn.execute("INSERT INTO public.orders VALUES (4, 3, 1), (5, 3, 2)")
+    later = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()
+
+    async def scenario() -> list[dict[str, Any]]:
+        triggerer = Triggerer()
+        trigger = health(poll_interval=600, min_data_timestamp=later)
+        try:
+            triggerer.start([trigger])
+            hub = hub_of(trigger)
+            await until(lambda: hub.queries >= 1)
+            await asyncio.sleep(0.5)
+            assert triggerer.events[0] == []
+            await asyncio.to_thread(pgtrickle_tick)
+            return await triggerer.finished(timeout=30)
+        finally:
+            await triggerer.stop()
+
+    [event] = asyncio.run(scenario())
+    assert event["status"] == "error"
+    assert "is SUSPENDED" in event["message"]
+
+
+@pytest.mark.usefixtures("pgtrickle_airflow_conn", "orders")
+def test_refresh_watcher_fires_on_a_manual_topk_refresh(
+    pgtrickle_conn: psycopg.Connection[Any], hook: PgTrickleHook
+) -> None:
+    # A manual TopK refresh moves no catalog timestamp (pg_trickle src/api/refresh_ops.rs,
+    # execute_manual_refresh); its history row with changed rows is the signal.
+    topk = "public.top_orders"
+    hook.create_stream_table(
+        topk, "SELECT id, amount FROM public.orders ORDER BY amount DESC LIMIT 2", schedule="1h"
+    )
+
+    async def scenario() -> list[dict[str, Any]]:
+        triggerer = Triggerer()
+        watcher = PgTrickleStreamTableRefreshedTrigger(
+            postgres_conn_id="postgres_default", stream_table=topk, poll_interval=0.3
+        )
+        try:
+            triggerer.start([watcher])
+            hub = hub_of(watcher)
+            await until(lambda: hub.queries >= 1)
+            await asyncio.to_thread(
+                pgtrickle_conn.execute, "INSERT INTO public.orders VALUES (4, 3, 100)"
+            )
+            await asyncio.to_thread(hook.refresh_stream_table, topk)
+            await until(lambda: len(triggerer.events[0]) == 1)
+            return list(triggerer.events[0])
+        finally:
+            await triggerer.stop()
+
+    [event] = asyncio.run(scenario())
+    assert event["stream_table"] == topk
+    refreshed = pgtrickle_conn.execute(
+        "SELECT h.start_time FROM pgtrickle.pgt_refresh_history h"
+        " JOIN pgtrickle.pgt_stream_tables s USING (pgt_id) WHERE s.pgt_name = 'top_orders'"
+        " ORDER BY h.refresh_id DESC LIMIT 1"
+    ).fetchone()
+    assert refreshed is not None
+    assert datetime.fromisoformat(event["data_timestamp"]) == refreshed[0]

@@ -101,6 +101,63 @@ def test_a_users_dag_runs_end_to_end(
     assert rows == [("a", 2), ("b", 1)]
 
 
+MAPPED_DAG = textwrap.dedent(
+    """
+    from datetime import datetime
+
+    from airflow.sdk import DAG, task
+
+    with DAG(dag_id="mapped", schedule=None, start_date=datetime(2025, 1, 1)):
+
+        @task
+        def items():
+            return [1, 2, 3]
+
+        @task
+        def double(x):
+            return 2 * x
+
+        @task
+        def total(values):
+            return sum(values)
+
+        total(double.expand(x=items()))
+    """
+)
+
+
+def test_progress_counts_tasks_and_never_outgrows_the_total(
+    pgtrickle_airflow: AirflowHome, tmp_path: Path
+) -> None:
+    """A mapped task's instances appear only as it runs: they share its place in the count."""
+    dag_file = tmp_path / "mapped" / "mapped.py"
+    dag_file.parent.mkdir()
+    dag_file.write_text(MAPPED_DAG, encoding="utf-8")
+    seen: list[TaskProgress] = []
+
+    result = pgtrickle_airflow.run_dag(dag_file, "mapped", on_task=seen.append)
+
+    assert result.succeeded, result.output[-4000:]
+    assert result.xcoms["total"] == 12
+    assert sorted(p.task for p in seen) == ["double[0]", "double[1]", "double[2]", "items", "total"]
+    assert {p.total for p in seen} == {3}
+    assert [p.tasks_finished for p in seen] == [1, 2, 2, 2, 3]
+    assert [p.finished for p in seen] == [1, 2, 3, 4, 5]
+
+
+def test_a_dag_file_that_does_not_exist_says_so_not_fix_it(
+    pgtrickle_airflow: AirflowHome, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(PgTrickleError) as raised:
+        pgtrickle_airflow.run_dag(Path("dags/order_totals.py"), "order_totals")
+    message = str(raised.value)
+    assert "DAG file `dags/order_totals.py` does not exist" in message
+    assert str(tmp_path / "dags" / "order_totals.py") in message
+    assert "fix the DAG file" not in message
+    assert "Path(__file__)" in message
+
+
 def test_a_failing_task_is_named(
     pgtrickle_airflow: AirflowHome, pgtrickle_db: TestDatabase, dag_file: Path
 ) -> None:

@@ -330,30 +330,40 @@ def test_fuse_mode_and_state_come_from_the_catalog(
     assert rows[HEALTHY]["health"] == "healthy"
 
 
-def test_a_blown_fuse_or_a_stale_table_is_not_shown_healthy() -> None:
-    """The page's colours for the health rules' verdicts (judged in SQL, vocabulary.health),
-    plus its own rule: a blown fuse shows as failed."""
-    from airflow_provider_pgtrickle.ui.data import Health, judge
-
-    base = {"health": "healthy", "health_reason": "is healthy", "fuse_state": "armed"}
-    verdicts = judge(
-        [
-            base,
-            {**base, "fuse_state": "blown"},
-            {**base, "health": "waiting", "health_reason": "is stale: last refreshed 9s ago"},
-            {**base, "health": "waiting", "health_reason": "has 2 consecutive refresh error(s)"},
-            {**base, "health": "failed", "health_reason": "is SUSPENDED: x"},
-        ]
+def test_a_resumed_table_with_a_blown_fuse_is_failed_by_the_health_rules(
+    warehouse: TestDatabase, client: TestClient, pgtrickle_conn: psycopg.Connection[Any]
+) -> None:
+    """What `resume_stream_table` leaves after a fuse blew (ACTIVE, fuse still blown, so the
+    scheduler holds it): failed, in the health rules' words, as the sensor says too."""
+    pgtrickle_conn.execute(
+        "UPDATE pgtrickle.pgt_stream_tables SET fuse_mode = 'on', fuse_state = 'blown',"
+        " blown_at = now(), blow_reason = 'too many changes'"
+        " WHERE pgt_schema || '.' || pgt_name = %s",
+        [HEALTHY],
     )
-    assert [v[0] for v in verdicts] == [
-        Health.HEALTHY,
-        Health.FAILED,
-        Health.WARNING,
-        Health.WARNING,
-        Health.FAILED,
-    ]
-    assert "blown fuse" in verdicts[1][1]
-    assert verdicts[4][1] == "is SUSPENDED: x"
+    rows = {
+        t["name"]: t
+        for t in client.get(f"/api/connections/{CONN}/overview").json()["stream_tables"]
+    }
+    assert (rows[HEALTHY]["status"], rows[HEALTHY]["health"]) == ("ACTIVE", "failed")
+    assert rows[HEALTHY]["health_reason"] == (
+        "has a blown fuse (too many changes): refreshes are held until pgtrickle.reset_fuse"
+    )
+    assert rows[CHAINED]["health"] != "failed"
+
+
+def test_the_page_reads_the_statuses_from_the_vocabulary(client: TestClient) -> None:
+    """The status filter and the Resume button take their statuses from /api/config; the
+    static files spell out none."""
+    from airflow_provider_pgtrickle.types import StreamTableStatus
+    from airflow_provider_pgtrickle.ui.app import STATIC_DIR
+
+    config = client.get("/api/config").json()
+    assert sorted(config["statuses"]) == sorted(s.value for s in StreamTableStatus)
+    failed = sorted(s.value for s in StreamTableStatus if s.is_failed)
+    assert sorted(config["failed_statuses"]) == failed == ["ERROR", "SUSPENDED"]
+    static = "".join(STATIC_DIR.joinpath(f).read_text() for f in ("app.js", "index.html"))
+    assert [s.value for s in StreamTableStatus if f'"{s.value}"' in static] == []
 
 
 def test_airflow_loads_the_plugin_from_the_entry_point_without_building_the_app() -> None:

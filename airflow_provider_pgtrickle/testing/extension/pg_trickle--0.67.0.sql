@@ -157,6 +157,9 @@ CREATE TABLE pgtrickle.pgt_refresh_history (
     fixpoint_iteration integer
 );
 CREATE INDEX pgt_refresh_history_pgt_id_idx ON pgtrickle.pgt_refresh_history (pgt_id, refresh_id);
+-- As the install script's idx_hist_pgt_start: the health rules read the latest completed
+-- refresh by (pgt_id, start_time).
+CREATE INDEX idx_hist_pgt_start ON pgtrickle.pgt_refresh_history (pgt_id, start_time);
 
 -- minor catalog tables of pg_trickle sql/archive/pg_trickle--0.67.0.sql (present for completeness; the double does not use them)
 CREATE TABLE pgtrickle.pgt_refresh_groups (
@@ -214,14 +217,15 @@ DECLARE
     ext text := (SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'pg_trickle');
     lib text := pgtrickle.version();
 BEGIN
+    -- Text built as pg_trickle src/api/diagnostics.rs, version_check builds it (compact,
+    -- this key order, pg_version = version()).
     IF ext IS DISTINCT FROM lib THEN
-        RAISE WARNING 'pg_trickle: library version % does not match extension version %', lib, ext;
+        RAISE WARNING 'pg_trickle: version mismatch — library (.so) is % but SQL extension is %. Restart PostgreSQL after ALTER EXTENSION pg_trickle UPDATE to load the new library.',
+            lib, coalesce(ext, 'unknown');
     END IF;
-    RETURN json_build_object(
-        'library_version', lib,
-        'extension_version', ext,
-        'pg_version', current_setting('server_version'),
-        'version_match', ext IS NOT DISTINCT FROM lib)::text;
+    RETURN format('{"library_version":"%s","extension_version":"%s","pg_version":"%s","version_match":%s}',
+        lib, coalesce(ext, 'unknown'), replace(version(), '"', '\"'),
+        (coalesce(ext, 'unknown') = lib)::text);
 END
 $$;
 
@@ -385,7 +389,7 @@ BEGIN
         PERFORM pgtrickle._invalid(format('invalid diamond_schedule_policy value: ''%s'' (expected ''fastest'' or ''slowest'')', p_policy));
     END IF;
     IF policy = 'slowest' AND consistency <> 'atomic' THEN
-        PERFORM pgtrickle._invalid('diamond_schedule_policy = ''slowest'' requires diamond_consistency = ''atomic''. Set diamond_consistency => ''atomic'' or use diamond_schedule_policy => ''fastest''.');
+        PERFORM pgtrickle._invalid('diamond_schedule_policy = ''slowest'' requires diamond_consistency = ''atomic''. The ''slowest'' policy is only meaningful when atomic cross-branch reads are enabled. Set diamond_consistency = ''atomic'' or use diamond_schedule_policy = ''fastest''.');
     END IF;
 END
 $$;
@@ -399,12 +403,20 @@ BEGIN
         RETURN NULL;
     END IF;
     IF c NOT IN ('auto', 'trigger', 'wal') THEN
-        PERFORM pgtrickle._invalid(format('invalid cdc_mode value: ''%s'' (expected ''auto'', ''trigger'', or ''wal'')', p_cdc));
+        -- The value is printed trimmed and lower-cased (normalize_requested_cdc_mode).
+        PERFORM pgtrickle._invalid(format('invalid cdc_mode value: ''%s'' (expected ''auto'', ''trigger'', or ''wal'')', c));
     END IF;
     IF c = 'wal' AND p_mode = 'IMMEDIATE' THEN
-        PERFORM pgtrickle._invalid('refresh_mode = ''IMMEDIATE'' is incompatible with cdc_mode = ''wal''. IMMEDIATE maintenance runs inside the writing transaction; use cdc_mode => ''trigger'' or ''auto''.');
+        PERFORM pgtrickle._invalid('refresh_mode = ''IMMEDIATE'' is incompatible with cdc_mode = ''wal''. IMMEDIATE uses in-transaction IVM triggers; WAL-based CDC is async. Use cdc_mode = ''trigger'' or ''auto'', or choose a deferred refresh_mode.');
     END IF;
+    -- pg_trickle src/api/mod.rs, validate_requested_cdc_mode_requirements, through
+    -- src/cdc/rebuild.rs, can_use_logical_replication_for_mode: without logical WAL the check
+    -- itself fails (its own text, naming the GUC); with it, only a missing free slot refuses.
     IF c = 'wal' AND current_setting('wal_level') <> 'logical' THEN
+        PERFORM pgtrickle._invalid('pg_trickle.cdc_mode = ''wal'' requires wal_level = logical');
+    END IF;
+    IF c = 'wal' AND current_setting('max_replication_slots')::bigint
+                     - (SELECT count(*) FROM pg_replication_slots) <= 0 THEN
         PERFORM pgtrickle._invalid('cdc_mode = ''wal'' requires wal_level = logical and an available replication slot');
     END IF;
     RETURN c;
@@ -607,11 +619,11 @@ BEGIN
 
     IF stripped ~* '\mlimit\M' AND stripped !~* '\morder\s+by\M' THEN
         RAISE EXCEPTION USING ERRCODE = '0A000', MESSAGE =
-            'unsupported operator for DIFFERENTIAL mode: LIMIT is not supported in defining queries without ORDER BY. Add an ORDER BY clause (TopK) or remove the LIMIT.';
+            'unsupported operator for DIFFERENTIAL mode: LIMIT is not supported in defining queries without ORDER BY. Use ORDER BY + LIMIT for TopK stream tables, or omit LIMIT to materialize the full result set.';
     END IF;
     IF stripped ~* '\moffset\M' AND (stripped !~* '\morder\s+by\M' OR stripped !~* '\mlimit\M') THEN
         RAISE EXCEPTION USING ERRCODE = '0A000', MESSAGE =
-            'unsupported operator for DIFFERENTIAL mode: OFFSET is not supported in defining queries without ORDER BY ... LIMIT. Add ORDER BY ... LIMIT or remove the OFFSET.';
+            'unsupported operator for DIFFERENTIAL mode: OFFSET is not supported in defining queries without ORDER BY + LIMIT. Use ORDER BY + LIMIT + OFFSET for paged TopK stream tables, or omit OFFSET to materialize the full result set.';
     END IF;
 
     -- Probe view: PostgreSQL itself parses and analyses the query (native errors surface).
@@ -660,7 +672,19 @@ BEGIN
 
     IF coalesce(array_length(col_names, 1), 0) = 0 THEN
         RAISE EXCEPTION USING ERRCODE = '42000',
-            MESSAGE = 'query parse error: Defining query must return at least one column';
+            MESSAGE = 'query parse error: Defining query returns no columns';
+    END IF;
+    -- pg_trickle src/api/mod.rs, validate_and_parse_query: DIFFERENTIAL and IMMEDIATE (not
+    -- TopK) parse the query for incremental maintenance before its tables are collected, and
+    -- that parser refuses a SELECT without FROM (src/dvm/parser/sublinks/mod.rs,
+    -- parse_select_stmt_inner; its message prints parse-tree fields, of which the double knows
+    -- the target list length and whether there is a WHERE). FULL and AUTO (which falls back to
+    -- FULL) reach the "references no tables" check below.
+    IF coalesce(array_length(src_oids, 1), 0) = 0 AND p_mode IN ('DIFFERENTIAL', 'IMMEDIATE')
+       AND stripped !~* '\mfrom\M' AND stripped !~* '\mlimit\s+[0-9]+(\s+offset\s+[0-9]+)?\s*;?\s*$' THEN
+        RAISE EXCEPTION USING ERRCODE = '42000', MESSAGE = format(
+            'query parse error: Defining query must have a FROM clause (op=0, all=false, larg_null=true, rarg_null=true, target_len=%s, where_null=%s)',
+            array_length(col_names, 1), (stripped !~* '\mwhere\M')::text);
     END IF;
     IF coalesce(array_length(src_oids, 1), 0) = 0 THEN
         RAISE EXCEPTION USING ERRCODE = '42000',
@@ -727,12 +751,34 @@ BEGIN
     IF has_volatile AND p_mode <> 'FULL' THEN
         IF policy = 'reject' THEN
             RAISE EXCEPTION USING ERRCODE = '0A000', MESSAGE =
-                'unsupported operator for DIFFERENTIAL mode: Defining query contains volatile expressions (e.g., random(), clock_timestamp(), or volatile user-defined functions). Use refresh_mode => ''FULL'' or set pg_trickle.volatile_function_policy = ''allow''.';
+                'unsupported operator for DIFFERENTIAL mode: Defining query contains volatile expressions (e.g., random(), clock_timestamp(), or custom volatile operators). Volatile functions and operators are not supported in DIFFERENTIAL or IMMEDIATE mode because they produce different values on each evaluation, breaking delta computation. Use FULL refresh mode instead, or replace with a deterministic alternative. (Override with: SET pg_trickle.volatile_function_policy = ''warn'' or ''allow'')';
         ELSIF policy = 'warn' THEN
-            RAISE WARNING 'pg_trickle: defining query contains volatile expressions; DIFFERENTIAL results may drift from a full recomputation';
+            RAISE WARNING 'Defining query contains volatile expressions (e.g., random(), clock_timestamp()). Volatile functions produce different values on each evaluation, which may break delta computation. Allowed by pg_trickle.volatile_function_policy = ''warn''.';
         END IF;
     END IF;
 END
+$$;
+
+-- What keeps a query from DIFFERENTIAL / IMMEDIATE maintenance in the double: a source that
+-- is a materialized view or a foreign table (pg_trickle src/dvm/parser/rewrites.rs,
+-- reject_materialized_views, unless pg_trickle.matview_polling / foreign_table_polling is on),
+-- as the text pg_trickle reports it with; NULL when nothing does. validate_and_parse_query
+-- (src/api/mod.rs) falls back to FULL for AUTO at create and refuses otherwise, also in
+-- alter_stream_table_query, which checks a new query against the STORED mode with the
+-- fallback off (src/api/alter.rs).
+CREATE FUNCTION pgtrickle._differential_blocker(p_src_oids oid[], p_src_types text[]) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN u.t = 'MATVIEW' THEN format(
+                'Materialized view ''%s.%s'' cannot be used as a source in DIFFERENTIAL mode. Materialized views are stale snapshots — CDC triggers cannot track REFRESH MATERIALIZED VIEW. Use the underlying query directly, or switch to FULL refresh mode. Alternatively, enable polling-based CDC with: SET pg_trickle.matview_polling = on;',
+                n.nspname, c.relname)
+           ELSE format(
+                'Foreign table ''%s.%s'' cannot be used as a source in DIFFERENTIAL mode. Foreign tables do not support row-level triggers. Use FULL refresh mode, or enable polling-based CDC with: SET pg_trickle.foreign_table_polling = on;',
+                n.nspname, c.relname) END
+    FROM unnest(p_src_oids, p_src_types) AS u(o, t)
+    JOIN pg_class c ON c.oid = u.o JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE (u.t = 'MATVIEW' AND coalesce(current_setting('pg_trickle.matview_polling', true), 'off') NOT IN ('on', 'true'))
+       OR (u.t = 'FOREIGN_TABLE' AND coalesce(current_setting('pg_trickle.foreign_table_polling', true), 'off') NOT IN ('on', 'true'))
+    ORDER BY u.o LIMIT 1
 $$;
 
 -- The query a refresh runs: defining_query plus any stripped TopK clause.
@@ -834,7 +880,16 @@ DECLARE
     guard text;
     v_relid oid;
     prev_check text;
+    include text := '';
 BEGIN
+    -- The row-id index covers the query's columns (INCLUDE) when pg_trickle.auto_index is on
+    -- (the default) and there are 1 to 8 of them (setup_storage_table,
+    -- COVERING_INDEX_MAX_COLUMNS); PostgreSQL then names it after all of them.
+    IF coalesce(nullif(current_setting('pg_trickle.auto_index', true), ''), 'on')::boolean
+       AND coalesce(array_length(p_cols, 1), 0) BETWEEN 1 AND 8 THEN
+        include := format(' INCLUDE (%s)', (SELECT string_agg(quote_ident(c), ', ' ORDER BY n)
+                                            FROM unnest(p_cols) WITH ORDINALITY AS u(c, n)));
+    END IF;
     FOR i IN 1 .. coalesce(array_length(p_cols, 1), 0) LOOP
         defs := defs || format(', %I %s', p_cols[i], p_types[i]);
     END LOOP;
@@ -862,11 +917,11 @@ BEGIN
             EXECUTE format('CREATE TABLE %I.%I PARTITION OF %s DEFAULT', p_schema,
                 pgtrickle._child_name(p_name, v_relid, '_default'), qual);
         END IF;
-        EXECUTE format('CREATE INDEX ON %s (__pgt_row_id)', qual);
+        EXECUTE format('CREATE INDEX ON %s (__pgt_row_id)%s', qual, include);
     ELSIF p_keyless THEN
-        EXECUTE format('CREATE INDEX ON %s (__pgt_row_id)', qual);
+        EXECUTE format('CREATE INDEX ON %s (__pgt_row_id)%s', qual, include);
     ELSE
-        EXECUTE format('CREATE UNIQUE INDEX ON %s (__pgt_row_id)', qual);
+        EXECUTE format('CREATE UNIQUE INDEX ON %s (__pgt_row_id)%s', qual, include);
     END IF;
     -- Not compiled now (the body is fixed and known to be valid): a compiled copy would stay
     -- in this session's cache for every stream table it creates.
@@ -967,9 +1022,10 @@ LANGUAGE plpgsql AS $$
 DECLARE
     qual text := p_relid::regclass::text;
 BEGIN
-    -- CREATE TRIGGER's own lock mode: two sessions creating stream tables on the same source
-    -- now queue here, and the second sees the first one's committed triggers below.
-    EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', qual);
+    -- Like pg_trickle 0.67.0 (create_stream_table_impl, src/api/create.rs), no lock makes a
+    -- second session that installs capture on the same source wait: both see no buffer yet,
+    -- and the second one's CREATE fails with 23505 on pg_type once the first commits.
+    -- Our clients serialize lifecycle calls themselves (vocabulary/lifecycle.py).
     EXECUTE format('CREATE TABLE IF NOT EXISTS pgtrickle_changes.%I (change_id bigserial, lsn pg_lsn NOT NULL, action char(1) NOT NULL)',
                    'changes_' || p_relid::oid::text);
     IF EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = p_relid AND tgname = 'pgt_cdc_ins') THEN
@@ -1014,9 +1070,12 @@ BEGIN
     FOR i IN 1 .. coalesce(array_length(p_src_oids, 1), 0) LOOP
         src := p_src_oids[i];
         typ := p_src_types[i];
+        -- A view's row has no column list upstream (the columns are recorded on the tables
+        -- it reads, after view inlining).
         INSERT INTO pgtrickle.pgt_dependencies (pgt_id, source_relid, source_type, columns_used, cdc_mode)
         VALUES (p_id, src, typ,
-                ARRAY(SELECT jsonb_array_elements_text(p_src_cols -> src::text) ORDER BY 1),
+                CASE WHEN typ <> 'VIEW' THEN
+                    ARRAY(SELECT jsonb_array_elements_text(p_src_cols -> src::text) ORDER BY 1) END,
                 'TRIGGER');
         IF typ IN ('TABLE', 'STREAM_TABLE') THEN
             INSERT INTO pgtrickle_changes.pgt_pending (pgt_id, source_relid) VALUES (p_id, src);
@@ -1122,15 +1181,72 @@ DECLARE
     res record;
     manual_full boolean;
     keep_ts boolean;
+    had_changes boolean;
 BEGIN
     SELECT * INTO st FROM pgtrickle.pgt_stream_tables WHERE pgt_id = p_id;
+    IF st.topk_limit IS NOT NULL AND p_initiated_by IN ('MANUAL', 'SCHEDULER') THEN
+        -- TopK (pg_trickle src/refresh/merge/insert.rs, execute_topk_refresh): one MERGE of
+        -- the ORDER BY ... LIMIT query into the table, whose processed-row count is reported
+        -- as inserted. It stores no frontier (so the source's buffer rows stay: deferred
+        -- cleanup deletes only at or below the lowest frontier). A manual refresh
+        -- (src/api/refresh_ops.rs, execute_manual_refresh) records history as FULL and
+        -- writes only effective_refresh_mode; the scheduler (src/scheduler/mod.rs,
+        -- execute_scheduled_refresh) writes last_refresh_at alone after a DIFFERENTIAL
+        -- action that changed nothing, else last_refresh_at and data_timestamp
+        -- (update_after_refresh); its NO_DATA action writes nothing (see the test tick).
+        res := pgtrickle._pgt_apply(p_id, false);
+        rows_inserted := res.rows_inserted + res.rows_deleted;
+        rows_deleted := 0;
+        IF p_initiated_by = 'MANUAL' THEN
+            action := 'FULL';
+        ELSE
+            action := CASE WHEN st.needs_reinit THEN 'REINITIALIZE'
+                           WHEN st.refresh_mode = 'FULL' THEN 'FULL' ELSE 'DIFFERENTIAL' END;
+        END IF;
+        IF p_initiated_by = 'SCHEDULER' AND action = 'DIFFERENTIAL' AND rows_inserted = 0 THEN
+            UPDATE pgtrickle.pgt_stream_tables SET
+                is_populated = true, last_refresh_at = now(), consecutive_errors = 0,
+                status = 'ACTIVE', last_error_message = NULL, last_error_at = NULL
+            WHERE pgt_id = p_id;
+        ELSIF p_initiated_by = 'SCHEDULER' THEN
+            UPDATE pgtrickle.pgt_stream_tables SET
+                data_timestamp = now(), is_populated = true, last_refresh_at = now(),
+                consecutive_errors = 0, status = 'ACTIVE', needs_reinit = false,
+                last_error_message = NULL, last_error_at = NULL
+            WHERE pgt_id = p_id;
+        END IF;
+        UPDATE pgtrickle.pgt_stream_tables SET effective_refresh_mode = 'TOP_K' WHERE pgt_id = p_id;
+        IF p_write_history THEN
+            INSERT INTO pgtrickle.pgt_refresh_history
+                (pgt_id, data_timestamp, start_time, end_time, action, rows_inserted, rows_deleted,
+                 delta_row_count, status, initiated_by)
+            VALUES (p_id, now(), now(), now(), action, rows_inserted, 0, rows_inserted,
+                    'COMPLETED', p_initiated_by);
+        END IF;
+        RETURN;
+    END IF;
     is_full := st.refresh_mode IN ('FULL', 'IMMEDIATE') OR st.topk_limit IS NOT NULL
                OR st.frontier IS NULL OR st.needs_reinit
                OR coalesce(current_setting('pg_trickle.force_full_refresh', true), 'off') IN ('on', 'true');
     action := CASE WHEN is_full THEN 'FULL' ELSE 'DIFFERENTIAL' END;
+    had_changes := EXISTS (SELECT 1 FROM pgtrickle_changes.pgt_pending
+                           WHERE pgt_id = p_id AND pending_rows > 0);
     res := pgtrickle._pgt_apply(p_id, is_full);
-    rows_inserted := res.rows_inserted;
-    rows_deleted := res.rows_deleted;
+    IF is_full THEN
+        rows_inserted := res.rows_inserted;
+        rows_deleted := res.rows_deleted;
+    ELSE
+        -- pg_trickle src/refresh/merge/mod.rs, execute_differential_refresh: the count is the
+        -- MERGE's, every row it inserted, updated or deleted, at least 1 when the change
+        -- buffers held changes, returned as (count, 0). (The double's row ids hash the whole
+        -- row, so an updated row counts as one deleted and one inserted: 2 where the MERGE
+        -- of a keyed source counts 1.)
+        rows_inserted := res.rows_inserted + res.rows_deleted;
+        IF had_changes THEN
+            rows_inserted := greatest(rows_inserted, 1);
+        END IF;
+        rows_deleted := 0;
+    END IF;
     -- pg_trickle src/api/refresh_ops.rs: a manual refresh that takes the FULL path
     -- (execute_manual_full_refresh; a DIFFERENTIAL table reading a stream table is sent there
     -- too) keeps data_timestamp only when no upstream stream table is newer, the frontier is
@@ -1151,7 +1267,7 @@ BEGIN
         last_refresh_at = now(),
         data_timestamp = CASE WHEN keep_ts THEN data_timestamp
                               WHEN manual_full OR is_full OR NOT st.is_populated
-                                   OR res.rows_inserted + res.rows_deleted > 0
+                                   OR rows_inserted + rows_deleted > 0
                               THEN now() ELSE data_timestamp END,
         consecutive_errors = 0,
         last_error_message = NULL,
@@ -1164,8 +1280,8 @@ BEGIN
         INSERT INTO pgtrickle.pgt_refresh_history
             (pgt_id, data_timestamp, start_time, end_time, action, rows_inserted, rows_deleted,
              delta_row_count, merge_strategy_used, status, initiated_by)
-        VALUES (p_id, now(), now(), now(), action, res.rows_inserted, res.rows_deleted,
-                res.rows_inserted + res.rows_deleted,
+        VALUES (p_id, now(), now(), now(), action, rows_inserted, rows_deleted,
+                rows_inserted + rows_deleted,
                 CASE WHEN is_full THEN 'truncate_insert' ELSE 'recompute_diff' END,
                 'COMPLETED', p_initiated_by);
     END IF;
@@ -1206,6 +1322,31 @@ BEGIN
         END IF;
     END LOOP;
     RETURN jsonb_build_object('sources', srcs, 'data_timestamp', now());
+END
+$$;
+
+-- Change-buffer rows of a stream table's table sources above its frontier: what pg_trickle's
+-- scheduler sees as changes (src/scheduler/mod.rs, upstream_change_state). The double's
+-- pending counters serve every other table; a TopK table, whose refresh stores no frontier,
+-- needs this.
+CREATE FUNCTION pgtrickle._pgt_unconsumed(p_id bigint) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    d record;
+    n bigint;
+    total bigint := 0;
+BEGIN
+    FOR d IN SELECT dep.source_relid, coalesce((st.frontier -> 'sources' -> dep.source_relid::text ->> 'lsn')::pg_lsn, '0/0') AS seen
+             FROM pgtrickle.pgt_dependencies dep JOIN pgtrickle.pgt_stream_tables st ON st.pgt_id = dep.pgt_id
+             WHERE dep.pgt_id = p_id AND dep.source_type = 'TABLE'
+    LOOP
+        IF to_regclass(format('pgtrickle_changes.%I', 'changes_' || d.source_relid::text)) IS NOT NULL THEN
+            EXECUTE format('SELECT count(*) FROM pgtrickle_changes.%I WHERE lsn > $1', 'changes_' || d.source_relid::text)
+              INTO n USING d.seen;
+            total := total + n;
+        END IF;
+    END LOOP;
+    RETURN total;
 END
 $$;
 
@@ -1331,6 +1472,7 @@ DECLARE
     v_relid oid;
     v_id bigint;
     v_part text := nullif(btrim(partition_by), '');
+    v_blocker text;
 BEGIN
     -- Order of checks as upstream (pg_trickle src/api/alter.rs, create_stream_table_impl): mode → diamond → name → schedule → cdc → query
     -- → append_only → duplicate → partition_by.
@@ -1354,7 +1496,20 @@ BEGIN
     IF query IS NULL THEN
         PERFORM pgtrickle._invalid('query cannot be NULL');
     END IF;
-    a := pgtrickle._analyze_query(query, v_mode);
+    -- AUTO is stored as DIFFERENTIAL, but where the incremental parser refuses a query AUTO
+    -- falls back to FULL (validate_and_parse_query): the analysis is told.
+    a := pgtrickle._analyze_query(query, CASE WHEN upper(btrim(coalesce(refresh_mode, 'AUTO'))) = 'AUTO'
+                                              THEN 'AUTO' ELSE v_mode END);
+    v_blocker := pgtrickle._differential_blocker(a.src_oids, a.src_types);
+    IF v_blocker IS NOT NULL AND v_mode IN ('DIFFERENTIAL', 'IMMEDIATE') THEN
+        IF v_mode = 'DIFFERENTIAL' AND upper(btrim(coalesce(refresh_mode, 'AUTO'))) = 'AUTO' THEN
+            RAISE WARNING '[pg_trickle] Falling back to FULL refresh: query references materialized views or foreign tables (unsupported operator for DIFFERENTIAL mode: %).', v_blocker;
+            v_mode := 'FULL';
+        ELSE
+            RAISE EXCEPTION USING ERRCODE = '0A000',
+                MESSAGE = 'unsupported operator for DIFFERENTIAL mode: ' || v_blocker;
+        END IF;
+    END IF;
     IF pgtrickle._uses_select_star(query) THEN
         RAISE WARNING 'pg_trickle: defining query uses SELECT *. If source table columns are added or removed, the stream table will require reinitialization. Consider listing columns explicitly for resilience against schema changes.';
     END IF;
@@ -1525,6 +1680,12 @@ BEGIN
         RETURN;
     END IF;
     res := pgtrickle._pgt_refresh(st.pgt_id, 'MANUAL');
+    IF st.topk_limit IS NOT NULL THEN
+        -- The TopK path sends no pg_trickle_refresh (only execute_manual_full_refresh does).
+        RAISE INFO 'Stream table %.% refreshed (TopK MERGE: +% -%)', st.pgt_schema, st.pgt_name,
+            res.rows_inserted, res.rows_deleted;
+        RETURN;
+    END IF;
     IF res.action = 'FULL' THEN
         PERFORM pgtrickle._pgt_notify_full_refresh(st.pgt_id, NULL);
     END IF;
@@ -1635,33 +1796,46 @@ $$;
 -- Event triggers: a plain DROP TABLE of a storage table removes its catalog row; dropping
 -- a source of an ACTIVE stream table puts it into ERROR.
 -- ---------------------------------------------------------------------------------------
+-- pg_trickle src/hooks.rs, pg_trickle_on_sql_drop: a dropped storage table takes its catalog
+-- row (handle_st_storage_dropped; the stream tables reading it are left alone); a dropped
+-- source table (handle_dropped_table: dependencies of type TABLE / FOREIGN_TABLE) or view
+-- (handle_dropped_view: VIEW) sets every direct dependent, whatever its status, to ERROR
+-- with no message (StreamTableMeta::update_status). The cascade that follows
+-- (find_transitive_downstream_sts) looks for readers of those stream tables with
+-- find_downstream_pgt_ids, which matches only TABLE / FOREIGN_TABLE dependencies, while a
+-- stream table reading another one is recorded as STREAM_TABLE: it reaches no one, so stream
+-- tables further downstream keep their status (seen on a real 0.67.0 server). Other object
+-- types (materialized views, foreign tables) are not handled.
 CREATE FUNCTION pgtrickle._on_sql_drop() RETURNS event_trigger
 LANGUAGE plpgsql AS $$
 DECLARE
     obj record;
     st record;
+    hit bigint[];
 BEGIN
     IF current_setting('pg_trickle.internal_drop', true) = 'true' THEN
         RETURN;
     END IF;
     FOR obj IN
         SELECT * FROM pg_event_trigger_dropped_objects()
-        WHERE object_type IN ('table', 'view', 'materialized view', 'foreign table')
-          AND NOT is_temporary
+        WHERE object_type IN ('table', 'view') AND NOT is_temporary
     LOOP
-        FOR st IN SELECT * FROM pgtrickle.pgt_stream_tables WHERE pgt_relid = obj.objid LOOP
-            PERFORM pgtrickle._remove_dependencies(st.pgt_id);
-            DELETE FROM pgtrickle.pgt_stream_tables WHERE pgt_id = st.pgt_id;
-            IF to_regprocedure(format('%I.%I()', st.pgt_schema, pgtrickle._guard_name(st.pgt_relid))) IS NOT NULL THEN
-                EXECUTE format('DROP FUNCTION %I.%I()', st.pgt_schema, pgtrickle._guard_name(st.pgt_relid));
-            END IF;
-        END LOOP;
-        UPDATE pgtrickle.pgt_stream_tables s
-           SET status = 'ERROR',
-               last_error_message = format('source relation %s (oid %s) was dropped', obj.object_identity, obj.objid),
-               last_error_at = now()
-         WHERE s.status = 'ACTIVE'
-           AND s.pgt_id IN (SELECT d.pgt_id FROM pgtrickle.pgt_dependencies d WHERE d.source_relid = obj.objid);
+        IF obj.object_type = 'table'
+           AND EXISTS (SELECT 1 FROM pgtrickle.pgt_stream_tables WHERE pgt_relid = obj.objid) THEN
+            FOR st IN SELECT * FROM pgtrickle.pgt_stream_tables WHERE pgt_relid = obj.objid LOOP
+                PERFORM pgtrickle._remove_dependencies(st.pgt_id);
+                DELETE FROM pgtrickle.pgt_stream_tables WHERE pgt_id = st.pgt_id;
+                IF to_regprocedure(format('%I.%I()', st.pgt_schema, pgtrickle._guard_name(st.pgt_relid))) IS NOT NULL THEN
+                    EXECUTE format('DROP FUNCTION %I.%I()', st.pgt_schema, pgtrickle._guard_name(st.pgt_relid));
+                END IF;
+            END LOOP;
+            CONTINUE;
+        END IF;
+        SELECT array_agg(d.pgt_id) INTO hit FROM pgtrickle.pgt_dependencies d
+        WHERE d.source_relid = obj.objid
+          AND d.source_type = ANY (CASE WHEN obj.object_type = 'table'
+                                        THEN ARRAY['TABLE', 'FOREIGN_TABLE'] ELSE ARRAY['VIEW'] END);
+        UPDATE pgtrickle.pgt_stream_tables s SET status = 'ERROR' WHERE s.pgt_id = ANY (hit);
         DELETE FROM pgtrickle_changes.pgt_pending WHERE source_relid = obj.objid;
     END LOOP;
 END
@@ -1698,9 +1872,18 @@ DECLARE
     new_relid oid;
     old_srcs oid[];
     old_src oid;
+    blocker text;
 BEGIN
     SELECT * INTO st FROM pgtrickle.pgt_stream_tables WHERE pgt_id = p_id;
     a := pgtrickle._analyze_query(p_query, st.refresh_mode);
+    IF st.refresh_mode IN ('DIFFERENTIAL', 'IMMEDIATE') THEN
+        -- No AUTO fallback here: the new query must suit the stored mode.
+        blocker := pgtrickle._differential_blocker(a.src_oids, a.src_types);
+        IF blocker IS NOT NULL THEN
+            RAISE EXCEPTION USING ERRCODE = '0A000',
+                MESSAGE = 'unsupported operator for DIFFERENTIAL mode: ' || blocker;
+        END IF;
+    END IF;
     SELECT coalesce(array_agg(attname::text ORDER BY attnum), '{}'),
            coalesce(array_agg(format_type(atttypid, NULL) ORDER BY attnum), '{}')
       INTO old_cols, old_types
@@ -1772,18 +1955,16 @@ END
 $$;
 
 -- Full repopulation without a history row (alter: query / mode / partition changes).
+-- effective_refresh_mode is left as it was: upstream sets it at create (initialize_st) and
+-- after each refresh, not when alter_stream_table repopulates.
 CREATE FUNCTION pgtrickle._repopulate(p_id bigint) RETURNS void
 LANGUAGE plpgsql AS $$
-DECLARE
-    st pgtrickle.pgt_stream_tables;
 BEGIN
     PERFORM pgtrickle._pgt_apply(p_id, true);
-    SELECT * INTO st FROM pgtrickle.pgt_stream_tables WHERE pgt_id = p_id;
     UPDATE pgtrickle.pgt_stream_tables SET
         status = 'ACTIVE', is_populated = true, data_timestamp = now(), last_refresh_at = now(),
         consecutive_errors = 0, last_error_message = NULL, last_error_at = NULL,
-        needs_reinit = false, frontier = pgtrickle._pgt_new_frontier(p_id),
-        effective_refresh_mode = CASE WHEN st.topk_limit IS NOT NULL THEN 'TOP_K' ELSE st.refresh_mode END
+        needs_reinit = false, frontier = pgtrickle._pgt_new_frontier(p_id)
     WHERE pgt_id = p_id;
 END
 $$;
@@ -2320,20 +2501,12 @@ LANGUAGE sql STABLE AS $$
     ORDER BY 1, 2
 $$;
 
-CREATE TYPE pgtrickle.refresh_history_record AS (
-    refresh_id bigint,
-    data_timestamp timestamptz,
-    start_time timestamptz,
-    end_time timestamptz,
-    action text,
-    status text,
-    rows_inserted bigint,
-    rows_deleted bigint,
-    duration_ms double precision,
-    error_message text);
-
+-- RETURNS TABLE as upstream (src/monitor/mod.rs, get_refresh_history): the result columns
+-- are OUT arguments in pg_proc, as on a real server.
 CREATE FUNCTION pgtrickle.get_refresh_history(name text, max_rows integer DEFAULT 20)
-RETURNS SETOF pgtrickle.refresh_history_record
+RETURNS TABLE(refresh_id bigint, data_timestamp timestamptz, start_time timestamptz,
+              end_time timestamptz, action text, status text, rows_inserted bigint,
+              rows_deleted bigint, duration_ms double precision, error_message text)
 LANGUAGE sql STABLE STRICT AS $$
     SELECT h.refresh_id, h.data_timestamp, h.start_time, h.end_time, h.action, h.status,
            h.rows_inserted, h.rows_deleted,

@@ -109,6 +109,7 @@ DECLARE
     prev_internal text;
     started timestamptz;
     errors integer;
+    ceiling bigint;
 BEGIN
     IF coalesce(current_setting('pg_trickle.enabled', true), 'on') IN ('off', 'false') THEN
         RETURN;
@@ -132,10 +133,18 @@ BEGIN
         CONTINUE WHEN to_jsonb(s) ->> 'orchestration_mode' = 'EXTERNAL'
                    OR to_jsonb(s) ->> 'target_freshness_mode' = 'MANUAL';
         CONTINUE WHEN s.status NOT IN ('ACTIVE', 'INITIALIZING') OR s.refresh_mode = 'IMMEDIATE';
-        CONTINUE WHEN tiered AND s.refresh_tier = 'frozen';
+        -- pg_trickle src/scheduler/mod.rs, check_schedule: an unpopulated table is refreshed
+        -- before the tier is looked at, so only populated frozen tables are skipped.
+        CONTINUE WHEN tiered AND s.refresh_tier = 'frozen' AND s.is_populated;
 
-        SELECT coalesce(sum(p.pending_rows), 0) INTO pending
-          FROM pgtrickle_changes.pgt_pending p WHERE p.pgt_id = s.pgt_id;
+        IF s.topk_limit IS NOT NULL THEN
+            -- A TopK refresh stores no frontier, so the changes above it stay pending for the
+            -- scheduler (src/scheduler/mod.rs, upstream_change_state) after any refresh.
+            pending := pgtrickle._pgt_unconsumed(s.pgt_id);
+        ELSE
+            SELECT coalesce(sum(p.pending_rows), 0) INTO pending
+              FROM pgtrickle_changes.pgt_pending p WHERE p.pgt_id = s.pgt_id;
+        END IF;
         -- Sources without change capture (materialized views, foreign tables) always count
         -- as changed.
         opaque := EXISTS (SELECT 1 FROM pgtrickle.pgt_dependencies d
@@ -154,6 +163,28 @@ BEGIN
             due := now() - s.last_refresh_at >= make_interval(secs => secs * mult);
         END IF;
         CONTINUE WHEN NOT due;
+
+        -- pg_trickle src/scheduler/mod.rs, evaluate_fuse (FUSE-5), before the refresh: an
+        -- armed fuse whose pending changes exceed its ceiling (the table's, else
+        -- pg_trickle.fuse_default_ceiling) blows: the table is SUSPENDED and the event goes to
+        -- the `pgtrickle_alert` channel (no underscore; sent whatever the pooler mode), as
+        -- {"event":"fuse_blown","stream_table":"<schema>.<name>","pending":n,"ceiling":n}.
+        IF s.fuse_mode <> 'off' AND s.fuse_state = 'armed' THEN
+            ceiling := CASE WHEN s.fuse_ceiling > 0 THEN s.fuse_ceiling
+                            ELSE coalesce(nullif(current_setting('pg_trickle.fuse_default_ceiling', true), '')::bigint, 0) END;
+            IF ceiling > 0 AND pending > ceiling THEN
+                UPDATE pgtrickle.pgt_stream_tables st
+                   SET fuse_state = 'blown', blown_at = now(), status = 'SUSPENDED',
+                       blow_reason = format('change buffer count (%s) exceeded ceiling (%s)', pending, ceiling)
+                 WHERE st.pgt_id = s.pgt_id;
+                RAISE WARNING 'pg_trickle: FUSE BLOWN for %.% — change buffer count (%) exceeded ceiling (%)',
+                    s.pgt_schema, s.pgt_name, pending, ceiling;
+                PERFORM pg_notify('pgtrickle_alert',
+                    format('{"event":"fuse_blown","stream_table":"%s.%s","pending":%s,"ceiling":%s}',
+                           s.pgt_schema, s.pgt_name, pending, ceiling));
+                CONTINUE;
+            END IF;
+        END IF;
 
         pgt_schema := s.pgt_schema;
         pgt_name := s.pgt_name;
@@ -179,9 +210,14 @@ BEGIN
                 (pgt_id, data_timestamp, start_time, end_time, action, rows_inserted, rows_deleted,
                  status, initiated_by)
             VALUES (s.pgt_id, now(), now(), now(), 'NO_DATA', 0, 0, 'COMPLETED', 'SCHEDULER');
-            UPDATE pgtrickle.pgt_stream_tables st
-               SET last_refresh_at = now(), consecutive_errors = 0, status = 'ACTIVE'
-             WHERE st.pgt_id = s.pgt_id;
+            -- A TopK table's NO_DATA action runs its MERGE and writes no catalog column
+            -- (src/scheduler/mod.rs, execute_scheduled_refresh: the NO_DATA branch relies on
+            -- execute_no_data_refresh, which the TopK path never calls).
+            IF s.topk_limit IS NULL THEN
+                UPDATE pgtrickle.pgt_stream_tables st
+                   SET last_refresh_at = now(), consecutive_errors = 0, status = 'ACTIVE'
+                 WHERE st.pgt_id = s.pgt_id;
+            END IF;
             -- pg_trickle src/scheduler/mod.rs: a NO_DATA outcome is a completed refresh too.
             PERFORM pgtrickle_test._alert('refresh_completed', s.pgt_id,
                 jsonb_build_object('action', 'NO_DATA', 'rows_inserted', 0, 'rows_deleted', 0,
@@ -208,7 +244,7 @@ BEGIN
         IF err_msg IS NULL THEN
             action := res.action;
             status := 'COMPLETED';
-            IF res.action = 'FULL' THEN
+            IF res.action = 'FULL' AND s.topk_limit IS NULL THEN
                 PERFORM pgtrickle._pgt_notify_full_refresh(s.pgt_id, res.rows_inserted);
             END IF;
             -- pg_trickle src/monitor/alert.rs, alert_refresh_completed.

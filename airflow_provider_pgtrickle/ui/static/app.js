@@ -13,7 +13,9 @@ const ERROR_CHARS = 44; // longer errors show their start and a "full text" link
 const state = {
   connections: [],
   connection: null,
-  config: { actions_enabled: false, refresh_seconds: 30 },
+  // Replaced by /api/config: the statuses and which of them are failed come from the
+  // provider's vocabulary, never from this file.
+  config: { actions_enabled: false, refresh_seconds: 30, statuses: [], failed_statuses: [] },
   overview: null,
   selected: null,
   expandedErrors: new Set(),
@@ -193,6 +195,11 @@ async function loadOverview() {
     render();
     showError(error);
   }
+}
+
+function fillStatuses() {
+  const select = $("status");
+  for (const s of state.config.statuses) select.append(el("option", { value: s }, s));
 }
 
 function fillSchemas() {
@@ -515,7 +522,7 @@ function renderDetail(table, history) {
     };
     panel.append(el("div", { class: "actions" },
       el("button", { type: "button", onclick: act("refresh") }, "Refresh now"),
-      table.status === "SUSPENDED" || table.status === "ERROR"
+      state.config.failed_statuses.includes(table.status)
         ? el("button", { type: "button", class: "danger", onclick: act("resume") }, "Resume")
         : null));
   }
@@ -536,6 +543,7 @@ async function start() {
   });
   try {
     state.config = await api("api/config");
+    fillStatuses();
     await loadConnections();
   } catch (error) {
     showError(error);
