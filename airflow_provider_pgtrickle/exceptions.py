@@ -27,8 +27,10 @@ Hierarchy::
     ├── PgTrickleConnectionError (AirflowFailException): the server refused the connection
     │   for good (bad password, unknown database or role, no permission); waiting would not help
     ├── PgTrickleTestServerError: the throwaway test server (`testing`) could not start
-    └── PgTrickleAirflowVersionError (AirflowFailException): a feature needs a newer Airflow
-        than the one running
+    ├── PgTrickleAirflowVersionError (AirflowFailException): a feature needs a newer Airflow
+    │   than the one running
+    └── PgTrickleFeatureUnavailableError (AirflowFailException): the connected pg_trickle
+        lacks a function or catalog column the call needs (named, with the release bringing it)
 
 Messages name the object in backticks and end with the fix. Every message goes through
 Airflow's secrets masker, so a value that equals a connection secret (say, a templated name
@@ -188,6 +190,12 @@ class PgTrickleTestServerError(PgTrickleError):
 
 class PgTrickleAirflowVersionError(PgTrickleError, AirflowFailException):
     """A feature needs a newer Airflow than the running one; retrying would not help."""
+
+
+class PgTrickleFeatureUnavailableError(PgTrickleError, AirflowFailException):
+    """The connected pg_trickle lacks a function or catalog column the call needs (see
+    `airflow_provider_pgtrickle.capabilities`); the message names it and the release that
+    brought it. Retrying would not help."""
 
 
 # Every module of the provider imports this one, so an install that bypassed the declared

@@ -204,7 +204,9 @@ class Demo:
                 title = "Start PostgreSQL 18 with the pg_trickle TEST DOUBLE"
                 with self.console.step(title):
                     server = stack.enter_context(
-                        start_double_server(log_statements=False, base_dir=None)
+                        start_double_server(
+                            log_statements=False, base_dir=None, version=self.args.double_version
+                        )
                     )
                     db = server.create_database(self.args.database or "jaffle_stream")
             self.is_double = server.is_double or self._detect_double(db)
@@ -540,6 +542,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--verbose", action="store_true", help="show Airflow's and dbt's output live"
+    )
+    from airflow_provider_pgtrickle.testing.versions import (
+        DEFAULT_VERSION,
+        VERSION_ENV,
+        accepted_versions,
+    )
+
+    parser.add_argument(
+        "--double-version",
+        choices=accepted_versions(),
+        default=None,
+        help=f"pg_trickle version the test double plays (default: ${VERSION_ENV}, else "
+        f"{DEFAULT_VERSION.value}); ignored with PGTRICKLE_DSN",
     )
     return parser.parse_args(argv)
 

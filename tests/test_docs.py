@@ -236,3 +236,11 @@ def test_every_docs_page_is_in_the_nav() -> None:
     nav = (ROOT / "mkdocs.yml").read_text()
     pages = sorted(str(p.relative_to(DOCS)) for p in DOCS.rglob("*.md"))
     assert [page for page in pages if page not in nav] == []
+
+
+@pytest.mark.parametrize("page", ["install.md", "pg_trickle-contract.md"])
+def test_the_supported_pg_trickle_versions_match_the_declaration(page: str) -> None:
+    from airflow_provider_pgtrickle.capabilities import supported_text
+
+    text = (DOCS / page).read_text(encoding="utf-8")
+    assert f"Tested pg_trickle versions: **{supported_text()}**" in text

@@ -22,7 +22,7 @@ from airflow.providers.postgres.hooks.postgres import PostgresHook
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from airflow_provider_pgtrickle import _compat, _health
+from airflow_provider_pgtrickle import _compat, _health, capabilities
 from airflow_provider_pgtrickle._sql import (
     ALTER_ARGS,
     CREATE_OPTIONAL,
@@ -54,6 +54,7 @@ from airflow_provider_pgtrickle._validation import (
     validate_schedule,
     validate_schema,
 )
+from airflow_provider_pgtrickle.capabilities import Capabilities, Feature
 from airflow_provider_pgtrickle.exceptions import (
     PgTrickleDatabaseError,
     PgTrickleError,
@@ -101,6 +102,7 @@ class PgTrickleHook(PostgresHook):
     def __init__(self, postgres_conn_id: str = default_conn_name, **kwargs: Any) -> None:
         super().__init__(postgres_conn_id=postgres_conn_id, **kwargs)
         self._connect_lock = threading.Lock()
+        self._capabilities: Capabilities | None = None
 
     # Airflow 3.1 builds connection forms from this hook method only; 3.2+ reads the form
     # declared in provider info and deprecates the method, so it exists on 3.1 alone.
@@ -433,7 +435,12 @@ class PgTrickleHook(PostgresHook):
     ) -> None:
         """`pgtrickle.alter_stream_table` with only the given settings.
 
-        ``status='PAUSED'`` is sent as ``SUSPENDED``; ``refresh_mode='AUTO'`` is refused.
+        ``status='PAUSED'`` is sent as ``SUSPENDED``; ``refresh_mode='AUTO'`` is refused. Where
+        the server has `pgtrickle.pause_stream_table` (0.79.0+; see `capabilities()`),
+        SUSPENDED for an ACTIVE table goes through it, after the other settings: it is the call
+        upstream grants to `pgtrickle_operator` and the one that marks the table for
+        reinitialization. It refuses tables that are not ACTIVE, so those keep the alter call
+        (a retry of an already SUSPENDED table stays a no-op).
         Further settings (``tier``, ``cdc_mode``, ``diamond_consistency``, ...) go in
         ``options``. pg_trickle sets a table in ERROR ACTIVE at the end of any alter, after
         applying ``status`` (pg_trickle src/api/alter.rs): for such a table the status goes in
@@ -466,11 +473,24 @@ class PgTrickleHook(PostgresHook):
                     " WHERE pgt_schema = %s AND pgt_name = %s",
                     [schema, table],
                 ).fetchone()
-                if row is not None and row["status"] == StreamTableStatus.ERROR.value:
-                    rest = {key: value for key, value in args.items() if key != "status"}
+                current = row["status"] if row is not None else None
+                rest = {key: value for key, value in args.items() if key != "status"}
+                # pause_stream_table refuses any table that is not ACTIVE (an INITIALIZING
+                # one, or one already SUSPENDED on a retry): those keep the alter path.
+                if (
+                    args["status"][0] == StreamTableStatus.SUSPENDED.value
+                    and current == StreamTableStatus.ACTIVE.value
+                    and self.capabilities(cur.connection).has(Feature.PAUSE_STREAM_TABLE)
+                ):
+                    calls = [rest] if len(rest) > 1 else []
+                    calls.append({"pause": args["name"]})
+                elif current == StreamTableStatus.ERROR.value:
                     calls = [rest, {"name": args["name"], "status": args["status"]}]
             for call in calls:
-                statement, params = named_call("alter_stream_table", call)
+                if "pause" in call:
+                    statement, params = named_call("pause_stream_table", {"name": call["pause"]})
+                else:
+                    statement, params = named_call("alter_stream_table", call)
                 cur.execute(statement, params)
         self.log.info("pg_trickle: altered stream table %s (%s)", qualified, ", ".join(args))
 
@@ -717,6 +737,23 @@ class PgTrickleHook(PostgresHook):
                 library = cur.execute("SELECT pgtrickle.version() AS v").fetchone()["v"]  # type: ignore[index]
         return ExtensionInfo(row["extversion"], library, tuple(row["features"]))
 
+    def capabilities(self, conn: psycopg.Connection[Any] | None = None) -> Capabilities:
+        """What the server offers (`airflow_provider_pgtrickle.capabilities`): probed in one
+        round trip on first use (on ``conn`` when given, so a method that already holds a
+        connection opens no second one), then cached for this hook. A version outside the
+        tested range is logged once, as a warning."""
+        if self._capabilities is None:
+            if conn is not None:
+                found = capabilities.probe(conn)
+            else:
+                with self._reader(operation="probe pg_trickle capabilities") as cur:
+                    found = capabilities.probe(cur.connection)
+            warning = found.unsupported_warning()
+            if warning:
+                self.log.warning("pg_trickle: %s", warning)
+            self._capabilities = found
+        return self._capabilities
+
     def has_feature(self, function: str) -> bool:
         """Whether `pgtrickle.<function>` exists (feature detection by probing `pg_proc`)."""
         if function not in FEATURES:
@@ -755,10 +792,19 @@ class PgTrickleHook(PostgresHook):
             return (
                 False,
                 f"Connected to database `{database}` as `{role}`; pg_trickle {version} is "
-                f"older than {SUPPORTED_VERSION}, the version this provider is built for; run "
+                f"older than {SUPPORTED_VERSION}, the oldest version this provider supports "
+                f"(tested: {capabilities.supported_text()}); run "
                 "`ALTER EXTENSION pg_trickle UPDATE`.",
             )
-        return ok, message
+        if not ok:
+            return ok, message
+        try:
+            note = self.capabilities().support_note()
+        except PgTrickleError as error:
+            return False, f"Connection failed: {error}"
+        # "pg_trickle X is installed" -> "pg_trickle X is installed (supported)"
+        installed = f"pg_trickle {version} is installed"
+        return True, message.replace(installed, f"{installed} ({note})", 1)
 
     def check_names(self, names: Sequence[str]) -> list[str]:
         """Validate and qualify names (no SQL).
@@ -790,8 +836,8 @@ def _query_text(query: object, *, subject: str) -> str:
     return text
 
 
-# The pg_trickle version the provider's SQL is written against.
-SUPPORTED_VERSION = "0.67.0"
+# The oldest pg_trickle version the provider supports (the range: `capabilities.SUPPORTED`).
+SUPPORTED_VERSION = capabilities.OLDEST_SUPPORTED
 
 
 # What the hook reads (catalog tables and views) and calls (functions, by signature).

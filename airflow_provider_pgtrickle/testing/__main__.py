@@ -17,6 +17,12 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from airflow_provider_pgtrickle.testing.server import TestDatabase, start_double_server
+from airflow_provider_pgtrickle.testing.versions import (
+    DEFAULT_VERSION,
+    VERSION_ENV,
+    accepted_versions,
+    resolve_version,
+)
 
 
 def connection_help(db: TestDatabase, *, psql: str | None = None) -> str:
@@ -60,13 +66,17 @@ def _psql_path() -> str | None:
     return shutil.which("psql")
 
 
-def serve(database: str, out: TextIO) -> int:
-    out.write("Starting PostgreSQL 18 with the pg_trickle test double ...\n")
+def serve(database: str, out: TextIO, version: str | None = None) -> int:
+    double_version = resolve_version(version)
+    out.write(
+        f"Starting PostgreSQL 18 with the pg_trickle {double_version.value} test double ...\n"
+    )
     out.flush()
-    with start_double_server(log_statements=False) as server:
+    with start_double_server(log_statements=False, version=double_version) as server:
         db = server.create_database(database)
         out.write(
-            f"pg_trickle test double ready (database `{database}`, no background scheduler:\n"
+            f"pg_trickle {double_version.value} test double ready (database `{database}`, "
+            "no background scheduler:\n"
             "stream tables refresh when you call pgtrickle.refresh_stream_table()).\n"
             f"{connection_help(db, psql=_psql_path())}\n"
             "Press Ctrl-C to stop the server and delete it.\n"
@@ -94,8 +104,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve_cmd.add_argument(
         "--database", default="pgtrickle", help="database to create (default: pgtrickle)"
     )
+    serve_cmd.add_argument(
+        "--version",
+        choices=accepted_versions(),
+        default=None,
+        help=f"pg_trickle version the double plays (default: ${VERSION_ENV}, else "
+        f"{DEFAULT_VERSION.value})",
+    )
     args = parser.parse_args(argv)
-    return serve(args.database, sys.stdout)
+    return serve(args.database, sys.stdout, args.version)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ Registered through the `pytest11` entry point, so installing
   the server named by `PGTRICKLE_TEST_DSN` (a real pg_trickle).
 - `pgtrickle_db`: a fresh database with the extension, dropped afterwards.
 - `pgtrickle_conn`: an autocommit psycopg connection to it.
+- `pgtrickle_version`: the pg_trickle version installed in `pgtrickle_db` (on the double,
+  the one `PGTRICKLE_TEST_VERSION` picked; see `airflow_provider_pgtrickle.testing.versions`).
 - `pgtrickle_tick`: run one scheduler tick (double only).
 - `pgtrickle_statement_log`: the statements a client sent to the test's database (double only).
 - `pgtrickle_airflow_conn`: `AIRFLOW_CONN_POSTGRES_DEFAULT` pointing at the test database.
@@ -105,6 +107,15 @@ def pgtrickle_db(pgtrickle_server: TestServer) -> Iterator[TestDatabase]:
 def pgtrickle_conn(pgtrickle_db: TestDatabase) -> Iterator[psycopg.Connection[Any]]:
     with pgtrickle_db.connect(autocommit=True) as conn:
         yield conn
+
+
+@pytest.fixture
+def pgtrickle_version(pgtrickle_conn: psycopg.Connection[Any]) -> str:
+    """`extversion` of pg_trickle in the test database (the double's or a real server's)."""
+    found = pgtrickle_conn.execute(
+        "SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'pg_trickle'"
+    ).fetchone()
+    return str(found[0]) if found else ""
 
 
 @pytest.fixture

@@ -33,6 +33,8 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from airflow_provider_pgtrickle.testing.versions import DoubleVersion, resolve_version
+
 EXTENSION_DIR = Path(__file__).parent / "extension"
 """Directory holding the double's control files and install scripts."""
 DOUBLE_HELPER_EXTENSION = "pg_trickle_test"
@@ -159,6 +161,8 @@ class TestServer:
     # hands out and that their connections use (`with_least_role()`); None: the superuser.
     least_role: str | None = None
     least_password: str | None = None
+    double_version: DoubleVersion | None = None
+    """The pg_trickle version the double plays (None: not a double)."""
 
     def database(self, dbname: str) -> TestDatabase:
         """The database as the superuser (see `create_database` for the least role's view)."""
@@ -416,14 +420,20 @@ def _chown_tree(path: Path, owner: tuple[int, int] | None) -> None:
 
 @contextlib.contextmanager
 def start_double_server(
-    *, log_statements: bool = True, base_dir: Path | None = None
+    *,
+    log_statements: bool = True,
+    base_dir: Path | None = None,
+    version: DoubleVersion | str | None = None,
 ) -> Iterator[TestServer]:
     """Start a throwaway PostgreSQL 18 with the pg_trickle double; always stop and delete it.
 
     :param log_statements: set `log_statement = 'all'` so tests can count the statements a
         client sends (read from `TestServer.log_path`).
     :param base_dir: parent directory of the cluster (default: the system temp dir).
+    :param version: the pg_trickle version the double plays (default: `PGTRICKLE_TEST_VERSION`,
+        else `versions.DEFAULT_VERSION`).
     """
+    double_version = resolve_version(version)
     owner = _os_user()
     if (
         owner is not None
@@ -443,6 +453,7 @@ def start_double_server(
     data_dir, ext_root, sock_dir = root / "data", root / "ext", root / "sock"
     log_path = root / "server.log"
     shutil.copytree(EXTENSION_DIR, ext_root / "extension")
+    _set_default_version(ext_root / "extension", double_version)
     sock_dir.mkdir()
     _chown_tree(root, owner)
     bin_dir = _bin_dir(owner)
@@ -497,8 +508,9 @@ def start_double_server(
             is_double=True,
             data_dir=data_dir,
             log_path=log_path,
+            double_version=double_version,
         )
-        _prepare_template(server)
+        _prepare_template(server, double_version)
         with _sigterm_unwinds():
             yield server
     finally:
@@ -568,15 +580,45 @@ def _sigterm_unwinds() -> Iterator[None]:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def _prepare_template(server: TestServer) -> None:
+def _set_default_version(ext_dir: Path, version: DoubleVersion) -> None:
+    """Make ``version`` the cluster copy's default, so a plain `CREATE EXTENSION pg_trickle`
+    (and `pg_available_extensions`) in this cluster gives the version the double plays."""
+    for control in (ext_dir / "pg_trickle.control", ext_dir / f"{DOUBLE_HELPER_EXTENSION}.control"):
+        if not control.exists() or not (
+            version is DoubleVersion.V0_67_0
+            or (ext_dir / f"{control.stem}--0.67.0--{version.value}.sql").exists()
+        ):
+            continue
+        lines = control.read_text(encoding="utf-8").splitlines()
+        control.write_text(
+            "\n".join(
+                f"default_version = '{version.value}'"
+                if line.startswith("default_version")
+                else line.replace("0.67.0", version.value)
+                if line.startswith("comment")
+                else line
+                for line in lines
+            )
+            + "\n",
+            encoding="utf-8",
+        )
+
+
+def _prepare_template(server: TestServer, version: DoubleVersion) -> None:
     with server.admin_connect() as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(_TEMPLATE_DB)))
     with server.database(_TEMPLATE_DB).connect() as conn:
-        conn.execute("CREATE EXTENSION pg_trickle")
+        # A version other than the control file's default_version is reached through the
+        # update scripts (`pg_trickle--0.67.0--<version>.sql`), as upstream upgrades do.
+        conn.execute(
+            sql.SQL("CREATE EXTENSION pg_trickle VERSION {}").format(sql.Literal(version.value))
+        )
         if (EXTENSION_DIR / f"{DOUBLE_HELPER_EXTENSION}.control").exists():
-            conn.execute(
-                sql.SQL("CREATE EXTENSION {}").format(sql.Identifier(DOUBLE_HELPER_EXTENSION))
-            )
+            helper = sql.SQL("CREATE EXTENSION {}").format(sql.Identifier(DOUBLE_HELPER_EXTENSION))
+            # The helpers follow the double's version where they have an update for it.
+            if (EXTENSION_DIR / f"{DOUBLE_HELPER_EXTENSION}--0.67.0--{version.value}.sql").exists():
+                helper += sql.SQL(" VERSION {}").format(sql.Literal(version.value))
+            conn.execute(helper)
 
 
 def connect_server(dsn: str) -> TestServer:

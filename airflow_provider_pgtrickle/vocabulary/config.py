@@ -366,7 +366,17 @@ def _default_note(argument: Argument) -> str:
 
 def jinja_vocabulary() -> dict[str, object]:
     """The data the dbt package's check macros read (``pgtrickle_config_vocabulary()``)."""
+    from airflow_provider_pgtrickle.capabilities import SUPPORTED, supported_text, version_key
+
     return {
+        # The tested pg_trickle versions (`capabilities.SUPPORTED`), as inclusive ranges of
+        # version number lists Jinja can compare, and in words (read by `pgtrickle_status`).
+        "pg_trickle_versions": {
+            "ranges": [
+                [list(version_key(r.oldest)), list(version_key(r.newest))] for r in SUPPORTED
+            ],
+            "text": supported_text(),
+        },
         "identifier": {
             "pattern": IDENTIFIER.pattern,
             "max_bytes": IDENTIFIER.max_bytes,
@@ -491,9 +501,10 @@ def jinja_macros() -> dict[str, str]:
         "pgtrickle_config_vocabulary",
         """
 The stream table config vocabulary (airflow_provider_pgtrickle/vocabulary/config.py):
-identifier rule, schedule grammar, every model config argument (kind, default - none means
-not managed -, accepted words, aliases, ranges, the accepted text of its error) and the
-combinations pg_trickle refuses. Read by the pgtrickle_check_* macros in macros/config/.
+the tested pg_trickle versions (capabilities.SUPPORTED), identifier rule, schedule grammar,
+every model config argument (kind, default - none means not managed -, accepted words,
+aliases, ranges, the accepted text of its error) and the combinations pg_trickle refuses.
+Read by the pgtrickle_check_* macros in macros/config/ and by pgtrickle_status.
 Returns: dict.
 """,
         jinja_vocabulary(),

@@ -4,11 +4,21 @@
   the Airflow health sensor's words (the same rules, docs/health.md "What healthy means"),
   then status, refresh mode, schedule, seconds since the last refresh, consecutive errors and
   the dbt model managing it, if any. max_staleness (a PostgreSQL interval text or a number of
-  seconds) judges staleness as the sensor's max_staleness does. Changes nothing.
+  seconds) judges staleness as the sensor's max_staleness does. Changes nothing. The first
+  line names the installed pg_trickle version and whether it is a tested one (the range comes
+  from airflow_provider_pgtrickle/capabilities.py through the generated config vocabulary).
 #}
 {% macro pgtrickle_status(max_staleness=none) %}
   {% if execute %}
-    {%- do dbt_pg_trickle.pgtrickle_require_extension() -%}
+    {%- set features = dbt_pg_trickle.pgtrickle_require_extension() -%}
+    {%- set versions = dbt_pg_trickle.pgtrickle_config_vocabulary()['pg_trickle_versions'] -%}
+    {%- set key = features.version.split('.') | map('int') | list -%}
+    {%- set tested = namespace(found=false) -%}
+    {%- for range in versions['ranges'] -%}
+      {%- if range[0] <= key and key <= range[1] -%}{%- set tested.found = true -%}{%- endif -%}
+    {%- endfor -%}
+    {%- do log("pg_trickle: version " ~ features.version ~ (" (supported)" if tested.found
+        else " (NOT a tested version; tested: " ~ versions['text'] ~ ")"), info=true) -%}
     {%- set managed = dbt_pg_trickle.pgtrickle_managed_stream_tables() -%}
     {%- set result = run_query(dbt_pg_trickle.pgtrickle_health_sql(max_staleness=max_staleness)) -%}
     {%- for row in result.rows -%}

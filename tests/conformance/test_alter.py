@@ -30,6 +30,7 @@ from ._helpers import (
     snapshot,
     st,
 )
+from ._versions import refused
 
 CHECK_MODE = (
     'new row for relation "pgt_stream_tables" violates check constraint'
@@ -307,13 +308,21 @@ def test_03_5_alter_enumeration_errors(
 
 
 @pytest.mark.parametrize("kwargs", [{"schedule": "5m"}, {}], ids=["schedule", "name-only"])
-def test_04_4_non_owner_may_not_alter(pgtrickle_conn: Conn, kwargs: dict[str, Any]) -> None:
+def test_04_4_non_owner_may_not_alter(
+    pgtrickle_conn: Conn, pgtrickle_version: str, kwargs: dict[str, Any]
+) -> None:
+    """A role that neither owns the table nor was granted anything is refused, 42501.
+
+    Mirrors, per version: 0.67.0 src/api/helpers.rs check_stream_table_ownership (called by
+    alter_stream_table_impl); 0.108.3 the deny-first ACL block of
+    sql/archive/pg_trickle--0.108.3.sql (alter_stream_table revoked from PUBLIC, granted to
+    pgtrickle_admin), so PostgreSQL refuses the call before the ownership check runs."""
     make_source(pgtrickle_conn)
     create_st(pgtrickle_conn, "public.t")
     before = snapshot(pgtrickle_conn, "public.t")
     with other_role(pgtrickle_conn) as role, pytest.raises(psycopg.Error) as err:
         as_role(pgtrickle_conn, role, "alter_stream_table", "public.t", **kwargs)
-    assert_pg_error(err.value, "42501", "permission denied: must be owner of stream table public.t")
+    assert_pg_error(err.value, "42501", refused(pgtrickle_version, "alter_stream_table"))
     assert snapshot(pgtrickle_conn, "public.t") == before
 
 
@@ -368,20 +377,20 @@ def noinherit_member_of_owner(conn: Conn) -> Iterator[str]:
     ids=["alter-name-only", "alter-tier", "drop"],
 )
 def test_ownership_needs_usage_of_the_owner_not_membership(
-    pgtrickle_conn: Conn, function: str, kwargs: dict[str, Any]
+    pgtrickle_conn: Conn, pgtrickle_version: str, function: str, kwargs: dict[str, Any]
 ) -> None:
-    """Mirrors pg_trickle src/api/helpers.rs: check_stream_table_ownership (called by
-    alter_stream_table_impl and drop_stream_table_impl_inner): pg_has_role(current_user,
-    relowner, 'USAGE') or superuser. A NOINHERIT member of the owner is refused."""
+    """A NOINHERIT member of the owner is refused, 42501. Mirrors, per version: 0.67.0
+    src/api/helpers.rs check_stream_table_ownership (called by alter_stream_table_impl and
+    drop_stream_table_impl_inner): pg_has_role(current_user, relowner, 'USAGE') or superuser;
+    0.108.3 the deny-first ACL block of sql/archive/pg_trickle--0.108.3.sql: the member holds
+    no EXECUTE on the function (revoked from PUBLIC, granted to pgtrickle_admin)."""
     make_source(pgtrickle_conn)
     create_st(pgtrickle_conn, "public.t")
     with noinherit_member_of_owner(pgtrickle_conn) as member:
         before = snapshot(pgtrickle_conn, "public.t")
         with pytest.raises(psycopg.Error) as err:
             as_role(pgtrickle_conn, member, function, "public.t", **kwargs)
-        assert_pg_error(
-            err.value, "42501", "permission denied: must be owner of stream table public.t"
-        )
+        assert_pg_error(err.value, "42501", refused(pgtrickle_version, function))
         assert snapshot(pgtrickle_conn, "public.t") == before
 
 

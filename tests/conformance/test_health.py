@@ -18,6 +18,7 @@ from ._helpers import (
     scalar,
     set_catalog,
 )
+from ._versions import V0108, V067, expected
 
 
 def expected_check_names(conn: Conn) -> list[str]:
@@ -163,16 +164,27 @@ def test_08_pgt_status(pgtrickle_conn: Conn) -> None:
     assert [r["name"] for r in found] == ["public.b", "s1.a"]
 
 
-def test_08_get_refresh_history(pgtrickle_conn: Conn) -> None:
+# get_refresh_history's result columns per version: 0.67.0 src/monitor/mod.rs
+# get_refresh_history (RETURNS TABLE in sql/archive/pg_trickle--0.67.0.sql); 0.108.3 the same
+# function in sql/archive/pg_trickle--0.108.3.sql: rows_updated between rows_inserted and
+# rows_deleted (0.82.0), refresh_reason and refresh_reason_detail at the end.
+_HISTORY_HEAD = ["refresh_id", "data_timestamp", "start_time", "end_time", "action", "status"]
+HISTORY_COLUMNS = {
+    V067: [*_HISTORY_HEAD, "rows_inserted", "rows_deleted", "duration_ms", "error_message"],
+    V0108: [
+        *_HISTORY_HEAD, "rows_inserted", "rows_updated", "rows_deleted", "duration_ms",
+        "error_message", "refresh_reason", "refresh_reason_detail",
+    ],
+}  # fmt: skip
+
+
+def test_08_get_refresh_history(pgtrickle_conn: Conn, pgtrickle_version: str) -> None:
     make_source(pgtrickle_conn)
     create_st(pgtrickle_conn, "public.t")
     pgtrickle_conn.execute("INSERT INTO src VALUES (4, 40)")
     call(pgtrickle_conn, "refresh_stream_table", "public.t")
     found = rows(pgtrickle_conn, "SELECT * FROM pgtrickle.get_refresh_history('public.t')")
-    assert list(found[0]) == [
-        "refresh_id", "data_timestamp", "start_time", "end_time", "action", "status",
-        "rows_inserted", "rows_deleted", "duration_ms", "error_message",
-    ]  # fmt: skip
+    assert list(found[0]) == expected(pgtrickle_version, HISTORY_COLUMNS)
     assert [r["action"] for r in found] == ["DIFFERENTIAL", "FULL"]
     assert found[0]["refresh_id"] > found[1]["refresh_id"]
     assert found[0]["duration_ms"] == 0

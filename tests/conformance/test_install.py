@@ -1,14 +1,34 @@
 """Installation and version detection (pg_trickle src/api/diagnostics.rs, version,
-version_check)."""
+version_check; the control file pg_trickle.control). The same on 0.67.0 and 0.108.3 except
+the version itself (see `installed_version`)."""
 
 from __future__ import annotations
 
 import json
 
+import pytest
+
+from airflow_provider_pgtrickle.testing.server import TestDatabase
+from airflow_provider_pgtrickle.testing.versions import resolve_version
+
 from ._helpers import Conn, row, rows, scalar
+from ._versions import V0108, V067, expected
 
 
-def test_13_01_create_extension_reports_version(pgtrickle_conn: Conn) -> None:
+@pytest.fixture
+def installed_version(pgtrickle_db: TestDatabase, pgtrickle_version: str) -> str:
+    """The version the test expects installed. On the double: the one the test kit was asked
+    to play (`PGTRICKLE_TEST_VERSION` or the default), so a double that installs another
+    version fails. On a real server: its own ``extversion``, if it is a version the
+    conformance tests know."""
+    if pgtrickle_db.is_double:
+        return resolve_version().value
+    return expected(pgtrickle_version, {V067: V067, V0108: V0108})
+
+
+def test_13_01_create_extension_reports_version(
+    pgtrickle_conn: Conn, installed_version: str
+) -> None:
     # The fixture ran CREATE EXTENSION; the schemas it created belong to the extension
     # (or, for a control-file `schema`, are its namespace).
     members = rows(
@@ -31,20 +51,24 @@ def test_13_01_create_extension_reports_version(pgtrickle_conn: Conn) -> None:
     )
     assert (
         scalar(pgtrickle_conn, "SELECT extversion FROM pg_extension WHERE extname = 'pg_trickle'")
-        == "0.67.0"
+        == installed_version
     )
-    assert scalar(pgtrickle_conn, "SELECT pgtrickle.version()") == "0.67.0"
+    assert scalar(pgtrickle_conn, "SELECT pgtrickle.version()") == installed_version
 
 
-def test_13_01_extension_version_and_version_function(pgtrickle_conn: Conn) -> None:
+def test_13_01_extension_version_and_version_function(
+    pgtrickle_conn: Conn, installed_version: str
+) -> None:
     assert (
         scalar(pgtrickle_conn, "SELECT extversion FROM pg_extension WHERE extname = 'pg_trickle'")
-        == "0.67.0"
+        == installed_version
     )
-    assert scalar(pgtrickle_conn, "SELECT pgtrickle.version()") == "0.67.0"
+    assert scalar(pgtrickle_conn, "SELECT pgtrickle.version()") == installed_version
 
 
-def test_13_01_version_check_returns_json_text(pgtrickle_conn: Conn) -> None:
+def test_13_01_version_check_returns_json_text(
+    pgtrickle_conn: Conn, installed_version: str
+) -> None:
     assert (
         scalar(
             pgtrickle_conn,
@@ -55,21 +79,22 @@ def test_13_01_version_check_returns_json_text(pgtrickle_conn: Conn) -> None:
     )
     payload = json.loads(scalar(pgtrickle_conn, "SELECT pgtrickle.version_check()"))
     assert {"library_version", "extension_version", "pg_version", "version_match"} <= set(payload)
-    assert payload["extension_version"] == "0.67.0"
+    assert payload["extension_version"] == installed_version
     assert isinstance(payload["version_match"], bool)
 
 
-def test_01_control_file_properties(pgtrickle_conn: Conn) -> None:
+def test_01_control_file_properties(pgtrickle_conn: Conn, installed_version: str) -> None:
     ext = row(
         pgtrickle_conn,
         "SELECT e.extrelocatable, a.default_version FROM pg_extension e"
         " JOIN pg_available_extensions a ON a.name = e.extname WHERE e.extname = 'pg_trickle'",
     )
-    assert ext == {"extrelocatable": False, "default_version": "0.67.0"}
+    assert ext == {"extrelocatable": False, "default_version": installed_version}
     version = row(
         pgtrickle_conn,
         "SELECT superuser, trusted FROM pg_available_extension_versions"
-        " WHERE name = 'pg_trickle' AND version = '0.67.0'",
+        " WHERE name = 'pg_trickle' AND version = %s",
+        [installed_version],
     )
     assert version == {"superuser": True, "trusted": False}
 

@@ -9,6 +9,10 @@ FULL refresh of a stream table that has user triggers). Manual refreshes send no
 pooler-compatibility mode send nothing. A blown fuse goes to a third channel, `pgtrickle_alert`
 (src/scheduler/mod.rs, evaluate_fuse). Every notification is received on a separate,
 LISTENing connection, after the sender committed.
+
+Per version (`alert_keys`): 0.67.0's build_alert_payload starts with `event`, `pgt_schema`,
+`pgt_name`, `st`; 0.108.3's (src/monitor/alert.rs at 65486072) adds `database_oid`, the OID of
+the database the alert comes from.
 """
 
 from __future__ import annotations
@@ -24,9 +28,20 @@ from psycopg import sql
 from airflow_provider_pgtrickle.testing.server import TestDatabase
 
 from . import _observe
-from ._helpers import Conn, call, create_st, make_source, st
+from ._helpers import Conn, call, create_st, make_source, scalar, st
+from ._versions import V0108, V067, expected
 
 Notes = Callable[..., list[tuple[str, Any]]]
+
+
+def alert_keys(conn: Conn, version: str, event: str, table: str = "public.t") -> dict[str, Any]:
+    """The keys every stream-table alert carries, per version (see the module docstring)."""
+    schema, name = table.split(".")
+    keys: dict[str, Any] = {"event": event, "pgt_schema": schema, "pgt_name": name, "st": table}
+    database_oid = scalar(
+        conn, "SELECT oid::bigint FROM pg_database WHERE datname = current_database()"
+    )
+    return {**keys, **expected(version, {V067: {}, V0108: {"database_oid": database_oid}})}
 
 
 @contextmanager
@@ -79,7 +94,7 @@ def add_user_trigger(conn: Conn, tables: list[str]) -> None:
 
 
 def test_resume_sends_resumed_alert_at_commit(
-    pgtrickle_db: TestDatabase, pgtrickle_conn: Conn
+    pgtrickle_db: TestDatabase, pgtrickle_conn: Conn, pgtrickle_version: str
 ) -> None:
     conn = pgtrickle_conn
     make_source(conn)
@@ -94,10 +109,7 @@ def test_resume_sends_resumed_alert_at_commit(
         (
             "pg_trickle_alert",
             {
-                "event": "resumed",
-                "pgt_schema": "public",
-                "pgt_name": "t",
-                "st": "public.t",
+                **alert_keys(conn, pgtrickle_version, "resumed"),
                 "previous_status": "SUSPENDED",
             },
         )
@@ -147,6 +159,7 @@ def test_only_manual_full_refreshes_of_tables_with_user_triggers_notify(
 def test_scheduler_refresh_sends_refresh_completed(
     pgtrickle_db: TestDatabase,
     pgtrickle_conn: Conn,
+    pgtrickle_version: str,
     pgtrickle_tick: Callable[[], list[dict[str, Any]]],
 ) -> None:
     conn = pgtrickle_conn
@@ -159,10 +172,7 @@ def test_scheduler_refresh_sends_refresh_completed(
     assert channel == "pg_trickle_alert"
     assert isinstance(payload.pop("duration_ms"), int)
     assert payload == {
-        "event": "refresh_completed",
-        "pgt_schema": "public",
-        "pgt_name": "t",
-        "st": "public.t",
+        **alert_keys(conn, pgtrickle_version, "refresh_completed"),
         "action": "DIFFERENTIAL",
         "rows_inserted": 1,
         "rows_deleted": 0,
@@ -173,6 +183,7 @@ def test_scheduler_refresh_sends_refresh_completed(
 def test_scheduler_failures_send_refresh_failed_then_auto_suspended(
     pgtrickle_db: TestDatabase,
     pgtrickle_conn: Conn,
+    pgtrickle_version: str,
     pgtrickle_tick: Callable[[], list[dict[str, Any]]],
 ) -> None:
     conn = pgtrickle_conn
@@ -193,10 +204,7 @@ def test_scheduler_failures_send_refresh_failed_then_auto_suspended(
     assert got[0]["action"] == "DIFFERENTIAL"
     assert got[0]["error"] == "disk on fire"
     assert got[-1] == {
-        "event": "auto_suspended",
-        "pgt_schema": "public",
-        "pgt_name": "t",
-        "st": "public.t",
+        **alert_keys(conn, pgtrickle_version, "auto_suspended"),
         "consecutive_errors": 3,
     }
 

@@ -1,11 +1,13 @@
 """pg_trickle sql/archive/pg_trickle--0.67.0.sql: argument names, types and defaults, checked
-through pg_proc and by calling."""
+through pg_proc and by calling (argument lists per version in `SIGNATURES`)."""
 
 from __future__ import annotations
 
 import pytest
 
+from . import _v0108 as v0108
 from ._helpers import Conn, call, create_st, make_source, row, st
+from ._versions import V0108, V067, expected
 
 CREATE_ARGS = [
     ("name", "text", None),
@@ -59,11 +61,7 @@ ALTER_ARGS = [
     ),
 ]
 
-SIGNATURES: dict[str, tuple[list[tuple[str, str, str | None]], bool]] = {
-    "create_stream_table": (CREATE_ARGS, False),
-    "create_stream_table_if_not_exists": (CREATE_ARGS, False),
-    "create_or_replace_stream_table": (CREATE_ARGS[:16], False),
-    "alter_stream_table": (ALTER_ARGS, False),
+_SHARED: dict[str, tuple[list[tuple[str, str, str | None]], bool]] = {
     "drop_stream_table": ([("name", "text", None), ("cascade", "boolean", "false")], True),
     "refresh_stream_table": ([("name", "text", None)], True),
     "resume_stream_table": ([("name", "text", None)], True),
@@ -72,16 +70,51 @@ SIGNATURES: dict[str, tuple[list[tuple[str, str, str | None]], bool]] = {
         True,
     ),
 }
-
-# sql/archive/pg_trickle--0.67.0.sql: get_refresh_history RETURNS TABLE (...).
-RESULTS = {
-    "get_refresh_history": "TABLE(refresh_id bigint, data_timestamp timestamp with time zone,"
-    " start_time timestamp with time zone, end_time timestamp with time zone, action text,"
-    " status text, rows_inserted bigint, rows_deleted bigint, duration_ms double precision,"
-    " error_message text)",
+# Per version: 0.67.0 from git tag v0.67.0 sql/archive/pg_trickle--0.67.0.sql (the pgrx
+# wrappers of src/api/create.rs create_stream_table / create_stream_table_if_not_exists /
+# create_or_replace_stream_table, src/api/alter.rs alter_stream_table); 0.108.3 from
+# sql/archive/pg_trickle--0.108.3.sql at 65486072 (the same functions without the DuckLake sink
+# arguments, with fillfactor / target_freshness / orchestration_mode; see `_v0108.py`).
+SIGNATURES: dict[str, dict[str, tuple[list[tuple[str, str, str | None]], bool]]] = {
+    V067: {
+        "create_stream_table": (CREATE_ARGS, False),
+        "create_stream_table_if_not_exists": (CREATE_ARGS, False),
+        "create_or_replace_stream_table": (CREATE_ARGS[:16], False),
+        "alter_stream_table": (ALTER_ARGS, False),
+        **_SHARED,
+    },
+    V0108: {
+        "create_stream_table": (v0108.CREATE_ARGS, False),
+        "create_stream_table_if_not_exists": (v0108.CREATE_ARGS, False),
+        "create_or_replace_stream_table": (
+            [*v0108.CREATE_COMMON_ARGS, ("orchestration_mode", "text", "NULL::text")],
+            False,
+        ),
+        "alter_stream_table": (v0108.ALTER_ARGS, False),
+        **_SHARED,
+    },
 }
 
-VOID_FUNCTIONS = set(SIGNATURES) - set(RESULTS)
+# get_refresh_history RETURNS TABLE (...), per version: sql/archive/pg_trickle--0.67.0.sql;
+# sql/archive/pg_trickle--0.108.3.sql (rows_updated in the middle, two reason columns last).
+_HISTORY_HEAD = (
+    "TABLE(refresh_id bigint, data_timestamp timestamp with time zone,"
+    " start_time timestamp with time zone, end_time timestamp with time zone, action text,"
+    " status text, rows_inserted bigint,"
+)
+RESULTS = {
+    V067: {
+        "get_refresh_history": _HISTORY_HEAD
+        + " rows_deleted bigint, duration_ms double precision, error_message text)",
+    },
+    V0108: {
+        "get_refresh_history": _HISTORY_HEAD
+        + " rows_updated bigint, rows_deleted bigint, duration_ms double precision,"
+        " error_message text, refresh_reason text, refresh_reason_detail text)",
+    },
+}
+
+VOID_FUNCTIONS = set(SIGNATURES[V067]) - set(RESULTS[V067])
 
 
 def render(args: list[tuple[str, str, str | None]]) -> str:
@@ -91,9 +124,15 @@ def render(args: list[tuple[str, str, str | None]]) -> str:
     )
 
 
-@pytest.mark.parametrize("function", list(SIGNATURES))
-def test_13_24_argument_names_and_defaults(pgtrickle_conn: Conn, function: str) -> None:
-    args, strict = SIGNATURES[function]
+@pytest.mark.parametrize("function", list(SIGNATURES[V067]))
+def test_13_24_argument_names_and_defaults(
+    pgtrickle_conn: Conn, pgtrickle_version: str, function: str
+) -> None:
+    """One overload per function; its input arguments' names, types and defaults (what
+    named-notation calls resolve against), STRICT and the result, per version (see
+    `SIGNATURES` and `RESULTS`)."""
+    args, strict = expected(pgtrickle_version, SIGNATURES)[function]
+    results = expected(pgtrickle_version, RESULTS)
     # proargnames also lists a RETURNS TABLE function's result columns (mode 't'): only
     # the input arguments are compared here, the result by RESULTS below. proargmodes is
     # NULL when every argument is an input, and unnest pads it with NULLs.
@@ -120,7 +159,7 @@ def test_13_24_argument_names_and_defaults(pgtrickle_conn: Conn, function: str) 
     if function in VOID_FUNCTIONS:
         assert found["returns"] == "void"
     else:
-        assert found["result"] == RESULTS[function]
+        assert found["result"] == results[function]
 
 
 def test_13_24_named_notation_calls(pgtrickle_conn: Conn) -> None:

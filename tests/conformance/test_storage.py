@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 from ._helpers import Conn, create_st, make_source, row, rows, scalar
+from ._versions import V0108, V067, expected
+
+# The row id column per version (type, is_nullable): 0.67.0 src/api/mod.rs
+# setup_storage_table (`__pgt_row_id BIGINT`); 0.108.3 the same function with row identity V2
+# (`__pgt_row_id BYTEA NOT NULL`, 0.87.16).
+ROW_ID = {V067: ("bigint", "YES"), V0108: ("bytea", "NO")}
 
 
 def column_info(conn: Conn, table: str) -> list[dict[str, object]]:
@@ -15,7 +21,10 @@ def column_info(conn: Conn, table: str) -> list[dict[str, object]]:
     )
 
 
-def test_13_22_row_id_then_query_columns_typmods_dropped(pgtrickle_conn: Conn) -> None:
+def test_13_22_row_id_then_query_columns_typmods_dropped(
+    pgtrickle_conn: Conn, pgtrickle_version: str
+) -> None:
+    row_id_type, row_id_nullable = expected(pgtrickle_version, ROW_ID)
     pgtrickle_conn.execute(
         "CREATE TABLE src (id integer PRIMARY KEY, amount numeric(10,2), label varchar(20))"
     )
@@ -23,13 +32,13 @@ def test_13_22_row_id_then_query_columns_typmods_dropped(pgtrickle_conn: Conn) -
     create_st(pgtrickle_conn, "public.t", "SELECT id, amount, label, id + 1 FROM src")
     found = column_info(pgtrickle_conn, "t")
     assert [(c["column_name"], c["data_type"]) for c in found] == [
-        ("__pgt_row_id", "bigint"),
+        ("__pgt_row_id", row_id_type),
         ("id", "integer"),
         ("amount", "numeric"),
         ("label", "character varying"),
         ("?column?", "integer"),
     ]
-    assert found[0]["is_nullable"] == "YES"
+    assert found[0]["is_nullable"] == row_id_nullable
     amount, label = found[2], found[3]
     assert (amount["numeric_precision"], amount["numeric_scale"]) == (None, None)
     assert label["character_maximum_length"] is None

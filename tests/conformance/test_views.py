@@ -21,6 +21,7 @@ from ._helpers import (
     scalar,
     set_catalog,
 )
+from ._versions import V0108, V067, expected
 
 PG_STAT_COLUMNS = [
     ("pgt_id", "bigint"),
@@ -50,6 +51,18 @@ PG_STAT_COLUMNS = [
     ("refresh_tier", "text"),
 ]
 
+# Per version: 0.67.0 sql/archive/pg_trickle--0.67.0.sql (view pg_stat_stream_tables);
+# 0.108.3 sql/archive/pg_trickle--0.108.3.sql, the same view with total_rows_updated between
+# total_rows_inserted and total_rows_deleted (history gained rows_updated in 0.82.0).
+PG_STAT_COLUMNS_BY_VERSION = {
+    V067: PG_STAT_COLUMNS,
+    V0108: [
+        *PG_STAT_COLUMNS[:17],
+        ("total_rows_updated", "bigint"),
+        *PG_STAT_COLUMNS[17:],
+    ],
+}
+
 QUICK_HEALTH_COLUMNS = [
     ("total_stream_tables", "bigint"),
     ("error_tables", "bigint"),
@@ -78,10 +91,11 @@ def view_row(conn: Conn, name: str) -> dict[str, object]:
     return found
 
 
-def test_13_19_pg_stat_stream_tables_columns(pgtrickle_conn: Conn) -> None:
-    assert columns(pgtrickle_conn, "pgtrickle.pg_stat_stream_tables") == PG_STAT_COLUMNS
+def test_13_19_pg_stat_stream_tables_columns(pgtrickle_conn: Conn, pgtrickle_version: str) -> None:
+    want = expected(pgtrickle_version, PG_STAT_COLUMNS_BY_VERSION)
+    assert columns(pgtrickle_conn, "pgtrickle.pg_stat_stream_tables") == want
     cur = pgtrickle_conn.execute("SELECT * FROM pgtrickle.pg_stat_stream_tables LIMIT 0")
-    assert [d.name for d in cur.description or []] == [name for name, _ in PG_STAT_COLUMNS]
+    assert [d.name for d in cur.description or []] == [name for name, _ in want]
 
 
 def test_13_19_stream_tables_info_columns(pgtrickle_conn: Conn) -> None:

@@ -715,8 +715,12 @@ def test_an_auto_model_whose_new_query_needs_full_goes_full_in_place(
         conn.execute(f"drop materialized view {SCHEMA}.orders_mv")
 
 
-def test_status_and_cdc_health_operations(project: DbtProject) -> None:
+def test_status_and_cdc_health_operations(project: DbtProject, dbt_db: TestDatabase) -> None:
     status = project.dbt("run-operation", "pgtrickle_status")
+    [(version,)] = rows_of(
+        dbt_db, "select extversion from pg_extension where extname = 'pg_trickle'"
+    )
+    assert f"pg_trickle: version {version} (supported)" in status.output
     for qname in STREAM_TABLES.values():
         assert f"pg_trickle: {qname}: " in status.output
     # The health sensor's verdict and words, then the catalog's facts.

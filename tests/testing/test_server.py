@@ -12,15 +12,19 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from airflow_provider_pgtrickle.testing.server import TestDatabase
+from airflow_provider_pgtrickle.testing.server import TestDatabase, TestServer
+from airflow_provider_pgtrickle.testing.versions import DoubleVersion
 
 
-def test_database_has_extension_and_is_reachable(pgtrickle_db: TestDatabase) -> None:
+def test_database_has_extension_and_is_reachable(
+    pgtrickle_server: TestServer, pgtrickle_db: TestDatabase
+) -> None:
+    expected = pgtrickle_server.double_version or DoubleVersion.V0_67_0
     with pgtrickle_db.connect() as conn:
         row = conn.execute(
             "SELECT extversion FROM pg_extension WHERE extname = 'pg_trickle'"
         ).fetchone()
-        assert row == ("0.67.0",)
+        assert row == (expected.value,)
         assert conn.execute("SHOW server_version_num").fetchone()[0] >= "180000"
 
 

@@ -855,6 +855,14 @@ LANGUAGE sql IMMUTABLE AS $$
                 ELSE '_pgt_' || p_relid::text || p_suffix END
 $$;
 
+-- Row identity. 0.67.0 keys storage rows with a bigint hash; the 0.108.3 update
+-- (pg_trickle--0.67.0--0.108.3.sql) replaces these two functions with bytea (row identity V2).
+CREATE FUNCTION pgtrickle._row_id_type() RETURNS text
+LANGUAGE sql IMMUTABLE AS $$ SELECT 'bigint' $$;
+-- The SQL expression that turns the key text expression p_key into a row id.
+CREATE FUNCTION pgtrickle._row_id_sql(p_key text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$ SELECT format('hashtextextended(%s, 0)', p_key) $$;
+
 -- ---------------------------------------------------------------------------------------
 -- Storage table (pg_trickle src/api/mod.rs, setup_storage_table): __pgt_row_id, query columns (typmods dropped), auxiliary columns,
 -- row-id index, DML guard function and triggers. Returns the new table's OID.
@@ -864,7 +872,7 @@ CREATE FUNCTION pgtrickle._build_storage(
     p_temporal boolean, p_partition text, p_keyless boolean) RETURNS oid
 LANGUAGE plpgsql AS $$
 DECLARE
-    defs text := '__pgt_row_id bigint';
+    defs text := '__pgt_row_id ' || pgtrickle._row_id_type();
     i integer;
     part record;
     part_clause text := '';
@@ -1110,6 +1118,8 @@ DECLARE
     extra_cols text := '';
     extra_vals text := '';
     prev text := current_setting('pg_trickle.internal_refresh', true);
+    rid text := pgtrickle._row_id_sql(
+        '__pgt_q::text || ''#'' || (row_number() OVER (PARTITION BY __pgt_q::text))::text');
 BEGIN
     SELECT * INTO st FROM pgtrickle.pgt_stream_tables WHERE pgt_id = p_id;
     q := pgtrickle._pgt_full_query(p_id);
@@ -1131,15 +1141,15 @@ BEGIN
         EXECUTE format(
             'INSERT INTO %1$s (__pgt_row_id, %2$s%4$s)
              SELECT __pgt_n.__pgt_rid, %3$s%5$s FROM (
-                SELECT hashtextextended(__pgt_q::text || ''#'' || (row_number() OVER (PARTITION BY __pgt_q::text))::text, 0) AS __pgt_rid, __pgt_q.*
+                SELECT %7$s AS __pgt_rid, __pgt_q.*
                 FROM (%6$s) __pgt_q) __pgt_n',
-            qual, cols, sel, extra_cols, extra_vals, q);
+            qual, cols, sel, extra_cols, extra_vals, q, rid);
         GET DIAGNOSTICS rows_inserted = ROW_COUNT;
         rows_deleted := 0;
     ELSE
         EXECUTE format(
             'WITH __pgt_n AS (
-                SELECT hashtextextended(__pgt_q::text || ''#'' || (row_number() OVER (PARTITION BY __pgt_q::text))::text, 0) AS __pgt_rid, __pgt_q.*
+                SELECT %7$s AS __pgt_rid, __pgt_q.*
                 FROM (%6$s) __pgt_q),
              __pgt_d AS (
                 DELETE FROM %1$s __pgt_s
@@ -1152,7 +1162,7 @@ BEGIN
                 WHERE NOT EXISTS (SELECT 1 FROM %1$s __pgt_s2 WHERE __pgt_s2.__pgt_row_id = __pgt_n.__pgt_rid)
                 RETURNING 1)
              SELECT (SELECT count(*) FROM __pgt_i), (SELECT count(*) FROM __pgt_d)',
-            qual, cols, sel, extra_cols, extra_vals, q)
+            qual, cols, sel, extra_cols, extra_vals, q, rid)
         INTO rows_inserted, rows_deleted;
     END IF;
     PERFORM set_config('pg_trickle.internal_refresh', coalesce(prev, ''), true);

@@ -128,6 +128,10 @@ BEGIN
     LOOP
         SELECT * INTO s FROM pgtrickle.pgt_stream_tables st WHERE st.pgt_id = cand.id;
         CONTINUE WHEN NOT FOUND;
+        -- pg_trickle 0.108.3 (columns absent in 0.67.0, hence read as JSON): EXTERNAL
+        -- orchestration and a 'manual' target_freshness take a table off the scheduler.
+        CONTINUE WHEN to_jsonb(s) ->> 'orchestration_mode' = 'EXTERNAL'
+                   OR to_jsonb(s) ->> 'target_freshness_mode' = 'MANUAL';
         CONTINUE WHEN s.status NOT IN ('ACTIVE', 'INITIALIZING') OR s.refresh_mode = 'IMMEDIATE';
         -- pg_trickle src/scheduler/mod.rs, check_schedule: an unpopulated table is refreshed
         -- before the tier is looked at, so only populated frozen tables are skipped.
