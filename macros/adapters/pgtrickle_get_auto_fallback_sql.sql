@@ -12,7 +12,7 @@
 {% macro pgtrickle_get_auto_fallback_sql(relation, alter_sql) -%}
   {%- set call = alter_sql | trim -%}
   {%- set to_full = dbt_pg_trickle.pgtrickle_get_alter_stream_table_sql(relation, {'refresh_mode': 'FULL'}) | trim -%}
-  {#- both are `select pgtrickle.alter_stream_table(...)`; PL/pgSQL discards a result with PERFORM -#}
+  {#- both are `select` calls of alter_stream_table; PL/pgSQL discards a result with PERFORM -#}
   {%- set body = 'begin perform' ~ call[6:] ~ '; exception when feature_not_supported then perform' ~ to_full[6:] ~ '; perform' ~ call[6:] ~ '; end' -%}
   {{ return('do ' ~ dbt_pg_trickle.pgtrickle_dollar_quote(body)) }}
 {%- endmacro %}
