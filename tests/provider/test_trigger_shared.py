@@ -404,7 +404,10 @@ def test_one_stream_judges_each_trigger_by_its_own_rules(
     """Triggers with different rules (a staleness limit or none) and selections (names with an
     unknown one, the whole catalog) share one stream; each gets its own verdict, and a name
     missing from the catalog fails its trigger even next to a whole-catalog one."""
-    hook.create_stream_table(ST, ORDERS_QUERY)
+    # A day's schedule: a real pg_trickle's scheduler would refresh a table whose last refresh
+    # is older than its schedule (src/scheduler/mod.rs, check_schedule) and so end the
+    # staleness this test sets up.
+    hook.create_stream_table(ST, ORDERS_QUERY, schedule="1d")
     pgtrickle_conn.execute(
         "UPDATE pgtrickle.pgt_stream_tables SET last_refresh_at = now() - interval '1 hour'"
     )
