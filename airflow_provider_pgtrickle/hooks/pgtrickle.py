@@ -371,10 +371,20 @@ class PgTrickleHook(PostgresHook):
                 kept = before["refresh_mode"]
                 kept = kept if kept in AUTO_RESOLVES_TO else DEFAULT_REFRESH_MODE
                 args["refresh_mode"] = (kept, "text")
+            recreated = False
             if before is not None and not query_matches(args["query"][0], before):
-                statement, params = named_call(
-                    "alter_stream_table", {"name": args["name"], "query": args["query"]}
-                )
+                if _query_fits_in_place(cur, before["pgt_relid"], args["query"][0]):
+                    statement, params = named_call(
+                        "alter_stream_table", {"name": args["name"], "query": args["query"]}
+                    )
+                else:
+                    # pg_trickle 0.67.0 would fill the migrated table by position with the
+                    # columns shifted (vocabulary/lifecycle.py, IN_PLACE_QUERY_SQL): drop it, and
+                    # create-or-replace below creates it afresh.
+                    statement, params = named_call(
+                        "drop_stream_table", {"name": args["name"], "cascade": (False, "boolean")}
+                    )
+                    recreated = True
                 cur.execute(statement, params)
             statement, params = named_call("create_or_replace_stream_table", args)
             cur.execute(statement, params)
@@ -386,7 +396,14 @@ class PgTrickleHook(PostgresHook):
             assert after is not None  # the call succeeded, so the row exists
             changed = tuple(f for f in DEPLOY_FIELDS if before[f] != after[f])
             outcome = DeployOutcome.ALTERED if changed else DeployOutcome.UNCHANGED
-        self.log.info("pg_trickle: stream table %s %s", qualified, outcome.value)
+        self.log.info(
+            "pg_trickle: stream table %s %s%s",
+            qualified,
+            outcome.value,
+            " (dropped and created: the new query's columns cannot be migrated in place)"
+            if recreated
+            else "",
+        )
         return DeployResult(stream_table=qualified, action=outcome, changed=changed)
 
     def alter_stream_table(
@@ -758,6 +775,30 @@ class PgTrickleHook(PostgresHook):
             stacklevel=2,
         )
         return qualify_many(names, argument="stream_tables")
+
+
+def _query_fits_in_place(cur: psycopg.Cursor[Any], storage: int, query: str) -> bool:
+    """Whether pg_trickle can change the stream table stored in ``storage`` (its OID) to
+    ``query`` in place and fill the right columns (vocabulary/lifecycle.py, IN_PLACE_QUERY_SQL).
+
+    The query's columns come from planning it with no rows (`LIMIT 0`), as dbt reads a model's
+    columns; the text is the user's query, sent as a statement of its own, never a value."""
+    cur.execute(
+        sql.SQL("SELECT * FROM (\n{}\n) AS __pgt_probe LIMIT 0").format(
+            sql.SQL(query)  # type: ignore[arg-type]
+        )
+    )
+    columns = cur.description or []
+    statement = lifecycle.IN_PLACE_QUERY_SQL.replace("%", "%%").format(
+        storage="%s::oid",
+        new_columns="SELECT t.ord AS attnum, t.name, t.typ"
+        " FROM unnest(%s::text[], %s::oid[]) WITH ORDINALITY AS t(name, typ, ord)",
+    )
+    row = cur.execute(
+        statement,  # type: ignore[arg-type]
+        [storage, [c.name for c in columns], [c.type_code for c in columns]],
+    ).fetchone()
+    return bool(row and (row["in_place"] if isinstance(row, dict) else row[0]))
 
 
 def _query_text(query: object, *, subject: str) -> str:

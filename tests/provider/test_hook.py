@@ -121,6 +121,43 @@ def test_create_or_replace_reports_created_unchanged_altered(
     assert requeried.to_dict()["action"] == "altered"
 
 
+def storage_oid(db: TestDatabase) -> int:
+    [(oid,)] = fetch(db, "SELECT pgt_relid::oid::bigint FROM pgtrickle.pgt_stream_tables")
+    return int(oid)
+
+
+def test_query_change_pg_trickle_would_misfill_is_a_drop_and_create(
+    hook: PgTrickleHook, orders: str, pgtrickle_db: TestDatabase
+) -> None:
+    """pg_trickle 0.67.0 appends a new column behind `__pgt_count` and then fills the table by
+    position (vocabulary/lifecycle.py, IN_PLACE_QUERY_SQL): a query that only leaves a column
+    out is changed in place (same storage table), one that renames a column is dropped and
+    created, and both hold the new query's rows, also after the next change and refresh."""
+    hook.create_or_replace_stream_table(ST, ORDERS_QUERY, schedule="1d")
+    first = storage_oid(pgtrickle_db)
+    fewer = "SELECT customer_id, sum(amount) AS total FROM public.orders GROUP BY customer_id"
+    assert hook.create_or_replace_stream_table(ST, fewer, schedule="1d").action is (
+        DeployOutcome.ALTERED
+    )
+    assert storage_oid(pgtrickle_db) == first
+    assert fetch(pgtrickle_db, f"SELECT customer_id, total FROM {ST} ORDER BY 1") == [
+        (1, 15),
+        (2, 7),
+    ]
+    renamed = fewer.replace("sum(amount) AS total", "sum(amount) AS spent, max(amount) AS top")
+    result = hook.create_or_replace_stream_table(ST, renamed, schedule="1d")
+    assert result.action is DeployOutcome.ALTERED
+    assert "defining_query" in result.changed
+    assert storage_oid(pgtrickle_db) != first
+    with pgtrickle_db.connect() as conn:
+        conn.execute("INSERT INTO public.orders VALUES (4, 2, 30)")
+    hook.refresh_stream_table(ST)
+    assert fetch(pgtrickle_db, f"SELECT customer_id, spent, top FROM {ST} ORDER BY 1") == [
+        (1, 15, 10),
+        (2, 37, 30),
+    ]
+
+
 def test_create_or_replace_with_auto_keeps_the_stored_mode(
     hook: PgTrickleHook, orders: str, pgtrickle_db: TestDatabase
 ) -> None:
