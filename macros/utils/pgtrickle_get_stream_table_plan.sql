@@ -15,7 +15,8 @@
     absent -> create (+ alter for what create cannot set: status, fuse);
     --full-refresh -> drop (cascade when other stream tables read it) + create;
     query changed -> one alter with the query and whatever else differs, in place (same pgt_id),
-      when pg_trickle can (see pgtrickle_has_create_or_replace), else drop + create;
+      when pg_trickle can (see pgtrickle_has_create_or_replace) and fills the right columns
+      afterwards (pgtrickle_query_fits_in_place), else drop + create;
     other differences -> one alter with only what differs; else nothing.
   Status: a SUSPENDED table stays SUSPENDED through alters and replaces that would rebuild it
   (status => 'SUSPENDED' goes along, processed last by pg_trickle) unless the model asks for
@@ -96,6 +97,14 @@
   {%- if changes.query_changed and not dbt_pg_trickle.pgtrickle_has_create_or_replace() -%}
     {{ return({'action': 'recreate', 'statements': [drop_sql] + create_statements,
                'outcome': 'recreated (query changed; this pg_trickle cannot replace a query in place)',
+               'labels': changes.labels, 'dependents': dbt_pg_trickle.pgtrickle_get_stream_table_dependents(actual), 'held': none}) }}
+  {%- endif -%}
+  {#- pg_trickle 0.67.0 would migrate the storage and then fill it by position, with values in
+      the wrong columns, when the new query adds, renames, reorders or retypes one
+      (pgtrickle_query_fits_in_place): drop + create instead -#}
+  {%- if changes.query_changed and not dbt_pg_trickle.pgtrickle_query_fits_in_place(actual, desired.query) -%}
+    {{ return({'action': 'recreate', 'statements': [drop_sql] + create_statements,
+               'outcome': 'recreated (query changed; its columns cannot be migrated in place)',
                'labels': changes.labels, 'dependents': dbt_pg_trickle.pgtrickle_get_stream_table_dependents(actual), 'held': none}) }}
   {%- endif -%}
 
