@@ -59,6 +59,7 @@ from airflow_provider_pgtrickle.exceptions import (
     PgTrickleError,
     PgTrickleExtensionMissingError,
     PgTrickleValidationError,
+    StreamTableQueryChangeError,
     connection_error,
     translate_database_error,
 )
@@ -445,6 +446,8 @@ class PgTrickleHook(PostgresHook):
         with self._transaction(
             operation="alter_stream_table", stream_table=qualified, refresh_mode=mode_sent
         ) as cur:
+            if "query" in args:
+                self._refuse_misfilling_query(cur, qualified, args["query"][0])
             if "status" in args:
                 row = cur.execute(
                     "SELECT status FROM pgtrickle.pgt_stream_tables"
@@ -458,6 +461,29 @@ class PgTrickleHook(PostgresHook):
                 statement, params = named_call("alter_stream_table", call)
                 cur.execute(statement, params)
         self.log.info("pg_trickle: altered stream table %s (%s)", qualified, ", ".join(args))
+
+    @staticmethod
+    def _refuse_misfilling_query(cur: psycopg.Cursor[Any], qualified: str, query: str) -> None:
+        """Refuse, before any change, a query pg_trickle would migrate in place into the wrong
+        columns (vocabulary/lifecycle.py, IN_PLACE_QUERY_SQL); a missing table is left to
+        pg_trickle's own error."""
+        schema, table = split_name(qualified)
+        row = cur.execute(
+            "SELECT pgt_relid FROM pgtrickle.pgt_stream_tables"
+            " WHERE pgt_schema = %s AND pgt_name = %s",
+            [schema, table],
+        ).fetchone()
+        if row is None:
+            return
+        relid = row["pgt_relid"] if isinstance(row, dict) else row[0]
+        if not _query_fits_in_place(cur, relid, query):
+            raise StreamTableQueryChangeError(
+                f"Stream table `{qualified}`: the new query adds, renames, reorders or retypes a"
+                " column, which pg_trickle 0.67.0 cannot change in place without filling the"
+                " wrong columns; nothing was changed. Use create_or_replace_stream_table (it drops"
+                " and creates the table) or drop and create it.",
+                stream_table=qualified,
+            )
 
     def drop_stream_table(
         self, name: str, *, if_exists: bool = False, cascade: bool = False
@@ -781,12 +807,14 @@ def _query_fits_in_place(cur: psycopg.Cursor[Any], storage: int, query: str) -> 
     """Whether pg_trickle can change the stream table stored in ``storage`` (its OID) to
     ``query`` in place and fill the right columns (vocabulary/lifecycle.py, IN_PLACE_QUERY_SQL).
 
-    The query's columns come from planning it with no rows (`LIMIT 0`), as dbt reads a model's
-    columns; the text is the user's query, sent as a statement of its own, never a value."""
+    The query's columns come from running it with no rows (`LIMIT 0`), as dbt reads a model's
+    columns; it is the user's query (which pg_trickle runs anyway), never a value. Prepared, so
+    it is one statement: a text that closes the parenthesis and appends another is refused."""
     cur.execute(
         sql.SQL("SELECT * FROM (\n{}\n) AS __pgt_probe LIMIT 0").format(
             sql.SQL(query)  # type: ignore[arg-type]
-        )
+        ),
+        prepare=True,
     )
     columns = cur.description or []
     statement = lifecycle.IN_PLACE_QUERY_SQL.replace("%", "%%").format(

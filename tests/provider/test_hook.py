@@ -15,6 +15,7 @@ from airflow_provider_pgtrickle.exceptions import (
     StreamTableAlreadyExistsError,
     StreamTableDependencyError,
     StreamTableNotFoundError,
+    StreamTableQueryChangeError,
     StreamTableStateError,
 )
 from airflow_provider_pgtrickle.hooks.pgtrickle import PgTrickleHook
@@ -155,6 +156,28 @@ def test_query_change_pg_trickle_would_misfill_is_a_drop_and_create(
     assert fetch(pgtrickle_db, f"SELECT customer_id, spent, top FROM {ST} ORDER BY 1") == [
         (1, 15, 10),
         (2, 37, 30),
+    ]
+
+
+def test_alter_refuses_a_query_pg_trickle_would_misfill(
+    hook: PgTrickleHook, orders: str, pgtrickle_db: TestDatabase
+) -> None:
+    hook.create_stream_table(ST, ORDERS_QUERY, schedule="1d")
+    before = fetch(
+        pgtrickle_db, "SELECT defining_query, pgt_relid FROM pgtrickle.pgt_stream_tables"
+    )
+    renamed = ORDERS_QUERY.replace("count(*) AS n", "max(amount) AS biggest")
+    with pytest.raises(
+        StreamTableQueryChangeError, match=r"`public\.order_totals`.*create_or_replace"
+    ):
+        hook.alter_stream_table(ST, query=renamed)
+    after = fetch(pgtrickle_db, "SELECT defining_query, pgt_relid FROM pgtrickle.pgt_stream_tables")
+    assert after == before
+    # a column left out fits: changed in place
+    hook.alter_stream_table(ST, query=ORDERS_QUERY.replace(", count(*) AS n", ""))
+    assert fetch(pgtrickle_db, f"SELECT customer_id, total FROM {ST} ORDER BY 1") == [
+        (1, 15),
+        (2, 7),
     ]
 
 
