@@ -478,10 +478,11 @@ class PgTrickleHook(PostgresHook):
         relid = row["pgt_relid"] if isinstance(row, dict) else row[0]
         if not _query_fits_in_place(cur, relid, query):
             raise StreamTableQueryChangeError(
-                f"Stream table `{qualified}`: the new query adds, renames, reorders or retypes a"
-                " column, which pg_trickle 0.67.0 cannot change in place without filling the"
-                " wrong columns; nothing was changed. Use create_or_replace_stream_table (it drops"
-                " and creates the table) or drop and create it.",
+                f"Stream table `{qualified}`: the new query adds a column behind pg_trickle's"
+                " helper columns, or renames, reorders or retypes one, which pg_trickle 0.67.0"
+                " cannot change in place without filling the wrong columns; nothing was changed."
+                " Use create_or_replace_stream_table (it drops and creates the table) or drop and"
+                " create it.",
                 stream_table=qualified,
             )
 

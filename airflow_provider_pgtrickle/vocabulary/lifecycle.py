@@ -44,21 +44,28 @@ LOCK_SQL = f"select pg_advisory_xact_lock({LIFECYCLE_LOCK_KEY})"
 # and the maxima in `__pgt_count` (seen on a real 0.67.0 server; docs/pg_trickle-contract.md,
 # "Query changes in place").
 #
-# IN_PLACE_QUERY_SQL says whether the in-place change is safe: the storage's own columns come
-# after all of the query's, and the new query's columns (names and types, in order) are the
-# current ones with some left out. Otherwise our clients drop and create the stream table in the
-# same transaction. Placeholders: {storage} - an expression for the storage table's OID;
-# {new_columns} - a query returning the new query's columns as (attnum, name, typ).
+# IN_PLACE_QUERY_SQL says whether the in-place change is safe: no query column sits behind one
+# of pg_trickle's helper columns, the new query's columns (names and types, in order) are the
+# current ones with some left out and new ones appended at the end, and new ones are appended
+# only to a table without helper columns (an aggregate's `__pgt_count` would sit before them).
+# Otherwise our clients drop and create the stream table in the same transaction. Placeholders:
+# {storage} - an expression for the storage table's OID; {new_columns} - a query returning the
+# new query's columns as (attnum, name, typ).
 IN_PLACE_QUERY_SQL = (
     "WITH cur AS (SELECT a.attnum, a.attname::text AS name, a.atttypid AS typ,"
     " a.attname LIKE '\\_\\_pgt\\_%' AS hidden FROM pg_catalog.pg_attribute AS a"
     " WHERE a.attrelid = {storage} AND a.attnum > 0 AND NOT a.attisdropped"
     " AND a.attname <> '__pgt_row_id'),"
-    " new AS ({new_columns})"
+    " new AS ({new_columns}),"
+    " kept AS (SELECT c.attnum, c.name, c.typ FROM cur AS c"
+    " WHERE NOT c.hidden AND c.name IN (SELECT n.name FROM new AS n)),"
+    " added AS (SELECT n.attnum, n.name, n.typ FROM new AS n"
+    " WHERE n.name NOT IN (SELECT c.name FROM cur AS c WHERE NOT c.hidden))"
     " SELECT NOT EXISTS (SELECT FROM cur AS h JOIN cur AS u ON u.attnum > h.attnum"
     " WHERE h.hidden AND NOT u.hidden)"
-    " AND ARRAY(SELECT ROW(c.name, c.typ)::text FROM cur AS c"
-    " WHERE NOT c.hidden AND c.name IN (SELECT n.name FROM new AS n) ORDER BY c.attnum)"
+    " AND (NOT EXISTS (SELECT FROM added) OR NOT EXISTS (SELECT FROM cur WHERE cur.hidden))"
+    " AND ARRAY(SELECT ROW(k.name, k.typ)::text FROM kept AS k ORDER BY k.attnum)"
+    " || ARRAY(SELECT ROW(d.name, d.typ)::text FROM added AS d ORDER BY d.attnum)"
     " = ARRAY(SELECT ROW(n.name, n.typ)::text FROM new AS n ORDER BY n.attnum) AS in_place"
 )
 """One statement returning one boolean column, `in_place`; fill the placeholders first."""

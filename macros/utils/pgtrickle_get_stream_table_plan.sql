@@ -100,8 +100,8 @@
                'labels': changes.labels, 'dependents': dbt_pg_trickle.pgtrickle_get_stream_table_dependents(actual), 'held': none}) }}
   {%- endif -%}
   {#- pg_trickle 0.67.0 would migrate the storage and then fill it by position, with values in
-      the wrong columns, when the new query adds, renames, reorders or retypes one
-      (pgtrickle_query_fits_in_place): drop + create instead -#}
+      the wrong columns, when the new query adds a column behind its helper columns, renames,
+      reorders or retypes one (pgtrickle_query_fits_in_place): drop + create instead -#}
   {%- if changes.query_changed and not dbt_pg_trickle.pgtrickle_query_fits_in_place(actual, desired.query) -%}
     {{ return({'action': 'recreate', 'statements': [drop_sql] + create_statements,
                'outcome': 'recreated (query changed; its columns cannot be migrated in place)',

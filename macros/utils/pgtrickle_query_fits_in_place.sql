@@ -3,8 +3,8 @@
   Whether pg_trickle can change the existing stream table `actual`
   (pgtrickle_get_stream_table_info) to `query` in place and still fill the right columns.
   pg_trickle 0.67.0 appends a new column behind its own `__pgt_count` and then fills the table
-  by position, so a query that adds, renames, reorders or retypes a column would get values in
-  the wrong columns; the rule and why: IN_PLACE_QUERY_SQL in
+  by position, so a query that adds a column behind those, renames, reorders or retypes one
+  would get values in the wrong columns; the rule and why: IN_PLACE_QUERY_SQL in
   airflow_provider_pgtrickle/vocabulary/lifecycle.py. The query's columns come from a
   temporary view over it, dropped again at once (a changed query only: unchanged models never
   get here).

@@ -159,6 +159,22 @@ def test_query_change_pg_trickle_would_misfill_is_a_drop_and_create(
     ]
 
 
+def test_a_column_appended_to_a_table_without_helper_columns_stays_in_place(
+    hook: PgTrickleHook, orders: str, pgtrickle_db: TestDatabase
+) -> None:
+    hook.create_or_replace_stream_table(ST, "SELECT id, amount FROM public.orders", schedule="1d")
+    first = storage_oid(pgtrickle_db)
+    hook.create_or_replace_stream_table(
+        ST, "SELECT id, amount, customer_id FROM public.orders", schedule="1d"
+    )
+    assert storage_oid(pgtrickle_db) == first
+    assert fetch(pgtrickle_db, f"SELECT id, amount, customer_id FROM {ST} ORDER BY 1") == [
+        (1, 10, 1),
+        (2, 5, 1),
+        (3, 7, 2),
+    ]
+
+
 def test_alter_refuses_a_query_pg_trickle_would_misfill(
     hook: PgTrickleHook, orders: str, pgtrickle_db: TestDatabase
 ) -> None:
