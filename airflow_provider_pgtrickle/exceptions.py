@@ -117,6 +117,11 @@ class PgTrickleUnsupportedQueryError(PgTrickleDatabaseError):
     """The defining query cannot be parsed or maintained in the requested mode."""
 
 
+class StreamTableQueryChangeError(PgTrickleUnsupportedQueryError):
+    """A new query pg_trickle 0.67.0 would migrate in place into the wrong columns (a column
+    added, renamed, reordered or retyped); refused after reading the catalog, nothing changed."""
+
+
 class StreamTableLockedError(PgTrickleDatabaseError):
     """A lock needed by the call was not available."""
 

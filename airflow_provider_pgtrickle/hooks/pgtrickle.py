@@ -60,6 +60,7 @@ from airflow_provider_pgtrickle.exceptions import (
     PgTrickleError,
     PgTrickleExtensionMissingError,
     PgTrickleValidationError,
+    StreamTableQueryChangeError,
     connection_error,
     translate_database_error,
 )
@@ -376,13 +377,24 @@ class PgTrickleHook(PostgresHook):
                 kept = before["refresh_mode"]
                 kept = kept if kept in AUTO_RESOLVES_TO else DEFAULT_REFRESH_MODE
                 args["refresh_mode"] = (kept, "text")
+            recreated = False
             if before is not None and not query_matches(args["query"][0], before):
-                statement, params = named_call(
-                    "alter_stream_table", {"name": args["name"], "query": args["query"]}
-                )
-                if auto and args["refresh_mode"][0] == RefreshMode.DIFFERENTIAL.value:
-                    self._alter_query_as_auto(cur, args, statement, params)
+                if _query_fits_in_place(cur, before["pgt_relid"], args["query"][0]):
+                    statement, params = named_call(
+                        "alter_stream_table", {"name": args["name"], "query": args["query"]}
+                    )
+                    if auto and args["refresh_mode"][0] == RefreshMode.DIFFERENTIAL.value:
+                        self._alter_query_as_auto(cur, args, statement, params)
+                    else:
+                        cur.execute(statement, params)
                 else:
+                    # pg_trickle 0.67.0 would fill the migrated table by position with the
+                    # columns shifted (vocabulary/lifecycle.py, IN_PLACE_QUERY_SQL): drop it, and
+                    # create-or-replace below creates it afresh.
+                    statement, params = named_call(
+                        "drop_stream_table", {"name": args["name"], "cascade": (False, "boolean")}
+                    )
+                    recreated = True
                     cur.execute(statement, params)
             statement, params = named_call("create_or_replace_stream_table", args)
             cur.execute(statement, params)
@@ -394,7 +406,14 @@ class PgTrickleHook(PostgresHook):
             assert after is not None  # the call succeeded, so the row exists
             changed = tuple(f for f in DEPLOY_FIELDS if before[f] != after[f])
             outcome = DeployOutcome.ALTERED if changed else DeployOutcome.UNCHANGED
-        self.log.info("pg_trickle: stream table %s %s", qualified, outcome.value)
+        self.log.info(
+            "pg_trickle: stream table %s %s%s",
+            qualified,
+            outcome.value,
+            " (dropped and created: the new query's columns cannot be migrated in place)"
+            if recreated
+            else "",
+        )
         return DeployResult(stream_table=qualified, action=outcome, changed=changed)
 
     @staticmethod
@@ -467,6 +486,8 @@ class PgTrickleHook(PostgresHook):
         with self._transaction(
             operation="alter_stream_table", stream_table=qualified, refresh_mode=mode_sent
         ) as cur:
+            if "query" in args:
+                self._refuse_misfilling_query(cur, qualified, args["query"][0])
             if "status" in args:
                 row = cur.execute(
                     "SELECT status FROM pgtrickle.pgt_stream_tables"
@@ -493,6 +514,30 @@ class PgTrickleHook(PostgresHook):
                     statement, params = named_call("alter_stream_table", call)
                 cur.execute(statement, params)
         self.log.info("pg_trickle: altered stream table %s (%s)", qualified, ", ".join(args))
+
+    @staticmethod
+    def _refuse_misfilling_query(cur: psycopg.Cursor[Any], qualified: str, query: str) -> None:
+        """Refuse, before any change, a query pg_trickle would migrate in place into the wrong
+        columns (vocabulary/lifecycle.py, IN_PLACE_QUERY_SQL); a missing table is left to
+        pg_trickle's own error."""
+        schema, table = split_name(qualified)
+        row = cur.execute(
+            "SELECT pgt_relid FROM pgtrickle.pgt_stream_tables"
+            " WHERE pgt_schema = %s AND pgt_name = %s",
+            [schema, table],
+        ).fetchone()
+        if row is None:
+            return
+        relid = row["pgt_relid"] if isinstance(row, dict) else row[0]
+        if not _query_fits_in_place(cur, relid, query):
+            raise StreamTableQueryChangeError(
+                f"Stream table `{qualified}`: the new query adds a column behind pg_trickle's"
+                " helper columns, or renames, reorders or retypes one, which pg_trickle 0.67.0"
+                " cannot change in place without filling the wrong columns; nothing was changed."
+                " Use create_or_replace_stream_table (it drops and creates the table) or drop and"
+                " create it.",
+                stream_table=qualified,
+            )
 
     def drop_stream_table(
         self, name: str, *, if_exists: bool = False, cascade: bool = False
@@ -822,6 +867,32 @@ class PgTrickleHook(PostgresHook):
             stacklevel=2,
         )
         return qualify_many(names, argument="stream_tables")
+
+
+def _query_fits_in_place(cur: psycopg.Cursor[Any], storage: int, query: str) -> bool:
+    """Whether pg_trickle can change the stream table stored in ``storage`` (its OID) to
+    ``query`` in place and fill the right columns (vocabulary/lifecycle.py, IN_PLACE_QUERY_SQL).
+
+    The query's columns come from running it with no rows (`LIMIT 0`), as dbt reads a model's
+    columns; it is the user's query (which pg_trickle runs anyway), never a value. Prepared, so
+    it is one statement: a text that closes the parenthesis and appends another is refused."""
+    cur.execute(
+        sql.SQL("SELECT * FROM (\n{}\n) AS __pgt_probe LIMIT 0").format(
+            sql.SQL(query)  # type: ignore[arg-type]
+        ),
+        prepare=True,
+    )
+    columns = cur.description or []
+    statement = lifecycle.IN_PLACE_QUERY_SQL.replace("%", "%%").format(
+        storage="%s::oid",
+        new_columns="SELECT t.ord AS attnum, t.name, t.typ"
+        " FROM unnest(%s::text[], %s::oid[]) WITH ORDINALITY AS t(name, typ, ord)",
+    )
+    row = cur.execute(
+        statement,  # type: ignore[arg-type]
+        [storage, [c.name for c in columns], [c.type_code for c in columns]],
+    ).fetchone()
+    return bool(row and (row["in_place"] if isinstance(row, dict) else row[0]))
 
 
 def _query_text(query: object, *, subject: str) -> str:

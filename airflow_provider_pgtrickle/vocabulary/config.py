@@ -403,6 +403,7 @@ def jinja_vocabulary() -> dict[str, object]:
         },
         "boolean_words": dict(BOOLEAN_WORDS),
         "lifecycle_lock_sql": lifecycle.LOCK_SQL,
+        "in_place_query_sql": lifecycle.IN_PLACE_QUERY_SQL,
         "auto_resolves_to": list(AUTO_RESOLVES_TO),
         "column_pattern": COLUMN_PATTERN,
         "partition": {

@@ -17,10 +17,10 @@
     absent -> create (+ alter for what create cannot set: status, fuse);
     --full-refresh -> rebuilt in place (pgtrickle_get_full_refresh_plan);
     query changed -> one alter with the query and whatever else differs, in place (same pgt_id),
-      when pg_trickle can (see pgtrickle_has_create_or_replace), else drop + create, the
-      dependents dropped with cascade created again after it; an AUTO model on a DIFFERENTIAL
-      table goes FULL when pg_trickle refuses the query for DIFFERENTIAL
-      (pgtrickle_get_auto_fallback_sql);
+      when pg_trickle can (see pgtrickle_has_create_or_replace) and fills the right columns
+      afterwards (pgtrickle_query_fits_in_place), else drop + create, the dependents dropped
+      with cascade created again after it; an AUTO model on a DIFFERENTIAL table goes FULL
+      when pg_trickle refuses the query for DIFFERENTIAL (pgtrickle_get_auto_fallback_sql);
     other differences -> one alter with only what differs; else nothing.
   Status: a SUSPENDED table stays SUSPENDED through alters and replaces that would rebuild it
   (status => 'SUSPENDED' goes along, processed last by pg_trickle) unless the model asks for
@@ -71,6 +71,15 @@
     {%- set dependents = dbt_pg_trickle.pgtrickle_get_recreate_dependents_plan(actual) -%}
     {{ return({'action': 'recreate', 'statements': [drop_sql] + create_statements + dependents.statements,
                'outcome': 'recreated (query changed; this pg_trickle cannot replace a query in place)',
+               'labels': changes.labels, 'dependents': dependents.names, 'recreated': dependents.recreated, 'held': none}) }}
+  {%- endif -%}
+  {#- pg_trickle 0.67.0 would migrate the storage and then fill it by position, with values in
+      the wrong columns, when the new query adds a column behind its helper columns, renames,
+      reorders or retypes one (pgtrickle_query_fits_in_place): drop + create instead -#}
+  {%- if changes.query_changed and not dbt_pg_trickle.pgtrickle_query_fits_in_place(actual, desired.query) -%}
+    {%- set dependents = dbt_pg_trickle.pgtrickle_get_recreate_dependents_plan(actual) -%}
+    {{ return({'action': 'recreate', 'statements': [drop_sql] + create_statements + dependents.statements,
+               'outcome': 'recreated (query changed; its columns cannot be migrated in place)',
                'labels': changes.labels, 'dependents': dependents.names, 'recreated': dependents.recreated, 'held': none}) }}
   {%- endif -%}
 

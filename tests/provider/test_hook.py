@@ -16,6 +16,7 @@ from airflow_provider_pgtrickle.exceptions import (
     StreamTableAlreadyExistsError,
     StreamTableDependencyError,
     StreamTableNotFoundError,
+    StreamTableQueryChangeError,
     StreamTableStateError,
 )
 from airflow_provider_pgtrickle.hooks.pgtrickle import PgTrickleHook
@@ -120,6 +121,81 @@ def test_create_or_replace_reports_created_unchanged_altered(
         (2, 7),
     ]
     assert requeried.to_dict()["action"] == "altered"
+
+
+def storage_oid(db: TestDatabase) -> int:
+    [(oid,)] = fetch(db, "SELECT pgt_relid::oid::bigint FROM pgtrickle.pgt_stream_tables")
+    return int(oid)
+
+
+def test_query_change_pg_trickle_would_misfill_is_a_drop_and_create(
+    hook: PgTrickleHook, orders: str, pgtrickle_db: TestDatabase
+) -> None:
+    """pg_trickle 0.67.0 appends a new column behind `__pgt_count` and then fills the table by
+    position (vocabulary/lifecycle.py, IN_PLACE_QUERY_SQL): a query that only leaves a column
+    out is changed in place (same storage table), one that renames a column is dropped and
+    created, and both hold the new query's rows, also after the next change and refresh."""
+    hook.create_or_replace_stream_table(ST, ORDERS_QUERY, schedule="1d")
+    first = storage_oid(pgtrickle_db)
+    fewer = "SELECT customer_id, sum(amount) AS total FROM public.orders GROUP BY customer_id"
+    assert hook.create_or_replace_stream_table(ST, fewer, schedule="1d").action is (
+        DeployOutcome.ALTERED
+    )
+    assert storage_oid(pgtrickle_db) == first
+    assert fetch(pgtrickle_db, f"SELECT customer_id, total FROM {ST} ORDER BY 1") == [
+        (1, 15),
+        (2, 7),
+    ]
+    renamed = fewer.replace("sum(amount) AS total", "sum(amount) AS spent, max(amount) AS top")
+    result = hook.create_or_replace_stream_table(ST, renamed, schedule="1d")
+    assert result.action is DeployOutcome.ALTERED
+    assert "defining_query" in result.changed
+    assert storage_oid(pgtrickle_db) != first
+    with pgtrickle_db.connect() as conn:
+        conn.execute("INSERT INTO public.orders VALUES (4, 2, 30)")
+    hook.refresh_stream_table(ST)
+    assert fetch(pgtrickle_db, f"SELECT customer_id, spent, top FROM {ST} ORDER BY 1") == [
+        (1, 15, 10),
+        (2, 37, 30),
+    ]
+
+
+def test_a_column_appended_to_a_table_without_helper_columns_stays_in_place(
+    hook: PgTrickleHook, orders: str, pgtrickle_db: TestDatabase
+) -> None:
+    hook.create_or_replace_stream_table(ST, "SELECT id, amount FROM public.orders", schedule="1d")
+    first = storage_oid(pgtrickle_db)
+    hook.create_or_replace_stream_table(
+        ST, "SELECT id, amount, customer_id FROM public.orders", schedule="1d"
+    )
+    assert storage_oid(pgtrickle_db) == first
+    assert fetch(pgtrickle_db, f"SELECT id, amount, customer_id FROM {ST} ORDER BY 1") == [
+        (1, 10, 1),
+        (2, 5, 1),
+        (3, 7, 2),
+    ]
+
+
+def test_alter_refuses_a_query_pg_trickle_would_misfill(
+    hook: PgTrickleHook, orders: str, pgtrickle_db: TestDatabase
+) -> None:
+    hook.create_stream_table(ST, ORDERS_QUERY, schedule="1d")
+    before = fetch(
+        pgtrickle_db, "SELECT defining_query, pgt_relid FROM pgtrickle.pgt_stream_tables"
+    )
+    renamed = ORDERS_QUERY.replace("count(*) AS n", "max(amount) AS biggest")
+    with pytest.raises(
+        StreamTableQueryChangeError, match=r"`public\.order_totals`.*create_or_replace"
+    ):
+        hook.alter_stream_table(ST, query=renamed)
+    after = fetch(pgtrickle_db, "SELECT defining_query, pgt_relid FROM pgtrickle.pgt_stream_tables")
+    assert after == before
+    # a column left out fits: changed in place
+    hook.alter_stream_table(ST, query=ORDERS_QUERY.replace(", count(*) AS n", ""))
+    assert fetch(pgtrickle_db, f"SELECT customer_id, total FROM {ST} ORDER BY 1") == [
+        (1, 15),
+        (2, 7),
+    ]
 
 
 def test_create_or_replace_with_auto_keeps_the_stored_mode(

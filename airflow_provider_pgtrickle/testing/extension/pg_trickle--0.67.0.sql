@@ -1138,12 +1138,16 @@ BEGIN
     PERFORM set_config('pg_trickle.internal_refresh', 'true', true);
     IF p_full THEN
         EXECUTE format('DELETE FROM %s', qual);
+        -- By position, as upstream's full refresh (src/refresh/merge/mod.rs,
+        -- execute_full_refresh: INSERT INTO <table> SELECT <row id>, sub.* ...): after a query
+        -- change in place that appended columns behind __pgt_count, values land in the wrong
+        -- columns there, and so here (vocabulary/lifecycle.py, IN_PLACE_QUERY_SQL).
         EXECUTE format(
-            'INSERT INTO %1$s (__pgt_row_id, %2$s%4$s)
-             SELECT __pgt_n.__pgt_rid, %3$s%5$s FROM (
-                SELECT %7$s AS __pgt_rid, __pgt_q.*
-                FROM (%6$s) __pgt_q) __pgt_n',
-            qual, cols, sel, extra_cols, extra_vals, q, rid);
+            'INSERT INTO %1$s
+             SELECT __pgt_n.*%2$s FROM (
+                SELECT %4$s AS __pgt_rid, __pgt_q.*
+                FROM (%3$s) __pgt_q) __pgt_n',
+            qual, extra_vals, q, rid);
         GET DIAGNOSTICS rows_inserted = ROW_COUNT;
         rows_deleted := 0;
     ELSE
