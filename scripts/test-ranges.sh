@@ -9,11 +9,14 @@
 #           Runs the provider, conformance and Cosmos tests (not slow), the whole dbt suite,
 #           the example DagBag, the UI plugin (tests/ui, browser included: selenium's lower
 #           bound) and the strict docs build.
+#   v067    pg_trickle 0.67.0 (the default double is 0.108.3): the conformance and double suites,
+#           the provider tests (not slow) and the dbt lifecycle modules on the 0.67.0 double,
+#           from the main .venv (PGTRICKLE_TEST_VERSION=0.67.0).
 #   dbt=X.Y .venv-dbtXY: dbt-core/dbt-postgres on the newest X.Y release, nothing else;
 #           tests/dbt runs from the main .venv with PGTRICKLE_DBT pointing at it. Not in CI
 #           (CI's main job is dbt 1.11, this job's lowest is 1.9); e.g. `dbt=1.10` for the
 #           line between.
-# Usage: bash scripts/test-ranges.sh [lowest] [dbt=X.Y]...   (no argument: lowest)
+# Usage: bash scripts/test-ranges.sh [lowest] [v067] [dbt=X.Y]...   (no argument: lowest)
 # Extra environments are rebuilt only when pyproject.toml changed (a stamp, as bootstrap.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -78,6 +81,16 @@ for job in "${jobs[@]}"; do
     echo "== pytest (lowest): the dbt suite on dbt 1.9, the example DagBag, the UI plugin"
     env -u PGTRICKLE_DBT "$PY" -m pytest tests/dbt tests/dags/test_dagbag.py tests/ui
     ;;
+  v067)
+    echo "== ranges: pg_trickle 0.67.0 (the double's older line)"
+    PY=$(bash scripts/bootstrap.sh)
+    echo "== pytest (0.67.0): conformance, double, provider (not slow)"
+    PGTRICKLE_TEST_VERSION=0.67.0 "$PY" -m pytest -p no:randomly -m "not slow" \
+      tests/conformance tests/double tests/provider
+    echo "== pytest (0.67.0): the dbt lifecycle"
+    PGTRICKLE_TEST_VERSION=0.67.0 "$PY" -m pytest -p no:randomly tests/dbt/test_integration_project.py \
+      tests/dbt/test_table_configs.py tests/dbt/test_query_change.py
+    ;;
   dbt=*)
     line=${job#dbt=}
     venv=.venv-dbt${line//./}
@@ -89,7 +102,7 @@ for job in "${jobs[@]}"; do
     PGTRICKLE_DBT="$PWD/$venv/bin/dbt" "$PY" -m pytest tests/dbt
     ;;
   *)
-    echo "test-ranges: unknown job '$job' (jobs: lowest, dbt=X.Y)" >&2
+    echo "test-ranges: unknown job '$job' (jobs: lowest, v067, dbt=X.Y)" >&2
     exit 2
     ;;
   esac
