@@ -20,6 +20,7 @@ import pytest
 from airflow_provider_pgtrickle.exceptions import PgTrickleError
 from airflow_provider_pgtrickle.testing.airflow import AirflowHome, TaskProgress
 from airflow_provider_pgtrickle.testing.server import TestDatabase
+from airflow_provider_pgtrickle.testing.versions import resolve_version
 
 pytestmark = pytest.mark.slow
 
@@ -210,7 +211,8 @@ def test_serve_prints_a_working_dsn_and_stops_on_ctrl_c() -> None:
                 "SELECT extversion FROM pg_extension WHERE extname = 'pg_trickle'"
             ).fetchone()
             database = conn.execute("SELECT current_database()").fetchone()
-        assert version == ("0.67.0",)
+        # The version the kit plays: PGTRICKLE_TEST_VERSION, else the default (0.108.3).
+        assert version == (resolve_version().value,)
         assert database == ("kit",)
 
         proc.send_signal(signal.SIGINT)
