@@ -4,7 +4,8 @@
     python scripts/differential.py --compare double.json real.json   # two earlier records
 
 Runs `tests/conformance` twice with `PGTRICKLE_OBSERVE` set (see `tests/conformance/_observe.py`):
-once on the double (a throwaway server), once with `PGTRICKLE_TEST_DSN` set to the real server.
+once on the double playing the server's pg_trickle version (a throwaway server), once with
+`PGTRICKLE_TEST_DSN` set to the real server.
 Each run records, per test, every catalog row, result, error and SQLSTATE the helpers saw and
 the outcome. The report lists every test whose record differs, with the first difference side
 by side and the explanation from `tests/conformance/divergences.toml`. It exits 1 when a
@@ -38,8 +39,21 @@ class Difference:
     explanation: str | None
 
 
-def run_suite(out: Path, dsn: str | None, pytest_args: list[str]) -> None:
-    env = {**os.environ, "PGTRICKLE_OBSERVE": str(out)}
+def server_version(dsn: str) -> str:
+    """The pg_trickle version a real server installs, so the double plays the same one."""
+    import psycopg
+
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute(
+            "SELECT default_version FROM pg_available_extensions WHERE name = 'pg_trickle'"
+        ).fetchone()
+    if row is None:
+        raise SystemExit(f"differential: no pg_trickle available on the server at {dsn!r}")
+    return str(row[0])
+
+
+def run_suite(out: Path, dsn: str | None, pytest_args: list[str], version: str) -> None:
+    env = {**os.environ, "PGTRICKLE_OBSERVE": str(out), "PGTRICKLE_TEST_VERSION": version}
     env.pop("PGTRICKLE_TEST_DSN", None)
     if dsn:
         env["PGTRICKLE_TEST_DSN"] = dsn
@@ -136,8 +150,9 @@ def main(argv: list[str] | None = None) -> int:
     elif args.real_dsn:
         work = Path(tempfile.mkdtemp(prefix="pgtrickle-differential-"))
         paths = [work / "double.json", work / "real.json"]
-        run_suite(paths[0], None, args.pytest_args)
-        run_suite(paths[1], args.real_dsn, args.pytest_args)
+        version = server_version(args.real_dsn)
+        run_suite(paths[0], None, args.pytest_args, version)
+        run_suite(paths[1], args.real_dsn, args.pytest_args, version)
         print(f"differential: records in {work}")
     else:
         parser.error("give --real-dsn, or --compare with two records")

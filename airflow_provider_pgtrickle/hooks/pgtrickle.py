@@ -833,7 +833,7 @@ class PgTrickleHook(PostgresHook):
                 "superuser.",
             )
         ok, message = _privileges.verdict(row, database)
-        if ok and _version_tuple(version) < _version_tuple(SUPPORTED_VERSION):
+        if ok and capabilities.version_key(version) < capabilities.version_key(SUPPORTED_VERSION):
             return (
                 False,
                 f"Connected to database `{database}` as `{role}`; pg_trickle {version} is "
@@ -909,15 +909,6 @@ def _query_text(query: object, *, subject: str) -> str:
 
 # The oldest pg_trickle version the provider supports (the range: `capabilities.SUPPORTED`).
 SUPPORTED_VERSION = capabilities.OLDEST_SUPPORTED
-
-
-# What the hook reads (catalog tables and views) and calls (functions, by signature).
-def _version_tuple(version: str) -> tuple[int, ...]:
-    parts = []
-    for part in version.split("."):
-        digits = "".join(c for c in part if c.isdigit())
-        parts.append(int(digits) if digits else 0)
-    return tuple(parts)
 
 
 def _is_missing_extension(message: str) -> bool:

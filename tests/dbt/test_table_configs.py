@@ -8,6 +8,7 @@ new connection, so an uncommitted change fails it.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -405,6 +406,10 @@ def test_first_run_creates_what_works_and_refuses_the_rest(
     assert row == ("A stream table with docs", "The amount")
     listed = project.dbt("ls", "--select", "tag:nightly", "--output", "name")
     assert "documented" in listed.output.split()
+    # meta is dbt's own metadata: carried into the manifest, nothing sent to pg_trickle
+    manifest = json.loads((project.path / "target" / "manifest.json").read_text("utf-8"))
+    node = next(n for n in manifest["nodes"].values() if n["name"] == "documented")
+    assert node["config"]["meta"] == {"owner": "data"}
 
     for model in REFUSED:
         project.remove(f"models/{model}.sql")
