@@ -22,7 +22,8 @@ from airflow_provider_pgtrickle.testing.server import TestDatabase, TestServer
 
 from ._project import MUTATING_CALL, DbtProject
 
-pytestmark = pytest.mark.slow
+# The tests are the steps of one scenario on one project (see the `story` marker).
+pytestmark = [pytest.mark.slow, pytest.mark.story]
 
 SCHEMA = "tconf"
 RAW = "tconf_raw"
