@@ -50,33 +50,39 @@ CREATE_ARGS: list[tuple[str, str, str | None]] = [
     ("target_freshness", "text", "NULL::text"),
     ("orchestration_mode", "text", "'MANAGED'::text"),
 ]
-ALTER_ARGS: list[tuple[str, str, str | None]] = [
-    ("name", "text", None),
-    *(
-        (arg, typ, f"NULL::{typ}")
-        for arg, typ in [
-            ("query", "text"),
-            ("schedule", "text"),
-            ("refresh_mode", "text"),
-            ("status", "text"),
-            ("diamond_consistency", "text"),
-            ("diamond_schedule_policy", "text"),
-            ("cdc_mode", "text"),
-            ("append_only", "boolean"),
-            ("pooler_compatibility_mode", "boolean"),
-            ("tier", "text"),
-            ("fuse", "text"),
-            ("fuse_ceiling", "bigint"),
-            ("fuse_sensitivity", "integer"),
-            ("partition_by", "text"),
-            ("max_differential_joins", "integer"),
-            ("max_delta_fraction", "double precision"),
-            ("post_refresh_action", "text"),
-            ("reindex_drift_threshold", "double precision"),
-            ("target_freshness", "text"),
-        ]
-    ),
+# alter_stream_table's arguments after `name` that 0.67.0 and 0.108.3 share, in order; each
+# defaults to NULL of its type.
+ALTER_COMMON_ARGS: list[tuple[str, str]] = [
+    ("query", "text"),
+    ("schedule", "text"),
+    ("refresh_mode", "text"),
+    ("status", "text"),
+    ("diamond_consistency", "text"),
+    ("diamond_schedule_policy", "text"),
+    ("cdc_mode", "text"),
+    ("append_only", "boolean"),
+    ("pooler_compatibility_mode", "boolean"),
+    ("tier", "text"),
+    ("fuse", "text"),
+    ("fuse_ceiling", "bigint"),
+    ("fuse_sensitivity", "integer"),
+    ("partition_by", "text"),
+    ("max_differential_joins", "integer"),
+    ("max_delta_fraction", "double precision"),
+    ("post_refresh_action", "text"),
+    ("reindex_drift_threshold", "double precision"),
 ]
+
+
+def alter_args(*extra: tuple[str, str]) -> list[tuple[str, str, str | None]]:
+    """`name`, the shared arguments, then a version's own, each defaulting to NULL."""
+    return [
+        ("name", "text", None),
+        *((arg, typ, f"NULL::{typ}") for arg, typ in [*ALTER_COMMON_ARGS, *extra]),
+    ]
+
+
+ALTER_ARGS = alter_args(("target_freshness", "text"))
 
 
 def require_0108(version: str) -> None:

@@ -9,57 +9,17 @@ from . import _v0108 as v0108
 from ._helpers import Conn, call, create_st, make_source, row, st
 from ._versions import V0108, V067, expected
 
+# 0.67.0: the arguments 0.108.3 also has, then the DuckLake sink's (removed in 0.76.1).
 CREATE_ARGS = [
-    ("name", "text", None),
-    ("query", "text", None),
-    ("schedule", "text", "'calculated'::text"),
-    ("refresh_mode", "text", "'AUTO'::text"),
-    ("initialize", "boolean", "true"),
-    ("diamond_consistency", "text", "NULL::text"),
-    ("diamond_schedule_policy", "text", "NULL::text"),
-    ("cdc_mode", "text", "NULL::text"),
-    ("append_only", "boolean", "false"),
-    ("pooler_compatibility_mode", "boolean", "false"),
-    ("partition_by", "text", "NULL::text"),
-    ("max_differential_joins", "integer", "NULL::integer"),
-    ("max_delta_fraction", "double precision", "NULL::double precision"),
-    ("output_distribution_column", "text", "NULL::text"),
-    ("temporal", "boolean", "false"),
-    ("storage_backend", "text", "NULL::text"),
+    *v0108.CREATE_COMMON_ARGS,
     ("sink", "text", "NULL::text"),
     ("ducklake_sink_path", "text", "NULL::text"),
     ("ducklake_sink_table_id", "bigint", "NULL::bigint"),
 ]
 
-ALTER_ARGS = [
-    ("name", "text", None),
-    *(
-        (arg, typ, f"NULL::{typ}")
-        for arg, typ in [
-            ("query", "text"),
-            ("schedule", "text"),
-            ("refresh_mode", "text"),
-            ("status", "text"),
-            ("diamond_consistency", "text"),
-            ("diamond_schedule_policy", "text"),
-            ("cdc_mode", "text"),
-            ("append_only", "boolean"),
-            ("pooler_compatibility_mode", "boolean"),
-            ("tier", "text"),
-            ("fuse", "text"),
-            ("fuse_ceiling", "bigint"),
-            ("fuse_sensitivity", "integer"),
-            ("partition_by", "text"),
-            ("max_differential_joins", "integer"),
-            ("max_delta_fraction", "double precision"),
-            ("post_refresh_action", "text"),
-            ("reindex_drift_threshold", "double precision"),
-            ("sink", "text"),
-            ("ducklake_sink_path", "text"),
-            ("ducklake_sink_table_id", "bigint"),
-        ]
-    ),
-]
+ALTER_ARGS = v0108.alter_args(
+    ("sink", "text"), ("ducklake_sink_path", "text"), ("ducklake_sink_table_id", "bigint")
+)
 
 _SHARED: dict[str, tuple[list[tuple[str, str, str | None]], bool]] = {
     "drop_stream_table": ([("name", "text", None), ("cascade", "boolean", "false")], True),
