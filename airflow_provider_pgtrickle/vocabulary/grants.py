@@ -256,11 +256,6 @@ GRANTS: dict[str, dict[Part, tuple[Grant, ...]]] = {
     "0.108.3": {
         Part.READER: (
             _g(R, "pgtrickle_reader", "", "USAGE on schema pgtrickle (upstream's reader role)"),
-            *(
-                _g(T, table, "SELECT", why + " (the predefined roles get no SELECT on it)")
-                for table, why in _READ_CATALOG.items()
-            ),
-            _g(T, "pgtrickle.stream_tables_info", "SELECT", "the UI page"),
             _g(T, "pgtrickle.pg_stat_stream_tables", "SELECT", "the hook's `get_stats()`"),
             _g(S, "pgtrickle_changes", "USAGE", "caught-up: counting a source's change buffer"),
             _g(B, "pgtrickle_changes", "SELECT", "caught-up: counting a source's change buffer"),
