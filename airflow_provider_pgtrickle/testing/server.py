@@ -60,19 +60,6 @@ _SERVER_SETTINGS = {
 }
 
 
-def extension_dir() -> Path:
-    """Deprecated (warns; to be removed): use the constant `EXTENSION_DIR`."""
-    import warnings
-
-    warnings.warn(
-        "airflow_provider_pgtrickle.testing.server.extension_dir() is deprecated and will be "
-        "removed; use the constant `airflow_provider_pgtrickle.testing.server.EXTENSION_DIR`.",
-        DeprecationWarning,
-        stacklevel=2,
-    )
-    return EXTENSION_DIR
-
-
 @dataclass(frozen=True)
 class TestDatabase:
     """One database on a test server, with the pg_trickle extension created."""
