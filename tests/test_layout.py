@@ -60,31 +60,37 @@ def test_the_core_is_what_contributing_names(layout: ModuleType) -> None:
         assert f"`{name}`" in guide, name
 
 
-def test_a_circle_is_found_however_it_is_imported(layout: ModuleType, tmp_path: Path) -> None:
-    package = _package(
-        tmp_path,
-        {
-            "a.py": "from pkg import b\n",
-            "b.py": "from . import c\n",
-            "c.py": "import pkg.a\n",
-            "d.py": "from pkg.a import something\n",
-        },
-    )
-    assert _module_circles(layout, package) == [["pkg.a", "pkg.b", "pkg.c"]]
+@pytest.mark.parametrize(
+    ("files", "circle"),
+    [
+        pytest.param(
+            {
+                "a.py": "from pkg import b\n",
+                "b.py": "from . import c\n",
+                "c.py": "import pkg.a\n",
+                "d.py": "from pkg.a import something\n",
+            },
+            ["pkg.a", "pkg.b", "pkg.c"],
+            id="from-import, relative import, plain import",
+        ),
+        pytest.param(
+            # Importing pkg.sub.x runs pkg/sub/__init__.py first.
+            {
+                "sub/__init__.py": "from pkg import top\n",
+                "sub/x.py": "",
+                "top.py": "import pkg.sub.x\n",
+            },
+            ["pkg.sub", "pkg.top"],
+            id="through a package's __init__",
+        ),
+    ],
+)
+def test_a_circle_is_found_however_it_is_imported(
+    layout: ModuleType, tmp_path: Path, files: dict[str, str], circle: list[str]
+) -> None:
+    package = _package(tmp_path, files)
+    assert _module_circles(layout, package) == [circle]
     assert layout.main(["--check", "--package", str(package)]) == 1
-
-
-def test_a_circle_through_a_package_init_is_found(layout: ModuleType, tmp_path: Path) -> None:
-    # Importing pkg.sub.x runs pkg/sub/__init__.py first.
-    package = _package(
-        tmp_path,
-        {
-            "sub/__init__.py": "from pkg import top\n",
-            "sub/x.py": "",
-            "top.py": "import pkg.sub.x\n",
-        },
-    )
-    assert _module_circles(layout, package) == [["pkg.sub", "pkg.top"]]
 
 
 def test_imports_that_do_not_run_on_import_make_no_module_level_circle(

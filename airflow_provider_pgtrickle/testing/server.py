@@ -221,6 +221,16 @@ class TestServer:
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
 
+    @contextlib.contextmanager
+    def fresh_database(self) -> Iterator[TestDatabase]:
+        """A new database (`create_database`), dropped when the block ends, however it ends:
+        what a module-scoped fixture of its own database needs."""
+        db = self.create_database()
+        try:
+            yield db
+        finally:
+            self.drop_database(db.dbname)
+
 
 def _free_port() -> int:
     with socket.socket() as s:
