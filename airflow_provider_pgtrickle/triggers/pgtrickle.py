@@ -702,15 +702,20 @@ class PgTrickleStreamTableRefreshedTrigger(_PgTrickleStreamTrigger):
     history), with no sensor. It never ends; refreshes that find no change (``NO_DATA``) do
     not fire. A notification makes
     it check at once; without one (pooler-compatibility mode, a dropped connection) the
-    fallback poll sees the change within ``poll_interval`` seconds. Changes made while no
-    triggerer runs it fire once, at its first check, if ``data_timestamp`` moved past
-    ``since``.
+    fallback poll sees the change within ``poll_interval`` seconds.
+
+    Restarts and failover: the trigger records the ``data_timestamp`` it last announced (and
+    the one it first observed) per watched asset, in Airflow 3.3's asset state store, or in
+    an Airflow Variable on 3.1/3.2 (`_announced`). When a triggerer starts it again, its
+    first check compares the server's state with that record: a change made while no
+    triggerer ran it fires exactly one event, and a restart without a change fires none.
 
     :param postgres_conn_id: Airflow connection of type ``postgres``.
     :param stream_table: schema-qualified stream table name.
     :param poll_interval: seconds between fallback polls.
-    :param since: ISO 8601 time; the first check fires if ``data_timestamp`` is later.
-        ``None``: the first check only records the current ``data_timestamp``.
+    :param since: ISO 8601 time, used while no record exists: the first check fires if
+        ``data_timestamp`` is later. ``None``: the first check only records the current
+        ``data_timestamp``.
     """
 
     _ends_after_event = False
@@ -732,6 +737,9 @@ class PgTrickleStreamTableRefreshedTrigger(_PgTrickleStreamTrigger):
         self.since = since
         self._seen: datetime | None = _parse_time(since)
         self._baseline_known = since is not None
+        # What the announcement store holds (`_announced`), to write only when it changes.
+        self._stored: datetime | None = None
+        self._store: Any = None
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -751,6 +759,72 @@ class PgTrickleStreamTableRefreshedTrigger(_PgTrickleStreamTrigger):
             deadline=None,
             changes=True,
         )
+
+    async def _restore(self) -> None:
+        """Resume from what this watcher last announced before a restart or failover."""
+        from airflow_provider_pgtrickle.triggers import _announced
+
+        self._store = _announced.store_for(self)
+        if self._store is None:
+            return
+        try:
+            record = _announced.restored(await self._store.load(), self.stream_table)
+        except Exception as error:  # the Airflow API is down or refuses: degrade, never fail
+            self.log.warning(
+                "pg_trickle: cannot read %s for `%s` (%s); a change made while no triggerer "
+                "ran this watcher is announced only if `since` covers it.",
+                self._store.description,
+                self.stream_table,
+                _one_line(str(error)) or type(error).__name__,
+            )
+            self._store = None
+            return
+        if record is None:
+            return
+        # The record is the newest thing announced; `since` only matters before any record.
+        self._seen = record.data_timestamp
+        self._stored = record.data_timestamp
+        self._baseline_known = True
+
+    async def _remember(self) -> None:
+        """Record the newest announced (or first observed) change, when it moved."""
+        from airflow_provider_pgtrickle.triggers._announced import Announced
+
+        if self._store is None or self._seen is None or self._seen == self._stored:
+            return
+        try:
+            await self._store.save(Announced(self.stream_table, self._seen).to_json())
+        except Exception as error:  # as in `_restore`: keep watching from memory
+            self.log.warning(
+                "pg_trickle: cannot write %s for `%s` (%s); after a restart this watcher may "
+                "announce its last change again.",
+                self._store.description,
+                self.stream_table,
+                _one_line(str(error)) or type(error).__name__,
+            )
+            return
+        self._stored = self._seen
+
+    async def _filter(
+        self, shared_stream: AsyncIterator[Any], key: Hashable
+    ) -> AsyncGenerator[TriggerEvent, None]:
+        # The shared plumbing, plus the announcement record around it: read before the first
+        # check, written after each event has been handed to the triggerer (so a crash between
+        # the two repeats that one event rather than losing it) and after the first check.
+        await self._restore()
+        hub = hub_for(key)
+        iid = hub.register(self._interest())
+        try:
+            async for snapshot in shared_stream:
+                if iid not in snapshot.covered:
+                    continue
+                event = self._judge(snapshot)
+                if event is not None:
+                    yield event
+                await self._remember()
+        finally:
+            hub.unregister(iid)
+            _release(key)
 
     def _judge(self, snapshot: Snapshot) -> TriggerEvent | None:
         if snapshot.failure is not None:
