@@ -21,6 +21,8 @@ from airflow_provider_pgtrickle.testing.server import TestDatabase
 from airflow_provider_pgtrickle.triggers.pgtrickle import (
     PgTrickleStreamTableRefreshedTrigger,
     Snapshot,
+    _notified_table,
+    _unreadable,
 )
 
 from .conftest import ORDERS_QUERY
@@ -136,3 +138,28 @@ def test_an_alert_that_names_another_database_wakes_nobody(
 
     asyncio.run(scenario())
     assert {name for s in snapshots for name in s.notified} == {other_st}
+
+
+# The payload shapes themselves, as the doubles send them (tests/conformance/test_notify.py).
+CUT_067 = '{"action":"DIFFERENTIAL","error":"' + "y" * (7890 - 34) + "...}"
+V0108 = (
+    '{"action":"DIFFERENTIAL","database_oid":%d,"error":"boom","event":"refresh_failed",'
+    '"pgt_name":"t","pgt_schema":"s","st":"s.t"}'
+)
+
+
+@pytest.mark.parametrize(
+    ("payload", "database_oid", "table", "unreadable"),
+    [
+        (V0108 % 5, 5, ("s.t", "s"), False),
+        (V0108 % 6, 5, None, False),  # another database's table
+        (V0108 % 6, None, ("s.t", "s"), False),  # the database is not known: take it
+        (CUT_067, 5, None, True),  # 0.67.0's cut payload: no JSON, no table
+        ('{"event":"watermark_stuck","group":"g","source_oid":1}', 5, None, False),
+    ],
+)
+def test_what_a_payload_is_about(
+    payload: str, database_oid: int | None, table: tuple[str, str] | None, unreadable: bool
+) -> None:
+    assert _notified_table("pg_trickle_alert", payload, database_oid) == table
+    assert _unreadable(payload) is unreadable

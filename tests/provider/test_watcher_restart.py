@@ -278,3 +278,15 @@ def test_an_unreachable_store_degrades_to_memory_with_a_warning(
     assert events_of(triggerer) == []
     # Airflow's structured logging writes to stdout.
     assert f"cannot read the asset state store for `{table}`" in capsys.readouterr().out
+
+
+def test_the_record_resumed_is_the_oldest_of_this_table() -> None:
+    # One watcher on several assets: the oldest record, so that no asset misses a change;
+    # records of another table, or not records at all, are ignored.
+    old = {"stream_table": ST, "data_timestamp": "2026-12-01T00:00:00+00:00"}
+    new = {"stream_table": ST, "data_timestamp": "2026-12-02T00:00:00+00:00"}
+    other = {"stream_table": "public.other", "data_timestamp": "2026-11-01T00:00:00+00:00"}
+    record = _announced.restored([new, None, old, other, "junk"], ST)
+    assert record is not None
+    assert record.data_timestamp.isoformat() == old["data_timestamp"]
+    assert _announced.restored([None, other], ST) is None
