@@ -298,7 +298,8 @@ def test_an_oversized_alert_is_cut_on_0_67_and_stays_valid_json_on_0_108(
     make_source(conn)
     create_st(conn, "public.t", schedule="calculated")
     conn.execute("INSERT INTO src VALUES (4, 40)")
-    conn.execute("SELECT pgtrickle_test.inject_failure('public.t', %s)", ["x" * 9000])
+    with pgtrickle_db.admin_connect(autocommit=True) as admin:  # the test helpers' own grants
+        admin.execute("SELECT pgtrickle_test.inject_failure('public.t', %s)", ["x" * 9000])
     with listening(pgtrickle_db) as notes:
         pgtrickle_tick()
         [payload] = [p for c, p in notes() if c == "pg_trickle_alert"]

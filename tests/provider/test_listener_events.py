@@ -63,7 +63,7 @@ def test_an_oversized_failure_alert_ends_a_wait_at_once_on_either_version(
 
     [event] = asyncio.run(scenario())
     assert event["status"] == "error"
-    with pgtrickle_db.connect() as other:
+    with pgtrickle_db.admin_connect() as other:  # 0.108.3 grants no role the catalog
         row = other.execute(
             "SELECT status FROM pgtrickle.pgt_stream_tables"
             " WHERE pgt_schema || '.' || pgt_name = %s",

@@ -101,8 +101,9 @@ def airflow_3_2(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def data_timestamp(db: TestDatabase) -> datetime:
-    """The table's committed `data_timestamp`, from a separate connection."""
-    with db.connect() as conn:
+    """The table's committed `data_timestamp`, from a separate connection (the superuser's:
+    0.108.3 grants no role SELECT on the catalog)."""
+    with db.admin_connect() as conn:
         row = conn.execute(
             "SELECT data_timestamp FROM pgtrickle.pgt_stream_tables"
             " WHERE pgt_schema || '.' || pgt_name = %s",
