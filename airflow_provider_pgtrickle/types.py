@@ -249,6 +249,10 @@ class RefreshResult(_JsonMixin):
     duration_ms: float | None = None
     data_timestamp: datetime | None = None
     message: str | None = None
+    # pg_trickle's error code of a failed refresh and whether Airflow retries it
+    # (vocabulary/failures.py); None where the server has no typed errors (0.67.0).
+    error_code: str | None = None
+    retryable: bool | None = None
 
 
 @dataclasses.dataclass(frozen=True)

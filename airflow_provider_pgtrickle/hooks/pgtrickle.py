@@ -54,13 +54,18 @@ from airflow_provider_pgtrickle._validation import (
     validate_schedule,
     validate_schema,
 )
-from airflow_provider_pgtrickle.capabilities import Capabilities, Feature
+from airflow_provider_pgtrickle.capabilities import Capabilities, CatalogColumn, Feature
 from airflow_provider_pgtrickle.exceptions import (
+    PgTrickleConnectionLostError,
     PgTrickleDatabaseError,
     PgTrickleError,
     PgTrickleExtensionMissingError,
     PgTrickleValidationError,
+    StreamTableNotFoundError,
     StreamTableQueryChangeError,
+    StreamTableRefreshFailedError,
+    StreamTableRefreshPermanentError,
+    StreamTableStateError,
     connection_error,
     translate_database_error,
 )
@@ -81,7 +86,7 @@ from airflow_provider_pgtrickle.types import (
     StreamTableStats,
     StreamTableStatus,
 )
-from airflow_provider_pgtrickle.vocabulary import lifecycle
+from airflow_provider_pgtrickle.vocabulary import failures, lifecycle
 from airflow_provider_pgtrickle.vocabulary.config import AUTO_RESOLVES_TO, Surface
 
 if TYPE_CHECKING:
@@ -104,6 +109,7 @@ class PgTrickleHook(PostgresHook):
         super().__init__(postgres_conn_id=postgres_conn_id, **kwargs)
         self._connect_lock = threading.Lock()
         self._capabilities: Capabilities | None = None
+        self._error_hints: dict[str, str] | None = None
 
     # Airflow 3.1 builds connection forms from this hook method only; 3.2+ reads the form
     # declared in provider info and deprecates the method, so it exists on 3.1 alone.
@@ -610,6 +616,11 @@ class PgTrickleHook(PostgresHook):
             # Measured here: the history row's start_time and end_time are both the
             # transaction's now(), so its duration always reads 0 ms.
             duration_ms = round((time.monotonic() - started) * 1000.0, 3)
+        except PgTrickleDatabaseError as error:
+            typed = self._typed_refresh_failure(error, conn)
+            if typed is None:
+                raise
+            raise typed from error
         finally:
             if connection is None:
                 conn.close()
@@ -633,6 +644,82 @@ class PgTrickleHook(PostgresHook):
             result.rows_deleted,
         )
         return result
+
+    # Errors that are not refresh failures: the table is unknown or refused in its status, or
+    # the connection died (retried as before, with its own message).
+    _NOT_REFRESH_FAILURES = (
+        PgTrickleConnectionLostError,
+        StreamTableNotFoundError,
+        StreamTableStateError,
+    )
+
+    def _typed_refresh_failure(
+        self, error: PgTrickleDatabaseError, conn: psycopg.Connection[Any]
+    ) -> StreamTableRefreshFailedError | None:
+        """The refresh failure as a retryable or permanent error, on servers with typed
+        refresh errors (``last_error_code``, pg_trickle 0.85.0+); ``None`` elsewhere, where
+        every refresh failure stays a plain, retried `PgTrickleDatabaseError` (0.67.0)."""
+        if isinstance(error, self._NOT_REFRESH_FAILURES) or conn.closed:
+            return None
+        try:
+            caps = self.capabilities(conn)
+        except PgTrickleError:
+            return None
+        if not caps.has(CatalogColumn.LAST_ERROR_CODE):
+            return None
+        failure = failures.classify(error.sqlstate, error.server_message)
+        hint = self.error_hints(conn).get(failure.code.value) or failure.fix
+        hint = hint.rstrip(".")
+        table = error.stream_table or "pg_trickle"
+        detail = error.server_message or "no message"
+        state = f"SQLSTATE {error.sqlstate}" if error.sqlstate else "no SQLSTATE"
+        if failure.retryable:
+            cls: type[StreamTableRefreshFailedError] = StreamTableRefreshFailedError
+            outcome = "retryable, so Airflow retries the task (refreshing again is safe)"
+        else:
+            cls = StreamTableRefreshPermanentError
+            outcome = (
+                "a retry cannot cure it, so the task fails without retrying; "
+                "fix the cause, then clear the task"
+            )
+        return cls(
+            f"Stream table `{table}`: refresh_stream_table failed with {failure.code.value} "
+            f"({state}): {detail}. Hint: {hint}. This failure is {outcome}.",
+            error_code=failure.code.value,
+            hint=hint,
+            sqlstate=error.sqlstate,
+            server_message=error.server_message,
+            stream_table=error.stream_table,
+        )
+
+    def error_hints(self, conn: psycopg.Connection[Any] | None = None) -> dict[str, str]:
+        """The server's hint per error code (``pgtrickle.error_catalog()``, 0.96.0+), read once
+        per hook; empty where the function does not exist or cannot be read."""
+        if self._error_hints is None:
+            hints: dict[str, str] = {}
+            try:
+                if self.capabilities(conn).has(Feature.ERROR_CATALOG):
+                    if conn is not None and not conn.closed:
+                        with conn.cursor() as cur:
+                            rows = cur.execute(
+                                "SELECT error_id, hint FROM pgtrickle.error_catalog()"
+                            ).fetchall()
+                        self._rollback_quietly(conn)
+                    else:
+                        with self._reader(operation="read pgtrickle.error_catalog") as cur:
+                            rows = [
+                                (r["error_id"], r["hint"])
+                                for r in cur.execute(
+                                    "SELECT error_id, hint FROM pgtrickle.error_catalog()"
+                                ).fetchall()
+                            ]
+                    hints = {str(code): str(hint) for code, hint in rows if hint}
+            except (psycopg.Error, PgTrickleError) as error:
+                self.log.warning("pg_trickle: cannot read error_catalog(): %s", error)
+                if conn is not None:
+                    self._rollback_quietly(conn)
+            self._error_hints = hints
+        return self._error_hints
 
     def resume_stream_table(self, name: str) -> None:
         """`pgtrickle.resume_stream_table`: SUSPENDED or ERROR back to ACTIVE (no refresh)."""
