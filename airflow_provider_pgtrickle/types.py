@@ -277,6 +277,11 @@ class HealthRow:
     data_timestamp: datetime | None
     last_error_message: str | None
     last_refresh_at: datetime | None = None
+    # pg_trickle's freshness SLA state (MEETING, AT_RISK, ...; NOT_APPLICABLE without an
+    # interval target; None where the server has no freshness()) and the last error's code
+    # (failing tables on servers with typed errors).
+    sla_status: str | None = None
+    error_code: str | None = None
 
     @property
     def qualified_name(self) -> str:

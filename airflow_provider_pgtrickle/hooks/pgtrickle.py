@@ -830,8 +830,9 @@ class PgTrickleHook(PostgresHook):
 
     def fetch_health(self, names: Sequence[str] = (), schema: str | None = None) -> list[HealthRow]:
         """The health sensor's single query (see `airflow_provider_pgtrickle._health`)."""
-        query, params = _health.health_query(names, schema)
         with self._reader(operation="read stream table health") as cur:
+            freshness = self.capabilities(cur.connection).has(Feature.FRESHNESS)
+            query, params = _health.health_query(names, schema, freshness=freshness)
             cur.row_factory = psycopg.rows.tuple_row  # type: ignore[assignment]
             rows = cur.execute(query, params).fetchall()
         return _health.rows_to_health(cast("list[Sequence[Any]]", rows))

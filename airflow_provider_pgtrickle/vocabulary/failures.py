@@ -3,10 +3,10 @@
 pg_trickle 0.85.0 types every refresh failure with an error code (the catalog's
 ``last_error_code``, history ``error_code``) and 0.96.0 lists the codes with their SQLSTATE and
 a hint in ``pgtrickle.error_catalog()``. `FAILURES` is the one table the provider reads: the
-hook and the refresh operator (retry or `AirflowFailException`), the health rules' reasons and
-the trigger's verdicts (the code next to the error), the UI (the code column) and the docs
-(`failures_markdown`, docs/health.md). Nothing else decides whether a refresh failure is
-retryable.
+hook and the refresh operator (retry or `AirflowFailException`) and the docs
+(`failures_markdown`, docs/airflow/operators.md "Retries"). The health rules' reasons, the
+trigger's verdicts and the UI show the code the server recorded. Nothing else decides whether
+a refresh failure is retryable.
 
 How a failure is classified follows the server's own rule (pg_trickle src/error.rs,
 classify_refresh_failure): the SQLSTATE first, then the C-locale message texts PostgreSQL uses

@@ -968,7 +968,7 @@ BEGIN
         RETURN;
     END IF;
     FOR cmd IN SELECT * FROM pg_event_trigger_ddl_commands()
-               WHERE command_tag = 'ALTER TABLE' AND object_type = 'table' LOOP
+               WHERE command_tag = 'ALTER TABLE' AND object_type IN ('table', 'table column') LOOP
         FOR dep IN SELECT d.pgt_id, d.columns_used FROM pgtrickle.pgt_dependencies d
                     WHERE d.source_relid = cmd.objid AND d.source_type = 'TABLE' LOOP
             IF EXISTS (SELECT 1 FROM unnest(coalesce(dep.columns_used, '{}')) c
