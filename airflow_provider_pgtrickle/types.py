@@ -421,3 +421,21 @@ class HealthReport(_JsonMixin):
 
     def table_names(self) -> list[str]:
         return [t.stream_table for t in self.tables] + list(self.missing)
+
+
+class QueryChangeClass(str, enum.Enum):
+    """How pg_trickle would take a new defining query (``explain_alter``, 0.91.0+)."""
+
+    COMPATIBLE = "compatible"  # the same query: every piece of state is reusable
+    REBUILDABLE = "rebuildable"  # rebuilt in shadow storage and swapped atomically
+    REJECTED = "rejected"  # the stream table cannot take it
+
+
+@dataclasses.dataclass(frozen=True)
+class QueryChangePlan(_JsonMixin):
+    """pg_trickle's classification of a query change, made without changing anything."""
+
+    stream_table: str
+    classification: QueryChangeClass
+    reason: str | None = None
+    reason_code: str | None = None  # ALTER_QUERY_REBUILD / ALTER_QUERY_REJECTED

@@ -77,6 +77,8 @@ from airflow_provider_pgtrickle.types import (
     HealthCheck,
     HealthRow,
     HealthSeverity,
+    QueryChangeClass,
+    QueryChangePlan,
     RefreshHistoryEntry,
     RefreshMode,
     RefreshOutcome,
@@ -493,6 +495,7 @@ class PgTrickleHook(PostgresHook):
             operation="alter_stream_table", stream_table=qualified, refresh_mode=mode_sent
         ) as cur:
             if "query" in args:
+                self._refuse_rejected_query(cur, qualified, args["query"][0])
                 self._refuse_misfilling_query(cur, qualified, args["query"][0])
             if "status" in args:
                 row = cur.execute(
@@ -520,6 +523,61 @@ class PgTrickleHook(PostgresHook):
                     statement, params = named_call("alter_stream_table", call)
                 cur.execute(statement, params)
         self.log.info("pg_trickle: altered stream table %s (%s)", qualified, ", ".join(args))
+
+    _EXPLAIN_ALTER_SQL = (
+        "SELECT pgtrickle.explain_alter(name => %s::text, new_query => %s::text) AS explained"
+    )
+
+    @staticmethod
+    def _query_change_plan(qualified: str, explained: dict[str, Any]) -> QueryChangePlan:
+        return QueryChangePlan(
+            stream_table=qualified,
+            classification=QueryChangeClass(explained["classification"]),
+            reason=explained.get("reason"),
+            reason_code=explained.get("reason_code"),
+        )
+
+    def explain_query_change(self, name: str, query: str) -> QueryChangePlan:
+        """How pg_trickle would take ``name``'s defining query being replaced by ``query``
+        (``pgtrickle.explain_alter``, 0.91.0+): compatible, rebuildable or rejected, with the
+        reason. Changes nothing.
+
+        :raises PgTrickleFeatureUnavailableError: the server has no ``explain_alter``
+            (0.67.0), naming the release that brings it.
+        """
+        qualified = qualify(name)
+        text = _query_text(query, subject=qualified)
+        with self._reader(operation="explain_alter", stream_table=qualified) as cur:
+            self.capabilities(cur.connection).require(
+                Feature.EXPLAIN_ALTER, subject=f"Stream table `{qualified}`"
+            )
+            row = cur.execute(self._EXPLAIN_ALTER_SQL, [qualified, text]).fetchone()
+        assert row is not None  # a SELECT without FROM returns one row
+        return self._query_change_plan(qualified, row["explained"])
+
+    def _refuse_rejected_query(self, cur: psycopg.Cursor[Any], qualified: str, query: str) -> None:
+        """Where pg_trickle can classify a query change (explain_alter, 0.91.0+), ask before
+        changing anything and refuse a query it rejects; elsewhere nothing is asked (0.67.0:
+        pg_trickle's own error, as before)."""
+        if not self.capabilities(cur.connection).has(Feature.EXPLAIN_ALTER):
+            return
+        row = cur.execute(self._EXPLAIN_ALTER_SQL, [qualified, query]).fetchone()
+        if row is None:
+            return
+        plan = self._query_change_plan(qualified, row["explained"])
+        self.log.info(
+            "pg_trickle: query change of %s classified %s%s",
+            qualified,
+            plan.classification.value,
+            f" ({plan.reason})" if plan.reason else "",
+        )
+        if plan.classification is QueryChangeClass.REJECTED:
+            raise StreamTableQueryChangeError(
+                f"Stream table `{qualified}`: pg_trickle classifies the new query as `rejected`"
+                f" ({plan.reason or 'no reason given'}); nothing was changed. Fix the query"
+                " (pgtrickle.explain_alter says why).",
+                stream_table=qualified,
+            )
 
     @staticmethod
     def _refuse_misfilling_query(cur: psycopg.Cursor[Any], qualified: str, query: str) -> None:

@@ -12,7 +12,9 @@
     labels: what differs, dependents: stream tables a recreate drops with cascade (and
     creates again in the same transaction: pgtrickle_get_recreate_dependents_plan),
     recreated: those among them that are dbt models ({'relation', 'node'}; may be absent),
-    held: pgtrickle_held_reason(actual) when that status outlives the run, else none).
+    held: pgtrickle_held_reason(actual) when that status outlives the run, else none,
+    query_class / query_class_reason: how pg_trickle classifies a query change, where it can
+      (pgtrickle_explain_query_change; absent otherwise): 'rejected' fails before any change).
   Lifecycle:
     absent -> create (+ alter for what create cannot set: status, fuse);
     --full-refresh -> rebuilt in place (pgtrickle_get_full_refresh_plan);
@@ -45,11 +47,24 @@
   {%- if changes.labels | length == 0 -%}
     {{ return({'action': 'none', 'statements': [], 'outcome': 'unchanged', 'labels': [], 'dependents': [], 'held': changes.held}) }}
   {%- endif -%}
+  {#- Where pg_trickle can say how it would take a new query (explain_alter, 0.91.0+), the
+      plan asks before deciding anything: its class goes into every outcome, and a query it
+      would reject fails the run before any change. -#}
+  {%- set explained = dbt_pg_trickle.pgtrickle_explain_query_change(relation, desired.query) if changes.query_changed else none -%}
+  {%- set query_class = explained.classification if explained else none -%}
+  {%- set class_note = ('; query change: ' ~ query_class ~ (' (' ~ explained.reason ~ ')' if query_class != 'compatible' else '')) if query_class else '' -%}
   {%- if desired.on_configuration_change != 'apply' -%}
     {%- set action = 'skip' if desired.on_configuration_change == 'continue' else 'fail' -%}
     {{ return({'action': action, 'statements': [],
-               'outcome': 'unchanged (on_configuration_change=' ~ desired.on_configuration_change ~ '; not applied: ' ~ changes.labels | join(', ') ~ ')',
-               'labels': changes.labels, 'dependents': [], 'held': changes.held}) }}
+               'outcome': 'unchanged (on_configuration_change=' ~ desired.on_configuration_change ~ '; not applied: ' ~ changes.labels | join(', ') ~ class_note ~ ')',
+               'labels': changes.labels, 'dependents': [], 'held': changes.held, 'query_class': query_class,
+               'query_class_reason': explained.reason if explained else none}) }}
+  {%- endif -%}
+  {%- if query_class == 'rejected' -%}
+    {{ return({'action': 'fail', 'statements': [],
+               'outcome': 'unchanged (pg_trickle rejects the new query: ' ~ explained.reason ~ ')',
+               'labels': changes.labels, 'dependents': [], 'held': changes.held, 'query_class': query_class,
+               'query_class_reason': explained.reason}) }}
   {%- endif -%}
 
   {%- set keep_suspended = actual.status == 'SUSPENDED' and 'status' not in changes.settings -%}
