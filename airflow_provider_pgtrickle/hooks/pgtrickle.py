@@ -721,12 +721,17 @@ class PgTrickleHook(PostgresHook):
             return None
         try:
             caps = self.capabilities(conn)
+            hints = self.error_hints(conn) if caps.has(CatalogColumn.LAST_ERROR_CODE) else {}
         except PgTrickleError:
             return None
+        finally:
+            # The probes may have opened a transaction on a connection the caller reuses
+            # (RefreshRunner): end it, so the next refresh starts clean.
+            self._rollback_quietly(conn)
         if not caps.has(CatalogColumn.LAST_ERROR_CODE):
             return None
         failure = failures.classify(error.sqlstate, error.server_message)
-        hint = self.error_hints(conn).get(failure.code.value) or failure.fix
+        hint = hints.get(failure.code.value) or failure.fix
         hint = hint.rstrip(".")
         table = error.stream_table or "pg_trickle"
         detail = error.server_message or "no message"
