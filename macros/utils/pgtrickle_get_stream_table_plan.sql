@@ -103,13 +103,21 @@
       settings. Not create_or_replace_stream_table: it compares a TopK query without its
       ORDER BY / LIMIT / OFFSET and ignores topk_*, so such a change would be dropped
       (pg_trickle src/api/create.rs); it delegates to this same alter anyway. -#}
-  {%- set statements = [dbt_pg_trickle.pgtrickle_get_alter_stream_table_sql(relation, send, query=(desired.query if changes.query_changed else none))] -%}
+  {#- Pausing an ACTIVE table goes through pause_stream_table where it exists (0.79.0+, src/api/
+      alter.rs): it marks the table for reinitialization, which is how the health rules tell a
+      pause from a failure; it runs after the other settings, as the hook does. -#}
+  {%- set pause = send.get('status') == 'SUSPENDED' and actual.status == 'ACTIVE' and dbt_pg_trickle.pgtrickle_features().pause_stream_table -%}
+  {%- if pause -%}{%- do send.pop('status') -%}{%- endif -%}
+  {%- set statements = [dbt_pg_trickle.pgtrickle_get_alter_stream_table_sql(relation, send, query=(desired.query if changes.query_changed else none))] if (send or changes.query_changed) else [] -%}
   {%- if changes.query_changed and desired.refresh_mode == 'AUTO' and actual.refresh_mode == 'DIFFERENTIAL' and 'refresh_mode' not in send -%}
     {#- a new query only FULL can maintain: FULL, as AUTO picks at create (pgtrickle_get_auto_fallback_sql) -#}
     {%- set statements = [dbt_pg_trickle.pgtrickle_get_auto_fallback_sql(relation, statements[0])] -%}
   {%- endif -%}
   {%- if status_after -%}
     {%- do statements.append(dbt_pg_trickle.pgtrickle_get_alter_stream_table_sql(relation, {'status': status_after})) -%}
+  {%- endif -%}
+  {%- if pause -%}
+    {%- do statements.append(dbt_pg_trickle.pgtrickle_get_call_sql('pause_stream_table', relation)) -%}
   {%- endif -%}
   {%- set others = changes.labels | reject('equalto', 'query') | list -%}
   {%- if changes.query_changed -%}
