@@ -23,7 +23,13 @@ from airflow_provider_pgtrickle.types import (
     StreamTableStatus,
     TableHealth,
 )
-from airflow_provider_pgtrickle.vocabulary.health import COLUMNS, LOOKUP, VERDICT_JOIN, Verdict
+from airflow_provider_pgtrickle.vocabulary.health import (
+    COLUMNS,
+    LOOKUP,
+    VERDICT_JOIN,
+    VERDICT_JOIN_FRESHNESS,
+    Verdict,
+)
 
 
 @dataclass(frozen=True)
@@ -33,6 +39,7 @@ class Rules:
     max_staleness: float | None = None
     min_data_timestamp: datetime | None = None
     within_schedule: bool = False
+    require_sla: bool = False  # the freshness SLA state must be MEETING
 
 
 @dataclass(frozen=True)
@@ -55,10 +62,10 @@ class Judged:
 _SELECT = sql.SQL(
     COLUMNS + ", req.max_staleness AS rule_max_staleness,"
     " req.min_data_timestamp AS rule_min_data_timestamp,"
-    " req.within_schedule AS rule_within_schedule"
+    " req.within_schedule AS rule_within_schedule, req.require_sla AS rule_require_sla"
 )
-_RULE_ARRAYS = "%s::float8[], %s::timestamptz[], %s::boolean[]"
-_RULE_COLUMNS = "max_staleness, min_data_timestamp, within_schedule"
+_RULE_ARRAYS = "%s::float8[], %s::timestamptz[], %s::boolean[], %s::boolean[]"
+_RULE_COLUMNS = "max_staleness, min_data_timestamp, within_schedule, require_sla"
 
 # Requested names are bound as one array of `schema.table` texts (validated names contain
 # exactly one dot). A short list is looked up name by name (`LOOKUP`: one index probe per
@@ -72,29 +79,38 @@ _REQ_BY_NAMES = (
     f" FROM unnest(%s::text[], {_RULE_ARRAYS}) WITH ORDINALITY"
     f" AS u(qualified_name, {_RULE_COLUMNS}, ord)) AS req"
 )
-_BY_NAMES_ONE_BY_ONE = sql.SQL(_REQ_BY_NAMES + LOOKUP + VERDICT_JOIN + " ORDER BY req.ord")
-_BY_NAMES_JOINED = sql.SQL(
-    _REQ_BY_NAMES + " LEFT JOIN pgtrickle.pgt_stream_tables AS st"
-    " ON st.pgt_schema = req.pgt_schema AND st.pgt_name = req.pgt_name"
-    + VERDICT_JOIN
-    + " ORDER BY req.ord"
-)
-# The schema is bound as a plain value, not inside an array, so the planner sees it and uses
-# the catalog's (pgt_schema, pgt_name) index for a small schema.
-_BY_SCHEMA = sql.SQL(
-    " FROM (SELECT NULL::text AS pgt_schema, NULL::text AS pgt_name, u.*"
-    f" FROM unnest({_RULE_ARRAYS}) WITH ORDINALITY AS u({_RULE_COLUMNS}, ord)) AS req"
-    " CROSS JOIN pgtrickle.pgt_stream_tables AS st"
-    + VERDICT_JOIN
-    + " WHERE st.pgt_schema = %s ORDER BY req.ord, st.pgt_name"
-)
-_EVERY_TABLE = sql.SQL(
-    " FROM (SELECT NULL::text AS pgt_schema, NULL::text AS pgt_name, u.*"
-    f" FROM unnest({_RULE_ARRAYS}) WITH ORDINALITY AS u({_RULE_COLUMNS}, ord)) AS req"
-    " CROSS JOIN pgtrickle.pgt_stream_tables AS st"
-    + VERDICT_JOIN
-    + " ORDER BY req.ord, st.pgt_schema, st.pgt_name"
-)
+
+
+def _queries(join: str) -> dict[str, sql.SQL]:
+    return {
+        "one_by_one": sql.SQL(_REQ_BY_NAMES + LOOKUP + join + " ORDER BY req.ord"),
+        "joined": sql.SQL(
+            _REQ_BY_NAMES + " LEFT JOIN pgtrickle.pgt_stream_tables AS st"
+            " ON st.pgt_schema = req.pgt_schema AND st.pgt_name = req.pgt_name"
+            + join
+            + " ORDER BY req.ord"
+        ),
+        # The schema is bound as a plain value, not inside an array, so the planner sees it
+        # and uses the catalog's (pgt_schema, pgt_name) index for a small schema.
+        "schema": sql.SQL(
+            " FROM (SELECT NULL::text AS pgt_schema, NULL::text AS pgt_name, u.*"
+            f" FROM unnest({_RULE_ARRAYS}) WITH ORDINALITY AS u({_RULE_COLUMNS}, ord)) AS req"
+            " CROSS JOIN pgtrickle.pgt_stream_tables AS st"
+            + join
+            + " WHERE st.pgt_schema = %s ORDER BY req.ord, st.pgt_name"
+        ),
+        "every": sql.SQL(
+            " FROM (SELECT NULL::text AS pgt_schema, NULL::text AS pgt_name, u.*"
+            f" FROM unnest({_RULE_ARRAYS}) WITH ORDINALITY AS u({_RULE_COLUMNS}, ord)) AS req"
+            " CROSS JOIN pgtrickle.pgt_stream_tables AS st"
+            + join
+            + " ORDER BY req.ord, st.pgt_schema, st.pgt_name"
+        ),
+    }
+
+
+# Keyed by whether the server has pgtrickle.freshness() (vocabulary.health, verdict_join).
+_QUERIES = {False: _queries(VERDICT_JOIN), True: _queries(VERDICT_JOIN_FRESHNESS)}
 
 
 def _rule_params(rules: Sequence[Rules]) -> list[Any]:
@@ -102,28 +118,51 @@ def _rule_params(rules: Sequence[Rules]) -> list[Any]:
         [r.max_staleness for r in rules],
         [r.min_data_timestamp for r in rules],
         [r.within_schedule for r in rules],
+        [r.require_sla for r in rules],
     ]
 
 
-def query_by_names(pairs: Sequence[tuple[str, Rules]]) -> tuple[sql.Composed, list[Any]]:
-    """Each (validated `schema.table`, rules) pair judged once, in the order given."""
-    source = _BY_NAMES_ONE_BY_ONE if len(pairs) <= _ONE_BY_ONE_MAX else _BY_NAMES_JOINED
+def _with_freshness(rules: Iterable[Rules], freshness: bool | None) -> bool:
+    # Unsaid: only where a rule needs the SLA state, which the caller checked the server has.
+    return any(r.require_sla for r in rules) if freshness is None else freshness
+
+
+def query_by_names(
+    pairs: Sequence[tuple[str, Rules]], *, freshness: bool | None = None
+) -> tuple[sql.Composed, list[Any]]:
+    """Each (validated `schema.table`, rules) pair judged once, in the order given.
+
+    ``freshness``: the server has ``pgtrickle.freshness()`` (read the SLA state); ``None``:
+    only when a rule requires the state.
+    """
+    queries = _QUERIES[_with_freshness((r for _, r in pairs), freshness)]
+    source = queries["one_by_one"] if len(pairs) <= _ONE_BY_ONE_MAX else queries["joined"]
     params = [[name for name, _ in pairs], *_rule_params([rules for _, rules in pairs])]
     return sql.Composed([_SELECT, source]), params
 
 
-def query_by_schema(schema: str, rules: Sequence[Rules]) -> tuple[sql.Composed, list[Any]]:
+def query_by_schema(
+    schema: str, rules: Sequence[Rules], *, freshness: bool | None = None
+) -> tuple[sql.Composed, list[Any]]:
     """Every table of `schema`, judged under each rule set."""
-    return sql.Composed([_SELECT, _BY_SCHEMA]), [*_rule_params(rules), schema]
+    query = _QUERIES[_with_freshness(rules, freshness)]["schema"]
+    return sql.Composed([_SELECT, query]), [*_rule_params(rules), schema]
 
 
-def query_every_table(rules: Sequence[Rules]) -> tuple[sql.Composed, list[Any]]:
+def query_every_table(
+    rules: Sequence[Rules], *, freshness: bool | None = None
+) -> tuple[sql.Composed, list[Any]]:
     """Every table of the catalog, judged under each rule set."""
-    return sql.Composed([_SELECT, _EVERY_TABLE]), _rule_params(rules)
+    query = _QUERIES[_with_freshness(rules, freshness)]["every"]
+    return sql.Composed([_SELECT, query]), _rule_params(rules)
 
 
 def health_query(
-    names: Sequence[str], schema: str | None, rules: Rules | None = None
+    names: Sequence[str],
+    schema: str | None,
+    rules: Rules | None = None,
+    *,
+    freshness: bool | None = None,
 ) -> tuple[sql.Composed, list[Any]]:
     """The one query a poke sends: every requested table, or all of a schema / the catalog.
 
@@ -132,10 +171,10 @@ def health_query(
     """
     rules = rules or Rules()
     if names:
-        return query_by_names([(name, rules) for name in names])
+        return query_by_names([(name, rules) for name in names], freshness=freshness)
     if schema is not None:
-        return query_by_schema(schema, [rules])
-    return query_every_table([rules])
+        return query_by_schema(schema, [rules], freshness=freshness)
+    return query_every_table([rules], freshness=freshness)
 
 
 # Enum lookups by value through a dict: `StreamTableStatus(value)` costs a few microseconds,
@@ -162,9 +201,11 @@ def judged_rows(rows: Iterable[Sequence[Any]]) -> list[Judged]:
                 data_timestamp=r[6],
                 last_error_message=r[7],
                 last_refresh_at=r[8],
+                sla_status=r[13],
+                error_code=r[14],
             )
         )
-        rules = Rules(r[13], r[14], bool(r[15]))
+        rules = Rules(r[15], r[16], bool(r[17]), bool(r[18]))
         out.append(Judged(name, rules, _VERDICT_BY_VALUE[r[11]], r[12], row))
     return out
 
@@ -174,11 +215,14 @@ def rows_to_health(rows: Sequence[Sequence[Any]]) -> list[HealthRow]:
     return [j.row for j in judged_rows(rows) if j.row is not None]
 
 
-def classify(judged: Iterable[Judged], *, fail_on_error: bool) -> HealthReport:
+def classify(
+    judged: Iterable[Judged], *, fail_on_error: bool, fail_on_paused: bool = False
+) -> HealthReport:
     """The report for the verdicts of one sensor's tables.
 
-    The verdicts come from the database (`vocabulary.health`); the only rule applied here is
-    `fail_on_error=False`, which turns a failed table into one to wait for.
+    The verdicts come from the database (`vocabulary.health`); the only rules applied here are
+    `fail_on_error=False`, which turns a failed table into one to wait for, and
+    `fail_on_paused`, which turns a paused table (waited for by default) into a failed one.
     """
     tables: list[TableHealth] = []
     missing: list[str] = []
@@ -188,6 +232,8 @@ def classify(judged: Iterable[Judged], *, fail_on_error: bool) -> HealthReport:
             continue
         if j.verdict is Verdict.FAILED:
             state = HealthState.FAILED if fail_on_error else HealthState.WAITING
+        elif j.verdict is Verdict.PAUSED:
+            state = HealthState.FAILED if fail_on_paused else HealthState.WAITING
         elif j.verdict is Verdict.WAITING:
             state = HealthState.WAITING
         else:

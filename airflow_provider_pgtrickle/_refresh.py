@@ -112,7 +112,14 @@ class RefreshRunner:
             return result
         except PgTrickleError as error:
             self._log.error("pg_trickle: refresh of %s failed: %s", name, error)
-            return RefreshResult(name, RefreshOutcome.FAILED, message=str(error))
+            # Typed where the server types refresh errors (hooks: _typed_refresh_failure).
+            return RefreshResult(
+                name,
+                RefreshOutcome.FAILED,
+                message=str(error),
+                error_code=getattr(error, "error_code", None),
+                retryable=getattr(error, "retryable", None),
+            )
 
     def cancel(self) -> None:
         """Stop starting refreshes and cancel the statements running on the server."""

@@ -14,10 +14,14 @@ Hierarchy::
     │   │   └── StreamTableDependencyError: drop refused because of dependent stream tables
     │   ├── PgTrickleUnsupportedQueryError (0A000 / 42000: the query cannot be maintained)
     │   ├── StreamTableLockedError (55P03 / 40P01: a lock was not available)
+    │   ├── StreamTableRefreshFailedError: a refresh failed with a retryable error code
+    │   │   │   (servers with typed errors, vocabulary/failures.py); Airflow retries
+    │   │   └── StreamTableRefreshPermanentError (AirflowFailException): code PERMANENT
     │   └── PgTrickleConnectionLostError: the connection could not be opened or was lost
     │       (server restart, `pg_terminate_backend`, crash); the transaction did not commit
     │       (unless it was lost during COMMIT itself); retrying converges
     ├── PgTrickleRefreshError: the refresh operator finished with failed tables
+    │   └── PgTrickleRefreshPermanentError (AirflowFailException): one of them permanently
     ├── PgTrickleUnhealthyError (AirflowFailException): the health sensor saw ERROR/SUSPENDED
     │   tables; retrying would not help. Unknown stream tables raise StreamTableNotFoundError,
     │   which is also one of these.
@@ -380,3 +384,44 @@ def translate_database_error(
         server_message = f"the server gave no message (SQLSTATE {sqlstate or 'unknown'})"
     message = f"{subject}: {operation} failed: {server_message}; {fix}."
     return cls(message, sqlstate=sqlstate, server_message=server_message, stream_table=stream_table)
+
+
+class StreamTableRefreshFailedError(PgTrickleDatabaseError):
+    """A refresh failed for a reason a retry may cure, as typed by a server with typed
+    refresh errors (pg_trickle 0.85.0+; `airflow_provider_pgtrickle.vocabulary.failures`):
+    a plain `AirflowException`, so Airflow retries the task.
+
+    :ivar error_code: pg_trickle's error code (``LOCK_TIMEOUT``, ``DEADLOCK``, ...)
+    :ivar retryable: whether Airflow retries (``False`` only for the permanent subclass)
+    :ivar hint: the server's hint for the code (``error_catalog()``), else the provider's
+    """
+
+    retryable = True
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        error_code: str,
+        hint: str,
+        sqlstate: str | None = None,
+        server_message: str | None = None,
+        stream_table: str | None = None,
+    ) -> None:
+        super().__init__(
+            message, sqlstate=sqlstate, server_message=server_message, stream_table=stream_table
+        )
+        self.error_code = error_code
+        self.hint = hint
+
+
+class StreamTableRefreshPermanentError(StreamTableRefreshFailedError, AirflowFailException):
+    """A refresh failed for a reason a retry does not cure (error code ``PERMANENT``): an
+    `AirflowFailException`, so the task fails without using its retries."""
+
+    retryable = False
+
+
+class PgTrickleRefreshPermanentError(PgTrickleRefreshError, AirflowFailException):
+    """The refresh operator finished with failed tables, at least one of them with an error a
+    retry does not cure: the task fails without using its retries."""

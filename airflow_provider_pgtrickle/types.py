@@ -236,6 +236,10 @@ class RefreshResult(_JsonMixin):
     duration_ms: float | None = None
     data_timestamp: datetime | None = None
     message: str | None = None
+    # pg_trickle's error code of a failed refresh and whether Airflow retries it
+    # (vocabulary/failures.py); None where the server has no typed errors (0.67.0).
+    error_code: str | None = None
+    retryable: bool | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -260,6 +264,11 @@ class HealthRow:
     data_timestamp: datetime | None
     last_error_message: str | None
     last_refresh_at: datetime | None = None
+    # pg_trickle's freshness SLA state (MEETING, AT_RISK, ...; NOT_APPLICABLE without an
+    # interval target; None where the server has no freshness()) and the last error's code
+    # (failing tables on servers with typed errors).
+    sla_status: str | None = None
+    error_code: str | None = None
 
     @property
     def qualified_name(self) -> str:
@@ -385,3 +394,21 @@ class HealthReport(_JsonMixin):
 
     def table_names(self) -> list[str]:
         return [t.stream_table for t in self.tables] + list(self.missing)
+
+
+class QueryChangeClass(str, enum.Enum):
+    """How pg_trickle would take a new defining query (``explain_alter``, 0.91.0+)."""
+
+    COMPATIBLE = "compatible"  # the same query: every piece of state is reusable
+    REBUILDABLE = "rebuildable"  # rebuilt in shadow storage and swapped atomically
+    REJECTED = "rejected"  # the stream table cannot take it
+
+
+@dataclasses.dataclass(frozen=True)
+class QueryChangePlan(_JsonMixin):
+    """pg_trickle's classification of a query change, made without changing anything."""
+
+    stream_table: str
+    classification: QueryChangeClass
+    reason: str | None = None
+    reason_code: str | None = None  # ALTER_QUERY_REBUILD / ALTER_QUERY_REJECTED

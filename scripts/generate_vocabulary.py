@@ -21,6 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 from airflow_provider_pgtrickle.vocabulary import (  # noqa: E402
     config,
+    failures,
     grants,
     health,
 )
@@ -42,6 +43,10 @@ DOC_BLOCKS: dict[str, tuple[str, Callable[[], str]]] = {
         config.reference_markdown,
     ),
     "docs/health.md": ("vocabulary/health.py rules_markdown()", health.rules_markdown),
+    "docs/airflow/operators.md": (
+        "vocabulary/failures.py failures_markdown()",
+        failures.failures_markdown,
+    ),
     grants.DOC_PATH: ("vocabulary/grants.py reference_markdown()", grants.reference_markdown),
 }
 

@@ -53,13 +53,18 @@ from airflow_provider_pgtrickle._validation import (
     validate_schedule,
     validate_schema,
 )
-from airflow_provider_pgtrickle.capabilities import Capabilities, Feature
+from airflow_provider_pgtrickle.capabilities import Capabilities, CatalogColumn, Feature
 from airflow_provider_pgtrickle.exceptions import (
+    PgTrickleConnectionLostError,
     PgTrickleDatabaseError,
     PgTrickleError,
     PgTrickleExtensionMissingError,
     PgTrickleValidationError,
+    StreamTableNotFoundError,
     StreamTableQueryChangeError,
+    StreamTableRefreshFailedError,
+    StreamTableRefreshPermanentError,
+    StreamTableStateError,
     connection_error,
     translate_database_error,
 )
@@ -71,6 +76,8 @@ from airflow_provider_pgtrickle.types import (
     HealthCheck,
     HealthRow,
     HealthSeverity,
+    QueryChangeClass,
+    QueryChangePlan,
     RefreshHistoryEntry,
     RefreshMode,
     RefreshOutcome,
@@ -80,7 +87,7 @@ from airflow_provider_pgtrickle.types import (
     StreamTableStats,
     StreamTableStatus,
 )
-from airflow_provider_pgtrickle.vocabulary import lifecycle
+from airflow_provider_pgtrickle.vocabulary import failures, lifecycle
 from airflow_provider_pgtrickle.vocabulary.config import AUTO_RESOLVES_TO, Surface
 
 if TYPE_CHECKING:
@@ -103,6 +110,7 @@ class PgTrickleHook(PostgresHook):
         super().__init__(postgres_conn_id=postgres_conn_id, **kwargs)
         self._connect_lock = threading.Lock()
         self._capabilities: Capabilities | None = None
+        self._error_hints: dict[str, str] | None = None
 
     # Airflow 3.1 builds connection forms from this hook method only; 3.2+ reads the form
     # declared in provider info and deprecates the method, so it exists on 3.1 alone.
@@ -486,6 +494,7 @@ class PgTrickleHook(PostgresHook):
             operation="alter_stream_table", stream_table=qualified, refresh_mode=mode_sent
         ) as cur:
             if "query" in args:
+                self._refuse_rejected_query(cur, qualified, args["query"][0])
                 self._refuse_misfilling_query(cur, qualified, args["query"][0])
             if "status" in args:
                 row = cur.execute(
@@ -513,6 +522,61 @@ class PgTrickleHook(PostgresHook):
                     statement, params = named_call("alter_stream_table", call)
                 cur.execute(statement, params)
         self.log.info("pg_trickle: altered stream table %s (%s)", qualified, ", ".join(args))
+
+    _EXPLAIN_ALTER_SQL = (
+        "SELECT pgtrickle.explain_alter(name => %s::text, new_query => %s::text) AS explained"
+    )
+
+    @staticmethod
+    def _query_change_plan(qualified: str, explained: dict[str, Any]) -> QueryChangePlan:
+        return QueryChangePlan(
+            stream_table=qualified,
+            classification=QueryChangeClass(explained["classification"]),
+            reason=explained.get("reason"),
+            reason_code=explained.get("reason_code"),
+        )
+
+    def explain_query_change(self, name: str, query: str) -> QueryChangePlan:
+        """How pg_trickle would take ``name``'s defining query being replaced by ``query``
+        (``pgtrickle.explain_alter``, 0.91.0+): compatible, rebuildable or rejected, with the
+        reason. Changes nothing.
+
+        :raises PgTrickleFeatureUnavailableError: the server has no ``explain_alter``
+            (0.67.0), naming the release that brings it.
+        """
+        qualified = qualify(name)
+        text = _query_text(query, subject=qualified)
+        with self._reader(operation="explain_alter", stream_table=qualified) as cur:
+            self.capabilities(cur.connection).require(
+                Feature.EXPLAIN_ALTER, subject=f"Stream table `{qualified}`"
+            )
+            row = cur.execute(self._EXPLAIN_ALTER_SQL, [qualified, text]).fetchone()
+        assert row is not None  # a SELECT without FROM returns one row
+        return self._query_change_plan(qualified, row["explained"])
+
+    def _refuse_rejected_query(self, cur: psycopg.Cursor[Any], qualified: str, query: str) -> None:
+        """Where pg_trickle can classify a query change (explain_alter, 0.91.0+), ask before
+        changing anything and refuse a query it rejects; elsewhere nothing is asked (0.67.0:
+        pg_trickle's own error, as before)."""
+        if not self.capabilities(cur.connection).has(Feature.EXPLAIN_ALTER):
+            return
+        row = cur.execute(self._EXPLAIN_ALTER_SQL, [qualified, query]).fetchone()
+        if row is None:
+            return
+        plan = self._query_change_plan(qualified, row["explained"])
+        self.log.info(
+            "pg_trickle: query change of %s classified %s%s",
+            qualified,
+            plan.classification.value,
+            f" ({plan.reason})" if plan.reason else "",
+        )
+        if plan.classification is QueryChangeClass.REJECTED:
+            raise StreamTableQueryChangeError(
+                f"Stream table `{qualified}`: pg_trickle classifies the new query as `rejected`"
+                f" ({plan.reason or 'no reason given'}); nothing was changed. Fix the query"
+                " (pgtrickle.explain_alter says why).",
+                stream_table=qualified,
+            )
 
     @staticmethod
     def _refuse_misfilling_query(cur: psycopg.Cursor[Any], qualified: str, query: str) -> None:
@@ -609,6 +673,11 @@ class PgTrickleHook(PostgresHook):
             # Measured here: the history row's start_time and end_time are both the
             # transaction's now(), so its duration always reads 0 ms.
             duration_ms = round((time.monotonic() - started) * 1000.0, 3)
+        except PgTrickleDatabaseError as error:
+            typed = self._typed_refresh_failure(error, conn)
+            if typed is None:
+                raise
+            raise typed from error
         finally:
             if connection is None:
                 conn.close()
@@ -632,6 +701,87 @@ class PgTrickleHook(PostgresHook):
             result.rows_deleted,
         )
         return result
+
+    # Errors that are not refresh failures: the table is unknown or refused in its status, or
+    # the connection died (retried as before, with its own message).
+    _NOT_REFRESH_FAILURES = (
+        PgTrickleConnectionLostError,
+        StreamTableNotFoundError,
+        StreamTableStateError,
+    )
+
+    def _typed_refresh_failure(
+        self, error: PgTrickleDatabaseError, conn: psycopg.Connection[Any]
+    ) -> StreamTableRefreshFailedError | None:
+        """The refresh failure as a retryable or permanent error, on servers with typed
+        refresh errors (``last_error_code``, pg_trickle 0.85.0+); ``None`` elsewhere, where
+        every refresh failure stays a plain, retried `PgTrickleDatabaseError` (0.67.0)."""
+        if isinstance(error, self._NOT_REFRESH_FAILURES) or conn.closed:
+            return None
+        try:
+            caps = self.capabilities(conn)
+            hints = self.error_hints(conn) if caps.has(CatalogColumn.LAST_ERROR_CODE) else {}
+        except PgTrickleError:
+            return None
+        finally:
+            # The probes may have opened a transaction on a connection the caller reuses
+            # (RefreshRunner): end it, so the next refresh starts clean.
+            self._rollback_quietly(conn)
+        if not caps.has(CatalogColumn.LAST_ERROR_CODE):
+            return None
+        failure = failures.classify(error.sqlstate, error.server_message)
+        hint = hints.get(failure.code.value) or failure.fix
+        hint = hint.rstrip(".")
+        table = error.stream_table or "pg_trickle"
+        detail = error.server_message or "no message"
+        state = f"SQLSTATE {error.sqlstate}" if error.sqlstate else "no SQLSTATE"
+        if failure.retryable:
+            cls: type[StreamTableRefreshFailedError] = StreamTableRefreshFailedError
+            outcome = "retryable, so Airflow retries the task (refreshing again is safe)"
+        else:
+            cls = StreamTableRefreshPermanentError
+            outcome = (
+                "a retry cannot cure it, so the task fails without retrying; "
+                "fix the cause, then clear the task"
+            )
+        return cls(
+            f"Stream table `{table}`: refresh_stream_table failed with {failure.code.value} "
+            f"({state}): {detail}. Hint: {hint}. This failure is {outcome}.",
+            error_code=failure.code.value,
+            hint=hint,
+            sqlstate=error.sqlstate,
+            server_message=error.server_message,
+            stream_table=error.stream_table,
+        )
+
+    def error_hints(self, conn: psycopg.Connection[Any] | None = None) -> dict[str, str]:
+        """The server's hint per error code (``pgtrickle.error_catalog()``, 0.96.0+), read once
+        per hook; empty where the function does not exist or cannot be read."""
+        if self._error_hints is None:
+            hints: dict[str, str] = {}
+            try:
+                if self.capabilities(conn).has(Feature.ERROR_CATALOG):
+                    if conn is not None and not conn.closed:
+                        with conn.cursor() as cur:
+                            rows = cur.execute(
+                                "SELECT error_id, hint FROM pgtrickle.error_catalog()"
+                            ).fetchall()
+                        self._rollback_quietly(conn)
+                    else:
+                        with self._reader(operation="read pgtrickle.error_catalog") as cur:
+                            rows = [
+                                (r["error_id"], r["hint"])
+                                for r in cur.execute(
+                                    "SELECT error_id, hint FROM pgtrickle.error_catalog()"
+                                ).fetchall()
+                            ]
+                    hints = {str(code): str(hint) for code, hint in rows if hint}
+            except (psycopg.Error, PgTrickleError) as error:
+                self.log.warning("pg_trickle: cannot read error_catalog(): %s", error)
+                if conn is not None:
+                    self._rollback_quietly(conn)
+            self._error_hints = hints
+        return self._error_hints
 
     def resume_stream_table(self, name: str) -> None:
         """`pgtrickle.resume_stream_table`: SUSPENDED or ERROR back to ACTIVE (no refresh)."""
@@ -742,8 +892,9 @@ class PgTrickleHook(PostgresHook):
 
     def fetch_health(self, names: Sequence[str] = (), schema: str | None = None) -> list[HealthRow]:
         """The health sensor's single query (see `airflow_provider_pgtrickle._health`)."""
-        query, params = _health.health_query(names, schema)
         with self._reader(operation="read stream table health") as cur:
+            freshness = self.capabilities(cur.connection).has(Feature.FRESHNESS)
+            query, params = _health.health_query(names, schema, freshness=freshness)
             cur.row_factory = psycopg.rows.tuple_row  # type: ignore[assignment]
             rows = cur.execute(query, params).fetchall()
         return _health.rows_to_health(cast("list[Sequence[Any]]", rows))

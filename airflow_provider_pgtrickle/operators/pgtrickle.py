@@ -30,6 +30,7 @@ from airflow_provider_pgtrickle.assets import STREAM_TABLE_ASSET_ALIAS, stream_t
 from airflow_provider_pgtrickle.exceptions import (
     PgTrickleError,
     PgTrickleRefreshError,
+    PgTrickleRefreshPermanentError,
     PgTrickleValidationError,
     StreamTableNotFoundError,
 )
@@ -398,6 +399,19 @@ class PgTrickleRefreshOperator(_PgTrickleBaseOperator):
                 ti.xcom_push(key="refresh_results", value=payload)
             done = ", ".join(f"`{r.stream_table}`" for r in results if r.action not in _FAILED)
             details = "; ".join(f"`{r.stream_table}`: {r.message}" for r in failed)
+            # A failure the server typed as permanent (vocabulary/failures.py) fails the task
+            # without using its retries: a retry would fail the same way. Untyped failures
+            # (0.67.0, connection losses) are retried as before.
+            permanent = [r.stream_table for r in failed if r.retryable is False]
+            if permanent:
+                raise PgTrickleRefreshPermanentError(
+                    f"{len(failed)} of {len(results)} stream table refresh(es) failed: "
+                    f"{details}. Finished: {done or 'none'} (per-table results in XCom "
+                    f"`refresh_results`). The failure of "
+                    f"{', '.join(f'`{n}`' for n in permanent)} is permanent, so the task fails "
+                    "without retrying; fix the cause, then clear the task.",
+                    results=payload,
+                )
             raise PgTrickleRefreshError(
                 f"{len(failed)} of {len(results)} stream table refresh(es) failed: {details}. "
                 f"Finished: {done or 'none'} (per-table results in XCom `refresh_results`); "

@@ -21,6 +21,7 @@ from airflow_provider_pgtrickle._validation import (
     validate_number,
     validate_schema,
 )
+from airflow_provider_pgtrickle.capabilities import Feature
 from airflow_provider_pgtrickle.exceptions import (
     PgTrickleConnectionError,
     PgTrickleSensorTimeout,
@@ -64,7 +65,11 @@ class PgTrickleHealthSensor(BaseSensorOperator):
     dbt test's too (`airflow_provider_pgtrickle.vocabulary.health`, docs/health.md). ERROR or
     SUSPENDED fails at once with `PgTrickleUnhealthyError` naming the table's last error
     (unless ``fail_on_error=False``, then the sensor keeps waiting); unknown names fail at
-    once with `StreamTableNotFoundError`, as in the operators.
+    once with `StreamTableNotFoundError`, as in the operators. On servers that record why a
+    table is SUSPENDED (pg_trickle 0.91.0+), a table paused on purpose
+    (``pause_stream_table``) is waited for until it is resumed (``fail_on_paused=True``
+    fails instead), while one suspended by errors, a blown fuse or destructive source DDL
+    fails, the reason naming which (and the error code where the server records one).
 
     Each poke opens its own connection and closes it. A database that cannot be reached
     (restarting, shutting down, refusing connections, a dropped connection) does not fail
@@ -86,6 +91,11 @@ class PgTrickleHealthSensor(BaseSensorOperator):
     :param require_current_interval: also require a refresh (with or without changes) at or
         after ``data_interval_end``: ``max(data_timestamp, last_refresh_at) >= data_interval_end``.
     :param fail_on_error: fail at once on ERROR / SUSPENDED tables.
+    :param fail_on_paused: fail at once on a paused table instead of waiting for its resume.
+    :param require_sla_meeting: also wait until pg_trickle's freshness SLA state
+        (``pgtrickle.freshness()``) is ``MEETING``; a table without an interval
+        ``target_freshness`` fails. Needs pg_trickle 0.90.0+ (else the first poke fails with
+        `PgTrickleFeatureUnavailableError`).
     :param postgres_conn_id: Airflow connection of type ``postgres``.
     :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``).
         Deferred sensors on one connection share one listener connection in the triggerer
@@ -109,6 +119,8 @@ class PgTrickleHealthSensor(BaseSensorOperator):
         max_staleness: timedelta | float | None = None,
         require_current_interval: bool = False,
         fail_on_error: bool = True,
+        fail_on_paused: bool = False,
+        require_sla_meeting: bool = False,
         postgres_conn_id: str = "postgres_default",
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         wait_for_sources: bool = False,
@@ -142,6 +154,8 @@ class PgTrickleHealthSensor(BaseSensorOperator):
         self.max_staleness = self._seconds(max_staleness)
         self.require_current_interval = require_current_interval
         self.fail_on_error = fail_on_error
+        self.fail_on_paused = fail_on_paused
+        self.require_sla_meeting = require_sla_meeting
         self.postgres_conn_id = postgres_conn_id
         self.deferrable = deferrable
         self._last_report: HealthReport | None = None
@@ -196,10 +210,22 @@ class PgTrickleHealthSensor(BaseSensorOperator):
         from airflow_provider_pgtrickle import _health
 
         names = self._names()
-        rules = _health.Rules(self.max_staleness, self._min_data_timestamp(context))
+        if self.require_sla_meeting:
+            # 0.67.0 has no freshness controller: say so instead of waiting for ever. Probed
+            # once per hook; a sensor that does not ask for the SLA state sends one query.
+            self.hook.capabilities().require(Feature.FRESHNESS, subject=f"Sensor `{self.task_id}`")
+        rules = _health.Rules(
+            self.max_staleness,
+            self._min_data_timestamp(context),
+            require_sla=self.require_sla_meeting,
+        )
         query, params = _health.health_query(names, self._schema(), rules)
         rows = self._read(query, params, "read stream table health")
-        report = _health.classify(_health.judged_rows(rows), fail_on_error=self.fail_on_error)
+        report = _health.classify(
+            _health.judged_rows(rows),
+            fail_on_error=self.fail_on_error,
+            fail_on_paused=self.fail_on_paused,
+        )
         if self._sources_since is not None and report.state is HealthState.HEALTHY:
             report = self._gate_on_sources(report)
         self._last_report = report
@@ -353,6 +379,8 @@ class PgTrickleHealthSensor(BaseSensorOperator):
                 max_staleness=self.max_staleness,
                 min_data_timestamp=min_ts.isoformat() if min_ts else None,
                 fail_on_error=self.fail_on_error,
+                fail_on_paused=self.fail_on_paused,
+                require_sla_meeting=self.require_sla_meeting,
                 poll_interval=float(self.poke_interval),
                 deadline=deadline.isoformat(),
                 sources_since=self._sources_since,

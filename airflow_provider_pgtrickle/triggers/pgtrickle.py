@@ -607,6 +607,8 @@ class PgTrickleHealthTrigger(_PgTrickleStreamTrigger):
     :param max_staleness: seconds since the last refresh allowed, or ``None``.
     :param min_data_timestamp: ISO 8601 time ``data_timestamp`` must reach, or ``None``.
     :param fail_on_error: ERROR/SUSPENDED ends the wait with an ``error`` event.
+    :param fail_on_paused: a paused table ends the wait with an ``error`` event.
+    :param require_sla_meeting: also wait for the freshness SLA state ``MEETING``.
     :param poll_interval: seconds between fallback polls (notifications wake it sooner).
     :param deadline: ISO 8601 (UTC) time at which a ``timeout`` event is sent.
     :param sources_since: the sensor's start (`_caught_up.start_token`: WAL position and server
@@ -626,6 +628,8 @@ class PgTrickleHealthTrigger(_PgTrickleStreamTrigger):
         poll_interval: float,
         deadline: str,
         sources_since: str | None = None,
+        fail_on_paused: bool = False,
+        require_sla_meeting: bool = False,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.postgres_conn_id = postgres_conn_id
@@ -634,6 +638,8 @@ class PgTrickleHealthTrigger(_PgTrickleStreamTrigger):
         self.max_staleness = max_staleness
         self.min_data_timestamp = min_data_timestamp
         self.fail_on_error = fail_on_error
+        self.fail_on_paused = fail_on_paused
+        self.require_sla_meeting = require_sla_meeting
         self.poll_interval = poll_interval
         self.deadline = deadline
         self.sources_since = sources_since
@@ -654,13 +660,19 @@ class PgTrickleHealthTrigger(_PgTrickleStreamTrigger):
                 "poll_interval": self.poll_interval,
                 "deadline": self.deadline,
                 "sources_since": self.sources_since,
+                "fail_on_paused": self.fail_on_paused,
+                "require_sla_meeting": self.require_sla_meeting,
             },
         )
 
     def _rules(self) -> Rules:
         from airflow_provider_pgtrickle._health import Rules
 
-        return Rules(self.max_staleness, _parse_time(self.min_data_timestamp))
+        return Rules(
+            self.max_staleness,
+            _parse_time(self.min_data_timestamp),
+            require_sla=self.require_sla_meeting,
+        )
 
     def _interest(self) -> _Interest:
         return _Interest(
@@ -694,12 +706,20 @@ class PgTrickleHealthTrigger(_PgTrickleStreamTrigger):
         else:
             self._last_failure = None
             selector = _Selector(tuple(self.stream_tables), self.schema)
-            rules = (selector, self.max_staleness, self.min_data_timestamp, self.fail_on_error)
+            rules = (
+                selector,
+                self.max_staleness,
+                self.min_data_timestamp,
+                self.fail_on_error,
+                self.fail_on_paused,
+                self.require_sla_meeting,
+            )
             cached = snapshot.reports.get(rules)
             if cached is None:
                 cached = snapshot.reports[rules] = _health.classify(
                     selector.pick_judged(snapshot.judged.get(self._rules(), {})),
                     fail_on_error=self.fail_on_error,
+                    fail_on_paused=self.fail_on_paused,
                 )
             if self.sources_since is not None and cached.state is HealthState.HEALTHY:
                 from airflow_provider_pgtrickle import _caught_up

@@ -18,12 +18,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_pgtrickle.capabilities import Feature
 from airflow_provider_pgtrickle.types import (
     RefreshHistoryEntry,
     StreamTableStatus,
     _JsonMixin,
 )
-from airflow_provider_pgtrickle.vocabulary.health import LAST_ERROR, VERDICT_JOIN, Verdict
+from airflow_provider_pgtrickle.vocabulary.health import (
+    ERROR_CODE,
+    LAST_ERROR,
+    VERDICT_JOIN,
+    VERDICT_JOIN_FRESHNESS,
+    Verdict,
+)
 
 if TYPE_CHECKING:
     from airflow_provider_pgtrickle.hooks.pgtrickle import PgTrickleHook
@@ -42,16 +49,20 @@ _OVERVIEW_SQL = (
     " st.fuse_mode, st.fuse_state, st.last_error_at,"
     # Auto-suspension records no last_error_message (only the history does): the health
     # rules' fallback (vocabulary.health.LAST_ERROR).
-    f" {LAST_ERROR} AS last_error_message"
+    f" {LAST_ERROR} AS last_error_message,"
+    # The freshness SLA state and the last error's code, as the health rules read them.
+    " sla.status AS sla_status,"
+    " CASE WHEN st.consecutive_errors > 0 OR st.status IN ('ERROR', 'SUSPENDED')"
+    f" THEN {ERROR_CODE} END AS error_code"
     # stream_tables_info is the catalog plus staleness and `stale`, without the history
     # aggregates of pg_stat_stream_tables (pg_trickle sql/archive/pg_trickle--0.67.0.sql).
     # The health rules are the sensor's (vocabulary.health), judged in the query; the page
     # also flags tables older than their own schedule (`within_schedule`).
     " FROM pgtrickle.stream_tables_info AS st CROSS JOIN (SELECT NULL::float8 AS max_staleness,"
-    " NULL::timestamptz AS min_data_timestamp, true AS within_schedule) AS req"
-    + VERDICT_JOIN
-    + " ORDER BY st.pgt_schema, st.pgt_name"
+    " NULL::timestamptz AS min_data_timestamp, true AS within_schedule,"
+    " false AS require_sla) AS req"
 )
+_OVERVIEW_ORDER = " ORDER BY st.pgt_schema, st.pgt_name"
 
 
 class Health(str, enum.Enum):
@@ -84,6 +95,8 @@ class StreamTableView(_JsonMixin):
     dbt_managed: bool | None  # None: no dbt manifest configured, so unknown
     health: Health
     health_reason: str  # the health rules' words, e.g. "is ERROR: <error>"
+    sla_status: str | None = None  # pg_trickle's freshness SLA state, where it has one
+    error_code: str | None = None  # the last error's code (typed errors, failing tables)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -145,6 +158,7 @@ _COLOUR = {
     Verdict.WAITING.value: Health.WARNING,
     Verdict.FAILED.value: Health.FAILED,
     Verdict.MISSING.value: Health.FAILED,
+    Verdict.PAUSED.value: Health.WARNING,  # stopped on purpose: needs a look, not broken
 }
 
 
@@ -159,7 +173,13 @@ def overview(
 ) -> Overview:
     """The table rows and the dependency graph for one connection."""
     with hook._reader(operation="read stream tables for the UI") as cur:
-        rows = cur.execute(_OVERVIEW_SQL).fetchall()
+        # The freshness SLA state where the server has freshness() (pg_trickle 0.90.0+).
+        join = (
+            VERDICT_JOIN_FRESHNESS
+            if hook.capabilities(cur.connection).has(Feature.FRESHNESS)
+            else VERDICT_JOIN
+        )
+        rows = cur.execute(_OVERVIEW_SQL + join + _OVERVIEW_ORDER).fetchall()
     edges = hook.dependency_graph()
     tables: list[StreamTableView] = []
     for row, (health, reason) in zip(rows, judge(rows), strict=True):
@@ -185,6 +205,8 @@ def overview(
                 dbt_managed=None if dbt_models is None else model is not None,
                 health=health,
                 health_reason=reason,
+                sla_status=row["sla_status"],
+                error_code=row["error_code"],
             )
         )
     health_of = {t.name: t.health for t in tables}

@@ -14,10 +14,16 @@ The expression reads two relations by alias:
 - ``req``: the request, with columns ``max_staleness`` (float8 seconds since the last refresh,
   NULL for no limit), ``min_data_timestamp`` (timestamptz the table must be current as of,
   NULL for no such rule) and ``within_schedule`` (boolean: also stale when the last refresh is
-  older than the table's own duration schedule, as pg_trickle's ``stale`` column says).
+  older than the table's own duration schedule, as pg_trickle's ``stale`` column says) and
+  ``require_sla`` (boolean: also wait until pg_trickle's freshness SLA state is ``MEETING``).
 
 `VERDICT_JOIN` adds ``seen`` (``seen.refreshed_at``: the last completed refresh, read once per
-row) before ``verdict``; `COLUMNS` reads both.
+row) and ``sla`` (``sla.status``: the table's freshness SLA state) before ``verdict``; `COLUMNS`
+reads all three.
+
+Columns that only newer servers have (``last_error_code``, ``refresh_reason``) are read as
+``to_jsonb(st) ->> 'name'``: NULL where the column does not exist, so one expression serves
+0.67.0 and 0.108.3, and only on the branches of failing tables, which are few.
 
 The decisions behind the rules (docs/health.md, "What healthy means", keeps them for users):
 
@@ -36,6 +42,20 @@ The decisions behind the rules (docs/health.md, "What healthy means", keeps them
   (pg_trickle src/catalog.rs, blow_fuse), but `resume_stream_table` sets ACTIVE and leaves the
   fuse blown (src/api/alter.rs, resume_stream_table_impl), and the scheduler refreshes no table
   with a blown fuse (src/scheduler/mod.rs, the fuse check): only `reset_fuse` re-arms it.
+- SUSPENDED has four causes since pg_trickle 0.91.0, told apart by what the server records:
+  a blown fuse (``fuse_state``), destructive DDL on a source (``refresh_reason`` starting with
+  ``SOURCE_``, e.g. SOURCE_DESTRUCTIVE_SCHEMA; src/hooks.rs, repaired by
+  ``reinitialize_stream_table``), a deliberate pause (``pause_stream_table`` marks the table
+  for reinitialization, src/api/alter.rs pause_stream_table_impl: ``needs_reinit`` with
+  ``refresh_reason`` SCHEMA_CHANGED, and no error recorded) and repeated refresh errors
+  (anything else). A pause is not a failure: its verdict is ``paused``, which the sensor
+  waits on unless asked to fail (``fail_on_paused``). 0.67.0 records no reason, so there every
+  SUSPENDED table fails as before.
+- The freshness SLA state (pg_trickle 0.90.0, ``pgtrickle.freshness()``: MEETING, AT_RISK,
+  BREACHING, INFEASIBLE, INSUFFICIENT_DATA, EVIDENCE_UNAVAILABLE; NOT_APPLICABLE without an
+  interval target) is read only for tables with a freshness deadline, and only by the
+  variant of the query for servers that have the function (`VERDICT_JOIN_FRESHNESS`; the
+  sensor, trigger and UI pick it by capability; dbt's test uses `VERDICT_JOIN`).
 - IMMEDIATE tables are never stale and always current: they are maintained inside the writing
   transaction (src/ivm.rs), the scheduler never refreshes them (src/scheduler/mod.rs,
   check_schedule), and their ``last_refresh_at`` moves only when a write changed them, so the
@@ -61,6 +81,7 @@ class Verdict(str, enum.Enum):
     WAITING = "waiting"
     FAILED = "failed"
     MISSING = "missing"
+    PAUSED = "paused"  # SUSPENDED on purpose (pause_stream_table), not by a failure
 
 
 # The statuses in which pg_trickle refreshes nothing until someone acts (resume or alter): the
@@ -109,6 +130,23 @@ _REFRESHED_AT = (
     " ORDER BY h.start_time DESC LIMIT 1))"
 )
 _SINCE_REFRESH = "EXTRACT(EPOCH FROM now() - seen.refreshed_at)"
+# pg_trickle's error code of the last failure (0.85.0+; NULL on 0.67.0).
+ERROR_CODE = "(to_jsonb(st) ->> 'last_error_code')"
+_REFRESH_REASON = "(to_jsonb(st) ->> 'refresh_reason')"
+# The freshness SLA state of one row (`sla.status`, computed once per row in VERDICT_JOIN):
+# NULL for a missing table, NOT_APPLICABLE without a deadline, else what freshness() says.
+# Only servers that have freshness() (0.90.0+) get the query that calls it
+# (`VERDICT_JOIN_FRESHNESS`); elsewhere the state of a table with a deadline is NULL
+# (unknown). The subquery runs only on the branch of tables with a deadline.
+_SLA_KNOWN = (
+    "CASE WHEN st.pgt_id IS NULL THEN NULL"
+    " WHEN st.freshness_deadline_ms IS NULL THEN 'NOT_APPLICABLE'"
+)
+_SLA = _SLA_KNOWN + " END"
+_SLA_FRESHNESS = (
+    _SLA_KNOWN + " ELSE COALESCE((SELECT f.status FROM pgtrickle.freshness() AS f"
+    " WHERE f.stream_table = st.pgt_schema || '.' || st.pgt_name LIMIT 1), 'NOT_APPLICABLE') END"
+)
 # Times in words: UTC, ISO 8601, whatever the session's TimeZone and DateStyle.
 _ISO = '\'YYYY-MM-DD"T"HH24:MI:SS.US"Z"\''
 _CURRENT_AS_OF = "GREATEST(st.data_timestamp, seen.refreshed_at)"
@@ -120,6 +158,12 @@ FIELDS: dict[str, str] = {
     "last_error": f"COALESCE({LAST_ERROR}, 'no error message recorded')",
     "last_error_suffix": f"COALESCE('; last: ' || {LAST_ERROR}, '')",
     "consecutive_errors": "st.consecutive_errors::text",
+    "error_code_suffix": f"COALESCE(' [' || {ERROR_CODE} || ']', '')",
+    "refresh_reason": f"COALESCE({_REFRESH_REASON}, 'no reason code')",
+    "refresh_reason_detail": (
+        "COALESCE(to_jsonb(st) ->> 'refresh_reason_detail', 'no detail recorded')"
+    ),
+    "sla": "COALESCE(sla.status, 'unknown')",
     "age": f"COALESCE(round({_SINCE_REFRESH})::bigint::text || 's ago', 'never')",
     "max_staleness": "req.max_staleness::text",
     "schedule": "st.schedule",
@@ -147,11 +191,36 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         Verdict.FAILED,
+        # No LIKE: the expression is also run with bound parameters, where % is special.
+        f"st.status = 'SUSPENDED' AND left({_REFRESH_REASON}, 7) = 'SOURCE_'",
+        "is SUSPENDED by destructive DDL on a source ({refresh_reason}: {refresh_reason_detail}):"
+        " repair it with pgtrickle.reinitialize_stream_table",
+        doc="`SUSPENDED` with a `SOURCE_` reason code: destructive DDL on a source"
+        " (pg_trickle 0.91.0+)",
+        example="`is SUSPENDED by destructive DDL on a source (SOURCE_DESTRUCTIVE_SCHEMA:"
+        " <detail>): repair it with pgtrickle.reinitialize_stream_table`",
+    ),
+    Rule(
+        Verdict.PAUSED,
+        "st.status = 'SUSPENDED' AND st.consecutive_errors = 0 AND st.last_error_message IS NULL"
+        f" AND st.needs_reinit AND {_REFRESH_REASON} = 'SCHEMA_CHANGED'",
+        "is paused (SUSPENDED by pgtrickle.pause_stream_table, not by a failure): it refreshes"
+        " again after pgtrickle.resume_stream_table",
+        doc="`SUSPENDED` by `pause_stream_table` (the reinitialize mark it writes, no error;"
+        " pg_trickle 0.79.0+); the sensor waits, or fails with `fail_on_paused=True`",
+        example="`is paused (SUSPENDED by pgtrickle.pause_stream_table, not by a failure): it"
+        " refreshes again after pgtrickle.resume_stream_table`",
+    ),
+    Rule(
+        Verdict.FAILED,
         "st.status IN (" + ", ".join(f"'{status}'" for status in FAILED_STATUSES) + ")",
-        "is {status}: {last_error}",
-        doc="status is " + " or ".join(f"`{status}`" for status in FAILED_STATUSES),
-        example="`is SUSPENDED: <last error>` (the last failed refresh's message when"
-        " pg_trickle recorded none on the table; else `no error message recorded`)",
+        "is {status}{error_code_suffix}: {last_error}",
+        doc="status is "
+        + " or ".join(f"`{status}`" for status in FAILED_STATUSES)
+        + " (otherwise: after refresh errors)",
+        example="`is SUSPENDED [LOCK_TIMEOUT]: <last error>` (the error code where the server"
+        " records one; the last failed refresh's message when pg_trickle recorded none on the"
+        " table; else `no error message recorded`)",
     ),
     Rule(
         Verdict.WAITING,
@@ -163,9 +232,10 @@ RULES: tuple[Rule, ...] = (
     Rule(
         Verdict.WAITING,
         "st.consecutive_errors > 0",
-        "has {consecutive_errors} consecutive refresh error(s){last_error_suffix}",
+        "has {consecutive_errors} consecutive refresh error(s){error_code_suffix}"
+        "{last_error_suffix}",
         doc="`consecutive_errors > 0`",
-        example="`has 2 consecutive refresh error(s); last: <last error>`",
+        example="`has 2 consecutive refresh error(s) [DEADLOCK]; last: <last error>`",
     ),
     Rule(
         Verdict.WAITING,
@@ -199,6 +269,24 @@ RULES: tuple[Rule, ...] = (
         doc="a data interval end is set (the sensor's `require_current_interval`) and"
         " `max(data_timestamp, last_refresh_at)` is before it; not for IMMEDIATE tables",
         example="`was last refreshed <time>, before the data interval end <time>` (UTC, ISO 8601)",
+    ),
+    Rule(
+        Verdict.FAILED,
+        "req.require_sla AND sla.status = 'NOT_APPLICABLE'",
+        "has no interval target_freshness, so no freshness SLA state: set one, or stop"
+        " requiring MEETING",
+        doc="MEETING is required (the sensor's `require_sla_meeting`) and the table has no"
+        " interval `target_freshness`",
+        example="`has no interval target_freshness, so no freshness SLA state: set one, or stop"
+        " requiring MEETING`",
+    ),
+    Rule(
+        Verdict.WAITING,
+        "req.require_sla AND sla.status IS DISTINCT FROM 'MEETING'",
+        "has freshness SLA state {sla}, not MEETING",
+        doc="MEETING is required and `pgtrickle.freshness()` reports another state (AT_RISK,"
+        " BREACHING, INFEASIBLE, INSUFFICIENT_DATA, EVIDENCE_UNAVAILABLE)",
+        example="`has freshness SLA state BREACHING, not MEETING`",
     ),
     Rule(
         Verdict.HEALTHY,
@@ -244,10 +332,18 @@ def _case(rules: tuple[Rule, ...]) -> str:
 # The verdict of every (st, req) row: `verdict.pair[1]` is the state, `verdict.pair[2]` the
 # reason. Lateral subqueries (OFFSET 0 keeps the planner from inlining them into every use),
 # so the last refresh is looked up, and the CASE runs, once per row.
-VERDICT_JOIN = (
-    f" CROSS JOIN LATERAL (SELECT {_REFRESHED_AT} AS refreshed_at OFFSET 0) AS seen"
-    f" CROSS JOIN LATERAL (SELECT {_case(RULES)} AS pair OFFSET 0) AS verdict"
-)
+def verdict_join(*, freshness: bool) -> str:
+    """The joins that judge each (st, req) row; ``freshness``: the server has freshness()."""
+    return (
+        f" CROSS JOIN LATERAL (SELECT {_REFRESHED_AT} AS refreshed_at OFFSET 0) AS seen"
+        f" CROSS JOIN LATERAL (SELECT {_SLA_FRESHNESS if freshness else _SLA} AS status"
+        " OFFSET 0) AS sla"
+        f" CROSS JOIN LATERAL (SELECT {_case(RULES)} AS pair OFFSET 0) AS verdict"
+    )
+
+
+VERDICT_JOIN = verdict_join(freshness=False)
+VERDICT_JOIN_FRESHNESS = verdict_join(freshness=True)
 
 # The columns every health query returns, in this order (`_health.COLUMN_NAMES` reads them).
 COLUMNS = (
@@ -258,7 +354,12 @@ COLUMNS = (
     # `last_refresh_at` is the last completed refresh (`seen`), not the catalog column alone.
     " st.data_timestamp, st.last_error_message, seen.refreshed_at AS last_refresh_at,"
     " st.refresh_mode,"
-    " st.schedule, verdict.pair[1] AS health, verdict.pair[2] AS reason"
+    " st.schedule, verdict.pair[1] AS health, verdict.pair[2] AS reason,"
+    # Where the server records them: the freshness SLA state and the last error's code
+    # (read from the row only for failing tables).
+    " sla.status AS sla_status,"
+    " CASE WHEN st.consecutive_errors > 0 OR st.status IN ('ERROR', 'SUSPENDED')"
+    f" THEN {ERROR_CODE} END AS error_code"
 )
 
 # One requested table (``req.pgt_schema``, ``req.pgt_name``) looked up on the catalog's

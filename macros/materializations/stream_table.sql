@@ -21,8 +21,12 @@
     {{ return(dbt_pg_trickle.pgtrickle_skip_empty_run(target_relation, actual)) }}
   {%- endif -%}
   {%- set plan = dbt_pg_trickle.pgtrickle_get_stream_table_plan(desired, actual, should_full_refresh()) -%}
-  {%- if plan.action == 'fail' -%}
-    {{ exceptions.raise_fail_fast_error("pg_trickle: model `" ~ model.name ~ "`: " ~ plan.labels | join(', ') ~ " changed but on_configuration_change is `fail`; set it to `apply` or run with --full-refresh.") }}
+  {%- if plan.action == 'fail' and plan.get('query_class') == 'rejected' and desired.on_configuration_change == 'apply' -%}
+    {{ exceptions.raise_fail_fast_error("pg_trickle: model `" ~ model.name ~ "`: pg_trickle classifies the new query as `rejected` (" ~ plan.query_class_reason ~ "); nothing was changed. Fix the query (pgtrickle.explain_alter says why), or run with --full-refresh to drop and create the stream table.") }}
+  {%- elif plan.action == 'fail' -%}
+    {{ exceptions.raise_fail_fast_error("pg_trickle: model `" ~ model.name ~ "`: " ~ plan.labels | join(', ') ~ " changed"
+        ~ (" (query change classified `" ~ plan.query_class ~ "` by pg_trickle)" if plan.get('query_class') else "")
+        ~ " but on_configuration_change is `fail`; set it to `apply` or run with --full-refresh.") }}
   {%- endif -%}
   {%- if plan.action in ['create', 'recreate', 'replace'] or (plan.action == 'full_refresh' and 'query' in plan.labels) -%}
     {%- if config.get('contract') and config.get('contract').enforced -%}

@@ -4,7 +4,9 @@
   cached in the graph object, keyed by invocation id (dbt gives each thread its own copy of the
   context, so `--threads 4` probes up to four times; the probe is one cheap catalog query).
   Returns: dict(version = extversion or none when the extension is missing,
-                create_or_replace = whether pgtrickle.create_or_replace_stream_table exists).
+                create_or_replace = whether pgtrickle.create_or_replace_stream_table exists,
+                explain_alter = whether pgtrickle.explain_alter exists (0.91.0+),
+                pause_stream_table = whether pgtrickle.pause_stream_table exists (0.79.0+)).
 #}
 {% macro pgtrickle_features() %}
   {%- set cache = graph.setdefault('pgtrickle_features_cache', {}) -%}
@@ -16,9 +18,19 @@
           select 1 from pg_catalog.pg_proc p
           join pg_catalog.pg_namespace n on n.oid = p.pronamespace
           where n.nspname = 'pgtrickle' and p.proname = 'create_or_replace_stream_table'
-        ) as create_or_replace") -%}
+        ) as create_or_replace,
+        exists (
+          select 1 from pg_catalog.pg_proc p
+          join pg_catalog.pg_namespace n on n.oid = p.pronamespace
+          where n.nspname = 'pgtrickle' and p.proname = 'explain_alter'
+        ) as explain_alter,
+        exists (
+          select 1 from pg_catalog.pg_proc p
+          join pg_catalog.pg_namespace n on n.oid = p.pronamespace
+          where n.nspname = 'pgtrickle' and p.proname = 'pause_stream_table'
+        ) as pause_stream_table") -%}
     {%- set row = result.rows[0] -%}
-    {%- do cache.update({invocation_id: {'version': row[0], 'create_or_replace': row[1]}}) -%}
+    {%- do cache.update({invocation_id: {'version': row[0], 'create_or_replace': row[1], 'explain_alter': row[2], 'pause_stream_table': row[3]}}) -%}
   {%- endif -%}
-  {{ return(cache.get(invocation_id, {'version': none, 'create_or_replace': false})) }}
+  {{ return(cache.get(invocation_id, {'version': none, 'create_or_replace': false, 'explain_alter': false, 'pause_stream_table': false})) }}
 {% endmacro %}

@@ -12,7 +12,9 @@
     labels: what differs, dependents: stream tables a recreate drops with cascade (and
     creates again in the same transaction: pgtrickle_get_recreate_dependents_plan),
     recreated: those among them that are dbt models ({'relation', 'node'}; may be absent),
-    held: pgtrickle_held_reason(actual) when that status outlives the run, else none).
+    held: pgtrickle_held_reason(actual) when that status outlives the run, else none,
+    query_class / query_class_reason: how pg_trickle classifies a query change, where it can
+      (pgtrickle_explain_query_change; absent otherwise): 'rejected' fails before any change).
   Lifecycle:
     absent -> create (+ alter for what create cannot set: status, fuse);
     --full-refresh -> rebuilt in place (pgtrickle_get_full_refresh_plan);
@@ -45,11 +47,24 @@
   {%- if changes.labels | length == 0 -%}
     {{ return({'action': 'none', 'statements': [], 'outcome': 'unchanged', 'labels': [], 'dependents': [], 'held': changes.held}) }}
   {%- endif -%}
+  {#- Where pg_trickle can say how it would take a new query (explain_alter, 0.91.0+), the
+      plan asks before deciding anything: its class goes into every outcome, and a query it
+      would reject fails the run before any change. -#}
+  {%- set explained = dbt_pg_trickle.pgtrickle_explain_query_change(relation, desired.query) if changes.query_changed else none -%}
+  {%- set query_class = explained.classification if explained else none -%}
+  {%- set class_note = ('; query change: ' ~ query_class ~ (' (' ~ explained.reason ~ ')' if query_class != 'compatible' else '')) if query_class else '' -%}
   {%- if desired.on_configuration_change != 'apply' -%}
     {%- set action = 'skip' if desired.on_configuration_change == 'continue' else 'fail' -%}
     {{ return({'action': action, 'statements': [],
-               'outcome': 'unchanged (on_configuration_change=' ~ desired.on_configuration_change ~ '; not applied: ' ~ changes.labels | join(', ') ~ ')',
-               'labels': changes.labels, 'dependents': [], 'held': changes.held}) }}
+               'outcome': 'unchanged (on_configuration_change=' ~ desired.on_configuration_change ~ '; not applied: ' ~ changes.labels | join(', ') ~ class_note ~ ')',
+               'labels': changes.labels, 'dependents': [], 'held': changes.held, 'query_class': query_class,
+               'query_class_reason': explained.reason if explained else none}) }}
+  {%- endif -%}
+  {%- if query_class == 'rejected' -%}
+    {{ return({'action': 'fail', 'statements': [],
+               'outcome': 'unchanged (pg_trickle rejects the new query: ' ~ explained.reason ~ ')',
+               'labels': changes.labels, 'dependents': [], 'held': changes.held, 'query_class': query_class,
+               'query_class_reason': explained.reason}) }}
   {%- endif -%}
 
   {%- set keep_suspended = actual.status == 'SUSPENDED' and 'status' not in changes.settings -%}
@@ -88,13 +103,21 @@
       settings. Not create_or_replace_stream_table: it compares a TopK query without its
       ORDER BY / LIMIT / OFFSET and ignores topk_*, so such a change would be dropped
       (pg_trickle src/api/create.rs); it delegates to this same alter anyway. -#}
-  {%- set statements = [dbt_pg_trickle.pgtrickle_get_alter_stream_table_sql(relation, send, query=(desired.query if changes.query_changed else none))] -%}
+  {#- Pausing an ACTIVE table goes through pause_stream_table where it exists (0.79.0+, src/api/
+      alter.rs): it marks the table for reinitialization, which is how the health rules tell a
+      pause from a failure; it runs after the other settings, as the hook does. -#}
+  {%- set pause = send.get('status') == 'SUSPENDED' and actual.status == 'ACTIVE' and dbt_pg_trickle.pgtrickle_features().pause_stream_table -%}
+  {%- if pause -%}{%- do send.pop('status') -%}{%- endif -%}
+  {%- set statements = [dbt_pg_trickle.pgtrickle_get_alter_stream_table_sql(relation, send, query=(desired.query if changes.query_changed else none))] if (send or changes.query_changed) else [] -%}
   {%- if changes.query_changed and desired.refresh_mode == 'AUTO' and actual.refresh_mode == 'DIFFERENTIAL' and 'refresh_mode' not in send -%}
     {#- a new query only FULL can maintain: FULL, as AUTO picks at create (pgtrickle_get_auto_fallback_sql) -#}
     {%- set statements = [dbt_pg_trickle.pgtrickle_get_auto_fallback_sql(relation, statements[0])] -%}
   {%- endif -%}
   {%- if status_after -%}
     {%- do statements.append(dbt_pg_trickle.pgtrickle_get_alter_stream_table_sql(relation, {'status': status_after})) -%}
+  {%- endif -%}
+  {%- if pause -%}
+    {%- do statements.append(dbt_pg_trickle.pgtrickle_get_call_sql('pause_stream_table', relation)) -%}
   {%- endif -%}
   {%- set others = changes.labels | reject('equalto', 'query') | list -%}
   {%- if changes.query_changed -%}

@@ -2,7 +2,8 @@
   pgtrickle_health_sql(stream_table=none, max_staleness=none, warn_seconds=none, within_schedule=false)
   The health query of the Airflow health sensor, from the same rules (the generated
   pgtrickle_health_vocabulary, rendered from airflow_provider_pgtrickle/vocabulary/health.py):
-  one row per stream table with its columns plus `health` (healthy, waiting, failed, missing)
+  one row per stream table with its columns plus `health` (healthy, waiting, failed, missing,
+  paused)
   and `reason` (the sensor's words). Every value goes in as a literal (pgtrickle_sql_value).
   stream_table: {'schema': ..., 'name': ...} for one table (not in the catalog: one row
     judged `missing`); none for every stream table, by schema and name.
@@ -28,7 +29,8 @@
     {{ dbt_pg_trickle.pgtrickle_sql_value(stream_table.name if one else none) }}::text as pgt_name,
     {{ ("least(" ~ limits | join(", ") ~ ")") if limits else "null" }}::float8 as max_staleness,
     null::timestamptz as min_data_timestamp,
-    {{ dbt_pg_trickle.pgtrickle_sql_value(within_schedule) }}::boolean as within_schedule) as req
+    {{ dbt_pg_trickle.pgtrickle_sql_value(within_schedule) }}::boolean as within_schedule,
+    false as require_sla) as req
   {%- if one %}{{ rules.lookup }}{% else %} cross join pgtrickle.pgt_stream_tables as st{% endif %}
   {{- rules.verdict }}
   {%- if not one %} order by st.pgt_schema, st.pgt_name{% endif %}

@@ -27,7 +27,7 @@ INTEGRATION_PROJECT = REPO_ROOT / "integration_tests"
 MUTATING_CALL = re.compile(
     r"pgtrickle\.(create_stream_table|create_stream_table_if_not_exists|"
     r"create_or_replace_stream_table|alter_stream_table|drop_stream_table|"
-    r"refresh_stream_table|resume_stream_table)\s*\("
+    r"refresh_stream_table|resume_stream_table|pause_stream_table)\s*\("
 )
 
 

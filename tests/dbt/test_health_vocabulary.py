@@ -106,7 +106,10 @@ CASES: dict[str, Case] = {
 
 
 def blank_digits(text: str) -> str:
-    return re.sub(r"\d+s ago", "Ns ago", text)
+    # The error code the 0.108.3 catalog types each failure with (" [UNKNOWN_RETRYABLE]") is
+    # left out too: the callers here share one expression, and the codes have their own tests
+    # (tests/provider/test_suspend_reasons.py).
+    return re.sub(r" \[[A-Z_]+\]", "", re.sub(r"\d+s ago", "Ns ago", text))
 
 
 @pytest.fixture(scope="module")

@@ -34,11 +34,18 @@ ST = "public.order_totals"
 V067, V0108 = "0.67.0", "0.108.3"
 
 # Functions and columns each version certainly has (the 0.108.3 double leaves out the
-# graph / explain / error-catalog APIs that a real 0.108.3 has, so those are not required).
+# graph APIs that a real 0.108.3 has, so those are not required).
 HAS = {
     V067: ({Feature.PGT_STATUS, Feature.STREAM_TABLE_SPEC}, set()),
     V0108: (
-        {Feature.PGT_STATUS, Feature.STREAM_TABLE_SPEC, Feature.PAUSE_STREAM_TABLE},
+        {
+            Feature.PGT_STATUS,
+            Feature.STREAM_TABLE_SPEC,
+            Feature.PAUSE_STREAM_TABLE,
+            Feature.ERROR_CATALOG,
+            Feature.EXPLAIN_ALTER,
+            Feature.FRESHNESS,
+        },
         set(CatalogColumn),
     ),
 }

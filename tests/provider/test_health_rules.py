@@ -22,6 +22,8 @@ NOW = datetime(2025, 6, 1, 12, 0, tzinfo=timezone.utc)
 
 _ROW = {
     "pgt_id": 1,
+    "pgt_schema": "public",
+    "pgt_name": "t",
     "status": "ACTIVE",
     "refresh_mode": "DIFFERENTIAL",
     "schedule": "1m",
@@ -32,9 +34,13 @@ _ROW = {
     "data_timestamp": NOW,
     "fuse_state": "armed",
     "blow_reason": None,
+    "needs_reinit": False,
+    "freshness_deadline_ms": None,
 }
 _TYPES = {
     "pgt_id": "bigint",
+    "pgt_schema": "text",
+    "pgt_name": "text",
     "status": "text",
     "refresh_mode": "text",
     "schedule": "text",
@@ -45,6 +51,13 @@ _TYPES = {
     "data_timestamp": "timestamptz",
     "fuse_state": "text",
     "blow_reason": "text",
+    "needs_reinit": "boolean",
+    "freshness_deadline_ms": "bigint",
+    # Columns of newer servers only (read as to_jsonb(st) ->> ...): absent unless a test adds
+    # them, as on 0.67.0.
+    "last_error_code": "text",
+    "refresh_reason": "text",
+    "refresh_reason_detail": "text",
 }
 
 
@@ -63,10 +76,17 @@ def verdict(
     st = f"(SELECT {columns}{' WHERE false' if missing else ''}) AS one"
     query = (
         "SELECT verdict.pair[1], verdict.pair[2] FROM (SELECT %s::float8 AS max_staleness,"
-        " %s::timestamptz AS min_data_timestamp, %s::boolean AS within_schedule) AS req"
+        " %s::timestamptz AS min_data_timestamp, %s::boolean AS within_schedule,"
+        " %s::boolean AS require_sla) AS req"
         f" LEFT JOIN LATERAL (SELECT * FROM {st}) AS st ON true" + VERDICT_JOIN
     )
-    params = [rules.max_staleness, rules.min_data_timestamp, rules.within_schedule, *row.values()]
+    params = [
+        rules.max_staleness,
+        rules.min_data_timestamp,
+        rules.within_schedule,
+        rules.require_sla,
+        *row.values(),
+    ]
     with conn.transaction():
         # now() is the transaction's start: pin it, so ages are exact.
         conn.execute("SET LOCAL TimeZone = 'UTC'")
@@ -237,13 +257,13 @@ def test_no_tables_waits() -> None:
 
 
 def test_query_binds_names_schema_and_rules_as_values() -> None:
-    rules = Rules(60.0, NOW, True)
+    rules = Rules(60.0, NOW, True, True)
     _, params = health_query(["s.a", "s.b"], None, rules)
-    assert params == [["s.a", "s.b"], [60.0, 60.0], [NOW, NOW], [True, True]]
+    assert params == [["s.a", "s.b"], [60.0, 60.0], [NOW, NOW], [True, True], [True, True]]
     _, params = health_query([], "analytics", rules)
-    assert params == [[60.0], [NOW], [True], "analytics"]
+    assert params == [[60.0], [NOW], [True], [True], "analytics"]
     _, params = health_query([], None)
-    assert params == [[None], [None], [False]]
+    assert params == [[None], [None], [False], [False]]
 
 
 def test_a_report_over_thousands_of_tables_stays_bounded() -> None:
@@ -281,3 +301,83 @@ def test_a_report_names_the_first_ten_of_each_kind_and_counts_the_rest() -> None
     assert missing.to_dict()["missing"] == [f"s.m{i}" for i in range(10)]
     assert missing.counts["missing"] == 50
     assert "`s.m9` and 40 more not found" in missing.message
+
+
+# -- SUSPENDED by cause, error codes, freshness SLA (pg_trickle 0.79-0.96) -----------------
+
+_PAUSED = {
+    "status": "SUSPENDED",
+    "needs_reinit": True,
+    "refresh_reason": "SCHEMA_CHANGED",
+}
+
+
+def test_a_paused_table_is_paused_not_failed(pgtrickle_conn: psycopg.Connection[Any]) -> None:
+    """pause_stream_table writes SUSPENDED plus the reinitialize mark and no error (pg_trickle
+    src/api/alter.rs, pause_stream_table_impl)."""
+    assert verdict(pgtrickle_conn, **_PAUSED) == (
+        "paused",
+        "is paused (SUSPENDED by pgtrickle.pause_stream_table, not by a failure): it refreshes"
+        " again after pgtrickle.resume_stream_table",
+    )
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"consecutive_errors": 3},  # suspended after errors, then marked by a source change
+        {"last_error_message": "boom"},
+        {"needs_reinit": False},
+        {"refresh_reason": None},  # 0.67.0: no reason column at all
+        {"fuse_state": "blown"},
+    ],
+)
+def test_a_suspended_table_with_any_failure_evidence_is_not_paused(
+    pgtrickle_conn: psycopg.Connection[Any], changes: dict[str, object]
+) -> None:
+    assert verdict(pgtrickle_conn, **{**_PAUSED, **changes})[0] == "failed"
+
+
+def test_destructive_source_ddl_fails_with_its_reason_code(
+    pgtrickle_conn: psycopg.Connection[Any],
+) -> None:
+    found = verdict(
+        pgtrickle_conn,
+        status="SUSPENDED",
+        needs_reinit=True,
+        refresh_reason="SOURCE_DESTRUCTIVE_SCHEMA",
+        refresh_reason_detail="amount was renamed",
+    )
+    assert found == (
+        "failed",
+        "is SUSPENDED by destructive DDL on a source (SOURCE_DESTRUCTIVE_SCHEMA: amount was"
+        " renamed): repair it with pgtrickle.reinitialize_stream_table",
+    )
+    # The underscore is literal: a reason merely starting with SOURCE is not DDL.
+    assert verdict(pgtrickle_conn, status="SUSPENDED", refresh_reason="SOURCEX")[1].startswith(
+        "is SUSPENDED: "
+    )
+
+
+def test_failure_verdicts_carry_the_error_code(pgtrickle_conn: psycopg.Connection[Any]) -> None:
+    assert verdict(
+        pgtrickle_conn, status="SUSPENDED", consecutive_errors=3, last_error_code="PERMANENT"
+    ) == ("failed", "is SUSPENDED [PERMANENT]: no error message recorded")
+    assert verdict(
+        pgtrickle_conn,
+        consecutive_errors=1,
+        last_error_code="LOCK_TIMEOUT",
+        last_error_message="canceling statement due to lock timeout",
+    ) == (
+        "waiting",
+        "has 1 consecutive refresh error(s) [LOCK_TIMEOUT]; last: canceling statement due to"
+        " lock timeout",
+    )
+
+
+def test_without_a_deadline_the_sla_is_not_applicable(
+    pgtrickle_conn: psycopg.Connection[Any],
+) -> None:
+    """Requiring MEETING of a table without an interval target fails: it never has one."""
+    assert verdict(pgtrickle_conn, rules=Rules(require_sla=True))[0] == "failed"
+    assert verdict(pgtrickle_conn)[0] == "healthy"  # not required: no rule applies

@@ -65,6 +65,8 @@ def test_serialize_is_pinned() -> None:
             "poll_interval": 30.0,
             "deadline": "2025-01-02T00:00:00+00:00",
             "sources_since": None,
+            "fail_on_paused": False,
+            "require_sla_meeting": False,
         },
     )
     classpath, kwargs = t.serialize()

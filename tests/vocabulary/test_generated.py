@@ -72,6 +72,7 @@ def test_the_docs_tables_are_generated_and_checked(tmp_path: Path) -> None:
     script = _script()
     pages = _copy(tmp_path)
     assert pages == [
+        "docs/airflow/operators.md",
         "docs/health.md",
         "docs/reference/configuration.md",
         "docs/roles-and-grants.md",

@@ -879,6 +879,182 @@ BEGIN
     RETURN pgtrickle._pgt_json_compact(
         (SELECT jsonb_object_agg(e.key, e.value) FROM jsonb_each(obj) e WHERE e.key = ANY (base))
         || '{"truncated": true}');
+-- ==== errors: typed errors, suspend reasons, freshness SLA, explain_alter ====
+-- What the provider's retry decisions, health verdicts and plan classes read on 0.108.3.
+
+-- src/api/release_096.rs, error_catalog (0.96.0): one row per refresh error code that has a
+-- SQLSTATE of its own (CANCELLED and UNKNOWN_RETRYABLE have none). The double's wording.
+CREATE FUNCTION pgtrickle.error_catalog()
+RETURNS TABLE(error_id text, sqlstate text, detail text, hint text)
+LANGUAGE sql STRICT STABLE AS $$
+    VALUES
+        ('LOCK_TIMEOUT', '55P03', 'The refresh did not get a lock it needs before lock_timeout.',
+         'Wait for the competing transaction to finish, or raise lock_timeout.'),
+        ('STATEMENT_TIMEOUT', '57014', 'The refresh ran past its statement deadline.',
+         'Refresh less at a time, or raise statement_timeout for the refresh.'),
+        ('DEADLOCK', '40P01', 'PostgreSQL aborted the refresh to break a deadlock.',
+         'Retry; if it recurs, make writers take their locks in one order.'),
+        ('SERIALIZATION', '40001', 'PostgreSQL aborted the refresh for serializable correctness.',
+         'Retry; the committed source changes are kept.'),
+        ('OUT_OF_MEMORY', '53200', 'The refresh ran out of PostgreSQL memory.',
+         'Lower the pg_trickle memory budget or refresh less at a time.'),
+        ('PERMANENT', 'XX000', 'The refresh failed for a condition a retry does not cure.',
+         'Read the stream table''s error detail and fix its cause.')
+$$;
+
+-- Freshness controller state (0.90.0): one row per interval-targeted table, written by the
+-- controller from exact commit-to-visible samples. The double has no controller: tests write
+-- the row (as the controller would) and freshness() reports it, as upstream's does.
+CREATE TABLE pgtrickle.pgt_freshness_controller_state (
+    pgt_id bigint PRIMARY KEY REFERENCES pgtrickle.pgt_stream_tables (pgt_id) ON DELETE CASCADE,
+    target_ms bigint NOT NULL CHECK (target_ms > 0),
+    sample_count integer NOT NULL DEFAULT 0 CHECK (sample_count >= 0),
+    p50_freshness_ms double precision,
+    p95_freshness_ms double precision,
+    p99_freshness_ms double precision,
+    sla_status text NOT NULL DEFAULT 'INSUFFICIENT_DATA'
+        CHECK (sla_status IN ('MEETING', 'AT_RISK', 'BREACHING', 'INFEASIBLE',
+                              'INSUFFICIENT_DATA', 'EVIDENCE_UNAVAILABLE', 'NOT_APPLICABLE')),
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+REVOKE ALL ON TABLE pgtrickle.pgt_freshness_controller_state FROM PUBLIC;
+
+-- src/api/diagnostics.rs, freshness: the controller's status, INSUFFICIENT_DATA before it has
+-- one (as pg_stat_pgtrickle's COALESCE), for every table with an interval target.
+CREATE OR REPLACE FUNCTION pgtrickle.freshness()
+RETURNS TABLE(stream_table text, target interval, p50 interval, p95 interval, p99 interval,
+              status text)
+LANGUAGE sql STABLE STRICT AS $$
+    SELECT st.pgt_schema || '.' || st.pgt_name,
+           make_interval(secs => st.freshness_deadline_ms / 1000.0),
+           make_interval(secs => f.p50_freshness_ms / 1000.0),
+           make_interval(secs => f.p95_freshness_ms / 1000.0),
+           make_interval(secs => f.p99_freshness_ms / 1000.0),
+           coalesce(f.sla_status, 'INSUFFICIENT_DATA')
+    FROM pgtrickle.pgt_stream_tables st
+    LEFT JOIN pgtrickle.pgt_freshness_controller_state f ON f.pgt_id = st.pgt_id
+    WHERE st.target_freshness_mode = 'INTERVAL' AND st.freshness_deadline_ms IS NOT NULL
+    ORDER BY st.pgt_schema, st.pgt_name
+$$;
+
+-- src/api/alter.rs, explain_alter (0.91.0): classify a defining-query change without
+-- changing anything. compatible: the same query text over the same output columns and
+-- sources (the only proof that all state is reusable); rebuildable: any other valid query;
+-- rejected: a query the table cannot take (or an unknown table), as a row, never an error.
+CREATE FUNCTION pgtrickle.explain_alter(name text, new_query text) RETURNS jsonb
+LANGUAGE plpgsql STRICT AS $$
+DECLARE
+    p record;
+    st pgtrickle.pgt_stream_tables;
+    a record;
+    old_cols text[];
+    old_types text[];
+    old_srcs oid[];
+    class text;
+    reason text;
+    bytes bigint := 0;
+    reusable boolean;
+BEGIN
+    BEGIN
+        p := pgtrickle._parse_name(name);
+        SELECT * INTO st FROM pgtrickle.pgt_stream_tables s
+         WHERE s.pgt_schema = p.nsp AND s.pgt_name = p.rel;
+        IF NOT FOUND THEN
+            PERFORM pgtrickle._not_found(p.nsp, p.rel);
+        END IF;
+        a := pgtrickle._analyze_query(new_query, st.refresh_mode);
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS reason = MESSAGE_TEXT;
+        IF to_regclass('pg_temp.__pgt_probe') IS NOT NULL THEN
+            EXECUTE 'DROP VIEW pg_temp.__pgt_probe';
+        END IF;
+        RETURN jsonb_build_object(
+            'stream_table', name, 'proposed_query', new_query, 'classification', 'rejected',
+            'reason_code', 'ALTER_QUERY_REJECTED', 'reason', 'query parse error: ' || reason,
+            'state_oracle', jsonb_build_object('materialized_result', false, 'frontier', false,
+                                               'row_identity', false, 'auxiliary_state', false),
+            'affected_state', jsonb_build_object('materialized_result', false, 'frontier', false,
+                                                 'row_identity', false, 'auxiliary_state', false),
+            'estimated_rebuild_bytes', 0);
+    END;
+    IF to_regclass('pg_temp.__pgt_probe') IS NOT NULL THEN
+        EXECUTE 'DROP VIEW pg_temp.__pgt_probe';
+    END IF;
+    SELECT coalesce(array_agg(attname::text ORDER BY attnum), '{}'),
+           coalesce(array_agg(format_type(atttypid, NULL) ORDER BY attnum), '{}')
+      INTO old_cols, old_types
+      FROM pg_attribute
+     WHERE attrelid = st.pgt_relid AND attnum > 0 AND NOT attisdropped
+       AND attname NOT LIKE '\_\_pgt\_%';
+    SELECT coalesce(array_agg(d.source_relid ORDER BY d.source_relid), '{}') INTO old_srcs
+      FROM pgtrickle.pgt_dependencies d WHERE d.pgt_id = st.pgt_id;
+    bytes := coalesce(pg_total_relation_size(st.pgt_relid), 0);
+    IF old_cols = a.col_names AND old_types = a.col_types
+       AND old_srcs = (SELECT coalesce(array_agg(o ORDER BY o), '{}') FROM unnest(a.src_oids) o)
+       AND btrim(st.defining_query) = btrim(a.defining_query) THEN
+        class := 'compatible';
+        reason := 'all four state components are proven reusable';
+    ELSIF old_cols = a.col_names AND old_types = a.col_types THEN
+        class := 'rebuildable';
+        reason := 'the proposed query changes semantics or dependencies';
+    ELSIF NOT EXISTS (SELECT 1 FROM unnest(a.col_names, a.col_types) n(c, t)
+                      JOIN unnest(old_cols, old_types) o(c, t) ON o.c = n.c AND o.t <> n.t) THEN
+        class := 'rebuildable';
+        reason := format('output schema changed (%s added, %s removed)',
+            (SELECT count(*) FROM unnest(a.col_names) c WHERE NOT c = ANY (old_cols)),
+            (SELECT count(*) FROM unnest(old_cols) c WHERE NOT c = ANY (a.col_names)));
+    ELSE
+        class := 'rebuildable';
+        reason := 'an output column changed type';
+    END IF;
+    reusable := class = 'compatible';
+    RETURN jsonb_build_object(
+        'stream_table', st.pgt_schema || '.' || st.pgt_name,
+        'current_query', st.defining_query, 'proposed_query', new_query,
+        'classification', class,
+        'reason_code', CASE WHEN reusable THEN NULL ELSE 'ALTER_QUERY_REBUILD' END,
+        'reason', reason,
+        'state_oracle', jsonb_build_object('materialized_result', reusable, 'frontier', reusable,
+                                           'row_identity', reusable, 'auxiliary_state', reusable),
+        'affected_state', jsonb_build_object('materialized_result', NOT reusable,
+                                             'frontier', NOT reusable, 'row_identity', NOT reusable,
+                                             'auxiliary_state', NOT reusable),
+        'estimated_rebuild_bytes', bytes);
+END
+$$;
+
+-- Destructive source DDL (0.91.0, src/hooks.rs): with pg_trickle.block_source_ddl off, a
+-- change that breaks what a stream table reads suspends it with a reason code in
+-- refresh_reason (SOURCE_DESTRUCTIVE_SCHEMA) and marks it for reinitialize_stream_table.
+-- With the setting on, upstream refuses the DDL; the double lets it through, as before. The
+-- double sees a column the defining query reads disappear (renamed or dropped).
+CREATE OR REPLACE FUNCTION pgtrickle._on_ddl_command_end() RETURNS event_trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    cmd record;
+    dep record;
+BEGIN
+    IF coalesce(current_setting('pg_trickle.block_source_ddl', true), 'on') <> 'off' THEN
+        RETURN;
+    END IF;
+    FOR cmd IN SELECT * FROM pg_event_trigger_ddl_commands()
+               WHERE command_tag = 'ALTER TABLE' AND object_type IN ('table', 'table column') LOOP
+        FOR dep IN SELECT d.pgt_id, d.columns_used FROM pgtrickle.pgt_dependencies d
+                    WHERE d.source_relid = cmd.objid AND d.source_type = 'TABLE' LOOP
+            IF EXISTS (SELECT 1 FROM unnest(coalesce(dep.columns_used, '{}')) c
+                        WHERE NOT EXISTS (SELECT 1 FROM pg_attribute a
+                                           WHERE a.attrelid = cmd.objid AND a.attname = c
+                                             AND a.attnum > 0 AND NOT a.attisdropped)) THEN
+                UPDATE pgtrickle.pgt_stream_tables s
+                   SET status = 'SUSPENDED', needs_reinit = true,
+                       refresh_reason = 'SOURCE_DESTRUCTIVE_SCHEMA',
+                       refresh_reason_detail = format(
+                           'source %s lost a column the defining query reads; run pgtrickle.reinitialize_stream_table',
+                           cmd.object_identity)
+                 WHERE s.pgt_id = dep.pgt_id;
+            END IF;
+        END LOOP;
+    END LOOP;
 END
 $$;
 
@@ -974,3 +1150,11 @@ $$;
 -- are SECURITY DEFINER too).
 ALTER FUNCTION pgtrickle._on_sql_drop() SECURITY DEFINER;
 ALTER FUNCTION pgtrickle._on_ddl_command_end() SECURITY DEFINER;
+
+-- ==== errors: grants ====
+-- After the deny-first block, which revokes every function from PUBLIC: upstream's
+-- public_read class has these (sql/archive/pg_trickle--0.108.3.sql), error_catalog also goes
+-- to pgtrickle_reader, and the read functions reach the catalog as its owner.
+GRANT EXECUTE ON FUNCTION pgtrickle.error_catalog() TO PUBLIC, pgtrickle_reader;
+GRANT EXECUTE ON FUNCTION pgtrickle.explain_alter(text, text) TO PUBLIC;
+ALTER FUNCTION pgtrickle.explain_alter(text, text) SECURITY DEFINER;

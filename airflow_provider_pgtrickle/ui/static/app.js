@@ -491,6 +491,9 @@ function renderDetail(table, history) {
     el("dt", {}, "Schedule"), el("dd", {}, table.schedule || "—"),
     el("dt", {}, "Data timestamp"), el("dd", {}, when(table.data_timestamp)),
     el("dt", {}, "Fuse"), el("dd", {}, table.fuse_mode + " · " + table.fuse_state),
+    // pg_trickle's freshness SLA state (0.90.0+) and the last error's code (0.85.0+).
+    el("dt", {}, "Freshness SLA"), el("dd", { class: "sla" }, table.sla_status || "—"),
+    el("dt", {}, "Error code"), el("dd", { class: "error-code" }, table.error_code || "—"),
     el("dt", {}, "dbt model"), el("dd", {},
       table.dbt_managed === null ? "unknown (no manifest configured)" : table.dbt_model || "none"),
   ));
