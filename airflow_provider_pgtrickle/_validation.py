@@ -306,6 +306,8 @@ def _canonical(argument: Argument, value: object, surface: Surface) -> tuple[boo
     if kind is Kind.SCHEDULE:
         text = schedule_text(value)
         return text is not None, text
+    if kind is Kind.FRESHNESS:
+        return freshness_text(value)
     if kind is Kind.PARTITION:
         if not isinstance(value, str):
             return False, None
@@ -314,6 +316,19 @@ def _canonical(argument: Argument, value: object, surface: Surface) -> tuple[boo
         return _partition_ok(value), value.strip()
     ok = isinstance(value, str) and bool(re.match(vocab.COLUMN_PATTERN, value))
     return ok, value if ok else None
+
+
+def freshness_text(value: object) -> tuple[bool, str | None]:
+    """``(ok, canonical)`` of a target_freshness: `manual`, `on_commit` or a duration."""
+    if not isinstance(value, str):
+        return False, None
+    text = value.strip().lower()
+    if text in vocab.FRESHNESS.words:
+        return True, text
+    if re.match(SCHEDULE.seconds_pattern, text) or re.match(SCHEDULE.duration_pattern, text):
+        duration = schedule_text(text)
+        return duration is not None, duration
+    return False, None
 
 
 def _partition_ok(value: str) -> bool:

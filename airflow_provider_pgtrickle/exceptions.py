@@ -359,3 +359,9 @@ def translate_database_error(
         server_message = f"the server gave no message (SQLSTATE {sqlstate or 'unknown'})"
     message = f"{subject}: {operation} failed: {server_message}; {fix}."
     return cls(message, sqlstate=sqlstate, server_message=server_message, stream_table=stream_table)
+
+
+class PgTrickleGraphChangedError(PgTrickleDatabaseError):
+    """`refresh_graph_strict` refused the refresh because the graph contract (members, their
+    queries, sources or orchestration modes) changed after the digest was read
+    (PGT_EXT_CONTRACT_MISMATCH); nothing was refreshed. A retry reads the graph again."""

@@ -54,7 +54,7 @@ from airflow_provider_pgtrickle._validation import (
     validate_schedule,
     validate_schema,
 )
-from airflow_provider_pgtrickle.capabilities import Capabilities, Feature
+from airflow_provider_pgtrickle.capabilities import Capabilities, CatalogColumn, Feature
 from airflow_provider_pgtrickle.exceptions import (
     PgTrickleDatabaseError,
     PgTrickleError,
@@ -82,7 +82,12 @@ from airflow_provider_pgtrickle.types import (
     StreamTableStatus,
 )
 from airflow_provider_pgtrickle.vocabulary import lifecycle
-from airflow_provider_pgtrickle.vocabulary.config import AUTO_RESOLVES_TO, Surface
+from airflow_provider_pgtrickle.vocabulary.config import (
+    AUTO_RESOLVES_TO,
+    BY_NAME,
+    FRESHNESS,
+    Surface,
+)
 
 if TYPE_CHECKING:
     from psycopg.errors import Diagnostic
@@ -296,8 +301,47 @@ class PgTrickleHook(PostgresHook):
             "refresh_mode": (settings.pop("refresh_mode"), "text"),
             "initialize": (bool(initialize), "boolean"),
         }
+        self._gate_ownership_arguments(name, settings, schedule=args)
         args.update({key: (value, CREATE_OPTIONAL[key]) for key, value in settings.items()})
         return args
+
+    def _gate_ownership_arguments(
+        self, name: str, settings: dict[str, Any], *, schedule: dict[str, tuple[Any, str]] | None
+    ) -> None:
+        """``orchestration_mode`` and ``target_freshness`` (pg_trickle 0.93.0 / 0.86.0), checked
+        before anything is sent: on a server without them, the default ``MANAGED`` is dropped
+        (it is what such a server does anyway) and anything else raises
+        `PgTrickleFeatureUnavailableError`; ``target_freshness`` replaces the schedule
+        (pg_trickle refuses both in one call), so a schedule other than the default is refused
+        with it and the schedule is sent as ``calculated``."""
+        mode = settings.get("orchestration_mode")
+        target = settings.get("target_freshness")
+        if mode is None and target is None:
+            return
+        caps = self.capabilities()
+        if mode is not None and not caps.has(CatalogColumn.ORCHESTRATION_MODE):
+            if mode == BY_NAME["orchestration_mode"].default:
+                del settings["orchestration_mode"]
+            else:
+                caps.require(
+                    CatalogColumn.ORCHESTRATION_MODE,
+                    subject=f"Stream table `{name}`: orchestration_mode {mode!r}",
+                )
+        if target is None:
+            return
+        caps.require(
+            CatalogColumn.TARGET_FRESHNESS_MODE,
+            subject=f"Stream table `{name}`: target_freshness {target!r}",
+        )
+        if schedule is not None:
+            given = schedule["schedule"][0]
+            if given not in (DEFAULT_SCHEDULE, CALCULATED):
+                raise PgTrickleValidationError(
+                    f"Stream table `{name}`: schedule {given!r} and target_freshness {target!r} "
+                    "were both given; pg_trickle takes one or the other. Drop the schedule (or "
+                    "the target_freshness) and run again."
+                )
+            schedule["schedule"] = (CALCULATED, "text")
 
     def create_stream_table(
         self,
@@ -366,11 +410,21 @@ class PgTrickleHook(PostgresHook):
             initialize=initialize,
             options=options,
         )
+        # create_or_replace_stream_table has no target_freshness (pg_trickle 0.108.3): the
+        # table is deployed with the schedule the target implies, and the target is set by an
+        # alter in the same transaction when the stored one differs.
+        target = args.pop("target_freshness", (None, "text"))[0]
+        if target is not None and target not in FRESHNESS.words:
+            args["schedule"] = (target, "text")
+        if target == FRESHNESS.on_commit:
+            args["refresh_mode"] = (RefreshMode.IMMEDIATE.value, "text")
+        owned = "orchestration_mode" in args or target is not None
         with self._transaction(
             operation="create_or_replace_stream_table",
             stream_table=qualified,
             refresh_mode=args["refresh_mode"][0],
         ) as cur:
+            owner_before = _ownership_snapshot(cur, schema, table) if owned else {}
             before = cur.execute(DEPLOY_SNAPSHOT, [schema, table]).fetchone()
             auto = args["refresh_mode"][0] == RefreshMode.AUTO.value
             if before is not None and auto:
@@ -398,13 +452,24 @@ class PgTrickleHook(PostgresHook):
                     cur.execute(statement, params)
             statement, params = named_call("create_or_replace_stream_table", args)
             cur.execute(statement, params)
+            if target is not None:
+                now = _ownership_snapshot(cur, schema, table)
+                if now.get("target_freshness_mode") != _freshness_mode(target):
+                    statement, params = named_call(
+                        "alter_stream_table",
+                        {"name": args["name"], "target_freshness": (target, "text")},
+                    )
+                    cur.execute(statement, params)
+            owner_after = _ownership_snapshot(cur, schema, table) if owned else {}
             after = cur.execute(DEPLOY_SNAPSHOT, [schema, table]).fetchone()
         changed: tuple[str, ...] = ()
         if before is None:
             outcome = DeployOutcome.CREATED
         else:
             assert after is not None  # the call succeeded, so the row exists
-            changed = tuple(f for f in DEPLOY_FIELDS if before[f] != after[f])
+            changed = tuple(f for f in DEPLOY_FIELDS if before[f] != after[f]) + tuple(
+                f for f in owner_after if owner_before.get(f) != owner_after[f]
+            )
             outcome = DeployOutcome.ALTERED if changed else DeployOutcome.UNCHANGED
         self.log.info(
             "pg_trickle: stream table %s %s%s",
@@ -475,7 +540,25 @@ class PgTrickleHook(PostgresHook):
             validate_refresh_mode(refresh_mode, subject=qualified, for_alter=True)
         given = {"schedule": schedule, "refresh_mode": refresh_mode, "status": status, **options}
         settings = check_arguments(qualified, given, Surface.ALTER)
+        if "target_freshness" in settings and "schedule" in settings:
+            raise PgTrickleValidationError(
+                f"Stream table `{qualified}`: schedule {settings['schedule']!r} and "
+                f"target_freshness {settings['target_freshness']!r} were both given; pg_trickle "
+                "takes one or the other. Drop one of them and run again."
+            )
+        self._gate_ownership_arguments(qualified, settings, schedule=None)
+        # alter_stream_table has no orchestration_mode: set_orchestration_mode changes it,
+        # before the alter when going back to MANAGED (the alter may then ask for IMMEDIATE),
+        # after it when going to EXTERNAL.
+        mode = settings.pop("orchestration_mode", None)
         args.update({key: (value, ALTER_ARGS[key]) for key, value in settings.items()})
+        if len(args) == 1 and mode is not None:
+            with self._transaction(
+                operation="set_orchestration_mode", stream_table=qualified
+            ) as cur:
+                self._set_orchestration_mode(cur, qualified, mode)
+            self.log.info("pg_trickle: stream table %s orchestration_mode %s", qualified, mode)
+            return
         if len(args) == 1:
             raise PgTrickleValidationError(
                 f"Stream table `{qualified}`: nothing to alter; pass at least one of "
@@ -507,13 +590,26 @@ class PgTrickleHook(PostgresHook):
                     calls.append({"pause": args["name"]})
                 elif current == StreamTableStatus.ERROR.value:
                     calls = [rest, {"name": args["name"], "status": args["status"]}]
+            if mode == "MANAGED":
+                self._set_orchestration_mode(cur, qualified, mode)
             for call in calls:
                 if "pause" in call:
                     statement, params = named_call("pause_stream_table", {"name": call["pause"]})
                 else:
                     statement, params = named_call("alter_stream_table", call)
                 cur.execute(statement, params)
+            if mode == "EXTERNAL":
+                self._set_orchestration_mode(cur, qualified, mode)
         self.log.info("pg_trickle: altered stream table %s (%s)", qualified, ", ".join(args))
+
+    @staticmethod
+    def _set_orchestration_mode(cur: psycopg.Cursor[Row], qualified: str, mode: str) -> None:
+        """`pgtrickle.set_orchestration_mode` (pg_trickle 0.93.0; a no-op when unchanged)."""
+        statement, params = named_call(
+            "set_orchestration_mode",
+            {"stream_table": (qualified, "regclass"), "mode": (mode, "text")},
+        )
+        cur.execute(statement, params)
 
     @staticmethod
     def _refuse_misfilling_query(cur: psycopg.Cursor[Any], qualified: str, query: str) -> None:
@@ -867,6 +963,31 @@ class PgTrickleHook(PostgresHook):
             stacklevel=2,
         )
         return qualify_many(names, argument="stream_tables")
+
+
+_FRESHNESS_MODES = {FRESHNESS.manual: "MANUAL", FRESHNESS.on_commit: "ON_COMMIT"}
+
+
+def _freshness_mode(target: str) -> str:
+    """The catalog's `target_freshness_mode` for a canonical target_freshness."""
+    return _FRESHNESS_MODES.get(target, "INTERVAL")
+
+
+def _ownership_snapshot(cur: psycopg.Cursor[Any], schema: str, table: str) -> dict[str, Any]:
+    """`orchestration_mode` and `target_freshness_mode` of one stream table (pg_trickle
+    0.93.0 / 0.86.0 columns; the callers only ask on servers that have them)."""
+    row = cur.execute(
+        "SELECT orchestration_mode, target_freshness_mode FROM pgtrickle.pgt_stream_tables"
+        " WHERE pgt_schema = %s AND pgt_name = %s",
+        [schema, table],
+    ).fetchone()
+    if row is None:
+        return {}
+    return (
+        dict(row)
+        if isinstance(row, dict)
+        else dict(zip(("orchestration_mode", "target_freshness_mode"), row, strict=True))
+    )
 
 
 def _query_fits_in_place(cur: psycopg.Cursor[Any], storage: int, query: str) -> bool:
