@@ -59,6 +59,7 @@ from airflow_provider_pgtrickle.exceptions import (
     PgTrickleDatabaseError,
     PgTrickleError,
     PgTrickleExtensionMissingError,
+    PgTrickleGraphChangedError,
     PgTrickleValidationError,
     StreamTableQueryChangeError,
     connection_error,
@@ -69,9 +70,13 @@ from airflow_provider_pgtrickle.types import (
     DeployOutcome,
     DeployResult,
     ExtensionInfo,
+    FullPolicy,
+    GraphNodeResult,
+    GraphRefreshResult,
     HealthCheck,
     HealthRow,
     HealthSeverity,
+    OrchestrationMode,
     RefreshHistoryEntry,
     RefreshMode,
     RefreshOutcome,
@@ -318,6 +323,14 @@ class PgTrickleHook(PostgresHook):
         target = settings.get("target_freshness")
         if mode is None and target is None:
             return
+        if target is not None and schedule is not None:
+            given = schedule["schedule"][0]
+            if given not in (DEFAULT_SCHEDULE, CALCULATED):
+                raise PgTrickleValidationError(
+                    f"Stream table `{name}`: schedule {given!r} and target_freshness {target!r} "
+                    "were both given; pg_trickle takes one or the other. Drop the schedule (or "
+                    "the target_freshness) and run again."
+                )
         caps = self.capabilities()
         if mode is not None and not caps.has(CatalogColumn.ORCHESTRATION_MODE):
             if mode == BY_NAME["orchestration_mode"].default:
@@ -334,13 +347,6 @@ class PgTrickleHook(PostgresHook):
             subject=f"Stream table `{name}`: target_freshness {target!r}",
         )
         if schedule is not None:
-            given = schedule["schedule"][0]
-            if given not in (DEFAULT_SCHEDULE, CALCULATED):
-                raise PgTrickleValidationError(
-                    f"Stream table `{name}`: schedule {given!r} and target_freshness {target!r} "
-                    "were both given; pg_trickle takes one or the other. Drop the schedule (or "
-                    "the target_freshness) and run again."
-                )
             schedule["schedule"] = (CALCULATED, "text")
 
     def create_stream_table(
@@ -730,6 +736,104 @@ class PgTrickleHook(PostgresHook):
         )
         return result
 
+    def orchestration_modes(self) -> dict[str, OrchestrationMode]:
+        """Qualified name -> who refreshes it (pg_trickle 0.93.0); empty on older servers,
+        where pg_trickle's scheduler refreshes every table."""
+        if not self.capabilities().has(CatalogColumn.ORCHESTRATION_MODE):
+            return {}
+        with self._reader(operation="read orchestration modes") as cur:
+            rows = cur.execute(
+                "SELECT pgt_schema || '.' || pgt_name AS name, orchestration_mode"
+                " FROM pgtrickle.pgt_stream_tables"
+            ).fetchall()
+        return {r["name"]: OrchestrationMode(r["orchestration_mode"]) for r in rows}
+
+    def refresh_graph_strict(
+        self,
+        roots: str | Sequence[str],
+        *,
+        full_policy: FullPolicy | str = FullPolicy.ALLOW,
+        connection: psycopg.Connection[Any] | None = None,
+    ) -> GraphRefreshResult:
+        """Refresh ``roots`` and their upstream closure through pg_trickle's strict graph API
+        (0.93.0 / 0.94.0): `graph_contract` and `refresh_graph_strict` in ONE transaction,
+        committed before returning. Every member must be ``EXTERNAL``. The members are locked
+        (waiting, never skipped), checked against the digest just read and refreshed in
+        topological order; any failure rolls all of them back. A digest mismatch (the graph
+        changed between the two statements) raises `PgTrickleGraphChangedError`.
+        ``connection`` lets a caller reuse (and cancel) its own connection; it is not closed.
+        """
+        names = qualify_many(roots, argument="roots")
+        if not names:
+            raise PgTrickleValidationError(
+                "refresh_graph_strict: `roots` is empty; pass at least one stream table."
+            )
+        policy = _full_policy(full_policy)
+        subject = ", ".join(names)
+        caps = self.capabilities(connection)
+        caps.require(Feature.GRAPH_CONTRACT, subject=f"Strict graph refresh of {subject}")
+        caps.require(Feature.REFRESH_GRAPH_STRICT, subject=f"Strict graph refresh of {subject}")
+        try:
+            with self._transaction(
+                operation="refresh_graph_strict", stream_table=subject, connection=connection
+            ) as cur:
+                contract = cur.execute(
+                    "SELECT graph_digest, contract FROM pgtrickle.graph_contract("
+                    "roots => %s::regclass[])",
+                    [names],
+                ).fetchone()
+                assert contract is not None  # a set-returning function of one row
+                found = cur.execute(
+                    "SELECT graph_refresh_id, graph_digest, source_boundary_digest, node_results"
+                    " FROM pgtrickle.refresh_graph_strict(roots => %s::regclass[],"
+                    " expected_graph_digest => %s::bytea, full_policy => %s::text)",
+                    [names, contract["graph_digest"], policy.value],
+                ).fetchone()
+                assert found is not None
+        except PgTrickleDatabaseError as error:
+            if not (error.server_message or "").startswith("PGT_EXT_CONTRACT_MISMATCH"):
+                raise
+            raise PgTrickleGraphChangedError(
+                f"Strict graph refresh of {subject}: the graph changed since it was read (a "
+                "member's query, sources, refresh or orchestration mode, or the membership "
+                f"itself): {error.server_message}; nothing was refreshed. Retry the task: it "
+                "reads the graph again.",
+                sqlstate=error.sqlstate,
+                server_message=error.server_message,
+                stream_table=subject,
+            ) from error
+        results = found["node_results"] or {}
+        order = contract["contract"].get("topological_order") or []
+        nodes = tuple(
+            GraphNodeResult(
+                stream_table=str(results[str(relid)]["identity"]),
+                relid=int(relid),
+                result_class=str(results[str(relid)]["result_class"]),
+                action=str(results[str(relid)]["action"]),
+                rows_inserted=int(results[str(relid)].get("rows_inserted") or 0),
+                rows_updated=int(results[str(relid)].get("rows_updated") or 0),
+                rows_deleted=int(results[str(relid)].get("rows_deleted") or 0),
+                contract_generation=int(results[str(relid)].get("contract_generation") or 0),
+            )
+            for relid in order
+            if str(relid) in results
+        )
+        result = GraphRefreshResult(
+            graph_refresh_id=int(found["graph_refresh_id"]),
+            graph_digest=bytes(found["graph_digest"]).hex(),
+            source_boundary_digest=bytes(found["source_boundary_digest"]).hex(),
+            roots=tuple(names),
+            full_policy=policy,
+            nodes=nodes,
+        )
+        self.log.info(
+            "pg_trickle: strict graph refresh %s of %s: %s",
+            result.graph_refresh_id,
+            subject,
+            ", ".join(f"{n.stream_table} {n.result_class} ({n.action})" for n in nodes),
+        )
+        return result
+
     def resume_stream_table(self, name: str) -> None:
         """`pgtrickle.resume_stream_table`: SUSPENDED or ERROR back to ACTIVE (no refresh)."""
         qualified = qualify(name)
@@ -963,6 +1067,19 @@ class PgTrickleHook(PostgresHook):
             stacklevel=2,
         )
         return qualify_many(names, argument="stream_tables")
+
+
+def _full_policy(value: object) -> FullPolicy:
+    """A `FullPolicy`, or `PgTrickleValidationError` naming the accepted words."""
+    if isinstance(value, FullPolicy):
+        return value
+    text = value.strip().upper() if isinstance(value, str) else None
+    if text not in FullPolicy.__members__:
+        raise PgTrickleValidationError(
+            f"full_policy {value!r} is not valid; accepted: "
+            f"{', '.join(repr(p.value) for p in FullPolicy)}. Fix the argument and run again."
+        )
+    return FullPolicy(text)
 
 
 _FRESHNESS_MODES = {FRESHNESS.manual: "MANUAL", FRESHNESS.on_commit: "ON_COMMIT"}
