@@ -142,10 +142,11 @@ ARGUMENTS: tuple[Argument, ...] = (
     _word("storage_backend", (Surface.MODEL,), None, "heap", "citus", "pg_mooncake", "none"),
     Argument("output_distribution_column", Kind.COLUMN, "text", (Surface.MODEL,)),
     # pg_trickle 0.93.0 (src/api/integration.rs, normalize_mode: trimmed, any case). On alter
+    # (and for a dbt model whose table exists)
     # it goes through set_orchestration_mode (alter_stream_table has no such argument).
     _word(
         "orchestration_mode",
-        (Surface.CREATE, Surface.ALTER),
+        _ALL,
         "MANAGED",
         "MANAGED",
         "EXTERNAL",

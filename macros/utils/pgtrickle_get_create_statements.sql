@@ -2,7 +2,8 @@
   pgtrickle_get_create_statements(desired)
   The statements that create a stream table as `desired` describes it: its schema (if
   missing), create_stream_table with every create argument, and one alter for what create
-  cannot set (status, fuse settings).
+  cannot set (status, fuse settings). orchestration_mode is sent only when EXTERNAL (left out,
+  pg_trickle 0.93.0+ stores MANAGED; older versions have no such argument).
   Args: desired - pgtrickle_stream_table_config(...) plus `query` (or the same shape built
     from a catalog row, pgtrickle_get_recreate_dependents_plan).
   Returns: list of SQL texts.
@@ -26,6 +27,7 @@
       'output_distribution_column': desired.output_distribution_column,
       'temporal': desired.temporal or none,
       'storage_backend': desired.storage_backend,
+      'orchestration_mode': 'EXTERNAL' if desired.orchestration_mode == 'EXTERNAL' else none,
   } -%}
   {#- create cannot set status or fuse settings: an alter in the same transaction does -#}
   {%- set after_create = {} -%}

@@ -11,7 +11,8 @@
   an append-only mark pg_trickle set by itself (append_only not asked for).
   Returns: dict(query_changed: bool, settings: {alter argument: value to send} for every
     setting that differs, in alter's argument order, labels: names of what changed,
-    held: pgtrickle_held_reason(actual)).
+    held: pgtrickle_held_reason(actual), orchestration_mode: the mode to set through
+    set_orchestration_mode, or none when it does not change).
 #}
 {% macro pgtrickle_stream_table_changes(desired, actual) %}
   {%- set settings = {} -%}
@@ -71,6 +72,13 @@
     {%- do settings.update({'max_delta_fraction': desired.max_delta_fraction or 0}) -%}
   {%- endif -%}
 
-  {%- set labels = (['query'] if query_changed else []) + (settings.keys() | list) -%}
-  {{ return({'query_changed': query_changed, 'settings': settings, 'labels': labels, 'held': held}) }}
+  {#- who refreshes the table: not an alter argument, set_orchestration_mode changes it
+      (pg_trickle 0.93.0; before it every table is MANAGED) -#}
+  {%- set orchestration = none -%}
+  {%- if (desired.orchestration_mode or 'MANAGED') != (actual.orchestration_mode or 'MANAGED') -%}
+    {%- set orchestration = desired.orchestration_mode -%}
+  {%- endif -%}
+
+  {%- set labels = (['query'] if query_changed else []) + (settings.keys() | list) + (['orchestration_mode'] if orchestration else []) -%}
+  {{ return({'query_changed': query_changed, 'settings': settings, 'labels': labels, 'held': held, 'orchestration_mode': orchestration}) }}
 {% endmacro %}

@@ -66,7 +66,16 @@ CASES: list[Case] = [
         temporal=False,
         storage_backend=None,
         output_distribution_column=None,
+        orchestration_mode="MANAGED",
     ),
+    # -- orchestration_mode (pg_trickle src/api/integration.rs, normalize_mode and
+    #    validate_mode_for_refresh)
+    ok({"orchestration_mode": "external"}, orchestration_mode="EXTERNAL"),
+    ok({"orchestration_mode": " Managed "}, orchestration_mode="MANAGED"),
+    ok({"orchestration_mode": "EXTERNAL", "refresh_mode": "FULL"}, orchestration_mode="EXTERNAL"),
+    bad({"orchestration_mode": "sometimes"}),
+    bad({"orchestration_mode": True}),
+    bad({"orchestration_mode": "EXTERNAL", "refresh_mode": "IMMEDIATE"}, "orchestration_mode"),
     # -- schedule: durations (pg_trickle src/api/helpers.rs, parse_duration)
     ok({"schedule": "1m"}, schedule="1m"),
     ok({"schedule": "30s"}, schedule="30s"),
