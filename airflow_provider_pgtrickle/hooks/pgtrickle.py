@@ -753,6 +753,7 @@ class PgTrickleHook(PostgresHook):
         roots: str | Sequence[str],
         *,
         full_policy: FullPolicy | str = FullPolicy.ALLOW,
+        expected_graph_digest: str | None = None,
         connection: psycopg.Connection[Any] | None = None,
     ) -> GraphRefreshResult:
         """Refresh ``roots`` and their upstream closure through pg_trickle's strict graph API
@@ -761,7 +762,10 @@ class PgTrickleHook(PostgresHook):
         (waiting, never skipped), checked against the digest just read and refreshed in
         topological order; any failure rolls all of them back. A digest mismatch (the graph
         changed between the two statements) raises `PgTrickleGraphChangedError`.
-        ``connection`` lets a caller reuse (and cancel) its own connection; it is not closed.
+        ``expected_graph_digest`` (hex, from `graph_contract_digest` read earlier, e.g. by an
+        upstream task) pins the graph further back: the refresh fails the same way when the
+        graph is no longer that one. ``connection`` lets a caller reuse (and cancel) its own
+        connection; it is not closed.
         """
         names = qualify_many(roots, argument="roots")
         if not names:
@@ -770,6 +774,7 @@ class PgTrickleHook(PostgresHook):
             )
         policy = _full_policy(full_policy)
         subject = ", ".join(names)
+        pinned = _digest_bytes(expected_graph_digest) if expected_graph_digest else None
         caps = self.capabilities(connection)
         caps.require(Feature.GRAPH_CONTRACT, subject=f"Strict graph refresh of {subject}")
         caps.require(Feature.REFRESH_GRAPH_STRICT, subject=f"Strict graph refresh of {subject}")
@@ -787,7 +792,7 @@ class PgTrickleHook(PostgresHook):
                     "SELECT graph_refresh_id, graph_digest, source_boundary_digest, node_results"
                     " FROM pgtrickle.refresh_graph_strict(roots => %s::regclass[],"
                     " expected_graph_digest => %s::bytea, full_policy => %s::text)",
-                    [names, contract["graph_digest"], policy.value],
+                    [names, pinned or contract["graph_digest"], policy.value],
                 ).fetchone()
                 assert found is not None
         except PgTrickleDatabaseError as error:
@@ -833,6 +838,19 @@ class PgTrickleHook(PostgresHook):
             ", ".join(f"{n.stream_table} {n.result_class} ({n.action})" for n in nodes),
         )
         return result
+
+    def graph_contract_digest(self, roots: str | Sequence[str]) -> str:
+        """The digest (hex) of `pgtrickle.graph_contract(roots)` (pg_trickle 0.93.0): what a
+        later `refresh_graph_strict(..., expected_graph_digest=...)` checks the graph against."""
+        names = qualify_many(roots, argument="roots")
+        self.capabilities().require(Feature.GRAPH_CONTRACT, subject=f"Graph of {', '.join(names)}")
+        with self._reader(operation="graph_contract", stream_table=", ".join(names)) as cur:
+            row = cur.execute(
+                "SELECT graph_digest FROM pgtrickle.graph_contract(roots => %s::regclass[])",
+                [names],
+            ).fetchone()
+        assert row is not None
+        return bytes(row["graph_digest"]).hex()
 
     def resume_stream_table(self, name: str) -> None:
         """`pgtrickle.resume_stream_table`: SUSPENDED or ERROR back to ACTIVE (no refresh)."""
@@ -1067,6 +1085,17 @@ class PgTrickleHook(PostgresHook):
             stacklevel=2,
         )
         return qualify_many(names, argument="stream_tables")
+
+
+def _digest_bytes(value: str) -> bytes:
+    """A graph digest given as hex (what `graph_contract_digest` returns)."""
+    try:
+        return bytes.fromhex(value)
+    except (TypeError, ValueError):
+        raise PgTrickleValidationError(
+            f"expected_graph_digest {value!r} is not a hex digest; pass what "
+            "PgTrickleHook.graph_contract_digest() returned."
+        ) from None
 
 
 def _full_policy(value: object) -> FullPolicy:

@@ -344,6 +344,9 @@ class PgTrickleRefreshOperator(_PgTrickleBaseOperator):
     :param full_policy: for ``EXTERNAL`` tables (pg_trickle 0.93.0+), ``ALLOW`` (default) or
         ``ERROR``: fail the whole graph refresh when a member would need a whole-query FULL
         refresh.
+    :param expected_graph_digest: for ``EXTERNAL`` tables, the graph digest (hex) read
+        earlier (`PgTrickleHook.graph_contract_digest`, e.g. in an upstream task): the refresh
+        fails with `PgTrickleGraphChangedError` unless the graph is still that one. Templated.
 
     ``EXTERNAL`` tables (only a coordinator refreshes them) are refreshed first, together,
     through `PgTrickleHook.refresh_graph_strict`: one transaction that reads the graph
@@ -354,7 +357,7 @@ class PgTrickleRefreshOperator(_PgTrickleBaseOperator):
     guarantee is weaker: see docs/airflow-owns-refresh.md.
     """
 
-    template_fields: Sequence[str] = ("stream_tables", "schema")
+    template_fields: Sequence[str] = ("stream_tables", "schema", "expected_graph_digest")
 
     def __init__(
         self,
@@ -366,10 +369,12 @@ class PgTrickleRefreshOperator(_PgTrickleBaseOperator):
         fail_on_unhealthy: bool = False,
         include_upstream: bool = False,
         full_policy: FullPolicy | str = FullPolicy.ALLOW,
+        expected_graph_digest: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         _selection(stream_tables, schema, all_stream_tables)
+        self.expected_graph_digest = expected_graph_digest
         self.include_upstream = include_upstream
         self.full_policy = _check_full_policy(full_policy, subject=self.task_id)
         self._graph_connection: Any = None
@@ -458,7 +463,10 @@ class PgTrickleRefreshOperator(_PgTrickleBaseOperator):
         )
         try:
             graph = self.hook.refresh_graph_strict(
-                external, full_policy=self.full_policy, connection=self._graph_connection
+                external,
+                full_policy=self.full_policy,
+                expected_graph_digest=self.expected_graph_digest or None,
+                connection=self._graph_connection,
             )
         finally:
             self._graph_connection.close()

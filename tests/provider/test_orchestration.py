@@ -17,6 +17,7 @@ from airflow_support import context
 from airflow_provider_pgtrickle.exceptions import (
     PgTrickleDatabaseError,
     PgTrickleFeatureUnavailableError,
+    PgTrickleGraphChangedError,
     PgTrickleValidationError,
 )
 from airflow_provider_pgtrickle.hooks.pgtrickle import PgTrickleHook
@@ -229,6 +230,39 @@ def test_a_changed_graph_fails_with_a_message_that_says_so(
         conn.rollback()
 
 
+def test_the_hook_refuses_a_graph_that_changed_since_its_digest_was_read(
+    hook: PgTrickleHook, orders: str, pgtrickle_db: TestDatabase, pgtrickle_version: str
+) -> None:
+    """`expected_graph_digest`: a digest read earlier (another task) no longer matches after a
+    member's query changed: `PgTrickleGraphChangedError` says so, nothing is refreshed; a
+    fresh digest refreshes."""
+    _needs(pgtrickle_version, V0108)
+    _external_chain(hook)
+    digest = hook.graph_contract_digest(VIP)
+    hook.alter_stream_table(SPEND, query=ORDERS_QUERY.replace("sum(amount)", "sum(amount)*1"))
+    with pytest.raises(PgTrickleGraphChangedError) as caught:
+        hook.refresh_graph_strict(VIP, expected_graph_digest=digest)
+    assert "the graph changed since it was read" in str(caught.value)
+    assert caught.value.server_message is not None
+    assert caught.value.server_message.startswith("PGT_EXT_CONTRACT_MISMATCH")
+    assert fetch(
+        pgtrickle_db,
+        "SELECT count(*) FROM pgtrickle.pgt_refresh_history WHERE initiated_by = 'EXTERNAL_GRAPH'",
+    ) == [(0,)]
+    fresh = hook.graph_contract_digest(VIP)
+    assert fresh != digest
+    result = hook.refresh_graph_strict(VIP, expected_graph_digest=fresh)
+    assert result.graph_digest == fresh
+    assert [n.stream_table for n in result.nodes] == [SPEND, VIP]
+    ctx = context()
+    with pytest.raises(PgTrickleGraphChangedError):
+        PgTrickleRefreshOperator(
+            task_id="r", stream_tables=VIP, expected_graph_digest=digest
+        ).execute(ctx)
+    with pytest.raises(PgTrickleValidationError, match="not a hex digest"):
+        hook.refresh_graph_strict(VIP, expected_graph_digest="zz")
+
+
 def test_a_managed_member_upstream_is_refused(
     hook: PgTrickleHook, orders: str, pgtrickle_version: str
 ) -> None:
@@ -259,6 +293,7 @@ def test_on_0_67_external_names_the_release(
         hook.alter_stream_table(SPEND, orchestration_mode="EXTERNAL")
     with pytest.raises(
         PgTrickleFeatureUnavailableError,
+        PgTrickleGraphChangedError,
         match=r"graph_contract`; it arrived in pg_trickle 0\.93\.0",
     ):
         hook.refresh_graph_strict(SPEND)
