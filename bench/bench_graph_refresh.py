@@ -14,8 +14,11 @@ copy from its leaves (the last layer):
 - strict: `PgTrickleHook.refresh_graph_strict` (what the operator does for EXTERNAL tables):
   one connection, one transaction, `graph_contract()` + `refresh_graph_strict()`.
 
-Prints the median and max wall time per round, the statements each path sends per round
-(from the server's statement log) and the transactions. Nothing is asserted. As everywhere
+Prints the median and max wall time per round, the statements the server logged per round
+(`log_statement = all`; with many parallel connections writing the one log file some lines
+interleave and the count runs low: per round the parallel path sends 1 + 4 N statements,
+the plan read and BEGIN / refresh / history read / COMMIT per table, the strict path 4) and
+the transactions. Nothing is asserted. As everywhere
 in bench/, the double recomputes every query in full, so the figures compare the client
 paths' round trips and transactions, not pg_trickle's incremental engine.
 """
