@@ -26,6 +26,7 @@ from airflow_provider_pgtrickle.operators.pgtrickle import (
     PgTrickleCreateStreamTableOperator,
     PgTrickleRefreshOperator,
 )
+from airflow_provider_pgtrickle.sensors.pgtrickle import PgTrickleHealthSensor
 from airflow_provider_pgtrickle.testing.server import TestDatabase
 from airflow_provider_pgtrickle.types import DeployOutcome, FullPolicy
 
@@ -261,6 +262,36 @@ def test_the_hook_refuses_a_graph_that_changed_since_its_digest_was_read(
         ).execute(ctx)
     with pytest.raises(PgTrickleValidationError, match="not a hex digest"):
         hook.refresh_graph_strict(VIP, expected_graph_digest="zz")
+
+
+@pytest.mark.usefixtures("pgtrickle_airflow_conn")
+def test_caught_up_gate_on_external_tables_passes_after_the_strict_refresh(
+    hook: PgTrickleHook,
+    orders: str,
+    pgtrickle_conn: psycopg.Connection[Any],
+    pgtrickle_tick: Any,
+    pgtrickle_version: str,
+) -> None:
+    """`wait_for_sources` on EXTERNAL tables: pg_trickle's scheduler never brings them up to
+    their sources (a tick leaves them waiting); the strict graph refresh writes the frontiers
+    the gate reads, so the sensor passes right after it."""
+    _needs(pgtrickle_version, V0108)
+    _external_chain(hook)
+    pgtrickle_conn.execute("INSERT INTO public.orders VALUES (4, 3, 50)")
+    gate = PgTrickleHealthSensor(
+        task_id="caught_up",
+        stream_tables=[SPEND],
+        poke_interval=600,
+        timeout=600,
+        wait_for_sources=True,
+        deferrable=False,
+    )
+    gate._start_sources_wait()
+    assert gate.poke({}).is_done is False
+    pgtrickle_tick()
+    assert gate.poke({}).is_done is False
+    hook.refresh_graph_strict(VIP)
+    assert gate.poke({}).is_done is True
 
 
 def test_a_managed_member_upstream_is_refused(
