@@ -21,6 +21,7 @@ from airflow_provider_pgtrickle.vocabulary import config as vocab
 from airflow_provider_pgtrickle.vocabulary.config import (
     BY_NAME,
     COMBINATIONS,
+    FRESHNESS,
     IDENTIFIER,
     INT4_MAX,
     SCHEDULE,
@@ -402,6 +403,18 @@ def check_config(raw: Mapping[str, Any], *, surface: Surface = Surface.MODEL) ->
     problem = combination_problem(out, surface=surface)
     if problem is not None:
         return ConfigCheck(error=problem)
+    target = out.get("target_freshness")
+    if target is not None and surface is Surface.MODEL:
+        # The hook refuses the same pair itself (it knows its default schedule); a model's
+        # schedule follows from the target.
+        asked = raw.get("schedule")
+        if not _blank(asked) and schedule_text(asked) != SCHEDULE.calculated:
+            return ConfigCheck(
+                error=ConfigProblem(
+                    "target_freshness", raw["target_freshness"], FRESHNESS.with_schedule
+                )
+            )
+        out["schedule"] = SCHEDULE.calculated if target in FRESHNESS.words else target
     if out.get("refresh_mode") in SCHEDULE.scheduleless_modes and "schedule" in out:
         out["schedule"] = SCHEDULE.calculated
     return ConfigCheck(value=out)

@@ -41,6 +41,7 @@ MATERIALIZATION_KEYS = [
     "max_delta_fraction",
     "on_configuration_change",
     "orchestration_mode",
+    "target_freshness",
 ]
 
 

@@ -153,7 +153,7 @@ ARGUMENTS: tuple[Argument, ...] = (
         upper=True,
     ),
     # pg_trickle 0.86.0 (the double's _target_freshness mirrors it): see FreshnessGrammar.
-    Argument("target_freshness", Kind.FRESHNESS, "text", (Surface.CREATE, Surface.ALTER)),
+    Argument("target_freshness", Kind.FRESHNESS, "text", _ALL),
 )
 # What each argument is for (the reference page shows it).
 DOCS: Mapping[str, str] = {
@@ -282,6 +282,11 @@ class FreshnessGrammar:
     words: tuple[str, ...] = ("manual", "on_commit")
     on_commit: str = "on_commit"
     manual: str = "manual"
+    # A dbt model: the schedule follows from the target (the interval, else `calculated`), so
+    # a schedule other than `calculated` / none next to a target is refused.
+    with_schedule: str = (
+        "a target_freshness or a schedule, not both (leave the schedule out, or set it to none)"
+    )
 
 
 FRESHNESS = FreshnessGrammar()
@@ -457,6 +462,7 @@ def jinja_vocabulary() -> dict[str, object]:
             "scheduleless_modes": list(SCHEDULE.scheduleless_modes),
         },
         "boolean_words": dict(BOOLEAN_WORDS),
+        "freshness": {"words": list(FRESHNESS.words), "with_schedule": FRESHNESS.with_schedule},
         "lifecycle_lock_sql": lifecycle.LOCK_SQL,
         "in_place_query_sql": lifecycle.IN_PLACE_QUERY_SQL,
         "auto_resolves_to": list(AUTO_RESOLVES_TO),

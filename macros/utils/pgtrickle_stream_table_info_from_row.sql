@@ -51,6 +51,7 @@
       'pooler_compatibility_mode': row.pooler_compatibility_mode or false,
       'storage_backend': row.storage_backend,
       'orchestration_mode': row.orchestration_mode or 'MANAGED',
+      'target_freshness_mode': row.target_freshness_mode,
       'consecutive_errors': row.consecutive_errors or 0,
       'last_error_message': row.last_error_message,
       'last_refresh_at': row.last_refresh_at,

@@ -56,6 +56,9 @@ def test_orchestration_mode_is_deployed_changed_and_reported(
         assert project.dbt("run", "--select", "order_totals").messages() == {
             "order_totals": "created"
         }
+        project.edit(MODEL, "schedule='1m',", "schedule=none, target_freshness='manual',")
+        run = project.dbt("run", "--select", "order_totals", expect_ok=False)
+        assert "`target_freshness` needs pg_trickle 0.86.0" in run.output
         return
 
     def mode() -> str:
@@ -86,3 +89,31 @@ def test_orchestration_mode_is_deployed_changed_and_reported(
         "order_totals": "altered (schedule, orchestration_mode)"
     }
     assert mode() == "EXTERNAL"
+
+    def freshness() -> tuple[Any, ...]:
+        return rows_of(
+            dbt_db,
+            "select schedule, target_freshness_mode from pgtrickle.pgt_stream_tables"
+            " where pgt_name = 'order_totals'",
+        )[0]
+
+    # target_freshness instead of the schedule: 'manual' takes the table off the scheduler
+    project.edit(MODEL, "schedule='5m',", "schedule=none, target_freshness='manual',")
+    assert project.dbt("run", "--select", "order_totals").messages() == {
+        "order_totals": "altered (target_freshness)"
+    }
+    assert freshness()[1] == "MANUAL"
+    assert project.dbt("run", "--select", "order_totals").messages() == {
+        "order_totals": "unchanged"
+    }
+    # a schedule next to a target is refused before anything is sent
+    project.edit(MODEL, "schedule=none,", "schedule='10m',")
+    refused = project.dbt("run", "--select", "order_totals", expect_ok=False)
+    assert "a target_freshness or a schedule, not both" in refused.output
+    assert freshness()[1] == "MANUAL"
+    # removing the target sends the schedule, which clears it
+    project.edit(MODEL, " target_freshness='manual',", "")
+    assert project.dbt("run", "--select", "order_totals").messages() == {
+        "order_totals": "altered (schedule)"
+    }
+    assert freshness() == ("10m", None)
