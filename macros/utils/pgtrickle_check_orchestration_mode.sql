@@ -6,14 +6,14 @@
   Twin of PgTrickleHook's check (capabilities.SINCE).
 #}
 {% macro pgtrickle_check_orchestration_mode(desired) %}
-  {%- if desired.orchestration_mode == 'EXTERNAL' and execute and not dbt_pg_trickle.pgtrickle_has_orchestration_mode() -%}
+  {%- if desired.get('orchestration_mode') == 'EXTERNAL' and execute and not dbt_pg_trickle.pgtrickle_has_orchestration_mode() -%}
     {{ exceptions.raise_compiler_error(
         "pg_trickle: model `" ~ desired.model_name ~ "`: config `orchestration_mode` 'EXTERNAL' needs "
         ~ "pg_trickle 0.93.0 or newer (pgtrickle.set_orchestration_mode); this server runs pg_trickle "
         ~ (dbt_pg_trickle.pgtrickle_features().version or 'no pg_trickle')
         ~ ". Update the extension, or set orchestration_mode 'MANAGED' (the default) and run again.") }}
   {%- endif -%}
-  {%- if desired.target_freshness is not none and execute and not dbt_pg_trickle.pgtrickle_has_target_freshness() -%}
+  {%- if desired.get('target_freshness') is not none and execute and not dbt_pg_trickle.pgtrickle_has_target_freshness() -%}
     {{ exceptions.raise_compiler_error(
         "pg_trickle: model `" ~ desired.model_name ~ "`: config `target_freshness` needs pg_trickle "
         ~ "0.86.0 or newer; this server runs pg_trickle "

@@ -13,7 +13,7 @@
   {%- set immediate = desired.refresh_mode == 'IMMEDIATE' -%}
   {#- the last four are create-time only (upstream dbt-pgtrickle keys), left out at their defaults -#}
   {%- set create_args = {
-      'schedule': none if immediate or desired.target_freshness else (desired.schedule or 'calculated'),
+      'schedule': none if immediate or desired.get('target_freshness') else (desired.schedule or 'calculated'),
       'refresh_mode': desired.refresh_mode,
       'initialize': desired.initialize,
       'diamond_consistency': desired.diamond_consistency,
@@ -27,8 +27,8 @@
       'output_distribution_column': desired.output_distribution_column,
       'temporal': desired.temporal or none,
       'storage_backend': desired.storage_backend,
-      'orchestration_mode': 'EXTERNAL' if desired.orchestration_mode == 'EXTERNAL' else none,
-      'target_freshness': desired.target_freshness,
+      'orchestration_mode': 'EXTERNAL' if desired.get('orchestration_mode') == 'EXTERNAL' else none,
+      'target_freshness': desired.get('target_freshness'),
   } -%}
   {#- create cannot set status or fuse settings: an alter in the same transaction does -#}
   {%- set after_create = {} -%}

@@ -75,24 +75,24 @@
   {#- target_freshness (pg_trickle 0.86.0): the schedule follows from it (the interval, else
       calculated), and alter takes one of the two: a changed target goes alone. A model without
       one, on a table with one, sends its schedule, which clears the target. -#}
-  {%- set target = desired.target_freshness -%}
+  {%- set target = desired.get('target_freshness') -%}
   {%- if target is not none -%}
     {%- set want_mode = {'manual': 'MANUAL', 'on_commit': 'ON_COMMIT'}.get(target, 'INTERVAL') -%}
     {#- only an interval target is a schedule: 'manual' and 'on_commit' leave the stored one -#}
     {%- set interval_moved = want_mode == 'INTERVAL' and 'schedule' in settings -%}
     {%- do settings.pop('schedule', none) -%}
-    {%- if want_mode != actual.target_freshness_mode or interval_moved -%}
+    {%- if want_mode != actual.get('target_freshness_mode') or interval_moved -%}
       {%- do settings.update({'target_freshness': target}) -%}
     {%- endif -%}
-  {%- elif actual.target_freshness_mode is not none and 'schedule' not in settings and mode != 'IMMEDIATE' -%}
+  {%- elif actual.get('target_freshness_mode') is not none and 'schedule' not in settings and mode != 'IMMEDIATE' -%}
     {%- do settings.update({'schedule': desired.schedule or 'calculated'}) -%}
   {%- endif -%}
 
   {#- who refreshes the table: not an alter argument, set_orchestration_mode changes it
       (pg_trickle 0.93.0; before it every table is MANAGED) -#}
   {%- set orchestration = none -%}
-  {%- if (desired.orchestration_mode or 'MANAGED') != (actual.orchestration_mode or 'MANAGED') -%}
-    {%- set orchestration = desired.orchestration_mode -%}
+  {%- if (desired.get('orchestration_mode') or 'MANAGED') != (actual.get('orchestration_mode') or 'MANAGED') -%}
+    {%- set orchestration = desired.get('orchestration_mode') or 'MANAGED' -%}
   {%- endif -%}
 
   {%- set labels = (['query'] if query_changed else []) + (settings.keys() | list) + (['orchestration_mode'] if orchestration else []) -%}
