@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from airflow_provider_pgtrickle.exceptions import PgTrickleValidationError
-from airflow_provider_pgtrickle.types import RefreshMode, StreamTableStatus
+from airflow_provider_pgtrickle.types import FullPolicy, RefreshMode, StreamTableStatus
 from airflow_provider_pgtrickle.vocabulary import config as vocab
 from airflow_provider_pgtrickle.vocabulary.config import (
     BY_NAME,
@@ -516,3 +516,16 @@ def validate_number(
             f"`{subject}`: {argument} {value!r} is out of range; pass at most {maximum:g}."
         )
     return float(value)
+
+
+def validate_full_policy(value: object, *, subject: str) -> FullPolicy:
+    """A `FullPolicy` (any case, trimmed), or `PgTrickleValidationError` naming the words."""
+    if isinstance(value, FullPolicy):
+        return value
+    text = value.strip().upper() if isinstance(value, str) else None
+    if text not in FullPolicy.__members__:
+        raise PgTrickleValidationError(
+            f"{subject}: full_policy {value!r} is not valid; accepted: "
+            f"{', '.join(repr(p.value) for p in FullPolicy)}. Fix the argument and run again."
+        )
+    return FullPolicy(text)

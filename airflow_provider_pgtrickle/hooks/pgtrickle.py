@@ -48,6 +48,7 @@ from airflow_provider_pgtrickle._validation import (
     qualify,
     qualify_many,
     split_name,
+    validate_full_policy,
     validate_positive_int,
     validate_query,
     validate_refresh_mode,
@@ -772,7 +773,7 @@ class PgTrickleHook(PostgresHook):
             raise PgTrickleValidationError(
                 "refresh_graph_strict: `roots` is empty; pass at least one stream table."
             )
-        policy = _full_policy(full_policy)
+        policy = validate_full_policy(full_policy, subject="refresh_graph_strict")
         subject = ", ".join(names)
         pinned = _digest_bytes(expected_graph_digest) if expected_graph_digest else None
         caps = self.capabilities(connection)
@@ -1096,19 +1097,6 @@ def _digest_bytes(value: str) -> bytes:
             f"expected_graph_digest {value!r} is not a hex digest; pass what "
             "PgTrickleHook.graph_contract_digest() returned."
         ) from None
-
-
-def _full_policy(value: object) -> FullPolicy:
-    """A `FullPolicy`, or `PgTrickleValidationError` naming the accepted words."""
-    if isinstance(value, FullPolicy):
-        return value
-    text = value.strip().upper() if isinstance(value, str) else None
-    if text not in FullPolicy.__members__:
-        raise PgTrickleValidationError(
-            f"full_policy {value!r} is not valid; accepted: "
-            f"{', '.join(repr(p.value) for p in FullPolicy)}. Fix the argument and run again."
-        )
-    return FullPolicy(text)
 
 
 _FRESHNESS_MODES = {FRESHNESS.manual: "MANUAL", FRESHNESS.on_commit: "ON_COMMIT"}

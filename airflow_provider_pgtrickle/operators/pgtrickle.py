@@ -20,6 +20,7 @@ from airflow_provider_pgtrickle._validation import (
     check_arguments,
     qualify,
     qualify_many,
+    validate_full_policy,
     validate_positive_int,
     validate_refresh_mode,
     validate_schedule,
@@ -376,7 +377,7 @@ class PgTrickleRefreshOperator(_PgTrickleBaseOperator):
         _selection(stream_tables, schema, all_stream_tables)
         self.expected_graph_digest = expected_graph_digest
         self.include_upstream = include_upstream
-        self.full_policy = _check_full_policy(full_policy, subject=self.task_id)
+        self.full_policy = validate_full_policy(full_policy, subject=f"Task `{self.task_id}`")
         self._graph_connection: Any = None
         self.stream_tables = stream_tables
         self.schema = schema
@@ -486,18 +487,6 @@ class PgTrickleRefreshOperator(_PgTrickleBaseOperator):
         if runner is not None:
             self.log.warning("pg_trickle: cancelling running refreshes")
             runner.cancel()
-
-
-def _check_full_policy(value: object, *, subject: str) -> FullPolicy:
-    if isinstance(value, FullPolicy):
-        return value
-    text = value.strip().upper() if isinstance(value, str) else None
-    if text not in FullPolicy.__members__:
-        raise PgTrickleValidationError(
-            f"Task `{subject}`: full_policy {value!r} is not valid; accepted: "
-            f"{', '.join(repr(p.value) for p in FullPolicy)}. Fix the argument and run again."
-        )
-    return FullPolicy(text)
 
 
 def _with_upstream(plan: Sequence[RefreshPlanEntry], selected: Sequence[str]) -> list[str]:
