@@ -391,3 +391,37 @@ def test_strict_refresh_needs_ownership(pgtrickle_db: TestDatabase) -> None:
         with pytest.raises(psycopg.Error) as info:
             _strict(conn, ["public.b"], digest)
         assert info.value.sqlstate == "42501"
+
+
+def test_an_owner_with_the_operator_role_refreshes_its_graph(pgtrickle_db: TestDatabase) -> None:
+    """The double's grants (the 0.108.3 ACL has no line for these functions; see
+    docs/pg_trickle-contract.md): `graph_contract` to PUBLIC, `refresh_graph_strict` to
+    `pgtrickle_operator`; an owner holding it refreshes its own graph, a role without it is
+    refused by PostgreSQL (42501) before pg_trickle runs."""
+    with (
+        logins(pgtrickle_db, ("pgtrickle_admin", "pgtrickle_operator"), ("pgtrickle_reader",)) as (
+            owner,
+            reader,
+        ),
+        pgtrickle_db.connect() as admin,
+    ):
+        admin.execute(f'CREATE SCHEMA g AUTHORIZATION "{owner.name}"')
+        admin.execute(f'GRANT USAGE ON SCHEMA g TO "{reader.name}"')
+        try:
+            with owner.connect(pgtrickle_db) as conn:
+                make_source(conn, "g.src")
+                create_st(conn, "g.a", "SELECT id, v FROM g.src", orchestration_mode="EXTERNAL")
+                digest = _graph(conn, "g.a")["graph_digest"]
+                conn.execute("INSERT INTO g.src VALUES (4, 40)")
+                result = _strict(conn, ["g.a"], digest)
+                assert next(iter(result["node_results"].values()))["result_class"] == "COMPLETED"
+            with reader.connect(pgtrickle_db) as conn, pytest.raises(psycopg.Error) as info:
+                _strict(conn, ["g.a"], digest)
+            assert info.value.sqlstate == "42501"
+            assert "refresh_graph_strict" in (info.value.diag.message_primary or "")
+            assert sorted(r["v"] for r in rows(admin, "SELECT v FROM g.a")) == [10, 20, 30, 40]
+        finally:
+            # The storage table's guard function belongs to pg_trickle's owner: drop it with
+            # the schema before the login roles go.
+            call(admin, "drop_stream_table", "g.a")
+            admin.execute("DROP SCHEMA g CASCADE")
