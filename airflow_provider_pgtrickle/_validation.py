@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from airflow_provider_pgtrickle.exceptions import PgTrickleValidationError
-from airflow_provider_pgtrickle.types import RefreshMode, StreamTableStatus
+from airflow_provider_pgtrickle.types import FullPolicy, RefreshMode, StreamTableStatus
 from airflow_provider_pgtrickle.vocabulary import config as vocab
 from airflow_provider_pgtrickle.vocabulary.config import (
     BY_NAME,
     COMBINATIONS,
+    FRESHNESS,
     IDENTIFIER,
     INT4_MAX,
     SCHEDULE,
@@ -288,6 +289,8 @@ def _canonical(argument: Argument, value: object, surface: Surface) -> tuple[boo
     if kind is Kind.SCHEDULE:
         text = schedule_text(value)
         return text is not None, text
+    if kind is Kind.FRESHNESS:
+        return freshness_text(value)
     if kind is Kind.PARTITION:
         if not isinstance(value, str):
             return False, None
@@ -296,6 +299,19 @@ def _canonical(argument: Argument, value: object, surface: Surface) -> tuple[boo
         return _partition_ok(value), value.strip()
     ok = isinstance(value, str) and bool(re.match(vocab.COLUMN_PATTERN, value))
     return ok, value if ok else None
+
+
+def freshness_text(value: object) -> tuple[bool, str | None]:
+    """``(ok, canonical)`` of a target_freshness: `manual`, `on_commit` or a duration."""
+    if not isinstance(value, str):
+        return False, None
+    text = value.strip().lower()
+    if text in vocab.FRESHNESS.words:
+        return True, text
+    if re.match(SCHEDULE.seconds_pattern, text) or re.match(SCHEDULE.duration_pattern, text):
+        duration = schedule_text(text)
+        return duration is not None, duration
+    return False, None
 
 
 def _partition_ok(value: str) -> bool:
@@ -369,6 +385,18 @@ def check_config(raw: Mapping[str, Any], *, surface: Surface = Surface.MODEL) ->
     problem = combination_problem(out, surface=surface)
     if problem is not None:
         return ConfigCheck(error=problem)
+    target = out.get("target_freshness")
+    if target is not None and surface is Surface.MODEL:
+        # The hook refuses the same pair itself (it knows its default schedule); a model's
+        # schedule follows from the target.
+        asked = raw.get("schedule")
+        if not _blank(asked) and schedule_text(asked) != SCHEDULE.calculated:
+            return ConfigCheck(
+                error=ConfigProblem(
+                    "target_freshness", raw["target_freshness"], FRESHNESS.with_schedule
+                )
+            )
+        out["schedule"] = SCHEDULE.calculated if target in FRESHNESS.words else target
     if out.get("refresh_mode") in SCHEDULE.scheduleless_modes and "schedule" in out:
         out["schedule"] = SCHEDULE.calculated
     return ConfigCheck(value=out)
@@ -462,3 +490,16 @@ def validate_number(
             f"`{subject}`: {argument} {value!r} is out of range; pass at most {maximum:g}."
         )
     return float(value)
+
+
+def validate_full_policy(value: object, *, subject: str) -> FullPolicy:
+    """A `FullPolicy` (any case, trimmed), or `PgTrickleValidationError` naming the words."""
+    if isinstance(value, FullPolicy):
+        return value
+    text = value.strip().upper() if isinstance(value, str) else None
+    if text not in FullPolicy.__members__:
+        raise PgTrickleValidationError(
+            f"{subject}: full_policy {value!r} is not valid; accepted: "
+            f"{', '.join(repr(p.value) for p in FullPolicy)}. Fix the argument and run again."
+        )
+    return FullPolicy(text)

@@ -425,3 +425,9 @@ class StreamTableRefreshPermanentError(StreamTableRefreshFailedError, AirflowFai
 class PgTrickleRefreshPermanentError(PgTrickleRefreshError, AirflowFailException):
     """The refresh operator finished with failed tables, at least one of them with an error a
     retry does not cure: the task fails without using its retries."""
+
+
+class PgTrickleGraphChangedError(PgTrickleDatabaseError):
+    """`refresh_graph_strict` refused the refresh because the graph contract (members, their
+    queries, sources or orchestration modes) changed after the digest was read
+    (PGT_EXT_CONTRACT_MISMATCH); nothing was refreshed. A retry reads the graph again."""

@@ -412,3 +412,52 @@ class QueryChangePlan(_JsonMixin):
     classification: QueryChangeClass
     reason: str | None = None
     reason_code: str | None = None  # ALTER_QUERY_REBUILD / ALTER_QUERY_REJECTED
+
+
+class OrchestrationMode(str, enum.Enum):
+    """Who refreshes a stream table (pg_trickle 0.93.0, `orchestration_mode`)."""
+
+    MANAGED = "MANAGED"  # pg_trickle's scheduler (and `refresh_stream_table`)
+    EXTERNAL = "EXTERNAL"  # only a coordinator, through `refresh_graph_strict`
+
+
+class FullPolicy(str, enum.Enum):
+    """`full_policy` of `refresh_graph_strict` (pg_trickle 0.94.0 / 0.100.0)."""
+
+    ALLOW = "ALLOW"  # a member may take a whole-query FULL refresh
+    ERROR = "ERROR"  # fail the whole graph refresh instead (nothing is committed)
+
+
+@dataclasses.dataclass(frozen=True)
+class GraphNodeResult(_JsonMixin):
+    """One member of a strict graph refresh, as `refresh_graph_strict` reported it."""
+
+    stream_table: str
+    relid: int
+    result_class: str  # COMPLETED, or NO_DATA when no row changed
+    action: str  # FULL / DIFFERENTIAL / REINITIALIZE / ...
+    rows_inserted: int
+    rows_updated: int
+    rows_deleted: int
+    contract_generation: int
+
+
+@dataclasses.dataclass(frozen=True)
+class GraphRefreshResult(_JsonMixin):
+    """What one `refresh_graph_strict` call did: its id, the graph digest it was checked
+    against (hex), the source boundary digest (hex), the roots asked for and one result per
+    member in topological order (upstream first). Committed as a whole or not at all."""
+
+    graph_refresh_id: int
+    graph_digest: str
+    source_boundary_digest: str
+    roots: tuple[str, ...]
+    full_policy: FullPolicy
+    nodes: tuple[GraphNodeResult, ...]
+
+    def node(self, stream_table: str) -> GraphNodeResult:
+        """The result of one member (a `KeyError` for a table outside the graph)."""
+        for found in self.nodes:
+            if found.stream_table == stream_table:
+                return found
+        raise KeyError(stream_table)

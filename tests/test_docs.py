@@ -40,6 +40,8 @@ MATERIALIZATION_KEYS = [
     "max_differential_joins",
     "max_delta_fraction",
     "on_configuration_change",
+    "orchestration_mode",
+    "target_freshness",
 ]
 
 

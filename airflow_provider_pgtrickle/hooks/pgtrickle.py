@@ -46,7 +46,9 @@ from airflow_provider_pgtrickle._validation import (
     DEFAULT_SCHEDULE,
     check_arguments,
     qualify,
+    qualify_many,
     split_name,
+    validate_full_policy,
     validate_positive_int,
     validate_query,
     validate_refresh_mode,
@@ -59,6 +61,7 @@ from airflow_provider_pgtrickle.exceptions import (
     PgTrickleDatabaseError,
     PgTrickleError,
     PgTrickleExtensionMissingError,
+    PgTrickleGraphChangedError,
     PgTrickleValidationError,
     StreamTableNotFoundError,
     StreamTableQueryChangeError,
@@ -73,9 +76,13 @@ from airflow_provider_pgtrickle.types import (
     DeployOutcome,
     DeployResult,
     ExtensionInfo,
+    FullPolicy,
+    GraphNodeResult,
+    GraphRefreshResult,
     HealthCheck,
     HealthRow,
     HealthSeverity,
+    OrchestrationMode,
     QueryChangeClass,
     QueryChangePlan,
     RefreshHistoryEntry,
@@ -88,7 +95,12 @@ from airflow_provider_pgtrickle.types import (
     StreamTableStatus,
 )
 from airflow_provider_pgtrickle.vocabulary import failures, lifecycle
-from airflow_provider_pgtrickle.vocabulary.config import AUTO_RESOLVES_TO, Surface
+from airflow_provider_pgtrickle.vocabulary.config import (
+    AUTO_RESOLVES_TO,
+    BY_NAME,
+    FRESHNESS,
+    Surface,
+)
 
 if TYPE_CHECKING:
     from psycopg.errors import Diagnostic
@@ -303,8 +315,48 @@ class PgTrickleHook(PostgresHook):
             "refresh_mode": (settings.pop("refresh_mode"), "text"),
             "initialize": (bool(initialize), "boolean"),
         }
+        self._gate_ownership_arguments(name, settings, schedule=args)
         args.update({key: (value, CREATE_OPTIONAL[key]) for key, value in settings.items()})
         return args
+
+    def _gate_ownership_arguments(
+        self, name: str, settings: dict[str, Any], *, schedule: dict[str, tuple[Any, str]] | None
+    ) -> None:
+        """``orchestration_mode`` and ``target_freshness`` (pg_trickle 0.93.0 / 0.86.0), checked
+        before anything is sent: on a server without them, the default ``MANAGED`` is dropped
+        (it is what such a server does anyway) and anything else raises
+        `PgTrickleFeatureUnavailableError`; ``target_freshness`` replaces the schedule
+        (pg_trickle refuses both in one call), so a schedule other than the default is refused
+        with it and the schedule is sent as ``calculated``."""
+        mode = settings.get("orchestration_mode")
+        target = settings.get("target_freshness")
+        if mode is None and target is None:
+            return
+        if target is not None and schedule is not None:
+            given = schedule["schedule"][0]
+            if given not in (DEFAULT_SCHEDULE, CALCULATED):
+                raise PgTrickleValidationError(
+                    f"Stream table `{name}`: schedule {given!r} and target_freshness {target!r} "
+                    "were both given; pg_trickle takes one or the other. Drop the schedule (or "
+                    "the target_freshness) and run again."
+                )
+        caps = self.capabilities()
+        if mode is not None and not caps.has(CatalogColumn.ORCHESTRATION_MODE):
+            if mode == BY_NAME["orchestration_mode"].default:
+                del settings["orchestration_mode"]
+            else:
+                caps.require(
+                    CatalogColumn.ORCHESTRATION_MODE,
+                    subject=f"Stream table `{name}`: orchestration_mode {mode!r}",
+                )
+        if target is None:
+            return
+        caps.require(
+            CatalogColumn.TARGET_FRESHNESS_MODE,
+            subject=f"Stream table `{name}`: target_freshness {target!r}",
+        )
+        if schedule is not None:
+            schedule["schedule"] = (CALCULATED, "text")
 
     def create_stream_table(
         self,
@@ -373,11 +425,21 @@ class PgTrickleHook(PostgresHook):
             initialize=initialize,
             options=options,
         )
+        # create_or_replace_stream_table has no target_freshness (pg_trickle 0.108.3): the
+        # table is deployed with the schedule the target implies, and the target is set by an
+        # alter in the same transaction when the stored one differs.
+        target = args.pop("target_freshness", (None, "text"))[0]
+        if target is not None and target not in FRESHNESS.words:
+            args["schedule"] = (target, "text")
+        if target == FRESHNESS.on_commit:
+            args["refresh_mode"] = (RefreshMode.IMMEDIATE.value, "text")
+        owned = "orchestration_mode" in args or target is not None
         with self._transaction(
             operation="create_or_replace_stream_table",
             stream_table=qualified,
             refresh_mode=args["refresh_mode"][0],
         ) as cur:
+            owner_before = _ownership_snapshot(cur, schema, table) if owned else {}
             before = cur.execute(DEPLOY_SNAPSHOT, [schema, table]).fetchone()
             auto = args["refresh_mode"][0] == RefreshMode.AUTO.value
             if before is not None and auto:
@@ -405,13 +467,24 @@ class PgTrickleHook(PostgresHook):
                     cur.execute(statement, params)
             statement, params = named_call("create_or_replace_stream_table", args)
             cur.execute(statement, params)
+            if target is not None:
+                now = _ownership_snapshot(cur, schema, table)
+                if now.get("target_freshness_mode") != _freshness_mode(target):
+                    statement, params = named_call(
+                        "alter_stream_table",
+                        {"name": args["name"], "target_freshness": (target, "text")},
+                    )
+                    cur.execute(statement, params)
+            owner_after = _ownership_snapshot(cur, schema, table) if owned else {}
             after = cur.execute(DEPLOY_SNAPSHOT, [schema, table]).fetchone()
         changed: tuple[str, ...] = ()
         if before is None:
             outcome = DeployOutcome.CREATED
         else:
             assert after is not None  # the call succeeded, so the row exists
-            changed = tuple(f for f in DEPLOY_FIELDS if before[f] != after[f])
+            changed = tuple(f for f in DEPLOY_FIELDS if before[f] != after[f]) + tuple(
+                f for f in owner_after if owner_before.get(f) != owner_after[f]
+            )
             outcome = DeployOutcome.ALTERED if changed else DeployOutcome.UNCHANGED
         self.log.info(
             "pg_trickle: stream table %s %s%s",
@@ -482,7 +555,25 @@ class PgTrickleHook(PostgresHook):
             validate_refresh_mode(refresh_mode, subject=qualified, for_alter=True)
         given = {"schedule": schedule, "refresh_mode": refresh_mode, "status": status, **options}
         settings = check_arguments(qualified, given, Surface.ALTER)
+        if "target_freshness" in settings and "schedule" in settings:
+            raise PgTrickleValidationError(
+                f"Stream table `{qualified}`: schedule {settings['schedule']!r} and "
+                f"target_freshness {settings['target_freshness']!r} were both given; pg_trickle "
+                "takes one or the other. Drop one of them and run again."
+            )
+        self._gate_ownership_arguments(qualified, settings, schedule=None)
+        # alter_stream_table has no orchestration_mode: set_orchestration_mode changes it,
+        # before the alter when going back to MANAGED (the alter may then ask for IMMEDIATE),
+        # after it when going to EXTERNAL.
+        mode = settings.pop("orchestration_mode", None)
         args.update({key: (value, ALTER_ARGS[key]) for key, value in settings.items()})
+        if len(args) == 1 and mode is not None:
+            with self._transaction(
+                operation="set_orchestration_mode", stream_table=qualified
+            ) as cur:
+                self._set_orchestration_mode(cur, qualified, mode)
+            self.log.info("pg_trickle: stream table %s orchestration_mode %s", qualified, mode)
+            return
         if len(args) == 1:
             raise PgTrickleValidationError(
                 f"Stream table `{qualified}`: nothing to alter; pass at least one of "
@@ -515,12 +606,16 @@ class PgTrickleHook(PostgresHook):
                     calls.append({"pause": args["name"]})
                 elif current == StreamTableStatus.ERROR.value:
                     calls = [rest, {"name": args["name"], "status": args["status"]}]
+            if mode == "MANAGED":
+                self._set_orchestration_mode(cur, qualified, mode)
             for call in calls:
                 if "pause" in call:
                     statement, params = named_call("pause_stream_table", {"name": call["pause"]})
                 else:
                     statement, params = named_call("alter_stream_table", call)
                 cur.execute(statement, params)
+            if mode == "EXTERNAL":
+                self._set_orchestration_mode(cur, qualified, mode)
         self.log.info("pg_trickle: altered stream table %s (%s)", qualified, ", ".join(args))
 
     _EXPLAIN_ALTER_SQL = (
@@ -577,6 +672,15 @@ class PgTrickleHook(PostgresHook):
                 " (pgtrickle.explain_alter says why).",
                 stream_table=qualified,
             )
+
+    @staticmethod
+    def _set_orchestration_mode(cur: psycopg.Cursor[Row], qualified: str, mode: str) -> None:
+        """`pgtrickle.set_orchestration_mode` (pg_trickle 0.93.0; a no-op when unchanged)."""
+        statement, params = named_call(
+            "set_orchestration_mode",
+            {"stream_table": (qualified, "regclass"), "mode": (mode, "text")},
+        )
+        cur.execute(statement, params)
 
     @staticmethod
     def _refuse_misfilling_query(cur: psycopg.Cursor[Any], qualified: str, query: str) -> None:
@@ -782,6 +886,122 @@ class PgTrickleHook(PostgresHook):
                     self._rollback_quietly(conn)
             self._error_hints = hints
         return self._error_hints
+
+    def orchestration_modes(self) -> dict[str, OrchestrationMode]:
+        """Qualified name -> who refreshes it (pg_trickle 0.93.0); empty on older servers,
+        where pg_trickle's scheduler refreshes every table."""
+        if not self.capabilities().has(CatalogColumn.ORCHESTRATION_MODE):
+            return {}
+        with self._reader(operation="read orchestration modes") as cur:
+            rows = cur.execute(
+                "SELECT pgt_schema || '.' || pgt_name AS name, orchestration_mode"
+                " FROM pgtrickle.pgt_stream_tables"
+            ).fetchall()
+        return {r["name"]: OrchestrationMode(r["orchestration_mode"]) for r in rows}
+
+    def refresh_graph_strict(
+        self,
+        roots: str | Sequence[str],
+        *,
+        full_policy: FullPolicy | str = FullPolicy.ALLOW,
+        expected_graph_digest: str | None = None,
+        connection: psycopg.Connection[Any] | None = None,
+    ) -> GraphRefreshResult:
+        """Refresh ``roots`` and their upstream closure through pg_trickle's strict graph API
+        (0.93.0 / 0.94.0): `graph_contract` and `refresh_graph_strict` in ONE transaction,
+        committed before returning. Every member must be ``EXTERNAL``. The members are locked
+        (waiting, never skipped), checked against the digest just read and refreshed in
+        topological order; any failure rolls all of them back. A digest mismatch (the graph
+        changed between the two statements) raises `PgTrickleGraphChangedError`.
+        ``expected_graph_digest`` (hex, from `graph_contract_digest` read earlier, e.g. by an
+        upstream task) pins the graph further back: the refresh fails the same way when the
+        graph is no longer that one. ``connection`` lets a caller reuse (and cancel) its own
+        connection; it is not closed.
+        """
+        names = qualify_many(roots, argument="roots")
+        if not names:
+            raise PgTrickleValidationError(
+                "refresh_graph_strict: `roots` is empty; pass at least one stream table."
+            )
+        policy = validate_full_policy(full_policy, subject="refresh_graph_strict")
+        subject = ", ".join(names)
+        pinned = _digest_bytes(expected_graph_digest) if expected_graph_digest else None
+        caps = self.capabilities(connection)
+        caps.require(Feature.GRAPH_CONTRACT, subject=f"Strict graph refresh of {subject}")
+        caps.require(Feature.REFRESH_GRAPH_STRICT, subject=f"Strict graph refresh of {subject}")
+        try:
+            with self._transaction(
+                operation="refresh_graph_strict", stream_table=subject, connection=connection
+            ) as cur:
+                contract = cur.execute(
+                    "SELECT graph_digest, contract FROM pgtrickle.graph_contract("
+                    "roots => %s::regclass[])",
+                    [names],
+                ).fetchone()
+                assert contract is not None  # a set-returning function of one row
+                found = cur.execute(
+                    "SELECT graph_refresh_id, graph_digest, source_boundary_digest, node_results"
+                    " FROM pgtrickle.refresh_graph_strict(roots => %s::regclass[],"
+                    " expected_graph_digest => %s::bytea, full_policy => %s::text)",
+                    [names, pinned or contract["graph_digest"], policy.value],
+                ).fetchone()
+                assert found is not None
+        except PgTrickleDatabaseError as error:
+            if not (error.server_message or "").startswith("PGT_EXT_CONTRACT_MISMATCH"):
+                raise
+            raise PgTrickleGraphChangedError(
+                f"Strict graph refresh of {subject}: the graph changed since it was read (a "
+                "member's query, sources, refresh or orchestration mode, or the membership "
+                f"itself): {error.server_message}; nothing was refreshed. Retry the task: it "
+                "reads the graph again.",
+                sqlstate=error.sqlstate,
+                server_message=error.server_message,
+                stream_table=subject,
+            ) from error
+        results = found["node_results"] or {}
+        order = contract["contract"].get("topological_order") or []
+        nodes = tuple(
+            GraphNodeResult(
+                stream_table=str(results[str(relid)]["identity"]),
+                relid=int(relid),
+                result_class=str(results[str(relid)]["result_class"]),
+                action=str(results[str(relid)]["action"]),
+                rows_inserted=int(results[str(relid)].get("rows_inserted") or 0),
+                rows_updated=int(results[str(relid)].get("rows_updated") or 0),
+                rows_deleted=int(results[str(relid)].get("rows_deleted") or 0),
+                contract_generation=int(results[str(relid)].get("contract_generation") or 0),
+            )
+            for relid in order
+            if str(relid) in results
+        )
+        result = GraphRefreshResult(
+            graph_refresh_id=int(found["graph_refresh_id"]),
+            graph_digest=bytes(found["graph_digest"]).hex(),
+            source_boundary_digest=bytes(found["source_boundary_digest"]).hex(),
+            roots=tuple(names),
+            full_policy=policy,
+            nodes=nodes,
+        )
+        self.log.info(
+            "pg_trickle: strict graph refresh %s of %s: %s",
+            result.graph_refresh_id,
+            subject,
+            ", ".join(f"{n.stream_table} {n.result_class} ({n.action})" for n in nodes),
+        )
+        return result
+
+    def graph_contract_digest(self, roots: str | Sequence[str]) -> str:
+        """The digest (hex) of `pgtrickle.graph_contract(roots)` (pg_trickle 0.93.0): what a
+        later `refresh_graph_strict(..., expected_graph_digest=...)` checks the graph against."""
+        names = qualify_many(roots, argument="roots")
+        self.capabilities().require(Feature.GRAPH_CONTRACT, subject=f"Graph of {', '.join(names)}")
+        with self._reader(operation="graph_contract", stream_table=", ".join(names)) as cur:
+            row = cur.execute(
+                "SELECT graph_digest FROM pgtrickle.graph_contract(roots => %s::regclass[])",
+                [names],
+            ).fetchone()
+        assert row is not None
+        return bytes(row["graph_digest"]).hex()
 
     def resume_stream_table(self, name: str) -> None:
         """`pgtrickle.resume_stream_table`: SUSPENDED or ERROR back to ACTIVE (no refresh)."""
@@ -1000,6 +1220,42 @@ class PgTrickleHook(PostgresHook):
         # "pg_trickle X is installed" -> "pg_trickle X is installed (supported)"
         installed = f"pg_trickle {version} is installed"
         return True, message.replace(installed, f"{installed} ({note})", 1)
+
+
+def _digest_bytes(value: str) -> bytes:
+    """A graph digest given as hex (what `graph_contract_digest` returns)."""
+    try:
+        return bytes.fromhex(value)
+    except (TypeError, ValueError):
+        raise PgTrickleValidationError(
+            f"expected_graph_digest {value!r} is not a hex digest; pass what "
+            "PgTrickleHook.graph_contract_digest() returned."
+        ) from None
+
+
+_FRESHNESS_MODES = {FRESHNESS.manual: "MANUAL", FRESHNESS.on_commit: "ON_COMMIT"}
+
+
+def _freshness_mode(target: str) -> str:
+    """The catalog's `target_freshness_mode` for a canonical target_freshness."""
+    return _FRESHNESS_MODES.get(target, "INTERVAL")
+
+
+def _ownership_snapshot(cur: psycopg.Cursor[Any], schema: str, table: str) -> dict[str, Any]:
+    """`orchestration_mode` and `target_freshness_mode` of one stream table (pg_trickle
+    0.93.0 / 0.86.0 columns; the callers only ask on servers that have them)."""
+    row = cur.execute(
+        "SELECT orchestration_mode, target_freshness_mode FROM pgtrickle.pgt_stream_tables"
+        " WHERE pgt_schema = %s AND pgt_name = %s",
+        [schema, table],
+    ).fetchone()
+    if row is None:
+        return {}
+    return (
+        dict(row)
+        if isinstance(row, dict)
+        else dict(zip(("orchestration_mode", "target_freshness_mode"), row, strict=True))
+    )
 
 
 def _query_fits_in_place(cur: psycopg.Cursor[Any], storage: int, query: str) -> bool:

@@ -20,6 +20,7 @@ from airflow_provider_pgtrickle._validation import (
     check_arguments,
     qualify,
     qualify_many,
+    validate_full_policy,
     validate_positive_int,
     validate_refresh_mode,
     validate_schedule,
@@ -34,7 +35,13 @@ from airflow_provider_pgtrickle.exceptions import (
     PgTrickleValidationError,
     StreamTableNotFoundError,
 )
-from airflow_provider_pgtrickle.types import RefreshOutcome, StreamTableStatus
+from airflow_provider_pgtrickle.types import (
+    FullPolicy,
+    GraphRefreshResult,
+    OrchestrationMode,
+    RefreshOutcome,
+    StreamTableStatus,
+)
 from airflow_provider_pgtrickle.vocabulary.config import Surface
 
 _FAILED = (RefreshOutcome.FAILED, RefreshOutcome.UPSTREAM_FAILED)
@@ -335,9 +342,24 @@ class PgTrickleRefreshOperator(_PgTrickleBaseOperator):
     :param all_stream_tables: refresh every stream table in the database.
     :param max_parallel: at most this many refreshes (and connections) at a time.
     :param fail_on_unhealthy: fail instead of skipping SUSPENDED / ERROR tables.
+    :param include_upstream: also refresh every stream table upstream of the selected ones.
+    :param full_policy: for ``EXTERNAL`` tables (pg_trickle 0.93.0+), ``ALLOW`` (default) or
+        ``ERROR``: fail the whole graph refresh when a member would need a whole-query FULL
+        refresh.
+    :param expected_graph_digest: for ``EXTERNAL`` tables, the graph digest (hex) read
+        earlier (`PgTrickleHook.graph_contract_digest`, e.g. in an upstream task): the refresh
+        fails with `PgTrickleGraphChangedError` unless the graph is still that one. Templated.
+
+    ``EXTERNAL`` tables (only a coordinator refreshes them) are refreshed first, together,
+    through `PgTrickleHook.refresh_graph_strict`: one transaction that reads the graph
+    contract, checks its digest, locks every member and refreshes the selection with its
+    upstream closure in topological order; the XCom key ``graph_refresh`` holds the graph
+    refresh id, the digest and one result per member. ``MANAGED`` tables (and every table on
+    servers without the strict API, e.g. 0.67.0) take the per-table path above, whose
+    guarantee is weaker: see docs/airflow-owns-refresh.md.
     """
 
-    template_fields: Sequence[str] = ("stream_tables", "schema")
+    template_fields: Sequence[str] = ("stream_tables", "schema", "expected_graph_digest")
 
     def __init__(
         self,
@@ -347,10 +369,17 @@ class PgTrickleRefreshOperator(_PgTrickleBaseOperator):
         all_stream_tables: bool = False,
         max_parallel: int = 4,
         fail_on_unhealthy: bool = False,
+        include_upstream: bool = False,
+        full_policy: FullPolicy | str = FullPolicy.ALLOW,
+        expected_graph_digest: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         _selection(stream_tables, schema, all_stream_tables)
+        self.expected_graph_digest = expected_graph_digest
+        self.include_upstream = include_upstream
+        self.full_policy = validate_full_policy(full_policy, subject=f"Task `{self.task_id}`")
+        self._graph_connection: Any = None
         self.stream_tables = stream_tables
         self.schema = schema
         self.all_stream_tables = all_stream_tables
@@ -380,12 +409,18 @@ class PgTrickleRefreshOperator(_PgTrickleBaseOperator):
                 "`PgTrickleResumeOperator` or set `fail_on_unhealthy=False` to skip them.",
                 results=[],
             )
+        if self.include_upstream:
+            selected = _with_upstream(plan, selected)
+        graph, selected = self._refresh_external(context, selected, status)
         self.log.info("pg_trickle: refreshing %d stream table(s): %s", len(selected), selected)
         self._runner = RefreshRunner(self.hook, max_parallel=self.max_parallel, log=self.log)
         results = self._runner.run(plan, selected)
         self._runner = None
         refreshed = [r.stream_table for r in results if r.action is RefreshOutcome.REFRESHED]
         payload = [r.to_dict() for r in results]
+        if graph is not None:
+            refreshed = [n.stream_table for n in graph.nodes] + refreshed
+            payload = _graph_payload(graph) + payload
         for r in results:
             self.log.info("pg_trickle: %s: %s", r.stream_table, r.action.value)
         failed = [r for r in results if r.action is RefreshOutcome.FAILED]
@@ -421,11 +456,81 @@ class PgTrickleRefreshOperator(_PgTrickleBaseOperator):
         self._emit(context, refreshed)
         return payload
 
+    def _refresh_external(
+        self, context: Context, selected: list[str], status: dict[str, StreamTableStatus]
+    ) -> tuple[GraphRefreshResult | None, list[str]]:
+        """Refresh the selected ``EXTERNAL`` tables with one strict graph refresh; returns its
+        result (also pushed as XCom ``graph_refresh``) and the tables left for the per-table
+        path. SUSPENDED / ERROR roots are left to that path, which skips them."""
+        modes = self.hook.orchestration_modes()
+        external = [
+            n
+            for n in selected
+            if modes.get(n) is OrchestrationMode.EXTERNAL
+            and not StreamTableStatus(status[n]).is_failed
+        ]
+        if not external:
+            return None, selected
+        members = set(external)
+        self.log.info("pg_trickle: strict graph refresh of %s", external)
+        self._graph_connection = self.hook.new_connection(
+            operation="refresh_graph_strict", stream_table=", ".join(external)
+        )
+        try:
+            graph = self.hook.refresh_graph_strict(
+                external,
+                full_policy=self.full_policy,
+                expected_graph_digest=self.expected_graph_digest or None,
+                connection=self._graph_connection,
+            )
+        finally:
+            self._graph_connection.close()
+            self._graph_connection = None
+        ti = context.get("ti")
+        if ti is not None:
+            ti.xcom_push(key="graph_refresh", value=graph.to_dict())
+        members.update(n.stream_table for n in graph.nodes)
+        return graph, [n for n in selected if n not in members]
+
     def on_kill(self) -> None:
+        graph_connection = self._graph_connection
+        if graph_connection is not None and not graph_connection.closed:
+            self.log.warning("pg_trickle: cancelling the strict graph refresh")
+            graph_connection.cancel_safe()
         runner = self._runner
         if runner is not None:
             self.log.warning("pg_trickle: cancelling running refreshes")
             runner.cancel()
+
+
+def _with_upstream(plan: Sequence[RefreshPlanEntry], selected: Sequence[str]) -> list[str]:
+    """``selected`` plus every stream table upstream of them, in plan order."""
+    upstream = {entry.name: entry.upstream for entry in plan}
+    wanted = set(selected)
+    stack = list(selected)
+    while stack:
+        for parent in upstream.get(stack.pop(), ()):
+            if parent not in wanted:
+                wanted.add(parent)
+                stack.append(parent)
+    return [entry.name for entry in plan if entry.name in wanted]
+
+
+def _graph_payload(graph: GraphRefreshResult) -> list[dict[str, Any]]:
+    """The strict graph refresh's members in the operator's per-table result shape."""
+    return [
+        {
+            "stream_table": n.stream_table,
+            "action": RefreshOutcome.REFRESHED.value,
+            "refresh_action": n.action,
+            "rows_inserted": n.rows_inserted,
+            "rows_deleted": n.rows_deleted,
+            "duration_ms": None,
+            "data_timestamp": None,
+            "message": f"strict graph refresh {graph.graph_refresh_id}: {n.result_class}",
+        }
+        for n in graph.nodes
+    ]
 
 
 class PgTrickleResumeOperator(_PgTrickleBaseOperator):

@@ -37,6 +37,7 @@ class Kind(str, enum.Enum):
     SCHEDULE = "schedule"
     PARTITION = "partition"  # the partition_by grammar
     COLUMN = "column"  # a column name of the query
+    FRESHNESS = "freshness"  # the target_freshness grammar (pg_trickle 0.86.0+)
 
 
 class Surface(str, enum.Enum):
@@ -140,6 +141,19 @@ ARGUMENTS: tuple[Argument, ...] = (
     _flag("temporal", (Surface.MODEL,), False),
     _word("storage_backend", (Surface.MODEL,), None, "heap", "citus", "pg_mooncake", "none"),
     Argument("output_distribution_column", Kind.COLUMN, "text", (Surface.MODEL,)),
+    # pg_trickle 0.93.0 (src/api/integration.rs, normalize_mode: trimmed, any case). On alter
+    # (and for a dbt model whose table exists)
+    # it goes through set_orchestration_mode (alter_stream_table has no such argument).
+    _word(
+        "orchestration_mode",
+        _ALL,
+        "MANAGED",
+        "MANAGED",
+        "EXTERNAL",
+        upper=True,
+    ),
+    # pg_trickle 0.86.0 (the double's _target_freshness mirrors it): see FreshnessGrammar.
+    Argument("target_freshness", Kind.FRESHNESS, "text", _ALL),
 )
 # What each argument is for (the reference page shows it).
 DOCS: Mapping[str, str] = {
@@ -163,6 +177,10 @@ DOCS: Mapping[str, str] = {
     "temporal": "Keep `__pgt_valid_from` / `__pgt_valid_to` columns (create only).",
     "storage_backend": "Storage of the table (create only; not set: the server's setting).",
     "output_distribution_column": "Citus: distribute the storage table by it (create only).",
+    "orchestration_mode": "Who refreshes the table: pg_trickle's scheduler (`MANAGED`) or only "
+    "an external coordinator such as Airflow (`EXTERNAL`; pg_trickle 0.93.0+).",
+    "target_freshness": "How fresh the table must be instead of a schedule (pg_trickle 0.86.0+; "
+    "not together with `schedule`).",
 }
 BY_NAME: Mapping[str, Argument] = {a.name: a for a in ARGUMENTS}
 
@@ -253,6 +271,26 @@ class ScheduleGrammar:
 
 SCHEDULE = ScheduleGrammar()
 
+
+class FreshnessGrammar:
+    """target_freshness (pg_trickle 0.86.0; the test double's `_target_freshness`): trimmed,
+    any case, `manual` (off the scheduler, manual refreshes stay allowed), `on_commit`
+    (refresh_mode IMMEDIATE), or an interval in the schedule's duration grammar (bare
+    seconds or number+unit parts; pg_trickle 0.90.0 refuses intervals unless
+    track_commit_timestamp is on, which only the server can tell). Not with `schedule`."""
+
+    words: tuple[str, ...] = ("manual", "on_commit")
+    on_commit: str = "on_commit"
+    manual: str = "manual"
+    # A dbt model: the schedule follows from the target (the interval, else `calculated`), so
+    # a schedule other than `calculated` / none next to a target is refused.
+    with_schedule: str = (
+        "a target_freshness or a schedule, not both (leave the schedule out, or set it to none)"
+    )
+
+
+FRESHNESS = FreshnessGrammar()
+
 # partition_by: [LIST:|HASH:]col[,col...][:N]; RANGE (no prefix) takes one or more columns,
 # LIST exactly one, HASH one column with an optional modulus :N in 2..256, nothing else :N
 # (pg_trickle src/api/helpers.rs, validate_partition_key). Groups: kind, columns, modulus.
@@ -306,6 +344,22 @@ COMBINATIONS: tuple[Combination, ...] = (
         "src/api/mod.rs, enforce_cdc_refresh_mode_interaction",
     ),
     Combination(
+        "orchestration_mode",
+        ("EXTERNAL",),
+        "refresh_mode",
+        ("IMMEDIATE",),
+        "'MANAGED' with refresh_mode 'IMMEDIATE'",
+        "src/api/integration.rs, validate_mode_for_refresh",
+    ),
+    Combination(
+        "target_freshness",
+        (FRESHNESS.on_commit,),
+        "refresh_mode",
+        ("DIFFERENTIAL", "FULL"),
+        "an interval or 'manual' unless refresh_mode is 'IMMEDIATE' or 'AUTO'",
+        "src/api/create.rs / alter.rs, target_freshness",
+    ),
+    Combination(
         "diamond_schedule_policy",
         ("slowest",),
         "diamond_consistency",
@@ -347,6 +401,12 @@ def accepted(argument: Argument, *, surface: Surface = Surface.MODEL) -> str:
             f"{SCHEDULE.min_seconds}s..{SCHEDULE.max_seconds}s) or bare seconds, a cron "
             "expression such as '*/5 * * * *' or '@hourly', or "
             f"'calculated' / none for CALCULATED (default '{SCHEDULE.default}')"
+        )
+    if argument.kind is Kind.FRESHNESS:
+        return (
+            "an interval such as '5m' or '1h30m' (units s m h d w; the server needs "
+            "track_commit_timestamp = on), 'on_commit' (refresh_mode IMMEDIATE) or 'manual' "
+            "(off pg_trickle's scheduler)"
         )
     if argument.kind is Kind.PARTITION:
         return (
@@ -402,6 +462,7 @@ def jinja_vocabulary() -> dict[str, object]:
             "scheduleless_modes": list(SCHEDULE.scheduleless_modes),
         },
         "boolean_words": dict(BOOLEAN_WORDS),
+        "freshness": {"words": list(FRESHNESS.words), "with_schedule": FRESHNESS.with_schedule},
         "lifecycle_lock_sql": lifecycle.LOCK_SQL,
         "in_place_query_sql": lifecycle.IN_PLACE_QUERY_SQL,
         "auto_resolves_to": list(AUTO_RESOLVES_TO),

@@ -46,6 +46,14 @@
       {{ return({'value': none, 'error': {'key': rule.key, 'value': value, 'accepted': rule.accepted}, 'notes': notes}) }}
     {%- endif -%}
   {%- endfor -%}
+  {#- a model's schedule follows from its target_freshness (the interval, else calculated) -#}
+  {%- if out.target_freshness is not none -%}
+    {%- set given = raw.get('schedule') -%}
+    {%- if not (given is none or (given is string and given | trim == '')) and dbt_pg_trickle.pgtrickle_check_schedule(given, vocab) != vocab.schedule.calculated -%}
+      {{ return({'value': none, 'error': {'key': 'target_freshness', 'value': raw.get('target_freshness'), 'accepted': vocab.freshness.with_schedule}, 'notes': notes}) }}
+    {%- endif -%}
+    {%- do out.update({'schedule': vocab.schedule.calculated if out.target_freshness in vocab.freshness.words else out.target_freshness}) -%}
+  {%- endif -%}
   {%- if out.refresh_mode in vocab.schedule.scheduleless_modes -%}
     {%- do out.update({'schedule': vocab.schedule.calculated}) -%}
   {%- endif -%}

@@ -33,6 +33,17 @@
   {%- elif kind == 'schedule' -%}
     {%- set text = dbt_pg_trickle.pgtrickle_check_schedule(value, vocab) -%}
     {{ return({'ok': text is not none, 'value': text}) }}
+  {%- elif kind == 'freshness' -%}
+    {#- target_freshness: 'manual', 'on_commit' or a duration (bare seconds / number+unit) -#}
+    {%- if value is not string -%}{{ return({'ok': false, 'value': none}) }}{%- endif -%}
+    {%- set text = value | trim | lower -%}
+    {%- if text in vocab.freshness.words -%}{{ return({'ok': true, 'value': text}) }}{%- endif -%}
+    {%- set g = vocab.schedule -%}
+    {%- if modules.re.match(g.seconds_pattern, text) or modules.re.match(g.duration_pattern, text) -%}
+      {%- set duration = dbt_pg_trickle.pgtrickle_check_schedule(text, vocab) -%}
+      {{ return({'ok': duration is not none, 'value': duration}) }}
+    {%- endif -%}
+    {{ return({'ok': false, 'value': none}) }}
   {%- elif kind == 'partition' -%}
     {%- set ok = dbt_pg_trickle.pgtrickle_check_partition_by(value, vocab) -%}
     {{ return({'ok': ok, 'value': (value | trim) if ok else none}) }}

@@ -2,7 +2,8 @@
   pgtrickle_get_create_statements(desired)
   The statements that create a stream table as `desired` describes it: its schema (if
   missing), create_stream_table with every create argument, and one alter for what create
-  cannot set (status, fuse settings).
+  cannot set (status, fuse settings). orchestration_mode is sent only when EXTERNAL (left out,
+  pg_trickle 0.93.0+ stores MANAGED; older versions have no such argument). A target_freshness goes instead of the schedule (pg_trickle takes one of them).
   Args: desired - pgtrickle_stream_table_config(...) plus `query` (or the same shape built
     from a catalog row, pgtrickle_get_recreate_dependents_plan).
   Returns: list of SQL texts.
@@ -12,7 +13,7 @@
   {%- set immediate = desired.refresh_mode == 'IMMEDIATE' -%}
   {#- the last four are create-time only (upstream dbt-pgtrickle keys), left out at their defaults -#}
   {%- set create_args = {
-      'schedule': none if immediate else (desired.schedule or 'calculated'),
+      'schedule': none if immediate or desired.get('target_freshness') else (desired.schedule or 'calculated'),
       'refresh_mode': desired.refresh_mode,
       'initialize': desired.initialize,
       'diamond_consistency': desired.diamond_consistency,
@@ -26,6 +27,8 @@
       'output_distribution_column': desired.output_distribution_column,
       'temporal': desired.temporal or none,
       'storage_backend': desired.storage_backend,
+      'orchestration_mode': 'EXTERNAL' if desired.get('orchestration_mode') == 'EXTERNAL' else none,
+      'target_freshness': desired.get('target_freshness'),
   } -%}
   {#- create cannot set status or fuse settings: an alter in the same transaction does -#}
   {%- set after_create = {} -%}

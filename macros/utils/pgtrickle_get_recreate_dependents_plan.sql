@@ -46,6 +46,9 @@
           'pooler_compatibility_mode': dep.pooler_compatibility_mode or none,
           'temporal': dep.temporal or none, 'output_distribution_column': none,
           'storage_backend': dep.storage_backend if dep.storage_backend not in [none, 'heap'] else none,
+          'orchestration_mode': dep.get('orchestration_mode') or 'MANAGED',
+          'target_freshness': {'MANUAL': 'manual', 'ON_COMMIT': 'on_commit'}.get(dep.get('target_freshness_mode'),
+              dep.schedule if dep.get('target_freshness_mode') == 'INTERVAL' else none),
           'indexes': []}) -%}
     {%- endif -%}
     {%- do spec.update({'query': dep.query}) -%}

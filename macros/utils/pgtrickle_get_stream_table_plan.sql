@@ -32,6 +32,7 @@
 #}
 {% macro pgtrickle_get_stream_table_plan(desired, actual, full_refresh=false) %}
   {%- set relation = desired.relation -%}
+  {%- do dbt_pg_trickle.pgtrickle_check_orchestration_mode(desired) -%}
   {%- set create_statements = dbt_pg_trickle.pgtrickle_get_create_statements(desired) -%}
 
   {%- if actual is none -%}
@@ -115,6 +116,18 @@
   {%- endif -%}
   {%- if status_after -%}
     {%- do statements.append(dbt_pg_trickle.pgtrickle_get_alter_stream_table_sql(relation, {'status': status_after})) -%}
+  {%- endif -%}
+  {%- if changes.orchestration_mode is not none -%}
+    {#- going back to MANAGED first (the alter may ask for IMMEDIATE, which EXTERNAL refuses);
+        going to EXTERNAL last; an alter with nothing to send is left out -#}
+    {%- set mode_sql = dbt_pg_trickle.pgtrickle_get_set_orchestration_mode_sql(relation, changes.orchestration_mode) -%}
+    {%- if not send and not changes.query_changed and not status_after -%}
+      {%- set statements = [mode_sql] -%}
+    {%- elif changes.orchestration_mode == 'MANAGED' -%}
+      {%- set statements = [mode_sql] + statements -%}
+    {%- else -%}
+      {%- do statements.append(mode_sql) -%}
+    {%- endif -%}
   {%- endif -%}
   {%- if pause -%}
     {%- do statements.append(dbt_pg_trickle.pgtrickle_get_call_sql('pause_stream_table', relation)) -%}

@@ -11,7 +11,8 @@
   an append-only mark pg_trickle set by itself (append_only not asked for).
   Returns: dict(query_changed: bool, settings: {alter argument: value to send} for every
     setting that differs, in alter's argument order, labels: names of what changed,
-    held: pgtrickle_held_reason(actual)).
+    held: pgtrickle_held_reason(actual), orchestration_mode: the mode to set through
+    set_orchestration_mode, or none when it does not change).
 #}
 {% macro pgtrickle_stream_table_changes(desired, actual) %}
   {%- set settings = {} -%}
@@ -71,6 +72,29 @@
     {%- do settings.update({'max_delta_fraction': desired.max_delta_fraction or 0}) -%}
   {%- endif -%}
 
-  {%- set labels = (['query'] if query_changed else []) + (settings.keys() | list) -%}
-  {{ return({'query_changed': query_changed, 'settings': settings, 'labels': labels, 'held': held}) }}
+  {#- target_freshness (pg_trickle 0.86.0): the schedule follows from it (the interval, else
+      calculated), and alter takes one of the two: a changed target goes alone. A model without
+      one, on a table with one, sends its schedule, which clears the target. -#}
+  {%- set target = desired.get('target_freshness') -%}
+  {%- if target is not none -%}
+    {%- set want_mode = {'manual': 'MANUAL', 'on_commit': 'ON_COMMIT'}.get(target, 'INTERVAL') -%}
+    {#- only an interval target is a schedule: 'manual' and 'on_commit' leave the stored one -#}
+    {%- set interval_moved = want_mode == 'INTERVAL' and 'schedule' in settings -%}
+    {%- do settings.pop('schedule', none) -%}
+    {%- if want_mode != actual.get('target_freshness_mode') or interval_moved -%}
+      {%- do settings.update({'target_freshness': target}) -%}
+    {%- endif -%}
+  {%- elif actual.get('target_freshness_mode') is not none and 'schedule' not in settings and mode != 'IMMEDIATE' -%}
+    {%- do settings.update({'schedule': desired.schedule or 'calculated'}) -%}
+  {%- endif -%}
+
+  {#- who refreshes the table: not an alter argument, set_orchestration_mode changes it
+      (pg_trickle 0.93.0; before it every table is MANAGED) -#}
+  {%- set orchestration = none -%}
+  {%- if (desired.get('orchestration_mode') or 'MANAGED') != (actual.get('orchestration_mode') or 'MANAGED') -%}
+    {%- set orchestration = desired.get('orchestration_mode') or 'MANAGED' -%}
+  {%- endif -%}
+
+  {%- set labels = (['query'] if query_changed else []) + (settings.keys() | list) + (['orchestration_mode'] if orchestration else []) -%}
+  {{ return({'query_changed': query_changed, 'settings': settings, 'labels': labels, 'held': held, 'orchestration_mode': orchestration}) }}
 {% endmacro %}

@@ -50,6 +50,8 @@
       'temporal': row.temporal_mode or false,
       'pooler_compatibility_mode': row.pooler_compatibility_mode or false,
       'storage_backend': row.storage_backend,
+      'orchestration_mode': row.get('orchestration_mode') or 'MANAGED',
+      'target_freshness_mode': row.get('target_freshness_mode'),
       'consecutive_errors': row.consecutive_errors or 0,
       'last_error_message': row.last_error_message,
       'last_refresh_at': row.last_refresh_at,

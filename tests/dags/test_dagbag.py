@@ -22,6 +22,7 @@ from airflow_provider_pgtrickle._compat import has_airflow
 from airflow_provider_pgtrickle.cosmos import dbt_package_env
 
 EXAMPLE_DAG_IDS = {
+    "pgtrickle_airflow_owns_refresh_example",
     "pgtrickle_cosmos_example",
     "pgtrickle_event_driven_example",
     "pgtrickle_maintenance_example",

@@ -10,6 +10,7 @@ import psycopg
 import pytest
 from airflow_support import context
 
+from airflow_provider_pgtrickle.capabilities import CatalogColumn
 from airflow_provider_pgtrickle.exceptions import (
     PgTrickleRefreshError,
     PgTrickleValidationError,
@@ -256,10 +257,13 @@ def test_refresh_query_count(
     statements = sent.statements()
     refreshes = [s for s in statements if "refresh_stream_table" in s]
     assert len(refreshes) == 4
-    # One plan query, then per table BEGIN + refresh + history read + COMMIT; with the
-    # OpenLineage provider installed (the `openlineage` extra) one dependency-graph read more.
+    # One plan query, the capability probe, on servers with orchestration_mode (0.93.0+)
+    # one read of it (to find EXTERNAL tables), then per table BEGIN + refresh + history read
+    # + COMMIT; with the OpenLineage provider installed (the `openlineage` extra) one
+    # dependency-graph read more.
     lineage_reads = 1 if openlineage_available() else 0
-    assert len(statements) == 1 + 4 * 4 + lineage_reads, statements
+    mode_reads = 1 if hook.capabilities().has(CatalogColumn.ORCHESTRATION_MODE) else 0
+    assert len(statements) == 2 + mode_reads + 4 * 4 + lineage_reads, statements
 
 
 def test_on_kill_cancels_the_running_refresh(

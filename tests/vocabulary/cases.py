@@ -66,7 +66,34 @@ CASES: list[Case] = [
         temporal=False,
         storage_backend=None,
         output_distribution_column=None,
+        orchestration_mode="MANAGED",
+        target_freshness=None,
     ),
+    # -- orchestration_mode (pg_trickle src/api/integration.rs, normalize_mode and
+    #    validate_mode_for_refresh)
+    ok({"orchestration_mode": "external"}, orchestration_mode="EXTERNAL"),
+    ok({"orchestration_mode": " Managed "}, orchestration_mode="MANAGED"),
+    ok({"orchestration_mode": "EXTERNAL", "refresh_mode": "FULL"}, orchestration_mode="EXTERNAL"),
+    bad({"orchestration_mode": "sometimes"}),
+    bad({"orchestration_mode": True}),
+    bad({"orchestration_mode": "EXTERNAL", "refresh_mode": "IMMEDIATE"}, "orchestration_mode"),
+    # -- target_freshness (pg_trickle 0.86.0; a model's schedule follows from it)
+    ok({"target_freshness": " Manual "}, target_freshness="manual", schedule="calculated"),
+    ok({"target_freshness": "5m"}, target_freshness="5m", schedule="5m"),
+    ok({"target_freshness": "90"}, target_freshness="90", schedule="90"),
+    ok({"target_freshness": "manual", "schedule": None}, schedule="calculated"),
+    ok({"target_freshness": "manual", "schedule": "Calculated"}, schedule="calculated"),
+    ok(
+        {"target_freshness": "on_commit", "refresh_mode": "IMMEDIATE"},
+        target_freshness="on_commit",
+        schedule="calculated",
+    ),
+    bad({"target_freshness": "soon"}),
+    bad({"target_freshness": "*/5 * * * *"}),
+    bad({"target_freshness": "calculated"}),
+    bad({"target_freshness": 300}),
+    bad({"target_freshness": "on_commit"}),  # with the default DIFFERENTIAL
+    bad({"target_freshness": "manual", "schedule": "5m"}, "target_freshness"),
     # -- schedule: durations (pg_trickle src/api/helpers.rs, parse_duration)
     ok({"schedule": "1m"}, schedule="1m"),
     ok({"schedule": "30s"}, schedule="30s"),

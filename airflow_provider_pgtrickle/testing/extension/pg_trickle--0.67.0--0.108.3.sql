@@ -1058,6 +1058,403 @@ BEGIN
     RETURN pgtrickle._pgt_json_compact(
         (SELECT jsonb_object_agg(e.key, e.value) FROM jsonb_each(obj) e WHERE e.key = ANY (base))
         || '{"truncated": true}');
+-- ==== graph: external orchestration and strict graph refresh ====
+-- pg_trickle 0.93.0 / 0.94.0 (src/api/integration.rs): durable refresh ownership per stream
+-- table, versioned contracts for one table and for the upstream closure of a set of roots,
+-- and refresh_graph_strict, which refreshes that closure in topological order inside the
+-- caller's transaction. Errors carry upstream's stable identifier first in the message
+-- (PGT_EXT_...); the digests are the double's own canonical SHA-256 (opaque to a client,
+-- equal whenever the graph is unchanged), not upstream's byte encoding.
+-- ---------------------------------------------------------------------------------------
+CREATE SEQUENCE pgtrickle.pgt_graph_refresh_id_seq;
+
+CREATE FUNCTION pgtrickle._integration_error(p_code text, p_detail text) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION USING ERRCODE = '55000', MESSAGE = p_code || ': ' || p_detail;
+END
+$$;
+
+-- StreamTableMeta::get_by_relid: a relation that is no stream table is "not found".
+CREATE FUNCTION pgtrickle._st_by_relid(p_relid oid) RETURNS pgtrickle.pgt_stream_tables
+LANGUAGE plpgsql AS $$
+DECLARE
+    st pgtrickle.pgt_stream_tables;
+BEGIN
+    SELECT * INTO st FROM pgtrickle.pgt_stream_tables s WHERE s.pgt_relid = p_relid;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = '42P01',
+            MESSAGE = format('stream table not found: relation OID %s', p_relid);
+    END IF;
+    RETURN st;
+END
+$$;
+
+-- set_orchestration_mode_for_meta: normalize, check ownership, lock the row, refuse
+-- EXTERNAL + IMMEDIATE, write only a change (so contract_generation moves only then).
+CREATE FUNCTION pgtrickle.set_orchestration_mode(stream_table regclass, mode text) RETURNS text
+LANGUAGE plpgsql STRICT SECURITY DEFINER SET search_path TO pgtrickle, pg_catalog, pg_temp AS $$
+DECLARE
+    m text := upper(btrim(mode));
+    st pgtrickle.pgt_stream_tables;
+BEGIN
+    IF m NOT IN ('MANAGED', 'EXTERNAL') THEN
+        PERFORM pgtrickle._integration_error('PGT_EXT_ORCHESTRATION_MODE',
+            format('invalid orchestration mode ''%s''; expected MANAGED or EXTERNAL', m));
+    END IF;
+    st := pgtrickle._st_by_relid(stream_table);
+    PERFORM pgtrickle._check_owner(st);
+    SELECT * INTO st FROM pgtrickle.pgt_stream_tables s WHERE s.pgt_id = st.pgt_id FOR UPDATE;
+    IF m = 'EXTERNAL' AND st.refresh_mode = 'IMMEDIATE' THEN
+        PERFORM pgtrickle._integration_error('PGT_EXT_ORCHESTRATION_MODE',
+            'EXTERNAL orchestration cannot be combined with IMMEDIATE refresh mode');
+    END IF;
+    IF upper(st.orchestration_mode) <> m THEN
+        UPDATE pgtrickle.pgt_stream_tables s SET orchestration_mode = m WHERE s.pgt_id = st.pgt_id;
+    END IF;
+    RETURN m;
+END
+$$;
+
+CREATE FUNCTION pgtrickle.integration_capabilities()
+RETURNS TABLE(capability text, major_version smallint, minor_version smallint, enabled boolean,
+              details jsonb)
+LANGUAGE sql STABLE AS $$
+    VALUES
+        ('external_graph_refresh'::text, 1::smallint, 1::smallint, true,
+         jsonb_build_object('status', 'stable', 'enabled', true, 'phase', 'v0.104_conformance',
+             'unavailable_reason', NULL, 'refresh_api', 'refresh_graph_strict',
+             'max_graph_members', 1024, 'source_boundary', 'local_trigger_or_wal')),
+        ('output_delta_consumer'::text, 1::smallint, 0::smallint, true,
+         jsonb_build_object('status', 'stable', 'enabled', true, 'phase', 'v0.104_conformance',
+             'graph_dependency', 'external_graph_refresh', 'typed_delta_encoding_version', 1))
+$$;
+
+-- relation_info + authorize_graph_member: the caller must own the member (or be superuser).
+CREATE FUNCTION pgtrickle._authorize_graph_member(st pgtrickle.pgt_stream_tables) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT pgtrickle._caller_is_superuser()
+       AND NOT pg_has_role(pgtrickle._caller(),
+                           coalesce((SELECT relowner FROM pg_class WHERE oid = st.pgt_relid), 10), 'USAGE') THEN
+        RAISE EXCEPTION USING ERRCODE = '42501', MESSAGE =
+            'permission denied: owner-equivalent authority is required for every graph member';
+    END IF;
+END
+$$;
+
+-- source_payload: one source as the contracts describe it; a TABLE source needs ownership or
+-- SELECT and MAINTAIN with schema USAGE (authorize_graph_source).
+CREATE FUNCTION pgtrickle._graph_source(p_dep pgtrickle.pgt_dependencies) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    c record;
+    caller name := pgtrickle._caller();
+BEGIN
+    SELECT cl.oid, cl.relname::text AS name, n.nspname::text AS schema, cl.relkind::text AS relkind,
+           cl.relpersistence::text AS persistence, cl.relowner, pg_get_userbyid(cl.relowner)::text AS owner,
+           cl.relrowsecurity, cl.relforcerowsecurity, cl.relnamespace
+      INTO c
+      FROM pg_class cl JOIN pg_namespace n ON n.oid = cl.relnamespace
+     WHERE cl.oid = p_dep.source_relid;
+    IF NOT FOUND THEN
+        PERFORM pgtrickle._integration_error('PGT_EXT_GRAPH_INVALID',
+            format('relation OID %s does not exist', p_dep.source_relid));
+    END IF;
+    IF p_dep.source_type = 'TABLE' AND NOT pgtrickle._caller_is_superuser()
+       AND NOT pg_has_role(caller, c.relowner, 'USAGE')
+       AND NOT (has_table_privilege(caller, c.oid, 'SELECT') AND has_table_privilege(caller, c.oid, 'MAINTAIN')
+                AND has_schema_privilege(caller, c.relnamespace, 'USAGE')) THEN
+        RAISE EXCEPTION USING ERRCODE = '42501', MESSAGE = 'permission denied: owner-equivalent authority '
+            'or SELECT and MAINTAIN privileges with schema USAGE are required for every graph source';
+    END IF;
+    RETURN jsonb_build_object(
+        'source_relid', c.oid::bigint, 'source_type', p_dep.source_type,
+        'identity', c.schema || '.' || c.name, 'schema', c.schema, 'name', c.name,
+        'relkind', c.relkind, 'owner', c.owner, 'owner_oid', c.relowner::bigint,
+        'cdc_mode', p_dep.cdc_mode, 'rls', c.relrowsecurity, 'force_rls', c.relforcerowsecurity);
+END
+$$;
+
+-- build_stream_contract: what a coordinator pins for one stream table.
+CREATE FUNCTION pgtrickle._stream_contract(st pgtrickle.pgt_stream_tables,
+                                           OUT digest bytea, OUT contract jsonb)
+LANGUAGE plpgsql AS $$
+DECLARE
+    rel record;
+    srcs jsonb;
+    outs jsonb;
+    normalized text := regexp_replace(btrim(st.defining_query), '\s+', ' ', 'g');
+    body jsonb;
+BEGIN
+    PERFORM pgtrickle._authorize_graph_member(st);
+    SELECT cl.relname::text AS name, n.nspname::text AS schema, pg_get_userbyid(cl.relowner)::text AS owner,
+           cl.relowner::bigint AS owner_oid, cl.relrowsecurity AS rls, cl.relforcerowsecurity AS force_rls
+      INTO rel
+      FROM pg_class cl JOIN pg_namespace n ON n.oid = cl.relnamespace WHERE cl.oid = st.pgt_relid;
+    IF NOT FOUND THEN
+        PERFORM pgtrickle._integration_error('PGT_EXT_GRAPH_INVALID',
+            format('could not inspect stream-table relation OID %s', st.pgt_relid));
+    END IF;
+    SELECT coalesce(jsonb_agg(pgtrickle._graph_source(d) ORDER BY d.source_relid), '[]'::jsonb)
+      INTO srcs FROM pgtrickle.pgt_dependencies d WHERE d.pgt_id = st.pgt_id;
+    SELECT coalesce(jsonb_agg(jsonb_build_object('name', a.attname::text,
+               'type', format_type(a.atttypid, a.atttypmod), 'nullable', NOT a.attnotnull)
+               ORDER BY a.attnum), '[]'::jsonb)
+      INTO outs FROM pg_attribute a
+     WHERE a.attrelid = st.pgt_relid AND a.attnum > 0 AND NOT a.attisdropped
+       AND left(a.attname::text, 6) <> '__pgt_';
+    body := jsonb_build_object(
+        'relation', jsonb_build_object('oid', st.pgt_relid::bigint, 'schema', rel.schema,
+            'name', rel.name, 'owner', rel.owner, 'owner_oid', rel.owner_oid, 'rls', rel.rls,
+            'force_rls', rel.force_rls),
+        'query', jsonb_build_object('normalized', normalized,
+            'normalized_digest', encode(sha256(convert_to(normalized, 'UTF8')), 'hex'),
+            'original', coalesce(st.original_query, ''),
+            'original_digest', encode(sha256(convert_to(coalesce(st.original_query, ''), 'UTF8')), 'hex'),
+            'defining_search_path', st.defining_search_path),
+        'output_schema', outs,
+        'refresh_mode', st.refresh_mode,
+        'orchestration_mode', st.orchestration_mode,
+        'row_identity_version', st.row_identity_version,
+        'row_probe_version', st.row_probe_version,
+        'functions_used', to_jsonb(st.functions_used),
+        'sources', srcs,
+        'database_instance_id', 'uninitialized');
+    digest := sha256(convert_to(body::text, 'UTF8'));
+    contract := jsonb_build_object('contract_version', 1, 'contract_generation', st.contract_generation,
+        'contract_digest', encode(digest, 'hex')) || body;
+END
+$$;
+
+CREATE FUNCTION pgtrickle.stream_table_contract(stream_table regclass)
+RETURNS TABLE(contract_version smallint, contract_generation bigint, contract_digest bytea, contract jsonb)
+LANGUAGE plpgsql STRICT SECURITY DEFINER SET search_path TO pgtrickle, pg_catalog, pg_temp AS $$
+DECLARE
+    st pgtrickle.pgt_stream_tables := pgtrickle._st_by_relid(stream_table);
+    c record;
+BEGIN
+    c := pgtrickle._stream_contract(st);
+    contract_version := 1;
+    contract_generation := st.contract_generation;
+    contract_digest := c.digest;
+    contract := c.contract;
+    RETURN NEXT;
+END
+$$;
+
+-- graph_contract_data: the closure of the roots over STREAM_TABLE dependencies; every member
+-- must be EXTERNAL; the topological order takes the smallest ready OID first.
+CREATE FUNCTION pgtrickle._graph_contract(p_roots regclass[],
+                                          OUT digest bytea, OUT contract jsonb, OUT member_ids bigint[])
+LANGUAGE plpgsql AS $$
+DECLARE
+    root_ids bigint[];
+    pending bigint[];
+    members bigint[] := '{}';
+    ups bigint[] := '{}';
+    downs bigint[] := '{}';
+    rid bigint;
+    st pgtrickle.pgt_stream_tables;
+    d record;
+    topo bigint[] := '{}';
+    ready bigint[];
+    nxt bigint;
+    c record;
+    member_json jsonb := '[]';
+    member_digests jsonb := '[]';
+    sources jsonb := '{}';
+    edge_json jsonb;
+    roots_json jsonb;
+    body jsonb;
+BEGIN
+    IF coalesce(cardinality(p_roots), 0) = 0 THEN
+        PERFORM pgtrickle._integration_error('PGT_EXT_GRAPH_INVALID', 'graph_contract requires at least one root');
+    END IF;
+    SELECT array_agg(DISTINCT r::oid::bigint ORDER BY r::oid::bigint) INTO root_ids FROM unnest(p_roots) r;
+    IF cardinality(root_ids) <> cardinality(p_roots) THEN
+        PERFORM pgtrickle._integration_error('PGT_EXT_GRAPH_INVALID', 'graph_contract rejects duplicate roots');
+    END IF;
+    pending := root_ids;
+    WHILE cardinality(pending) > 0 LOOP
+        rid := pending[cardinality(pending)];
+        pending := pending[1:cardinality(pending) - 1];
+        CONTINUE WHEN rid = ANY(members);
+        st := pgtrickle._st_by_relid(rid::oid);
+        IF upper(st.orchestration_mode) = 'MANAGED' THEN
+            PERFORM pgtrickle._integration_error('PGT_EXT_ORCHESTRATION_MODE', format(
+                'graph member %s.%s is MANAGED; set it to EXTERNAL first', st.pgt_schema, st.pgt_name));
+        END IF;
+        IF st.refresh_mode = 'IMMEDIATE' THEN
+            PERFORM pgtrickle._integration_error('PGT_EXT_ORCHESTRATION_MODE',
+                'EXTERNAL orchestration cannot be combined with IMMEDIATE refresh mode');
+        END IF;
+        FOR d IN SELECT dd.source_relid FROM pgtrickle.pgt_dependencies dd
+                  WHERE dd.pgt_id = st.pgt_id AND dd.source_type = 'STREAM_TABLE' LOOP
+            PERFORM pgtrickle._st_by_relid(d.source_relid);
+            ups := ups || d.source_relid::bigint;
+            downs := downs || rid;
+            pending := pending || d.source_relid::bigint;
+        END LOOP;
+        members := members || rid;
+    END LOOP;
+    SELECT array_agg(m ORDER BY m) INTO members FROM unnest(members) m;
+    -- Kahn's algorithm, smallest ready OID first.
+    LOOP
+        SELECT min(m) INTO nxt FROM unnest(members) m
+         WHERE NOT m = ANY(topo)
+           AND NOT EXISTS (SELECT 1 FROM unnest(ups, downs) e(upstream, downstream)
+                            WHERE e.downstream = m AND NOT e.upstream = ANY(topo));
+        EXIT WHEN nxt IS NULL;
+        topo := topo || nxt;
+    END LOOP;
+    IF cardinality(topo) <> cardinality(members) THEN
+        PERFORM pgtrickle._integration_error('PGT_EXT_GRAPH_CYCLE', 'graph members contain a dependency cycle');
+    END IF;
+    FOREACH rid IN ARRAY members LOOP
+        st := pgtrickle._st_by_relid(rid::oid);
+        c := pgtrickle._stream_contract(st);
+        member_json := member_json || jsonb_build_object('oid', rid,
+            'identity', st.pgt_schema || '.' || st.pgt_name,
+            'contract_generation', st.contract_generation,
+            'contract_digest', encode(c.digest, 'hex'),
+            'orchestration_mode', st.orchestration_mode);
+        SELECT sources || coalesce(jsonb_object_agg(s ->> 'source_relid', s), '{}')
+          INTO sources FROM jsonb_array_elements(c.contract -> 'sources') s;
+    END LOOP;
+    SELECT coalesce(jsonb_agg(jsonb_build_object('upstream', e.upstream, 'downstream', e.downstream)
+                              ORDER BY e.upstream, e.downstream), '[]')
+      INTO edge_json FROM (SELECT DISTINCT upstream, downstream FROM unnest(ups, downs) x(upstream, downstream)) e;
+    SELECT jsonb_agg(jsonb_build_object('oid', r, 'identity', s.pgt_schema || '.' || s.pgt_name) ORDER BY r)
+      INTO roots_json FROM unnest(root_ids) r JOIN pgtrickle.pgt_stream_tables s ON s.pgt_relid = r::oid;
+    body := jsonb_build_object('contract_version', 1, 'database_instance_id', 'uninitialized',
+        'roots', roots_json, 'members', member_json, 'edges', edge_json,
+        'topological_order', to_jsonb(topo),
+        'sources', (SELECT coalesce(jsonb_agg(v ORDER BY (k)::bigint), '[]') FROM jsonb_each(sources) AS x(k, v)));
+    digest := sha256(convert_to(body::text, 'UTF8'));
+    contract := jsonb_build_object('graph_digest', encode(digest, 'hex')) || body;
+    member_ids := topo;
+END
+$$;
+
+CREATE FUNCTION pgtrickle.graph_contract(roots regclass[])
+RETURNS TABLE(contract_version smallint, graph_digest bytea, contract jsonb)
+LANGUAGE plpgsql STRICT SECURITY DEFINER SET search_path TO pgtrickle, pg_catalog, pg_temp AS $$
+DECLARE
+    g record;
+BEGIN
+    g := pgtrickle._graph_contract(roots);
+    contract_version := 1;
+    graph_digest := g.digest;
+    contract := g.contract;
+    RETURN NEXT;
+END
+$$;
+
+-- refresh_graph_strict: check the digest, lock every member (advisory lock and catalog row,
+-- waiting, in OID order), check the digest again, then refresh the members in topological
+-- order through the manual refresh path. Nothing commits here: the caller's transaction
+-- holds the graph's contents, history rows and frontiers, and any error rolls all of it
+-- back. A busy member is waited for, never skipped with a notice.
+CREATE FUNCTION pgtrickle.refresh_graph_strict(roots regclass[], expected_graph_digest bytea,
+                                               full_policy text DEFAULT 'ALLOW')
+RETURNS TABLE(contract_version smallint, graph_refresh_id bigint, graph_digest bytea,
+              source_boundary jsonb, source_boundary_digest bytea, node_results jsonb)
+LANGUAGE plpgsql STRICT SECURITY DEFINER SET search_path TO pgtrickle, pg_catalog, pg_temp AS $$
+DECLARE
+    policy text := upper(btrim(full_policy));
+    g record;
+    rid bigint;
+    st pgtrickle.pgt_stream_tables;
+    res record;
+    bound text;
+    boundary_sources jsonb;
+    results jsonb := '{}';
+    act text;
+    prev_internal text;
+BEGIN
+    IF policy NOT IN ('ALLOW', 'ERROR') THEN
+        PERFORM pgtrickle._integration_error('PGT_EXT_GRAPH_INVALID', 'full_policy must be ALLOW or ERROR');
+    END IF;
+    g := pgtrickle._graph_contract(roots);
+    IF g.digest IS DISTINCT FROM expected_graph_digest THEN
+        PERFORM pgtrickle._integration_error('PGT_EXT_CONTRACT_MISMATCH', 'graph contract changed after it was compiled');
+    END IF;
+    FOREACH rid IN ARRAY g.member_ids LOOP
+        PERFORM pgtrickle._check_owner(pgtrickle._st_by_relid(rid::oid));
+    END LOOP;
+    FOR rid IN SELECT m FROM unnest(g.member_ids) m ORDER BY m LOOP
+        st := pgtrickle._st_by_relid(rid::oid);
+        PERFORM pg_advisory_xact_lock(st.pgt_id);
+        PERFORM 1 FROM pgtrickle.pgt_stream_tables s WHERE s.pgt_id = st.pgt_id FOR UPDATE;
+        IF NOT FOUND THEN
+            PERFORM pgtrickle._integration_error('PGT_EXT_GRAPH_BUSY', 'graph member disappeared');
+        END IF;
+    END LOOP;
+    g := pgtrickle._graph_contract(roots);
+    IF g.digest IS DISTINCT FROM expected_graph_digest THEN
+        PERFORM pgtrickle._integration_error('PGT_EXT_CONTRACT_MISMATCH',
+            'graph contract changed while the graph locks were acquired');
+    END IF;
+    bound := pg_current_wal_lsn()::text;
+    graph_refresh_id := nextval('pgtrickle.pgt_graph_refresh_id_seq');
+    SELECT coalesce(jsonb_agg(s || jsonb_build_object('capture_mode', s -> 'cdc_mode',
+               'completeness', 'PROVEN',
+               'position', CASE WHEN s ->> 'source_type' = 'TABLE'
+                   THEN jsonb_build_object('version', 1, 'kind', 'CDC_BOUND', 'token', bound)
+                   ELSE jsonb_build_object('version', 1, 'kind', 'UPSTREAM_STREAM_TABLE_STATE',
+                        'contract_generation', u.contract_generation, 'is_populated', u.is_populated) END)
+               ORDER BY (s ->> 'source_relid')::bigint), '[]')
+      INTO boundary_sources
+      FROM jsonb_array_elements(g.contract -> 'sources') s
+      LEFT JOIN pgtrickle.pgt_stream_tables u ON u.pgt_relid = (s ->> 'source_relid')::bigint::oid;
+    source_boundary := jsonb_build_object('manifest_version', 1, 'graph_refresh_id', graph_refresh_id,
+        'database_instance_id', g.contract -> 'database_instance_id', 'safe_bound', bound,
+        'completeness', 'PROVEN', 'sources', boundary_sources);
+    source_boundary_digest := sha256(convert_to(source_boundary::text, 'UTF8'));
+    FOREACH rid IN ARRAY g.member_ids LOOP
+        st := pgtrickle._st_by_relid(rid::oid);
+        -- manual_requires_whole_query_full (src/api/refresh_ops.rs); TopK is allowed.
+        IF policy = 'ERROR' AND st.topk_limit IS NULL
+           AND (st.needs_reinit OR NOT st.is_populated OR st.frontier IS NULL OR st.frontier ? 'initial'
+                OR st.refresh_mode IN ('FULL', 'IMMEDIATE')) THEN
+            PERFORM pgtrickle._integration_error('PGT_EXT_FULL_POLICY',
+                format('%s.%s requires a full refresh', st.pgt_schema, st.pgt_name));
+        END IF;
+        prev_internal := current_setting('pg_trickle.internal_refresh', true);
+        -- The member's query runs under the search_path it was defined with (upstream:
+        -- refresh::with_stream_owner and defining_search_path).
+        PERFORM set_config('search_path', st.defining_search_path, true);
+        res := pgtrickle._pgt_refresh(st.pgt_id, 'EXTERNAL_GRAPH');
+        PERFORM set_config('search_path', 'pgtrickle, pg_catalog, pg_temp', true);
+        PERFORM set_config('pg_trickle.internal_refresh', coalesce(prev_internal, ''), true);
+        act := CASE WHEN st.needs_reinit AND st.topk_limit IS NULL THEN 'REINITIALIZE' ELSE res.action END;
+        results := results || jsonb_build_object(rid::text, jsonb_build_object(
+            'identity', st.pgt_schema || '.' || st.pgt_name,
+            'result_class', CASE WHEN res.rows_inserted = 0 AND res.rows_deleted = 0 THEN 'NO_DATA' ELSE 'COMPLETED' END,
+            'action', act, 'rows_inserted', res.rows_inserted, 'rows_updated', 0,
+            'rows_deleted', res.rows_deleted, 'contract_generation', st.contract_generation));
+    END LOOP;
+    contract_version := 1;
+    graph_digest := g.digest;
+    node_results := results;
+    RETURN NEXT;
+END
+$$;
+
+-- The ACL block of sql/archive/pg_trickle--0.108.3.sql grants the contract and capability
+-- functions to PUBLIC (each checks ownership itself); refresh_graph_strict and
+-- set_orchestration_mode go to pgtrickle_operator here, so a least-privilege coordinator
+-- needs no superuser. The privileges block below revokes from PUBLIC by schema, so these
+-- grants are made there, through pgtrickle._graph_grants().
+CREATE FUNCTION pgtrickle._graph_grants() RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    GRANT EXECUTE ON FUNCTION pgtrickle.integration_capabilities() TO PUBLIC;
+    GRANT EXECUTE ON FUNCTION pgtrickle.stream_table_contract(regclass) TO PUBLIC;
+    GRANT EXECUTE ON FUNCTION pgtrickle.graph_contract(regclass[]) TO PUBLIC;
+    GRANT EXECUTE ON FUNCTION pgtrickle.set_orchestration_mode(regclass, text) TO pgtrickle_operator;
+    GRANT EXECUTE ON FUNCTION pgtrickle.refresh_graph_strict(regclass[], bytea, text) TO pgtrickle_operator;
 END
 $$;
 
@@ -1161,3 +1558,7 @@ ALTER FUNCTION pgtrickle._on_ddl_command_end() SECURITY DEFINER;
 GRANT EXECUTE ON FUNCTION pgtrickle.error_catalog() TO PUBLIC, pgtrickle_reader;
 GRANT EXECUTE ON FUNCTION pgtrickle.explain_alter(text, text) TO PUBLIC;
 ALTER FUNCTION pgtrickle.explain_alter(text, text) SECURITY DEFINER;
+-- graph: the integration functions' grants (see pgtrickle._graph_grants), after the
+-- schema-wide REVOKE above.
+SELECT pgtrickle._graph_grants();
+DROP FUNCTION pgtrickle._graph_grants();
