@@ -1058,6 +1058,9 @@ BEGIN
     RETURN pgtrickle._pgt_json_compact(
         (SELECT jsonb_object_agg(e.key, e.value) FROM jsonb_each(obj) e WHERE e.key = ANY (base))
         || '{"truncated": true}');
+END
+$$;
+
 -- ==== graph: external orchestration and strict graph refresh ====
 -- pg_trickle 0.93.0 / 0.94.0 (src/api/integration.rs): durable refresh ownership per stream
 -- table, versioned contracts for one table and for the upstream closure of a set of roots,
@@ -1551,6 +1554,11 @@ $$;
 ALTER FUNCTION pgtrickle._on_sql_drop() SECURITY DEFINER;
 ALTER FUNCTION pgtrickle._on_ddl_command_end() SECURITY DEFINER;
 
+-- graph: the integration functions' grants (see pgtrickle._graph_grants), after the
+-- schema-wide REVOKE above.
+SELECT pgtrickle._graph_grants();
+DROP FUNCTION pgtrickle._graph_grants();
+
 -- ==== errors: grants ====
 -- After the deny-first block, which revokes every function from PUBLIC: upstream's
 -- public_read class has these (sql/archive/pg_trickle--0.108.3.sql), error_catalog also goes
@@ -1558,7 +1566,3 @@ ALTER FUNCTION pgtrickle._on_ddl_command_end() SECURITY DEFINER;
 GRANT EXECUTE ON FUNCTION pgtrickle.error_catalog() TO PUBLIC, pgtrickle_reader;
 GRANT EXECUTE ON FUNCTION pgtrickle.explain_alter(text, text) TO PUBLIC;
 ALTER FUNCTION pgtrickle.explain_alter(text, text) SECURITY DEFINER;
--- graph: the integration functions' grants (see pgtrickle._graph_grants), after the
--- schema-wide REVOKE above.
-SELECT pgtrickle._graph_grants();
-DROP FUNCTION pgtrickle._graph_grants();
