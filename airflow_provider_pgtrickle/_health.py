@@ -16,6 +16,7 @@ from typing import Any
 
 from psycopg import sql
 
+from airflow_provider_pgtrickle.capabilities import ReadPath
 from airflow_provider_pgtrickle.types import (
     HealthReport,
     HealthRow,
@@ -23,7 +24,15 @@ from airflow_provider_pgtrickle.types import (
     StreamTableStatus,
     TableHealth,
 )
-from airflow_provider_pgtrickle.vocabulary.health import COLUMNS, LOOKUP, VERDICT_JOIN, Verdict
+from airflow_provider_pgtrickle.vocabulary.health import (
+    COLUMNS,
+    LOOKUP,
+    LOOKUP_BY_FUNCTIONS,
+    ST_BY_FUNCTIONS,
+    VERDICT_JOIN,
+    VERDICT_JOIN_BY_FUNCTIONS,
+    Verdict,
+)
 
 
 @dataclass(frozen=True)
@@ -46,8 +55,9 @@ class Judged:
     row: HealthRow | None
 
 
-# Reads the catalog table itself, not `pgtrickle.pg_stat_stream_tables`: that view aggregates
-# the whole refresh history of every row it returns, and filtering it on a computed name keeps
+# `ReadPath.CATALOG` (pg_trickle 0.67.0) reads the catalog table itself, not
+# `pgtrickle.pg_stat_stream_tables`: that view aggregates the whole refresh history of every
+# row it returns, and filtering it on a computed name keeps
 # the planner from using the catalog's unique index on (pgt_schema, pgt_name) (pg_trickle
 # sql/archive/pg_trickle--0.67.0.sql, idx_pgt_name). Each request row carries its own rule
 # parameters, so one query answers any mix of waiting sensors; its cost follows the number of
@@ -97,6 +107,28 @@ _EVERY_TABLE = sql.SQL(
 )
 
 
+# The same three shapes over the read functions (pg_trickle 0.96.0 and later, where the role
+# may not read the catalog; `ReadPath.FUNCTIONS`). The functions return every stream table
+# once per query; the names asked for filter their rows.
+_F_BY_NAMES = sql.SQL(
+    _REQ_BY_NAMES + LOOKUP_BY_FUNCTIONS + VERDICT_JOIN_BY_FUNCTIONS + " ORDER BY req.ord"
+)
+_F_BY_SCHEMA = sql.SQL(
+    " FROM (SELECT NULL::text AS pgt_schema, NULL::text AS pgt_name, u.*"
+    f" FROM unnest({_RULE_ARRAYS}) WITH ORDINALITY AS u({_RULE_COLUMNS}, ord)) AS req"
+    f" CROSS JOIN {ST_BY_FUNCTIONS} AS st"
+    + VERDICT_JOIN_BY_FUNCTIONS
+    + " WHERE st.pgt_schema = %s ORDER BY req.ord, st.pgt_name"
+)
+_F_EVERY_TABLE = sql.SQL(
+    " FROM (SELECT NULL::text AS pgt_schema, NULL::text AS pgt_name, u.*"
+    f" FROM unnest({_RULE_ARRAYS}) WITH ORDINALITY AS u({_RULE_COLUMNS}, ord)) AS req"
+    f" CROSS JOIN {ST_BY_FUNCTIONS} AS st"
+    + VERDICT_JOIN_BY_FUNCTIONS
+    + " ORDER BY req.ord, st.pgt_schema, st.pgt_name"
+)
+
+
 def _rule_params(rules: Sequence[Rules]) -> list[Any]:
     return [
         [r.max_staleness for r in rules],
@@ -105,25 +137,41 @@ def _rule_params(rules: Sequence[Rules]) -> list[Any]:
     ]
 
 
-def query_by_names(pairs: Sequence[tuple[str, Rules]]) -> tuple[sql.Composed, list[Any]]:
+def query_by_names(
+    pairs: Sequence[tuple[str, Rules]], read_path: ReadPath = ReadPath.CATALOG
+) -> tuple[sql.Composed, list[Any]]:
     """Each (validated `schema.table`, rules) pair judged once, in the order given."""
-    source = _BY_NAMES_ONE_BY_ONE if len(pairs) <= _ONE_BY_ONE_MAX else _BY_NAMES_JOINED
+    if read_path is ReadPath.FUNCTIONS:
+        source = _F_BY_NAMES
+    elif len(pairs) <= _ONE_BY_ONE_MAX:
+        source = _BY_NAMES_ONE_BY_ONE
+    else:
+        source = _BY_NAMES_JOINED
     params = [[name for name, _ in pairs], *_rule_params([rules for _, rules in pairs])]
     return sql.Composed([_SELECT, source]), params
 
 
-def query_by_schema(schema: str, rules: Sequence[Rules]) -> tuple[sql.Composed, list[Any]]:
+def query_by_schema(
+    schema: str, rules: Sequence[Rules], read_path: ReadPath = ReadPath.CATALOG
+) -> tuple[sql.Composed, list[Any]]:
     """Every table of `schema`, judged under each rule set."""
-    return sql.Composed([_SELECT, _BY_SCHEMA]), [*_rule_params(rules), schema]
+    source = _F_BY_SCHEMA if read_path is ReadPath.FUNCTIONS else _BY_SCHEMA
+    return sql.Composed([_SELECT, source]), [*_rule_params(rules), schema]
 
 
-def query_every_table(rules: Sequence[Rules]) -> tuple[sql.Composed, list[Any]]:
+def query_every_table(
+    rules: Sequence[Rules], read_path: ReadPath = ReadPath.CATALOG
+) -> tuple[sql.Composed, list[Any]]:
     """Every table of the catalog, judged under each rule set."""
-    return sql.Composed([_SELECT, _EVERY_TABLE]), _rule_params(rules)
+    source = _F_EVERY_TABLE if read_path is ReadPath.FUNCTIONS else _EVERY_TABLE
+    return sql.Composed([_SELECT, source]), _rule_params(rules)
 
 
 def health_query(
-    names: Sequence[str], schema: str | None, rules: Rules | None = None
+    names: Sequence[str],
+    schema: str | None,
+    rules: Rules | None = None,
+    read_path: ReadPath = ReadPath.CATALOG,
 ) -> tuple[sql.Composed, list[Any]]:
     """The one query a poke sends: every requested table, or all of a schema / the catalog.
 
@@ -132,10 +180,10 @@ def health_query(
     """
     rules = rules or Rules()
     if names:
-        return query_by_names([(name, rules) for name in names])
+        return query_by_names([(name, rules) for name in names], read_path)
     if schema is not None:
-        return query_by_schema(schema, [rules])
-    return query_every_table([rules])
+        return query_by_schema(schema, [rules], read_path)
+    return query_every_table([rules], read_path)
 
 
 # Enum lookups by value through a dict: `StreamTableStatus(value)` costs a few microseconds,

@@ -22,6 +22,8 @@ NOW = datetime(2025, 6, 1, 12, 0, tzinfo=timezone.utc)
 
 _ROW = {
     "pgt_id": 1,
+    "pgt_schema": "public",
+    "pgt_name": "synthetic_row",
     "status": "ACTIVE",
     "refresh_mode": "DIFFERENTIAL",
     "schedule": "1m",
@@ -35,6 +37,8 @@ _ROW = {
 }
 _TYPES = {
     "pgt_id": "bigint",
+    "pgt_schema": "text",
+    "pgt_name": "text",
     "status": "text",
     "refresh_mode": "text",
     "schedule": "text",
