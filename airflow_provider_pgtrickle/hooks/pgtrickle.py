@@ -506,11 +506,17 @@ class PgTrickleHook(PostgresHook):
             if "query" in args:
                 self._refuse_misfilling_query(cur, qualified, args["query"][0])
             if "status" in args:
-                row = cur.execute(
-                    "SELECT status FROM pgtrickle.pgt_stream_tables"
-                    " WHERE pgt_schema = %s AND pgt_name = %s",
-                    [schema, table],
-                ).fetchone()
+                if self.capabilities(cur.connection).read_path is ReadPath.FUNCTIONS:
+                    row = cur.execute(
+                        "SELECT p.status FROM pgtrickle.pgt_status() AS p WHERE p.name = %s",
+                        [qualified],
+                    ).fetchone()
+                else:
+                    row = cur.execute(
+                        "SELECT status FROM pgtrickle.pgt_stream_tables"
+                        " WHERE pgt_schema = %s AND pgt_name = %s",
+                        [schema, table],
+                    ).fetchone()
                 current = row["status"] if row is not None else None
                 rest = {key: value for key, value in args.items() if key != "status"}
                 # pause_stream_table refuses any table that is not ACTIVE (an INITIALIZING
@@ -532,17 +538,28 @@ class PgTrickleHook(PostgresHook):
                 cur.execute(statement, params)
         self.log.info("pg_trickle: altered stream table %s (%s)", qualified, ", ".join(args))
 
-    @staticmethod
-    def _refuse_misfilling_query(cur: psycopg.Cursor[Any], qualified: str, query: str) -> None:
+    def _refuse_misfilling_query(
+        self, cur: psycopg.Cursor[Any], qualified: str, query: str
+    ) -> None:
         """Refuse, before any change, a query pg_trickle would migrate in place into the wrong
         columns (vocabulary/lifecycle.py, IN_PLACE_QUERY_SQL); a missing table is left to
         pg_trickle's own error."""
         schema, table = split_name(qualified)
-        row = cur.execute(
-            "SELECT pgt_relid FROM pgtrickle.pgt_stream_tables"
-            " WHERE pgt_schema = %s AND pgt_name = %s",
-            [schema, table],
-        ).fetchone()
+        if self.capabilities(cur.connection).read_path is ReadPath.FUNCTIONS:
+            # stream_table_spec(text) (src/api/spec.rs): the storage table's oid, NULL for a
+            # name that is no stream table.
+            row = cur.execute(
+                "SELECT (pgtrickle.stream_table_spec(%s::text) ->> 'oid')::oid AS pgt_relid",
+                [qualified],
+            ).fetchone()
+            if row is not None and (row["pgt_relid"] if isinstance(row, dict) else row[0]) is None:
+                row = None
+        else:
+            row = cur.execute(
+                "SELECT pgt_relid FROM pgtrickle.pgt_stream_tables"
+                " WHERE pgt_schema = %s AND pgt_name = %s",
+                [schema, table],
+            ).fetchone()
         if row is None:
             return
         relid = row["pgt_relid"] if isinstance(row, dict) else row[0]
@@ -568,7 +585,16 @@ class PgTrickleHook(PostgresHook):
         qualified = qualify(name)
         schema, table = split_name(qualified)
         with self._transaction(operation="drop_stream_table", stream_table=qualified) as cur:
-            if if_exists:
+            if if_exists and self.capabilities(cur.connection).read_path is ReadPath.FUNCTIONS:
+                # The catalog is not granted (0.96.0 and later): stream_table_spec is NULL for
+                # a name that is no stream table.
+                cur.execute(
+                    "SELECT pgtrickle.drop_stream_table(name => %s::text, cascade => %s::boolean)"
+                    " WHERE pgtrickle.stream_table_spec(%s::text) IS NOT NULL",
+                    [qualified, bool(cascade), qualified],
+                )
+                dropped = cur.rowcount > 0
+            elif if_exists:
                 cur.execute(
                     "SELECT pgtrickle.drop_stream_table(name => %s::text, cascade => %s::boolean)"
                     " FROM pgtrickle.pgt_stream_tables WHERE pgt_schema = %s AND pgt_name = %s",

@@ -17,7 +17,9 @@ ends the server process (every session restarts), so the grants must be checked 
 anything is called (`PgTrickleHook.test_connection()` does). 0.96 and later define the roles
 ``pgtrickle_reader``, ``pgtrickle_operator`` and ``pgtrickle_admin`` and revoke the lifecycle
 functions from PUBLIC; the 0.108.3 rows follow its install script
-(``sql/archive/pg_trickle--0.108.3.sql``), not an experiment.
+(``sql/archive/pg_trickle--0.108.3.sql``), not an experiment: its predefined roles get no SELECT
+on any catalog table, so on 0.108.3 the reader is a member of ``pgtrickle_reader`` and nothing
+else, and every read goes through the functions granted to PUBLIC.
 
 Rendered into ``docs/roles-and-grants.md`` by ``scripts/generate_vocabulary.py``; read by
 `PgTrickleHook.test_connection()` (one query of ``has_*_privilege`` checks) and by the test
@@ -255,10 +257,18 @@ GRANTS: dict[str, dict[Part, tuple[Grant, ...]]] = {
     },
     "0.108.3": {
         Part.READER: (
-            _g(R, "pgtrickle_reader", "", "USAGE on schema pgtrickle (upstream's reader role)"),
-            _g(T, "pgtrickle.pg_stat_stream_tables", "SELECT", "the hook's `get_stats()`"),
-            _g(S, "pgtrickle_changes", "USAGE", "caught-up: counting a source's change buffer"),
-            _g(B, "pgtrickle_changes", "SELECT", "caught-up: counting a source's change buffer"),
+            # Every read goes through the functions 0.108.3 grants to PUBLIC (the health
+            # query, caught-up, the hook, the UI; `capabilities.ReadPath.FUNCTIONS`); the
+            # role is what gives USAGE on schema pgtrickle. Caught-up needs no buffer grant
+            # there: it waits for a completed refresh started after the wait began.
+            _g(
+                R,
+                "pgtrickle_reader",
+                "",
+                "USAGE on schema pgtrickle, for the read functions (pgt_status, "
+                "st_refresh_stats, fuse_status, get_refresh_history, list_sources) every "
+                "read calls (upstream's reader role)",
+            ),
         ),
         Part.OPERATOR: (
             _g(

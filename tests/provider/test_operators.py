@@ -256,10 +256,11 @@ def test_refresh_query_count(
     statements = sent.statements()
     refreshes = [s for s in statements if "refresh_stream_table" in s]
     assert len(refreshes) == 4
-    # One plan query, then per table BEGIN + refresh + history read + COMMIT; with the
-    # OpenLineage provider installed (the `openlineage` extra) one dependency-graph read more.
+    # The capability probe (once per operator's hook), one plan query, then per table
+    # BEGIN + refresh + history read + COMMIT; with the OpenLineage provider installed (the
+    # `openlineage` extra) one dependency-graph read more.
     lineage_reads = 1 if openlineage_available() else 0
-    assert len(statements) == 1 + 4 * 4 + lineage_reads, statements
+    assert len(statements) == 1 + 1 + 4 * 4 + lineage_reads, statements
 
 
 def test_on_kill_cancels_the_running_refresh(

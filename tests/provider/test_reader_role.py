@@ -1,0 +1,337 @@
+"""Every read of pg_trickle state works for a role holding only what upstream's roles give.
+
+pg_trickle 0.96.0 and later define `pgtrickle_reader` and `pgtrickle_operator` and grant them
+no SELECT on any catalog table (sql/archive/pg_trickle--0.108.3.sql): a read that touches
+`pgtrickle.pgt_stream_tables`, `pgt_refresh_history`, `pgt_dependencies` or the views fails
+with "permission denied" for such a role, so each test below fails when the code reads the
+catalog directly. The role here is a LOGIN role that is a member of `pgtrickle_reader` only
+(no ownership, no other grant), or of `pgtrickle_operator` and the owner of the stream tables
+it refreshes (pg_trickle checks the caller owns the table, src/api/helpers.rs). On 0.67.0
+(`PGTRICKLE_TEST_VERSION=0.67.0`) the same tests run with the 0.67.0 reader grants of
+`vocabulary.grants`. Setup and checks of committed state use the superuser's separate
+connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+from airflow_support import TaskDeferred, context
+from fastapi.testclient import TestClient
+from psycopg import sql
+from ui._auth import token_for
+from ui.conftest import ui_app  # noqa: F401  (the UI app fixture, shared)
+
+from airflow_provider_pgtrickle.capabilities import ReadPath
+from airflow_provider_pgtrickle.exceptions import PgTrickleUnhealthyError
+from airflow_provider_pgtrickle.hooks.pgtrickle import PgTrickleHook
+from airflow_provider_pgtrickle.operators.pgtrickle import (
+    PgTrickleAlterStreamTableOperator,
+    PgTrickleRefreshOperator,
+    PgTrickleResumeOperator,
+)
+from airflow_provider_pgtrickle.sensors.pgtrickle import PgTrickleHealthSensor
+from airflow_provider_pgtrickle.testing.server import TestDatabase
+from airflow_provider_pgtrickle.triggers.pgtrickle import PgTrickleHealthTrigger, hub_for
+from airflow_provider_pgtrickle.ui import data
+from airflow_provider_pgtrickle.vocabulary import grants
+
+from .conftest import ORDERS_QUERY
+from .test_trigger_shared import KEY, Triggerer, until
+
+pytestmark = pytest.mark.requires_double
+
+HEALTHY = "public.order_totals"
+BROKEN = "public.big_orders"
+CHAINED = "public.order_total_sum"
+FAILURE = "simulated failure: disk full"
+CONN = "postgres_default"
+
+
+def _is_newer(db: TestDatabase) -> bool:
+    with db.admin_connect() as conn:
+        row = conn.execute(
+            "SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'pg_trickle'"
+        ).fetchone()
+    assert row is not None
+    return grants.model_version(row[0]) != "0.67.0"
+
+
+def _make_role(db: TestDatabase, upstream_role: str, part: grants.Part) -> TestDatabase:
+    """A LOGIN role with only `upstream_role` (0.96.0+) or the 0.67.0 grants of `part`."""
+    role = f"pgt_{part.value}_{uuid.uuid4().hex[:8]}"
+    password = uuid.uuid4().hex
+    with db.admin_connect() as conn:
+        conn.execute(
+            sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+                sql.Identifier(role), sql.Literal(password)
+            )
+        )
+        if _is_newer(db):
+            conn.execute(
+                sql.SQL("GRANT {} TO {}").format(
+                    sql.Identifier(upstream_role), sql.Identifier(role)
+                )
+            )
+        else:
+            for statement in grants.statements("0.67.0", (part,), role):
+                conn.execute(statement.encode())
+    # The superuser stays reachable through admin_connect() for setup and checks.
+    admin_user, admin_password = (
+        (db.admin_user, db.admin_password) if db.admin_user else (db.user, db.password)
+    )
+    return dataclasses.replace(
+        db, user=role, password=password, admin_user=admin_user, admin_password=admin_password
+    )
+
+
+def _drop_role(db: TestDatabase, role: str) -> None:
+    with db.admin_connect() as conn:
+        conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+        conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+
+
+@pytest.fixture
+def scenario(pgtrickle_db: TestDatabase, pgtrickle_tick: Any) -> TestDatabase:
+    """Three stream tables set up by the superuser: healthy, ERROR, and one reading another."""
+    with pgtrickle_db.admin_connect() as conn:
+        conn.execute(
+            "CREATE TABLE public.orders (id int PRIMARY KEY, customer_id int NOT NULL,"
+            " amount numeric NOT NULL)"
+        )
+        conn.execute("INSERT INTO public.orders VALUES (1, 1, 10), (2, 1, 5), (3, 2, 7)")
+        create = "SELECT pgtrickle.create_stream_table(name => %s, query => %s, schedule => %s)"
+        conn.execute(create, [HEALTHY, ORDERS_QUERY, "1m"])
+        conn.execute(create, [CHAINED, f"SELECT sum(total) AS total FROM {HEALTHY}", "1m"])
+        conn.execute(
+            create, [BROKEN, "SELECT id, amount FROM public.orders WHERE amount > 6", "1s"]
+        )
+        conn.execute("SELECT pgtrickle_test.inject_failure(%s, %s, true)", [BROKEN, FAILURE])
+        conn.execute("SELECT pgtrickle_test.age_stream_table(%s, '1 hour')", [BROKEN])
+    pgtrickle_tick()
+    return pgtrickle_db
+
+
+@pytest.fixture
+def reader(scenario: TestDatabase, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestDatabase]:
+    """`postgres_default` logs in as a member of `pgtrickle_reader` only."""
+    db = _make_role(scenario, "pgtrickle_reader", grants.Part.READER)
+    for key, value in db.airflow_env(CONN).items():
+        monkeypatch.setenv(key, value)
+    try:
+        yield db
+    finally:
+        _drop_role(scenario, db.user)
+
+
+def _catalog_status(db: TestDatabase, name: str) -> str:
+    with db.admin_connect() as conn:
+        row = conn.execute(
+            "SELECT status FROM pgtrickle.pgt_stream_tables"
+            " WHERE pgt_schema || '.' || pgt_name = %s",
+            [name],
+        ).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def test_the_reader_may_not_select_the_catalog_on_newer_servers(reader: TestDatabase) -> None:
+    if not _is_newer(reader):
+        pytest.skip("pg_trickle 0.67.0 reads the catalog with its granted SELECT")
+    with reader.connect() as conn:
+        for relation in ("pgt_stream_tables", "pgt_refresh_history", "pgt_dependencies"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(sql.SQL("SELECT FROM pgtrickle.{}").format(sql.Identifier(relation)))
+    hook = PgTrickleHook(postgres_conn_id=CONN)
+    assert hook.read_path() is ReadPath.FUNCTIONS
+
+
+def test_hook_reads(reader: TestDatabase) -> None:
+    hook = PgTrickleHook(postgres_conn_id=CONN)
+    health = {row.qualified_name: row for row in hook.fetch_health()}
+    assert set(health) == {HEALTHY, BROKEN, CHAINED}
+    assert health[BROKEN].status.value == _catalog_status(reader, BROKEN) == "ERROR"
+    assert health[BROKEN].last_error_message == FAILURE
+    assert health[HEALTHY].status.value == "ACTIVE"
+    assert health[HEALTHY].data_timestamp is not None
+    named = hook.fetch_health([HEALTHY, "public.nope"])
+    assert [row.qualified_name for row in named] == [HEALTHY]
+    stats = {s.qualified_name: s for s in hook.get_stats()}
+    assert stats[HEALTHY].total_refreshes >= 1
+    assert [s.qualified_name for s in hook.get_stats(names=[BROKEN])] == [BROKEN]
+    history = hook.get_refresh_history(BROKEN)
+    assert history
+    assert history[0].status == "FAILED"
+    edges = {(e.stream_table, e.source, e.source_type) for e in hook.dependency_graph()}
+    assert (HEALTHY, "public.orders", "TABLE") in edges
+    assert (CHAINED, HEALTHY, "STREAM_TABLE") in edges
+    plan = {p.name: p for p in hook.refresh_plan()}
+    assert plan[CHAINED].upstream == (HEALTHY,)
+    assert plan[BROKEN].status.value == "ERROR"
+    assert {c.check_name for c in hook.health_check()}
+    assert hook.stream_tables_needing_recreation() == []
+
+
+def test_health_sensor_pokes(reader: TestDatabase, pgtrickle_tick: Any) -> None:
+    ok = PgTrickleHealthSensor(task_id="ok", stream_tables=[HEALTHY, CHAINED], poke_interval=0)
+    assert ok.poke({}).is_done is True
+    broken = PgTrickleHealthSensor(task_id="broken", stream_tables=[BROKEN], poke_interval=0)
+    with pytest.raises(PgTrickleUnhealthyError, match="simulated failure"):
+        broken.poke({})
+    whole = PgTrickleHealthSensor(task_id="all", schema="public", poke_interval=0)
+    with pytest.raises(PgTrickleUnhealthyError):
+        whole.poke({})
+
+
+def test_caught_up_gate_pokes(reader: TestDatabase) -> None:
+    sensor = PgTrickleHealthSensor(
+        task_id="caught_up",
+        stream_tables=[HEALTHY],
+        poke_interval=600,
+        timeout=600,
+        wait_for_sources=True,
+    )
+    with reader.admin_connect() as conn:
+        conn.execute("INSERT INTO public.orders VALUES (4, 3, 1)")
+    sensor._start_sources_wait()
+    assert sensor.poke({}).is_done is False
+    assert sensor._last_report is not None
+    assert "refreshed yet" in sensor._last_report.message
+    with reader.admin_connect() as conn:
+        conn.execute("SELECT pgtrickle.refresh_stream_table(%s)", [HEALTHY])
+        total = conn.execute(f"SELECT total FROM {HEALTHY} WHERE customer_id = 3").fetchone()
+    assert total is not None  # the refresh consumed the change (committed state)
+    assert sensor.poke({}).is_done is True
+
+
+def _refresh(db: TestDatabase, name: str) -> None:
+    with db.admin_connect() as conn:
+        conn.execute("SELECT pgtrickle.refresh_stream_table(%s)", [name])
+
+
+def test_health_sensor_defers_to_its_trigger(reader: TestDatabase) -> None:
+    with pytest.raises(TaskDeferred) as info:
+        PgTrickleHealthSensor(
+            task_id="deferred",
+            stream_tables=[HEALTHY],
+            deferrable=True,
+            wait_for_sources=True,
+            poke_interval=1,  # the trigger's poll: a manual refresh sends no notification
+        ).execute(context())
+    trigger = info.value.trigger
+    assert isinstance(trigger, PgTrickleHealthTrigger)
+    with reader.admin_connect() as conn:
+        conn.execute("INSERT INTO public.orders VALUES (5, 3, 2)")
+
+    async def run() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        triggerer = Triggerer()
+        try:
+            triggerer.start([trigger])
+            hub = hub_for(KEY)
+            await until(lambda: hub.queries >= 1)
+            await asyncio.sleep(0.5)
+            before = list(triggerer.events[0])
+            await asyncio.to_thread(_refresh, reader, HEALTHY)
+            return before, await triggerer.finished(timeout=30)
+        finally:
+            await triggerer.stop()
+
+    before, [event] = asyncio.run(run())
+    assert before == []
+    assert event["status"] == "success", event
+
+
+def test_ui_page_and_its_api(reader: TestDatabase, ui_app: Any) -> None:  # noqa: F811
+    hook = PgTrickleHook(postgres_conn_id=CONN)
+    overview = data.overview(hook, CONN)
+    rows = {t.name: t for t in overview.stream_tables}
+    assert set(rows) == {HEALTHY, BROKEN, CHAINED}
+    assert rows[BROKEN].health is data.Health.FAILED
+    assert rows[BROKEN].last_error_message == FAILURE
+    assert rows[BROKEN].last_error_at is not None
+    assert rows[HEALTHY].health is data.Health.HEALTHY
+    assert (rows[HEALTHY].fuse_mode, rows[HEALTHY].fuse_state) == ("off", "armed")
+    assert not rows[HEALTHY].needs_recreation
+    assert {(e.source, e.target) for e in overview.edges} >= {(HEALTHY, CHAINED)}
+    with TestClient(ui_app) as client:
+        client.cookies.set("_token", token_for("viewer"))
+        body = client.get(f"/api/connections/{CONN}/overview")
+        assert body.status_code == 200, body.text
+        assert {t["name"]: t["health"] for t in body.json()["stream_tables"]} == {
+            HEALTHY: "healthy",
+            CHAINED: "healthy",
+            BROKEN: "failed",
+        }
+        history = client.get(f"/api/connections/{CONN}/stream-tables/{BROKEN}/history")
+        assert history.status_code == 200, history.text
+
+
+def test_a_v1_table_left_by_an_upgrade_is_shown_as_needing_recreation(
+    reader: TestDatabase,
+    ui_app: Any,  # noqa: F811
+) -> None:
+    if not _is_newer(reader):
+        pytest.skip("row identity V1 is the only one on pg_trickle 0.67.0")
+    # What ALTER EXTENSION ... UPDATE leaves behind for a table created on 0.67.0: storage
+    # with the V1 identity column (BIGINT), which 0.87.16 and later do not convert.
+    with reader.admin_connect() as conn:
+        conn.execute(
+            "ALTER TABLE public.order_totals ALTER COLUMN __pgt_row_id TYPE bigint"
+            " USING ('x' || left(encode(__pgt_row_id, 'hex'), 15))::bit(60)::bigint"
+        )
+    hook = PgTrickleHook(postgres_conn_id=CONN)
+    assert hook.stream_tables_needing_recreation() == [HEALTHY]
+    rows = {t.name: t for t in data.overview(hook, CONN).stream_tables}
+    assert rows[HEALTHY].needs_recreation
+    assert not rows[CHAINED].needs_recreation
+    with TestClient(ui_app) as client:
+        client.cookies.set("_token", token_for("viewer"))
+        body = client.get(f"/api/connections/{CONN}/overview").json()
+    assert {t["name"] for t in body["stream_tables"] if t["needs_recreation"]} == {HEALTHY}
+
+
+@pytest.fixture
+def operator_role(
+    scenario: TestDatabase, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[TestDatabase]:
+    """`postgres_default` logs in as a member of `pgtrickle_operator` that owns the tables."""
+    db = _make_role(scenario, "pgtrickle_operator", grants.Part.OPERATOR)
+    with scenario.admin_connect() as conn:
+        for name in (HEALTHY, BROKEN):
+            conn.execute(
+                sql.SQL("ALTER TABLE {} OWNER TO {}").format(
+                    sql.Identifier(*name.split(".")), sql.Identifier(db.user)
+                )
+            )
+    for key, value in db.airflow_env(CONN).items():
+        monkeypatch.setenv(key, value)
+    try:
+        yield db
+    finally:
+        _drop_role(scenario, db.user)
+
+
+def test_refresh_resume_and_pause_as_an_operator(operator_role: TestDatabase) -> None:
+    if _is_newer(operator_role):
+        with operator_role.connect() as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("SELECT FROM pgtrickle.pgt_stream_tables")
+    with operator_role.admin_connect() as conn:
+        conn.execute("INSERT INTO public.orders VALUES (6, 4, 3)")
+    [result] = PgTrickleRefreshOperator(task_id="refresh", stream_tables=HEALTHY).execute(context())
+    assert result["stream_table"] == HEALTHY
+    with operator_role.admin_connect() as conn:
+        assert conn.execute(f"SELECT total FROM {HEALTHY} WHERE customer_id = 4").fetchone()
+    with operator_role.admin_connect() as conn:
+        conn.execute("DELETE FROM pgtrickle_test.injected_failures")
+    PgTrickleResumeOperator(task_id="resume", stream_tables=BROKEN).execute(context())
+    assert _catalog_status(operator_role, BROKEN) == "ACTIVE"
+    PgTrickleAlterStreamTableOperator(
+        task_id="pause", stream_table=HEALTHY, status="PAUSED"
+    ).execute(context())
+    assert _catalog_status(operator_role, HEALTHY) == "SUSPENDED"
