@@ -128,7 +128,8 @@ def test_one_query_per_poke(
     # The first poke also probes what the server offers (once per sensor: its hook caches
     # it; `capabilities.PROBE_QUERY`), every poke after it is the health query alone.
     first = sent.statements()
-    assert len(first) == 2 and "AS reader_role" in first[0]
+    assert len(first) == 2
+    assert "AS reader_role" in first[0]
     sent.mark()
     assert poking.poke({}).is_done is True
     assert len(sent.statements()) == 1
