@@ -339,7 +339,7 @@ def _pending_reason(count: int) -> str:
     if count == UNREFRESHED:
         return (
             "has completed no refresh since the sensor started, so source changes committed "
-            "before it may not be refreshed yet"
+            "before the sensor started may not be refreshed yet"
         )
     return (
         f"has {count} source change(s) committed before the sensor started that are not "
