@@ -21,6 +21,7 @@ from airflow_provider_pgtrickle.capabilities import (
     Capabilities,
     CatalogColumn,
     Feature,
+    ReadPath,
     probe,
 )
 from airflow_provider_pgtrickle.exceptions import PgTrickleFeatureUnavailableError
@@ -35,17 +36,29 @@ V067, V0108 = "0.67.0", "0.108.3"
 
 # Functions and columns each version certainly has (the 0.108.3 double leaves out the
 # graph / explain / error-catalog APIs that a real 0.108.3 has, so those are not required).
+# The read functions are in both (sql/archive/pg_trickle--0.67.0.sql, --0.108.3.sql); the
+# 0.67.0 double leaves out st_refresh_stats, which a real 0.67.0 has: neither required nor
+# refused there.
+_READ = {Feature.PGT_STATUS, Feature.FUSE_STATUS, Feature.GET_REFRESH_HISTORY, Feature.LIST_SOURCES}
 HAS = {
-    V067: ({Feature.PGT_STATUS, Feature.STREAM_TABLE_SPEC}, set()),
+    V067: ({Feature.STREAM_TABLE_SPEC, *_READ}, set()),
     V0108: (
-        {Feature.PGT_STATUS, Feature.STREAM_TABLE_SPEC, Feature.PAUSE_STREAM_TABLE},
+        {
+            Feature.STREAM_TABLE_SPEC,
+            Feature.PAUSE_STREAM_TABLE,
+            Feature.ST_REFRESH_STATS,
+            *_READ,
+        },
         set(CatalogColumn),
     ),
 }
 LACKS = {
-    V067: (set(Feature) - HAS[V067][0], set(CatalogColumn)),
+    V067: (set(Feature) - HAS[V067][0] - {Feature.ST_REFRESH_STATS}, set(CatalogColumn)),
     V0108: (set(), set()),
 }
+# How each version is read (`Capabilities.read_path`): 0.108.3 grants reading to
+# pgtrickle_reader through functions only.
+READ_PATH = {V067: ReadPath.CATALOG, V0108: ReadPath.FUNCTIONS}
 
 
 def _expect(version: str) -> tuple[tuple[set[Feature], set[CatalogColumn]], ...]:
@@ -263,3 +276,13 @@ def test_pausing_an_error_table_keeps_it_suspended(
             " WHERE pgt_schema = 'public' AND pgt_name = 'order_totals'"
         ).fetchone()
     assert found == ("SUSPENDED", "3h")
+
+
+def test_read_path_follows_the_server(
+    pgtrickle_conn: psycopg.Connection[Any], pgtrickle_version: str
+) -> None:
+    """0.67.0 is read through its catalog; 0.108.3, whose schema pgtrickle is granted to
+    pgtrickle_reader, through its read functions, whoever asks (a superuser too)."""
+    found = probe(pgtrickle_conn)
+    assert found.reader_role is (pgtrickle_version == V0108)
+    assert found.read_path is READ_PATH[pgtrickle_version]

@@ -63,9 +63,9 @@ def _is_newer(db: TestDatabase) -> bool:
     return grants.model_version(row[0]) != "0.67.0"
 
 
-def _make_role(db: TestDatabase, upstream_role: str, part: grants.Part) -> TestDatabase:
-    """A LOGIN role with only `upstream_role` (0.96.0+) or the 0.67.0 grants of `part`."""
-    role = f"pgt_{part.value}_{uuid.uuid4().hex[:8]}"
+def _make_role(db: TestDatabase, upstream_role: str, *parts: grants.Part) -> TestDatabase:
+    """A LOGIN role with only `upstream_role` (0.96.0+) or the 0.67.0 grants of `parts`."""
+    role = f"pgt_{parts[0].value}_{uuid.uuid4().hex[:8]}"
     password = uuid.uuid4().hex
     with db.admin_connect() as conn:
         conn.execute(
@@ -80,8 +80,15 @@ def _make_role(db: TestDatabase, upstream_role: str, part: grants.Part) -> TestD
                 )
             )
         else:
-            for statement in grants.statements("0.67.0", (part,), role):
+            for statement in grants.statements("0.67.0", parts, role):
                 conn.execute(statement.encode())
+            # The 0.67.0 double's own bookkeeping of pending changes (pg_trickle has no such
+            # table; testing/_least_role.py grants it the same way).
+            conn.execute(
+                sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE {} TO {}").format(
+                    sql.Identifier("pgtrickle_changes", "pgt_pending"), sql.Identifier(role)
+                )
+            )
     # The superuser stays reachable through admin_connect() for setup and checks.
     admin_user, admin_password = (
         (db.admin_user, db.admin_password) if db.admin_user else (db.user, db.password)
@@ -216,6 +223,9 @@ def _refresh(db: TestDatabase, name: str) -> None:
 
 
 def test_health_sensor_defers_to_its_trigger(reader: TestDatabase) -> None:
+    # A source change committed before the sensor starts: it waits for the refresh.
+    with reader.admin_connect() as conn:
+        conn.execute("INSERT INTO public.orders VALUES (5, 3, 2)")
     with pytest.raises(TaskDeferred) as info:
         PgTrickleHealthSensor(
             task_id="deferred",
@@ -226,8 +236,6 @@ def test_health_sensor_defers_to_its_trigger(reader: TestDatabase) -> None:
         ).execute(context())
     trigger = info.value.trigger
     assert isinstance(trigger, PgTrickleHealthTrigger)
-    with reader.admin_connect() as conn:
-        conn.execute("INSERT INTO public.orders VALUES (5, 3, 2)")
 
     async def run() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         triggerer = Triggerer()
@@ -300,10 +308,23 @@ def test_a_v1_table_left_by_an_upgrade_is_shown_as_needing_recreation(
 def operator_role(
     scenario: TestDatabase, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[TestDatabase]:
-    """`postgres_default` logs in as a member of `pgtrickle_operator` that owns the tables."""
-    db = _make_role(scenario, "pgtrickle_operator", grants.Part.OPERATOR)
+    """`postgres_default` logs in as a member of `pgtrickle_operator` (0.67.0: the 0.67.0
+    grants) that owns the tables and their source."""
+    # 0.67.0 has no operator role: the least-privilege kit's grants (every part), as a
+    # deployment that refreshes what it created holds them.
+    db = _make_role(scenario, "pgtrickle_operator", *grants.Part)
     with scenario.admin_connect() as conn:
-        for name in (HEALTHY, BROKEN):
+        if not _is_newer(scenario):
+            # 0.67.0 refreshes as the caller, consuming the change buffers; the superuser
+            # created these (a deployment's own role creates, and owns, its buffers).
+            conn.execute(
+                sql.SQL("GRANT ALL ON ALL TABLES IN SCHEMA pgtrickle_changes TO {}").format(
+                    sql.Identifier(db.user)
+                )
+            )
+        # The deployment's role owns its stream tables and their sources (0.67.0 refreshes
+        # read the source as the caller).
+        for name in (HEALTHY, BROKEN, "public.orders"):
             conn.execute(
                 sql.SQL("ALTER TABLE {} OWNER TO {}").format(
                     sql.Identifier(*name.split(".")), sql.Identifier(db.user)
