@@ -243,7 +243,7 @@ def test_suspending_uses_pause_stream_table_where_it_exists(
         assert calls == ["pgtrickle.alter_stream_table", "pgtrickle.pause_stream_table"]
     else:
         assert calls == ["pgtrickle.alter_stream_table"]
-    with pgtrickle_db.connect() as other:
+    with pgtrickle_db.admin_connect() as other:
         found = other.execute(
             "SELECT status, schedule, needs_reinit FROM pgtrickle.pgt_stream_tables"
             " WHERE pgt_schema = 'public' AND pgt_name = 'order_totals'"
@@ -264,13 +264,13 @@ def test_pausing_an_error_table_keeps_it_suspended(
     """pg_trickle resets an ERROR table to ACTIVE at the end of an alter (src/api/alter.rs);
     the status asked for is the one the table keeps, on either path."""
     hook.create_stream_table(ST, ORDERS_QUERY, schedule="1h")
-    with pgtrickle_db.connect() as admin:
+    with pgtrickle_db.admin_connect() as admin:
         admin.execute(
             "UPDATE pgtrickle.pgt_stream_tables SET status = 'ERROR'"
             " WHERE pgt_schema = 'public' AND pgt_name = 'order_totals'"
         )
     hook.alter_stream_table(ST, status="SUSPENDED", schedule="3h")
-    with pgtrickle_db.connect() as other:
+    with pgtrickle_db.admin_connect() as other:
         found = other.execute(
             "SELECT status, schedule FROM pgtrickle.pgt_stream_tables"
             " WHERE pgt_schema = 'public' AND pgt_name = 'order_totals'"
