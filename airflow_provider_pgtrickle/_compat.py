@@ -1,8 +1,9 @@
 """What differs between the Airflow versions the provider supports (3.1 and later), in one place.
 
 Every other module imports the names below from here instead of guessing where the running
-Airflow keeps them, and gates on `has_airflow` / `require_airflow` (a feature that needs a
-newer Airflow degrades, or is refused with `PgTrickleAirflowVersionError`). Importing this
+Airflow keeps them, and gates on `has_airflow` (a feature that needs a newer Airflow degrades,
+or is refused by `exceptions.require_airflow` with `PgTrickleAirflowVersionError`). This
+module imports nothing of the provider: the exceptions import it. Importing this
 module costs no more than importing `airflow.sdk`, which every DAG-facing module of the
 provider does anyway.
 
@@ -57,7 +58,6 @@ __all__ = [
     "conf",
     "has_airflow",
     "legacy_field_behaviour",
-    "require_airflow",
 ]
 
 #: The oldest Airflow whose interfaces the provider uses; older ones are refused at import.
@@ -83,28 +83,6 @@ def airflow_version(text: str | None = None) -> tuple[int, int, int]:
 
 
 AIRFLOW_VERSION = airflow_version()
-
-
-def _dotted(version: tuple[int, ...]) -> str:
-    return ".".join(str(p) for p in version)
-
-
-def require_airflow(
-    feature: str, needed: tuple[int, ...], *, running: tuple[int, int, int] | None = None
-) -> None:
-    """Raise `PgTrickleAirflowVersionError` when ``feature`` needs a newer Airflow.
-
-    ``running`` defaults to the running Airflow's version (tests pass a made-up one).
-    """
-    have = AIRFLOW_VERSION if running is None else running
-    if not has_airflow(needed, running=have):
-        from airflow_provider_pgtrickle.exceptions import PgTrickleAirflowVersionError
-
-        raise PgTrickleAirflowVersionError(
-            f"`{feature}` needs Airflow {_dotted(needed)} or later, but this is Airflow "
-            f"{_dotted(have)}; upgrade Airflow to {_dotted(needed)} or later "
-            f"(`pip install 'apache-airflow>={_dotted(needed)}'`)."
-        )
 
 
 def has_airflow(needed: tuple[int, ...], *, running: tuple[int, int, int] | None = None) -> bool:

@@ -36,7 +36,6 @@ DEFAULT_REFRESH_MODE: str = str(BY_NAME["refresh_mode"].default)
 
 _MAX_IDENT_BYTES = IDENTIFIER.max_bytes
 CALCULATED = SCHEDULE.calculated
-MAX_SCHEDULE_SECONDS = SCHEDULE.max_seconds
 # Waits longer than this are a mistake, and a deadline past year 9999 cannot be represented.
 MAX_WAIT_SECONDS = 100 * 365 * 86400
 _RESERVED_SCHEMAS = IDENTIFIER.reserved_schemas
@@ -241,23 +240,6 @@ def validate_status(status: object, *, subject: str) -> StreamTableStatus:
     return StreamTableStatus(parsed)
 
 
-def validate_choice(value: object, *, argument: str, choices: tuple[str, ...], subject: str) -> str:
-    """Deprecated spelling of a word check: use `check_option` (it reads the vocabulary)."""
-    import warnings
-
-    warnings.warn(
-        "validate_choice is deprecated; use check_option(subject, argument, value, surface)",
-        DeprecationWarning,
-        stacklevel=2,
-    )
-    if isinstance(value, str) and value.strip().lower() in choices:
-        return value.strip().lower()
-    raise PgTrickleValidationError(
-        f"Stream table `{subject}`: {argument} {value!r} is not valid; accepted: "
-        f"{', '.join(choices)}."
-    )
-
-
 @dataclass(frozen=True)
 class ConfigProblem:
     """The first refused value: its key, the value as given, and what is accepted."""
@@ -408,14 +390,6 @@ def combination_problem(values: Mapping[str, Any], *, surface: Surface) -> Confi
         if rule.refused is None or value in rule.refused:
             return ConfigProblem(rule.key, value, rule.accepted)
     return None
-
-
-def check_option(subject: str, key: str, value: Any, surface: Surface) -> Any:
-    """The canonical value of one argument, or `PgTrickleValidationError` naming it."""
-    checked = check_config({key: value}, surface=surface)
-    if checked.error is not None:
-        raise config_error(subject, checked.error)
-    return checked.value[key]
 
 
 def check_arguments(name: str, given: Mapping[str, Any], surface: Surface) -> dict[str, Any]:

@@ -203,10 +203,31 @@ class PgTrickleFeatureUnavailableError(PgTrickleError, AirflowFailException):
     brought it. Retrying would not help."""
 
 
+def _dotted(version: tuple[int, ...]) -> str:
+    return ".".join(str(p) for p in version)
+
+
+def require_airflow(
+    feature: str, needed: tuple[int, ...], *, running: tuple[int, int, int] | None = None
+) -> None:
+    """Raise `PgTrickleAirflowVersionError` when ``feature`` needs a newer Airflow.
+
+    ``running`` defaults to the running Airflow's version (tests pass a made-up one). It lives
+    here, beside the error it raises, so that `_compat` imports nothing of the provider.
+    """
+    have = _compat.AIRFLOW_VERSION if running is None else running
+    if not _compat.has_airflow(needed, running=have):
+        raise PgTrickleAirflowVersionError(
+            f"`{feature}` needs Airflow {_dotted(needed)} or later, but this is Airflow "
+            f"{_dotted(have)}; upgrade Airflow to {_dotted(needed)} or later "
+            f"(`pip install 'apache-airflow>={_dotted(needed)}'`)."
+        )
+
+
 # Every module of the provider imports this one, so an install that bypassed the declared
 # `apache-airflow` range (`--no-deps`, a hand-built image) fails here with a clear message
 # rather than on some missing Airflow name later.
-_compat.require_airflow("airflow-provider-pgtrickle", _compat.MIN_AIRFLOW)
+require_airflow("airflow-provider-pgtrickle", _compat.MIN_AIRFLOW)
 
 
 _SQLSTATE_CLASSES: dict[str, type[PgTrickleDatabaseError]] = {

@@ -34,19 +34,6 @@ class StreamTableStatus(str, enum.Enum):
     ERROR = "ERROR"
 
     @property
-    def is_refreshable(self) -> bool:
-        """Deprecated (warns; to be removed): use ``not status.is_failed``."""
-        import warnings
-
-        warnings.warn(
-            "StreamTableStatus.is_refreshable is deprecated and will be removed; use "
-            "`not status.is_failed` (SUSPENDED and ERROR tables are the ones not refreshed).",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return not self.is_failed
-
-    @property
     def is_failed(self) -> bool:
         """pg_trickle refreshes nothing in this status until someone acts (the one list:
         `vocabulary.health.FAILED_STATUSES`)."""
@@ -279,20 +266,6 @@ class HealthRow:
     @property
     def qualified_name(self) -> str:
         return f"{self.schema}.{self.name}"
-
-    @property
-    def current_as_of(self) -> datetime | None:
-        """The latest moment the table is known to reflect its sources.
-
-        pg_trickle keeps `data_timestamp` on a refresh that changes nothing (the scheduler's
-        NO_DATA pass, a DIFFERENTIAL refresh with no delta) and moves only `last_refresh_at`,
-        so a quiet source would never bring `data_timestamp` past an interval end. Any
-        completed refresh, with or without rows, proves the content current as of its start.
-        The health query reads `last_refresh_at` as the last completed refresh, which also
-        counts refreshes that write no catalog timestamp (`vocabulary.health`).
-        """
-        seen = [t for t in (self.data_timestamp, self.last_refresh_at) if t is not None]
-        return max(seen) if seen else None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -21,11 +21,19 @@ sys.path.insert(0, str(ROOT))
 
 from airflow_provider_pgtrickle.vocabulary import (  # noqa: E402
     config,
-    generated_macros,
     grants,
     health,
 )
 from airflow_provider_pgtrickle.vocabulary._jinja import GENERATED_DIR  # noqa: E402
+
+
+def generated_macros() -> dict[str, str]:
+    """Every generated dbt macro file: path relative to the repository root -> content."""
+    files: dict[str, str] = {}
+    for module in (config, health):
+        files.update(module.jinja_macros())
+    return files
+
 
 # Page -> (the source its marker names, what renders the block).
 DOC_BLOCKS: dict[str, tuple[str, Callable[[], str]]] = {

@@ -46,7 +46,6 @@ from airflow_provider_pgtrickle._validation import (
     DEFAULT_SCHEDULE,
     check_arguments,
     qualify,
-    qualify_many,
     split_name,
     validate_positive_int,
     validate_query,
@@ -277,7 +276,7 @@ class PgTrickleHook(PostgresHook):
     def _database_name(self) -> str:
         # The database libpq connects to, named by the rule the asset URIs use. This names
         # the database in error messages, which must not fail themselves.
-        from airflow_provider_pgtrickle.assets import stream_table_location
+        from airflow_provider_pgtrickle._location import stream_table_location
 
         try:
             return stream_table_location(self).database
@@ -953,23 +952,6 @@ class PgTrickleHook(PostgresHook):
         # "pg_trickle X is installed" -> "pg_trickle X is installed (supported)"
         installed = f"pg_trickle {version} is installed"
         return True, message.replace(installed, f"{installed} ({note})", 1)
-
-    def check_names(self, names: Sequence[str]) -> list[str]:
-        """Validate and qualify names (no SQL).
-
-        Deprecated (warns; to be removed): every hook method, operator and the sensor validate
-        and qualify the names they are given before sending anything; pass names to them.
-        """
-        import warnings
-
-        warnings.warn(
-            "PgTrickleHook.check_names() is deprecated and will be removed; the hook's methods, "
-            "the operators and the sensor validate and qualify names themselves: pass the names "
-            "to them directly.",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return qualify_many(names, argument="stream_tables")
 
 
 def _query_fits_in_place(cur: psycopg.Cursor[Any], storage: int, query: str) -> bool:

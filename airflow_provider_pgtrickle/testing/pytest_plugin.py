@@ -96,11 +96,8 @@ def _as_test_role(server: TestServer) -> Iterator[TestServer]:
 
 @pytest.fixture
 def pgtrickle_db(pgtrickle_server: TestServer) -> Iterator[TestDatabase]:
-    db = pgtrickle_server.create_database()
-    try:
+    with pgtrickle_server.fresh_database() as db:
         yield db
-    finally:
-        pgtrickle_server.drop_database(db.dbname)
 
 
 @pytest.fixture

@@ -60,19 +60,6 @@ _SERVER_SETTINGS = {
 }
 
 
-def extension_dir() -> Path:
-    """Deprecated (warns; to be removed): use the constant `EXTENSION_DIR`."""
-    import warnings
-
-    warnings.warn(
-        "airflow_provider_pgtrickle.testing.server.extension_dir() is deprecated and will be "
-        "removed; use the constant `airflow_provider_pgtrickle.testing.server.EXTENSION_DIR`.",
-        DeprecationWarning,
-        stacklevel=2,
-    )
-    return EXTENSION_DIR
-
-
 @dataclass(frozen=True)
 class TestDatabase:
     """One database on a test server, with the pg_trickle extension created."""
@@ -233,6 +220,16 @@ class TestServer:
             conn.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
+
+    @contextlib.contextmanager
+    def fresh_database(self) -> Iterator[TestDatabase]:
+        """A new database (`create_database`), dropped when the block ends, however it ends:
+        what a module-scoped fixture of its own database needs."""
+        db = self.create_database()
+        try:
+            yield db
+        finally:
+            self.drop_database(db.dbname)
 
 
 def _free_port() -> int:

@@ -48,6 +48,12 @@ if TYPE_CHECKING:
 # - `pgtrickle_alert` (no underscore): JSON with `event` and `stream_table` as
 #   `<schema>.<name>`; a blown fuse (src/scheduler/mod.rs, evaluate_fuse) suspends the table,
 #   which changes its verdict.
+# From 0.108.3 every `pg_trickle_alert` payload also carries `database_oid`, and an oversized
+# one stays valid JSON (`truncated`: src/monitor/alert.rs, reduce_alert_payload); 0.67.0 cut
+# an oversized payload mid-text (build_alert_payload), losing the table's name. The other
+# channels pg_trickle uses (`pgtrickle_wake`, `pgtrickle_watermark`, `pgtrickle_source_gate`,
+# `pg_trickle_cdc_transition`) announce nothing that changes a verdict
+# (docs/pg_trickle-contract.md, section 6).
 CHANNELS = ("pg_trickle_alert", "pg_trickle_refresh", "pgtrickle_alert")
 
 # The listener waits in slices this long so a newly joined trigger is checked promptly.
@@ -326,13 +332,23 @@ def _release(key: Hashable) -> None:
         del _HUBS[slot]
 
 
-def _notified_table(channel: str, payload: str) -> tuple[str, str] | None:
-    """(qualified name, schema) a pg_trickle notification is about, or None."""
+def _notified_table(
+    channel: str, payload: str, database_oid: int | None = None
+) -> tuple[str, str] | None:
+    """(qualified name, schema) a pg_trickle notification is about, or None.
+
+    A payload whose ``database_oid`` (0.108.3) is not ``database_oid`` is about a table of
+    another database: None. PostgreSQL delivers a NOTIFY only within its database, so this
+    matters only where notifications are relayed; a table of the same name here is not it.
+    """
     try:
         data = json.loads(payload)
     except ValueError:
         return None
     if not isinstance(data, dict):
+        return None
+    sender = data.get("database_oid")
+    if database_oid is not None and isinstance(sender, int) and sender != database_oid:
         return None
     if channel == "pg_trickle_refresh":
         schema, name = data.get("schema"), data.get("stream_table")
@@ -367,6 +383,15 @@ async def _connect(conn_id: str) -> Any:
     return await psycopg.AsyncConnection.connect(autocommit=True, **kwargs)
 
 
+async def _database_oid(conn: Any) -> int | None:
+    """The OID of the database ``conn`` is in: what 0.108.3's alerts say in `database_oid`."""
+    cur = await conn.execute(
+        "SELECT oid::bigint FROM pg_database WHERE datname = current_database()"
+    )
+    row = await cur.fetchone()
+    return int(row[0]) if row else None
+
+
 async def _listen(conn_id: str, key: Hashable) -> AsyncGenerator[Snapshot, None]:
     """The shared stream: LISTEN, query on push / join / reconnect / interval, yield snapshots."""
     import psycopg
@@ -383,6 +408,7 @@ async def _listen(conn_id: str, key: Hashable) -> AsyncGenerator[Snapshot, None]
     last_query_at = datetime.min.replace(tzinfo=timezone.utc)
     next_connect = 0.0
     pushed: set[str] = set()
+    database_oid: int | None = None
     due_now = True
     try:
         while True:
@@ -401,6 +427,7 @@ async def _listen(conn_id: str, key: Hashable) -> AsyncGenerator[Snapshot, None]
                     found_caps = await capabilities.aprobe(conn)
                     read_path = found_caps.read_path
                     exact_gate = _caught_up.counts_buffers(found_caps)
+                    database_oid = await _database_oid(conn)
                 except Exception as error:  # every failure becomes an event
                     if conn is not None:
                         await conn.close()
@@ -494,14 +521,14 @@ async def _listen(conn_id: str, key: Hashable) -> AsyncGenerator[Snapshot, None]
                 continue
             # Wait for a notification, at most one slice, then re-check joins and timers.
             try:
-                got = False
+                got = wake = False
                 async for note in conn.notifies(timeout=_SLICE_S, stop_after=1):
                     got = True
-                    _note(hub, pushed, note)
+                    wake = _note(hub, pushed, note, database_oid) or wake
                 if got:
                     async for note in conn.notifies(timeout=_BURST_S):
-                        _note(hub, pushed, note)
-                    if pushed:
+                        wake = _note(hub, pushed, note, database_oid) or wake
+                    if wake:
                         due_now = True
             except psycopg.OperationalError as error:
                 await conn.close()
@@ -516,10 +543,30 @@ async def _listen(conn_id: str, key: Hashable) -> AsyncGenerator[Snapshot, None]
         _release(key)
 
 
-def _note(hub: _Hub, pushed: set[str], note: Any) -> None:
-    table = _notified_table(note.channel, note.payload)
-    if table is not None and hub.wants(*table):
-        pushed.add(table[0])
+def _unreadable(payload: str) -> bool:
+    """Whether a payload on a pg_trickle channel is no JSON object at all.
+
+    pg_trickle 0.67.0 cuts an alert over 7,900 bytes mid-text (src/monitor/alert.rs,
+    build_alert_payload), and its keys are in byte order, so a long `refresh_failed` error
+    takes the table's name with it: such an alert may concern any table.
+    """
+    try:
+        return not isinstance(json.loads(payload), dict)
+    except ValueError:
+        return True
+
+
+def _note(hub: _Hub, pushed: set[str], note: Any, database_oid: int | None = None) -> bool:
+    """Record what a notification is about; whether it calls for a health query now."""
+    table = _notified_table(note.channel, note.payload, database_oid)
+    if table is not None:
+        if hub.wants(*table):
+            pushed.add(table[0])
+            return True
+        return False
+    # An alert that names no table it can be read for: query for everyone rather than let a
+    # failure wait for the next poll.
+    return _unreadable(note.payload)
 
 
 class _PgTrickleStreamTrigger(BaseEventTrigger):
@@ -734,15 +781,20 @@ class PgTrickleStreamTableRefreshedTrigger(_PgTrickleStreamTrigger):
     history), with no sensor. It never ends; refreshes that find no change (``NO_DATA``) do
     not fire. A notification makes
     it check at once; without one (pooler-compatibility mode, a dropped connection) the
-    fallback poll sees the change within ``poll_interval`` seconds. Changes made while no
-    triggerer runs it fire once, at its first check, if ``data_timestamp`` moved past
-    ``since``.
+    fallback poll sees the change within ``poll_interval`` seconds.
+
+    Restarts and failover: the trigger records the ``data_timestamp`` it last announced (and
+    the one it first observed) per watched asset, in Airflow 3.3's asset state store, or in
+    an Airflow Variable on 3.1/3.2 (`_announced`). When a triggerer starts it again, its
+    first check compares the server's state with that record: a change made while no
+    triggerer ran it fires exactly one event, and a restart without a change fires none.
 
     :param postgres_conn_id: Airflow connection of type ``postgres``.
     :param stream_table: schema-qualified stream table name.
     :param poll_interval: seconds between fallback polls.
-    :param since: ISO 8601 time; the first check fires if ``data_timestamp`` is later.
-        ``None``: the first check only records the current ``data_timestamp``.
+    :param since: ISO 8601 time, used while no record exists: the first check fires if
+        ``data_timestamp`` is later. ``None``: the first check only records the current
+        ``data_timestamp``.
     """
 
     _ends_after_event = False
@@ -764,6 +816,9 @@ class PgTrickleStreamTableRefreshedTrigger(_PgTrickleStreamTrigger):
         self.since = since
         self._seen: datetime | None = _parse_time(since)
         self._baseline_known = since is not None
+        # What the announcement store holds (`_announced`), to write only when it changes.
+        self._stored: datetime | None = None
+        self._store: Any = None
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -783,6 +838,72 @@ class PgTrickleStreamTableRefreshedTrigger(_PgTrickleStreamTrigger):
             deadline=None,
             changes=True,
         )
+
+    async def _restore(self) -> None:
+        """Resume from what this watcher last announced before a restart or failover."""
+        from airflow_provider_pgtrickle.triggers import _announced
+
+        self._store = _announced.store_for(self)
+        if self._store is None:
+            return
+        try:
+            record = _announced.restored(await self._store.load(), self.stream_table)
+        except Exception as error:  # the Airflow API is down or refuses: degrade, never fail
+            self.log.warning(
+                "pg_trickle: cannot read %s for `%s` (%s); a change made while no triggerer "
+                "ran this watcher is announced only if `since` covers it.",
+                self._store.description,
+                self.stream_table,
+                _one_line(str(error)) or type(error).__name__,
+            )
+            self._store = None
+            return
+        if record is None:
+            return
+        # The record is the newest thing announced; `since` only matters before any record.
+        self._seen = record.data_timestamp
+        self._stored = record.data_timestamp
+        self._baseline_known = True
+
+    async def _remember(self) -> None:
+        """Record the newest announced (or first observed) change, when it moved."""
+        from airflow_provider_pgtrickle.triggers._announced import Announced
+
+        if self._store is None or self._seen is None or self._seen == self._stored:
+            return
+        try:
+            await self._store.save(Announced(self.stream_table, self._seen).to_json())
+        except Exception as error:  # as in `_restore`: keep watching from memory
+            self.log.warning(
+                "pg_trickle: cannot write %s for `%s` (%s); after a restart this watcher may "
+                "announce its last change again.",
+                self._store.description,
+                self.stream_table,
+                _one_line(str(error)) or type(error).__name__,
+            )
+            return
+        self._stored = self._seen
+
+    async def _filter(
+        self, shared_stream: AsyncIterator[Any], key: Hashable
+    ) -> AsyncGenerator[TriggerEvent, None]:
+        # The shared plumbing, plus the announcement record around it: read before the first
+        # check, written after each event has been handed to the triggerer (so a crash between
+        # the two repeats that one event rather than losing it) and after the first check.
+        await self._restore()
+        hub = hub_for(key)
+        iid = hub.register(self._interest())
+        try:
+            async for snapshot in shared_stream:
+                if iid not in snapshot.covered:
+                    continue
+                event = self._judge(snapshot)
+                if event is not None:
+                    yield event
+                await self._remember()
+        finally:
+            hub.unregister(iid)
+            _release(key)
 
     def _judge(self, snapshot: Snapshot) -> TriggerEvent | None:
         if snapshot.failure is not None:

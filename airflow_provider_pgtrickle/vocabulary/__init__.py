@@ -15,13 +15,3 @@ Importing this package is cheap: no Airflow, no psycopg, no dbt.
 """
 
 from __future__ import annotations
-
-
-def generated_macros() -> dict[str, str]:
-    """Every generated dbt macro file: path relative to the repository root -> content."""
-    from airflow_provider_pgtrickle.vocabulary import config, health
-
-    files: dict[str, str] = {}
-    for module in (config, health):
-        files.update(module.jinja_macros())
-    return files

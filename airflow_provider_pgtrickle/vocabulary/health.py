@@ -225,7 +225,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         Verdict.WAITING,
-        # HealthRow.current_as_of: a refresh that found nothing to change keeps
+        # _CURRENT_AS_OF: a refresh that found nothing to change keeps
         # data_timestamp; some refreshes move neither timestamp (docs/pg_trickle-contract.md).
         f"{_SCHEDULED} AND req.min_data_timestamp IS NOT NULL"
         f" AND NOT COALESCE({_CURRENT_AS_OF} >= req.min_data_timestamp, false)",

@@ -280,3 +280,38 @@ def test_blown_fuse_suspends_and_is_announced_on_pgtrickle_alert(
         assert entry is not None
         assert (entry["fuse_state"], entry["status"]) == ("blown", "SUSPENDED")
         assert entry["blow_reason"] == "change buffer count (2) exceeded ceiling (1)"
+
+
+@pytest.mark.requires_double
+def test_an_oversized_alert_is_cut_on_0_67_and_stays_valid_json_on_0_108(
+    pgtrickle_db: TestDatabase,
+    pgtrickle_conn: Conn,
+    pgtrickle_version: str,
+    pgtrickle_tick: Callable[[], list[dict[str, Any]]],
+) -> None:
+    """pg_trickle src/monitor/alert.rs, build_alert_payload, for a `refresh_failed` whose error
+    is longer than NOTIFY allows. 0.67.0 writes the keys in byte order (serde_json's default
+    map), so `error` comes before the table's name, then cuts the text at byte 7,890 and
+    appends `...}`: not JSON, naming no table. 0.108.3 (reduce_alert_payload) keeps valid JSON:
+    `"truncated": true`, strings cut to 512 characters, the base keys kept."""
+    conn = pgtrickle_conn
+    make_source(conn)
+    create_st(conn, "public.t", schedule="calculated")
+    conn.execute("INSERT INTO src VALUES (4, 40)")
+    with pgtrickle_db.admin_connect(autocommit=True) as admin:  # the test helpers' own grants
+        admin.execute("SELECT pgtrickle_test.inject_failure('public.t', %s)", ["x" * 9000])
+    with listening(pgtrickle_db) as notes:
+        pgtrickle_tick()
+        [payload] = [p for c, p in notes() if c == "pg_trickle_alert"]
+    if pgtrickle_version == V067:
+        assert isinstance(payload, str)
+        assert len(payload.encode()) == 7890 + len("...}")
+        assert payload.startswith('{"action":"DIFFERENTIAL","error":"xxx')
+        assert payload.endswith("xxx...}")
+    else:
+        assert payload == {
+            **alert_keys(conn, pgtrickle_version, "refresh_failed"),
+            "action": "DIFFERENTIAL",
+            "error": "x" * 512,
+            "truncated": True,
+        }

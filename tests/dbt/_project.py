@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -184,3 +185,48 @@ def drop_every_stream_table(db: TestDatabase) -> None:
             if row is None:
                 return
             conn.execute('select pgtrickle.drop_stream_table(name => %s, "cascade" => true)', row)
+
+
+def deploy(project: DbtProject, db: TestDatabase, *, seeds: bool = True) -> DbtResult:
+    """Drop every stream table (the project's or not), reload the seeds (unless told not to),
+    run every model."""
+    drop_every_stream_table(db)
+    if seeds:
+        project.dbt("seed", "--full-refresh")
+    return project.dbt("run")
+
+
+@dataclass(frozen=True)
+class Deployed:
+    """A module's starting point: its project as copied, seeded and run once.
+
+    ``read_state`` is the module's own `state(db)`: what a test may change and the next one
+    would notice, as ``(catalog, seeds)``; the seeds are reloaded only when they differ.
+    """
+
+    run: DbtResult  # the first `dbt run`
+    sources: dict[str, str]
+    state: tuple[Any, ...]
+    read_state: Callable[[TestDatabase], tuple[Any, ...]]
+
+    @classmethod
+    def first(
+        cls,
+        project: DbtProject,
+        db: TestDatabase,
+        read_state: Callable[[TestDatabase], tuple[Any, ...]],
+    ) -> Deployed:
+        """Deploy the project (for the module's `deployed` fixture)."""
+        sources = project.sources()
+        run = deploy(project, db)
+        return cls(run, sources, read_state(db), read_state)
+
+    def restore(self, project: DbtProject, db: TestDatabase) -> None:
+        """Put the project's files back and, when a test left the catalog or the seeds
+        changed, deploy again (for the module's autouse `baseline` fixture)."""
+        project.restore(self.sources)
+        now = self.read_state(db)
+        if now != self.state:
+            # the seeds are reloaded only when a test changed them (one dbt call less)
+            deploy(project, db, seeds=now[1] != self.state[1])
+            assert self.read_state(db) == self.state

@@ -32,11 +32,8 @@ CATALOG_TABLES = ("pgt_stream_tables", "pgt_dependencies", "pgt_refresh_history"
 
 @pytest.fixture(scope="module")
 def db(pgtrickle_server: TestServer) -> Iterator[TestDatabase]:
-    database = pgtrickle_server.create_database()
-    try:
+    with pgtrickle_server.fresh_database() as database:
         yield database
-    finally:
-        pgtrickle_server.drop_database(database.dbname)
 
 
 @pytest.fixture(scope="module")

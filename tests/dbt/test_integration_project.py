@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -26,9 +25,10 @@ from psycopg.rows import dict_row, tuple_row
 from airflow_provider_pgtrickle.testing.pytest_plugin import StatementLog
 from airflow_provider_pgtrickle.testing.server import TestDatabase, TestServer
 
-from ._project import MUTATING_CALL, DbtProject, DbtResult, drop_every_stream_table
+from ._project import MUTATING_CALL, DbtProject, Deployed
 
-pytestmark = pytest.mark.slow
+# every test starts from the deployment (`baseline`, tests/dbt/conftest.py)
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("baseline")]
 
 SCHEMA = "integration"
 ANALYTICS = "integration_analytics"
@@ -55,19 +55,16 @@ STREAM_TABLES = {
 
 @pytest.fixture(scope="module")
 def dbt_db(pgtrickle_server: TestServer) -> Iterator[TestDatabase]:
-    db = pgtrickle_server.create_database()
-    # The project's on-run-start creates the role its `grants` config names when missing;
-    # creating a role is an administrator's job (PGTRICKLE_TEST_ROLE=least connects as a
-    # role that may not), so it exists before dbt runs.
-    with db.admin_connect() as conn:
-        conn.execute(
-            "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname ="
-            " 'pgtrickle_it_reader') THEN CREATE ROLE pgtrickle_it_reader; END IF; END $$"
-        )
-    try:
+    with pgtrickle_server.fresh_database() as db:
+        # The project's on-run-start creates the role its `grants` config names when missing;
+        # creating a role is an administrator's job (PGTRICKLE_TEST_ROLE=least connects as a
+        # role that may not), so it exists before dbt runs.
+        with db.admin_connect() as conn:
+            conn.execute(
+                "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname ="
+                " 'pgtrickle_it_reader') THEN CREATE ROLE pgtrickle_it_reader; END IF; END $$"
+            )
         yield db
-    finally:
-        pgtrickle_server.drop_database(db.dbname)
 
 
 @pytest.fixture(scope="module")
@@ -109,42 +106,6 @@ def state(db: TestDatabase) -> tuple[Any, ...]:
                 ).fetchone()
             )
     return tuple(tables), tuple(seeds)
-
-
-@dataclass(frozen=True)
-class Deployed:
-    """The module's starting point: the project as copied, seeded and run once."""
-
-    run: DbtResult  # the first `dbt run`
-    sources: dict[str, str]
-    state: tuple[Any, ...]
-
-
-def deploy(project: DbtProject, db: TestDatabase, *, seeds: bool = True) -> DbtResult:
-    """Drop every stream table (dbt's or not), reload the seeds (unless told not to), run
-    every model."""
-    drop_every_stream_table(db)
-    if seeds:
-        project.dbt("seed", "--full-refresh")
-    return project.dbt("run")
-
-
-@pytest.fixture(scope="module")
-def deployed(project: DbtProject, dbt_db: TestDatabase) -> Deployed:
-    sources = project.sources()
-    run = deploy(project, dbt_db)
-    return Deployed(run, sources, state(dbt_db))
-
-
-@pytest.fixture(autouse=True)
-def baseline(deployed: Deployed, project: DbtProject, dbt_db: TestDatabase) -> None:
-    """Start every test from the deployed project (see the module's docstring)."""
-    project.restore(deployed.sources)
-    now = state(dbt_db)
-    if now != deployed.state:
-        # the seeds are reloaded only when a test changed them (one dbt call less)
-        deploy(project, dbt_db, seeds=now[1] != deployed.state[1])
-        assert state(dbt_db) == deployed.state
 
 
 @pytest.fixture(scope="module")

@@ -26,11 +26,8 @@ SCHEMA = "integration"
 
 @pytest.fixture(scope="module")
 def dbt_db(pgtrickle_server: TestServer) -> Iterator[TestDatabase]:
-    db = pgtrickle_server.create_database()
-    try:
+    with pgtrickle_server.fresh_database() as db:
         yield db
-    finally:
-        pgtrickle_server.drop_database(db.dbname)
 
 
 def rows_of(db: TestDatabase, query: str) -> list[tuple[Any, ...]]:

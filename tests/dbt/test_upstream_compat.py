@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +24,10 @@ from psycopg.rows import dict_row
 
 from airflow_provider_pgtrickle.testing.server import TestDatabase, TestServer
 
-from ._project import DbtProject, DbtResult, drop_every_stream_table
+from ._project import DbtProject, Deployed
 
-pytestmark = pytest.mark.slow
+# every test starts from the deployment (`baseline`, tests/dbt/conftest.py)
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("baseline")]
 
 UPSTREAM_PROJECT = Path(__file__).with_name("upstream_project")
 SCHEMA = "upstream"
@@ -59,11 +59,8 @@ def _arguments_to_top_level(schema_yml: Path) -> None:
 
 @pytest.fixture(scope="module")
 def dbt_db(pgtrickle_server: TestServer) -> Iterator[TestDatabase]:
-    db = pgtrickle_server.create_database()
-    try:
+    with pgtrickle_server.fresh_database() as db:
         yield db
-    finally:
-        pgtrickle_server.drop_database(db.dbname)
 
 
 @pytest.fixture(scope="module")
@@ -106,39 +103,6 @@ def state(db: TestDatabase) -> tuple[Any, ...]:
             f" from {SCHEMA}.raw_orders as t"
         ).fetchone()
     return tuple(sorted(tables.items())), source
-
-
-@dataclass(frozen=True)
-class Deployed:
-    run: DbtResult  # the first `dbt run`
-    sources: dict[str, str]
-    state: tuple[Any, ...]
-
-
-def deploy(project: DbtProject, db: TestDatabase, *, seeds: bool = True) -> DbtResult:
-    """Drop every stream table (the project's or not), reload the seeds, run every model."""
-    drop_every_stream_table(db)
-    if seeds:
-        project.dbt("seed", "--full-refresh")
-    return project.dbt("run")
-
-
-@pytest.fixture(scope="module")
-def deployed(project: DbtProject, dbt_db: TestDatabase) -> Deployed:
-    sources = project.sources()
-    run = deploy(project, dbt_db)
-    return Deployed(run, sources, state(dbt_db))
-
-
-@pytest.fixture(autouse=True)
-def baseline(deployed: Deployed, project: DbtProject, dbt_db: TestDatabase) -> None:
-    """Start every test from the deployed project (see the module's docstring)."""
-    project.restore(deployed.sources)
-    now = state(dbt_db)
-    if now != deployed.state:
-        # the seeds are reloaded only when a test changed them (one dbt call less)
-        deploy(project, dbt_db, seeds=now[1] != deployed.state[1])
-        assert state(dbt_db) == deployed.state
 
 
 def refreshes(db: TestDatabase) -> dict[str, int]:

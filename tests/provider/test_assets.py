@@ -109,21 +109,12 @@ def test_bad_port_is_a_project_error() -> None:
         stream_table_location(conn)
 
 
-def test_keyword_form_is_deprecated_but_works() -> None:
-    with pytest.warns(DeprecationWarning, match=r"stream_table_asset_uri\(conn, name\)"):
-        uri = stream_table_asset_uri(host="db", port=None, database="shop", name="a.orders")
-    assert uri == "postgres://db:5432/shop/a/orders"
-
-
 def test_watcher_takes_the_same_connection_forms(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE", "postgres://u@pg.example/shop")
     by_id = stream_table_watcher("warehouse", "a.t").trigger.serialize()
     assert by_id == stream_table_watcher(PgTrickleHook("warehouse"), "a.t").trigger.serialize()
     conn = Connection(conn_id="warehouse", conn_type="postgres")
     assert by_id == stream_table_watcher(conn, "a.t").trigger.serialize()
-    with pytest.warns(DeprecationWarning, match=r"stream_table_watcher\(conn, name\)"):
-        old = stream_table_watcher(conn_id="warehouse", name="a.t")
-    assert old.trigger.serialize() == by_id
     # The trigger connects by connection id: a hook's database override cannot be followed.
     with pytest.raises(PgTrickleValidationError, match="overrides the database"):
         stream_table_watcher(PgTrickleHook("warehouse", database="other"), "a.t")

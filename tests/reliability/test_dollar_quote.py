@@ -37,11 +37,8 @@ _ROUNDTRIP_MACRO = """
 
 @pytest.fixture(scope="module")
 def quote_db(pgtrickle_server: TestServer) -> Iterator[TestDatabase]:
-    db = pgtrickle_server.create_database()
-    try:
+    with pgtrickle_server.fresh_database() as db:
         yield db
-    finally:
-        pgtrickle_server.drop_database(db.dbname)
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,12 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from airflow_provider_pgtrickle.testing.server import TestDatabase, TestServer
+from airflow_provider_pgtrickle.testing.server import EXTENSION_DIR, TestDatabase, TestServer
 from airflow_provider_pgtrickle.testing.versions import DoubleVersion
+
+
+def test_extension_dir_holds_the_double() -> None:
+    assert (EXTENSION_DIR / "pg_trickle.control").is_file()
 
 
 def test_database_has_extension_and_is_reachable(

@@ -809,6 +809,79 @@ SELECT st.*,
        st.topk_limit IS NOT NULL AS is_topk
 FROM pgtrickle.pgt_stream_tables st;
 
+-- ==== events: alert payloads ====
+-- pg_trickle src/monitor/alert.rs (0.108.3), build_alert_payload and reduce_alert_payload:
+-- every payload carries `database_oid` (the sending database's OID, MyDatabaseId), the
+-- event's own keys never override the base keys, and an oversized payload stays valid JSON:
+-- `"truncated": true`, every string cut to 512 characters, then optional keys dropped (in key
+-- order, named in `omitted_fields`) and strings cut to 128, 32, 8, 1 characters until it fits
+-- 7,900 bytes; if nothing fits, only the base keys and `truncated`. The scheduler tick's alerts
+-- (pgtrickle_test._alert) build their payload here. Internal: no grant (the revoke below
+-- covers it); the tick runs as the superuser, like pg_trickle's scheduler.
+CREATE FUNCTION pgtrickle._pgt_json_shrink(p jsonb, p_max integer) RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    CASE jsonb_typeof(p)
+    WHEN 'string' THEN
+        RETURN to_jsonb(left(p #>> '{}', p_max));
+    WHEN 'array' THEN
+        RETURN coalesce((SELECT jsonb_agg(pgtrickle._pgt_json_shrink(a.v, p_max) ORDER BY a.o)
+                         FROM jsonb_array_elements(p) WITH ORDINALITY a(v, o)), '[]');
+    WHEN 'object' THEN
+        RETURN coalesce((SELECT jsonb_object_agg(e.key, pgtrickle._pgt_json_shrink(e.value, p_max))
+                         FROM jsonb_each(p) e), '{}');
+    ELSE
+        RETURN p;
+    END CASE;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION pgtrickle._pgt_alert_payload(p_event text, p_schema text, p_name text, p_extra jsonb DEFAULT '{}')
+RETURNS text
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    max_bytes constant integer := 7900;
+    base constant text[] := ARRAY['event', 'database_oid', 'pgt_schema', 'pgt_name', 'st'];
+    obj jsonb;
+    k text;
+    omitted text[] := '{}';
+    lim integer;
+BEGIN
+    obj := coalesce((SELECT jsonb_object_agg(e.key, e.value) FROM jsonb_each(coalesce(p_extra, '{}')) e
+                     WHERE e.key <> ALL (base)), '{}')
+        || jsonb_build_object('event', p_event,
+               'database_oid', (SELECT d.oid::bigint FROM pg_database d WHERE d.datname = current_database()),
+               'pgt_schema', p_schema, 'pgt_name', p_name, 'st', p_schema || '.' || p_name);
+    IF octet_length(pgtrickle._pgt_json_compact(obj)) <= max_bytes THEN
+        RETURN pgtrickle._pgt_json_compact(obj);
+    END IF;
+    obj := pgtrickle._pgt_json_shrink(obj || '{"truncated": true}', 512);
+    FOR k IN SELECT e.key FROM jsonb_each(obj) e
+             WHERE e.key <> ALL (base || 'truncated'::text) ORDER BY e.key COLLATE "C"
+    LOOP
+        EXIT WHEN octet_length(pgtrickle._pgt_json_compact(obj)) <= max_bytes;
+        obj := obj - k;
+        omitted := omitted || left(k, 64);
+    END LOOP;
+    IF cardinality(omitted) > 0 THEN
+        obj := obj || jsonb_build_object('omitted_fields', to_jsonb(omitted));
+    END IF;
+    FOREACH lim IN ARRAY ARRAY[128, 32, 8, 1] LOOP
+        EXIT WHEN octet_length(pgtrickle._pgt_json_compact(obj)) <= max_bytes;
+        obj := pgtrickle._pgt_json_shrink(obj, lim);
+    END LOOP;
+    IF octet_length(pgtrickle._pgt_json_compact(obj)) > max_bytes THEN
+        obj := pgtrickle._pgt_json_shrink(obj || '{"omitted_fields": ["additional_fields"]}', 1);
+    END IF;
+    IF octet_length(pgtrickle._pgt_json_compact(obj)) <= max_bytes THEN
+        RETURN pgtrickle._pgt_json_compact(obj);
+    END IF;
+    RETURN pgtrickle._pgt_json_compact(
+        (SELECT jsonb_object_agg(e.key, e.value) FROM jsonb_each(obj) e WHERE e.key = ANY (base))
+        || '{"truncated": true}');
+END
+$$;
+
 -- ---------------------------------------------------------------------------------------
 -- Deny-first privileges (0.84.0) and predefined roles (0.96.0), as the ACL block at the end
 -- of sql/archive/pg_trickle--0.108.3.sql: every function is revoked from PUBLIC, the

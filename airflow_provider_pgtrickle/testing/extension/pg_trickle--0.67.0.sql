@@ -1354,6 +1354,53 @@ BEGIN
 END
 $$;
 
+-- JSON text the way serde_json writes a `json!` value: compact, object keys in byte order
+-- (serde_json without its `preserve_order` feature keeps objects in a BTreeMap; pg_trickle's
+-- Cargo.toml does not enable it).
+CREATE FUNCTION pgtrickle._pgt_json_compact(p jsonb) RETURNS text
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    CASE jsonb_typeof(p)
+    WHEN 'object' THEN
+        RETURN '{' || coalesce((SELECT string_agg(to_json(e.key)::text || ':' || pgtrickle._pgt_json_compact(e.value),
+                                                  ',' ORDER BY e.key COLLATE "C")
+                                FROM jsonb_each(p) e), '') || '}';
+    WHEN 'array' THEN
+        RETURN '[' || coalesce((SELECT string_agg(pgtrickle._pgt_json_compact(a.v), ',' ORDER BY a.o)
+                                FROM jsonb_array_elements(p) WITH ORDINALITY a(v, o)), '') || ']';
+    ELSE
+        RETURN p::text;
+    END CASE;
+END
+$$;
+
+-- The `pg_trickle_alert` payload of a stream table's alert: pg_trickle src/monitor/alert.rs,
+-- build_alert_payload (0.67.0): {"event", "pgt_schema", "pgt_name", "st"} merged with the
+-- event's own keys (which win), and a payload over 7,900 bytes cut to its first 7,890 bytes
+-- with "...}" appended: no longer valid JSON, and since the keys are in byte order, a long
+-- `error` comes before the table's name, which is then cut off too. (Upstream slices the Rust
+-- string at byte 7,890, which panics inside a multi-byte character; the double cuts before it.)
+-- The 0.108.3 double replaces this function.
+CREATE FUNCTION pgtrickle._pgt_alert_payload(p_event text, p_schema text, p_name text, p_extra jsonb DEFAULT '{}')
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    payload text := pgtrickle._pgt_json_compact(jsonb_build_object(
+        'event', p_event, 'pgt_schema', p_schema, 'pgt_name', p_name, 'st', p_schema || '.' || p_name)
+        || coalesce(p_extra, '{}'));
+    cut text;
+BEGIN
+    IF octet_length(payload) <= 7900 THEN
+        RETURN payload;
+    END IF;
+    cut := left(payload, 7890);
+    WHILE octet_length(cut) > 7890 LOOP
+        cut := left(cut, -1);
+    END LOOP;
+    RETURN cut || '...}';
+END
+$$;
+
 CREATE FUNCTION pgtrickle._pgt_notify_full_refresh(p_id bigint, p_rows bigint) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE

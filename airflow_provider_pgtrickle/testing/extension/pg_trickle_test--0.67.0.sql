@@ -70,8 +70,8 @@ LANGUAGE sql IMMUTABLE AS $$
     SELECT left(p_sqlstate, 2) IN ('40', '53', '55', '57', '08', '58')
 $$;
 
--- pg_trickle src/monitor/alert.rs, emit_alert / build_alert_payload: {"event", "pgt_schema",
--- "pgt_name", "st"} plus the event's own keys, on pg_trickle_alert; nothing for a table in
+-- pg_trickle src/monitor/alert.rs, emit_alert: the payload of build_alert_payload
+-- (`pgtrickle._pgt_alert_payload`) on pg_trickle_alert; nothing for a table in
 -- pooler-compatibility mode (the scheduler passes the table's own flag).
 CREATE FUNCTION pgtrickle_test._alert(p_event text, p_id bigint, p_extra jsonb DEFAULT '{}') RETURNS void
 LANGUAGE plpgsql AS $$
@@ -82,9 +82,9 @@ BEGIN
     IF s.pooler_compatibility_mode THEN
         RETURN;
     END IF;
-    PERFORM pg_notify('pg_trickle_alert', (jsonb_build_object(
-        'event', p_event, 'pgt_schema', s.pgt_schema, 'pgt_name', s.pgt_name,
-        'st', s.pgt_schema || '.' || s.pgt_name) || p_extra)::text);
+    -- The payload text (and its cut when oversized) as the double's version builds it.
+    PERFORM pg_notify('pg_trickle_alert',
+        pgtrickle._pgt_alert_payload(p_event, s.pgt_schema, s.pgt_name, p_extra));
 END
 $$;
 
