@@ -304,12 +304,17 @@ CHANGED_AT = (
 )
 
 # `CHANGED_AT` where the role may not read the catalog (pg_trickle 0.96.0 and later):
-# `data_timestamp` from `pgt_status()`, by name. The TopK addition needs the catalog's
-# topk_limit, which no read function returns, so a manual TopK refresh that moves no
-# data_timestamp is not seen as a change here.
+# `data_timestamp` from `pgt_status()`, by name. No read function says which tables are TopK,
+# so the history rule above applies to every watched table: its newest completed refresh
+# after data_timestamp that changed rows (`get_refresh_history`, newest 20 rows). A refresh
+# that changes rows of a table that is not TopK also moves its data_timestamp, so for those
+# the answer is data_timestamp. One history call per watched table per poll.
 CHANGED_AT_BY_FUNCTIONS = (
-    "SELECT p.name, p.data_timestamp FROM pgtrickle.pgt_status() AS p"
-    " WHERE p.name = ANY(%s::text[])"
+    "SELECT p.name, GREATEST(p.data_timestamp, (SELECT max(h.start_time)"
+    " FROM pgtrickle.get_refresh_history(name => p.name, max_rows => 20) AS h"
+    " WHERE h.status = 'COMPLETED' AND h.start_time > COALESCE(p.data_timestamp, '-infinity')"
+    " AND h.rows_inserted + h.rows_deleted > 0))"
+    " FROM pgtrickle.pgt_status() AS p WHERE p.name = ANY(%s::text[])"
 )
 
 # One hub per (shared stream key, event loop): the triggerer runs one loop, tests run several.
