@@ -50,7 +50,7 @@ from typing import Any
 
 from psycopg import sql
 
-from airflow_provider_pgtrickle.capabilities import Capabilities
+from airflow_provider_pgtrickle.capabilities import Capabilities, ReadPath
 from airflow_provider_pgtrickle.types import HealthReport, HealthState, TableHealth
 
 # The WAL insert position and the server's clock, read in one statement (`start_token`).
@@ -243,9 +243,9 @@ def totals(rows: Iterable[tuple[Any, ...]]) -> dict[tuple[str, str], int]:
 # transaction and never wait. Changes captured from the WAL are refused as on the catalog
 # path.
 #
-# Which rule applies is decided by what the role may read (`counts_buffers`): the exact count
-# wherever it may read the catalog (0.67.0 with its grants, a superuser, or a role granted
-# SELECT on pgtrickle.pgt_stream_tables on purpose), the refresh rule otherwise.
+# Which rule applies is decided by the server's read path (`counts_buffers`): the exact count
+# on 0.67.0, the refresh rule wherever the read functions are (a reader on 0.108.3 holds
+# SELECT on the catalog because the functions read it as the caller, but reads only them).
 UNREFRESHED = -1
 """`pending` value: no completed refresh since the wait began (count unknown)."""
 
@@ -272,10 +272,11 @@ class Refreshed:
 
 
 def counts_buffers(caps: Capabilities) -> bool:
-    """Whether the exact gate (frontier and buffer counts) applies: the role may read the
-    catalog. Without it (pg_trickle 0.96.0 and later grant it to no role) the refresh rule
-    (`refreshed_query`) does, which needs only the read functions."""
-    return caps.can_read_catalog
+    """Whether the exact gate (frontier and buffer counts) applies: the server's read path is
+    the catalog (0.67.0). Where pg_trickle has the read functions (`ReadPath.FUNCTIONS`) the
+    refresh rule (`refreshed_query`) does, whoever asks: the reader reads through the
+    functions only, even when it was granted the catalog (which 0.108.3's functions need)."""
+    return caps.read_path is ReadPath.CATALOG
 
 
 def refreshed_query(names: Iterable[str]) -> tuple[sql.SQL, list[Any]]:

@@ -61,7 +61,7 @@ def test_poke_waits_for_earlier_source_changes_until_a_refresh(
     assert s._last_report is not None
     if _caught_up.counts_buffers(hook.capabilities()):
         assert "1 source change(s) committed before the sensor started" in s._last_report.message
-    else:  # the catalog is not granted (0.108.3's roles): the refresh rule
+    else:  # the read functions' path (0.96.0+): the refresh rule
         assert "has completed no refresh since the sensor started" in s._last_report.message
     # Without the option the same table counts as healthy now.
     plain = PgTrickleHealthSensor(task_id="plain", stream_tables=[ST], poke_interval=0)
@@ -261,6 +261,8 @@ def test_a_role_without_grants_on_the_change_buffers_is_told_which_grant_to_run(
 ) -> None:
     # pg_trickle's install script revokes everything on schema pgtrickle_changes from PUBLIC;
     # its buffers belong to whoever created the stream table.
+    if not _caught_up.counts_buffers(hook.capabilities()):
+        pytest.skip("the read functions' path (0.96.0+) reads no change buffer")
     pgtrickle_conn.execute("INSERT INTO public.orders VALUES (4, 3, 1)")
     s = sensor(deferrable=False, postgres_conn_id="reader")
     s._start_sources_wait()
