@@ -136,6 +136,108 @@ def reader(scenario: TestDatabase, monkeypatch: pytest.MonkeyPatch) -> Iterator[
         _drop_role(scenario, db.user)
 
 
+# The catalog relations a READER path must not name in a statement it sends on 0.104+: it reads
+# through the read functions only (their frozen names and columns), even though 0.108.3's
+# functions make the reader hold SELECT on these (so a permission error cannot show a direct
+# read). pg_stat_statements with `track = top` records what the client sent, per role.
+CATALOG_RELATIONS = (
+    "pgt_stream_tables",
+    "pgt_refresh_history",
+    "pgt_dependencies",
+    "stream_tables_info",
+)
+
+
+class StatementWatch:
+    """The top-level statements one role sent in one database, from pg_stat_statements."""
+
+    def __init__(self, db: TestDatabase) -> None:
+        self.db = db
+        with db.admin_connect() as conn:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            row = conn.execute(
+                "SELECT r.oid, d.oid FROM pg_roles r, pg_database d"
+                " WHERE r.rolname = %s AND d.datname = current_database()",
+                [db.user],
+            ).fetchone()
+        assert row is not None
+        self.userid, self.dbid = row
+
+    def reset(self) -> None:
+        with self.db.admin_connect() as conn:
+            conn.execute(
+                "SELECT pg_stat_statements_reset(userid => %s, dbid => %s)",
+                [self.userid, self.dbid],
+            )
+
+    def statements(self) -> list[str]:
+        with self.db.admin_connect() as conn:
+            return [
+                str(r[0])
+                for r in conn.execute(
+                    "SELECT query FROM pg_stat_statements"
+                    " WHERE userid = %s AND dbid = %s AND toplevel",
+                    [self.userid, self.dbid],
+                ).fetchall()
+            ]
+
+    def catalog_reads(self) -> list[str]:
+        """Statements of the role that name a catalog relation directly."""
+        return [q for q in self.statements() if any(rel in q for rel in CATALOG_RELATIONS)]
+
+    def assert_functions_only(self) -> None:
+        assert self.catalog_reads() == []
+
+
+class NoWatch:
+    """Where statements cannot be checked: 0.67.0 (read through its catalog by design) or a
+    server without pg_stat_statements (`assert_functions_only` skips, naming why)."""
+
+    def __init__(self, reason: str | None) -> None:
+        self.reason = reason
+
+    def assert_functions_only(self) -> None:
+        if self.reason is not None:
+            pytest.skip(self.reason)
+
+
+@pytest.fixture
+def watch(reader: TestDatabase) -> StatementWatch | NoWatch:
+    """Statements `reader` sends, reset at the start. Each READER-path test ends with
+    `watch.assert_functions_only()`: on 0.104+ no statement the role sent names a catalog
+    relation."""
+    if not _is_newer(reader):
+        return NoWatch(None)
+    with reader.admin_connect() as conn:
+        loaded = conn.execute("SELECT current_setting('shared_preload_libraries')").fetchone()
+    if loaded is None or "pg_stat_statements" not in str(loaded[0]):
+        return NoWatch(
+            "the server does not load pg_stat_statements (shared_preload_libraries), so the "
+            "statements the reader sends cannot be checked"
+        )
+    found = StatementWatch(reader)
+    found.reset()
+    return found
+
+
+def test_the_detector_reports_a_direct_catalog_read(
+    reader: TestDatabase, watch: StatementWatch | NoWatch
+) -> None:
+    """The check below can fail: one direct SELECT of the catalog by the reader is seen."""
+    if isinstance(watch, NoWatch):
+        watch.assert_functions_only()
+        pytest.skip("pg_trickle 0.67.0 is read through its catalog by design")
+    assert watch.catalog_reads() == []
+    with reader.connect() as conn:
+        conn.execute("SELECT count(*) FROM pgtrickle.pgt_stream_tables").fetchone()
+        conn.execute("SELECT * FROM pgtrickle.pgt_status()").fetchall()
+    seen = watch.catalog_reads()
+    assert len(seen) == 1
+    assert "pgtrickle.pgt_stream_tables" in seen[0]
+    # the function call itself is recorded, the SELECT inside it is not (track = top)
+    assert any("pgt_status()" in q for q in watch.statements())
+
+
 def _catalog_status(db: TestDatabase, name: str) -> str:
     with db.admin_connect() as conn:
         row = conn.execute(
@@ -157,7 +259,7 @@ def test_the_reader_reads_through_the_functions_on_newer_servers(reader: TestDat
     assert hook.read_path() is ReadPath.FUNCTIONS
 
 
-def test_hook_reads(reader: TestDatabase) -> None:
+def test_hook_reads(reader: TestDatabase, watch: StatementWatch | NoWatch) -> None:
     hook = PgTrickleHook(postgres_conn_id=CONN)
     health = {row.qualified_name: row for row in hook.fetch_health()}
     assert set(health) == {HEALTHY, BROKEN, CHAINED}
@@ -181,9 +283,12 @@ def test_hook_reads(reader: TestDatabase) -> None:
     assert plan[BROKEN].status.value == "ERROR"
     assert {c.check_name for c in hook.health_check()}
     assert hook.stream_tables_needing_recreation() == []
+    watch.assert_functions_only()
 
 
-def test_health_sensor_pokes(reader: TestDatabase, pgtrickle_tick: Any) -> None:
+def test_health_sensor_pokes(
+    reader: TestDatabase, watch: StatementWatch | NoWatch, pgtrickle_tick: Any
+) -> None:
     ok = PgTrickleHealthSensor(task_id="ok", stream_tables=[HEALTHY, CHAINED], poke_interval=0)
     assert ok.poke({}).is_done is True
     broken = PgTrickleHealthSensor(task_id="broken", stream_tables=[BROKEN], poke_interval=0)
@@ -192,9 +297,10 @@ def test_health_sensor_pokes(reader: TestDatabase, pgtrickle_tick: Any) -> None:
     whole = PgTrickleHealthSensor(task_id="all", schema="public", poke_interval=0)
     with pytest.raises(PgTrickleUnhealthyError):
         whole.poke({})
+    watch.assert_functions_only()
 
 
-def test_caught_up_gate_pokes(reader: TestDatabase) -> None:
+def test_caught_up_gate_pokes(reader: TestDatabase, watch: StatementWatch | NoWatch) -> None:
     sensor = PgTrickleHealthSensor(
         task_id="caught_up",
         stream_tables=[HEALTHY],
@@ -213,6 +319,7 @@ def test_caught_up_gate_pokes(reader: TestDatabase) -> None:
         total = conn.execute(f"SELECT total FROM {HEALTHY} WHERE customer_id = 3").fetchone()
     assert total is not None  # the refresh consumed the change (committed state)
     assert sensor.poke({}).is_done is True
+    watch.assert_functions_only()
 
 
 def _refresh(db: TestDatabase, name: str) -> None:
@@ -220,7 +327,9 @@ def _refresh(db: TestDatabase, name: str) -> None:
         conn.execute("SELECT pgtrickle.refresh_stream_table(%s)", [name])
 
 
-def test_health_sensor_defers_to_its_trigger(reader: TestDatabase) -> None:
+def test_health_sensor_defers_to_its_trigger(
+    reader: TestDatabase, watch: StatementWatch | NoWatch
+) -> None:
     # A source change committed before the sensor starts: it waits for the refresh.
     with reader.admin_connect() as conn:
         conn.execute("INSERT INTO public.orders VALUES (5, 3, 2)")
@@ -251,9 +360,14 @@ def test_health_sensor_defers_to_its_trigger(reader: TestDatabase) -> None:
     before, [event] = asyncio.run(run())
     assert before == []
     assert event["status"] == "success", event
+    watch.assert_functions_only()
 
 
-def test_ui_page_and_its_api(reader: TestDatabase, ui_app: Any) -> None:  # noqa: F811
+def test_ui_page_and_its_api(
+    reader: TestDatabase,
+    watch: StatementWatch | NoWatch,
+    ui_app: Any,  # noqa: F811
+) -> None:
     hook = PgTrickleHook(postgres_conn_id=CONN)
     overview = data.overview(hook, CONN)
     rows = {t.name: t for t in overview.stream_tables}
@@ -276,10 +390,12 @@ def test_ui_page_and_its_api(reader: TestDatabase, ui_app: Any) -> None:  # noqa
         }
         history = client.get(f"/api/connections/{CONN}/stream-tables/{BROKEN}/history")
         assert history.status_code == 200, history.text
+    watch.assert_functions_only()
 
 
 def test_a_v1_table_left_by_an_upgrade_is_shown_as_needing_recreation(
     reader: TestDatabase,
+    watch: StatementWatch | NoWatch,
     ui_app: Any,  # noqa: F811
 ) -> None:
     if not _is_newer(reader):
@@ -300,6 +416,7 @@ def test_a_v1_table_left_by_an_upgrade_is_shown_as_needing_recreation(
         client.cookies.set("_token", token_for("viewer"))
         body = client.get(f"/api/connections/{CONN}/overview").json()
     assert {t["name"] for t in body["stream_tables"] if t["needs_recreation"]} == {HEALTHY}
+    watch.assert_functions_only()
 
 
 @pytest.fixture
