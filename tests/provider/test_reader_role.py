@@ -249,6 +249,35 @@ def _catalog_status(db: TestDatabase, name: str) -> str:
     return str(row[0])
 
 
+# READER paths that read the catalog directly on purpose, and why. `list_stream_tables()` and
+# `get_stream_table()` return the whole catalog row (`StreamTable`: pgt_id, original_query,
+# the diamond, pooler and delta-fraction settings, ...), which no read function exposes
+# (stream_table_spec has part of it); on 0.108.3 the reader holds SELECT on
+# pgtrickle.pgt_stream_tables anyway (the read functions need it), so they keep working.
+# Creator paths may read the catalog too (the create-or-replace snapshot compares the stored
+# row, TopK parts included) and are not checked here.
+CATALOG_ROW_READ = "FROM pgtrickle.pgt_stream_tables WHERE"
+
+
+def test_the_catalog_row_reads_are_the_documented_exception(
+    reader: TestDatabase, watch: StatementWatch | NoWatch
+) -> None:
+    hook = PgTrickleHook(postgres_conn_id=CONN)
+    assert [t.qualified_name for t in hook.list_stream_tables()] == sorted(
+        [HEALTHY, BROKEN, CHAINED]
+    )
+    found = hook.get_stream_table(BROKEN)
+    assert found is not None
+    assert found.status.value == "ERROR"
+    if isinstance(watch, NoWatch):
+        watch.assert_functions_only()
+        return
+    seen = watch.catalog_reads()
+    assert len(seen) == 2
+    assert all("FROM pgtrickle.pgt_stream_tables" in q for q in seen)
+    assert sum(CATALOG_ROW_READ in q for q in seen) == 1  # get_stream_table's name filter
+
+
 def test_the_reader_reads_through_the_functions_on_newer_servers(reader: TestDatabase) -> None:
     """0.108.3's read functions read the catalog as the caller, so the reader holds SELECT on
     it (vocabulary.grants); the product still reads through the functions (the detector
