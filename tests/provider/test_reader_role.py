@@ -37,7 +37,11 @@ from airflow_provider_pgtrickle.operators.pgtrickle import (
 )
 from airflow_provider_pgtrickle.sensors.pgtrickle import PgTrickleHealthSensor
 from airflow_provider_pgtrickle.testing.server import TestDatabase
-from airflow_provider_pgtrickle.triggers.pgtrickle import PgTrickleHealthTrigger, hub_for
+from airflow_provider_pgtrickle.triggers.pgtrickle import (
+    PgTrickleHealthTrigger,
+    PgTrickleStreamTableRefreshedTrigger,
+    hub_for,
+)
 from airflow_provider_pgtrickle.ui import data
 from airflow_provider_pgtrickle.vocabulary import grants
 
@@ -389,6 +393,34 @@ def test_health_sensor_defers_to_its_trigger(
     before, [event] = asyncio.run(run())
     assert before == []
     assert event["status"] == "success", event
+    watch.assert_functions_only()
+
+
+def test_refresh_watcher_fires(reader: TestDatabase, watch: StatementWatch | NoWatch) -> None:
+    """The asset watcher's reads (`CHANGED_AT_BY_FUNCTIONS` on 0.96.0+) as the reader."""
+
+    async def run() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        triggerer = Triggerer()
+        watcher = PgTrickleStreamTableRefreshedTrigger(
+            postgres_conn_id=CONN, stream_table=HEALTHY, poll_interval=1
+        )
+        try:
+            triggerer.start([watcher])
+            hub = hub_for(KEY)
+            await until(lambda: hub.queries >= 1)
+            await asyncio.sleep(0.5)
+            quiet = list(triggerer.events[0])
+            with reader.admin_connect() as conn:
+                conn.execute("INSERT INTO public.orders VALUES (7, 4, 2)")
+            await asyncio.to_thread(_refresh, reader, HEALTHY)
+            await until(lambda: len(triggerer.events[0]) >= 1)
+            return quiet, list(triggerer.events[0])
+        finally:
+            await triggerer.stop()
+
+    quiet, events = asyncio.run(run())
+    assert quiet == []
+    assert events[0]["stream_table"] == HEALTHY
     watch.assert_functions_only()
 
 
