@@ -50,6 +50,7 @@ from typing import Any
 
 from psycopg import sql
 
+from airflow_provider_pgtrickle.capabilities import Capabilities, ReadPath
 from airflow_provider_pgtrickle.types import HealthReport, HealthState, TableHealth
 
 # The WAL insert position and the server's clock, read in one statement (`start_token`).
@@ -228,17 +229,120 @@ def totals(rows: Iterable[tuple[Any, ...]]) -> dict[tuple[str, str], int]:
     return out
 
 
+# pg_trickle 0.96.0 and later (`ReadPath.FUNCTIONS`): a role holding only the predefined
+# reader role reads neither the frontier (pgt_stream_tables) nor the change buffers (schema
+# pgtrickle_changes, revoked from PUBLIC and granted to no role; `change_buffer_sizes()`
+# reports `n_live_tup`, a statistics estimate, src/monitor/mod.rs). What it may read is the
+# refresh history (`get_refresh_history`) and each table's sources with their capture mode
+# (`list_sources`). A refresh whose transaction started after the wait began sees every
+# change committed before it and consumes the buffer up to its own snapshot, so a table is
+# caught up once it has COMPLETED a refresh started at or after the token's server time
+# (the rule the catalog path applies to TopK tables). It is stricter than the buffer count:
+# a table whose sources did not change still waits for its next refresh (the scheduler
+# records a NO_DATA refresh then). IMMEDIATE tables are maintained in the writing
+# transaction and never wait. Changes captured from the WAL are refused as on the catalog
+# path.
+#
+# Which rule applies is decided by the server's read path (`counts_buffers`): the exact count
+# on 0.67.0, the refresh rule wherever the read functions are (a reader on 0.108.3 holds
+# SELECT on the catalog because the functions read it as the caller, but reads only them).
+UNREFRESHED = -1
+"""`pending` value: no completed refresh since the wait began (count unknown)."""
+
+_REFRESHED = sql.SQL(
+    "SELECT n.name, s.refresh_mode,"
+    " ARRAY(SELECT DISTINCT l.cdc_mode || ' ' || l.source_table"
+    " FROM pgtrickle.list_sources(name => n.name) AS l"
+    " WHERE l.source_type = 'TABLE' AND l.cdc_mode IN ('WAL', 'TRANSITIONING')) AS wal,"
+    " (SELECT max(h.start_time) FROM pgtrickle.get_refresh_history(name => n.name,"
+    " max_rows => 20) AS h WHERE h.status = 'COMPLETED') AS refreshed_at"
+    " FROM unnest(%s::text[]) AS n(name)"
+    " LEFT JOIN pgtrickle.st_refresh_stats() AS s ON s.pgt_schema || '.' || s.pgt_name = n.name"
+)
+
+
+@dataclass(frozen=True)
+class Refreshed:
+    """One stream table as `refreshed_query` reads it."""
+
+    table: str
+    refresh_mode: str | None
+    wal_sources: tuple[str, ...]  # "<cdc_mode> <source>"
+    refreshed_at: datetime | None
+
+
+def counts_buffers(caps: Capabilities) -> bool:
+    """Whether the exact gate (frontier and buffer counts) applies: the server's read path is
+    the catalog (0.67.0). Where pg_trickle has the read functions (`ReadPath.FUNCTIONS`) the
+    refresh rule (`refreshed_query`) does, whoever asks: the reader reads through the
+    functions only, even when it was granted the catalog (which 0.108.3's functions need)."""
+    return caps.read_path is ReadPath.CATALOG
+
+
+def refreshed_query(names: Iterable[str]) -> tuple[sql.SQL, list[Any]]:
+    """One row per named stream table: its mode, WAL-captured sources and newest completed
+    refresh (read them with `refreshed`). One statement; the read functions only."""
+    return _REFRESHED, [sorted(set(names))]
+
+
+def refreshed(rows: Iterable[tuple[Any, ...]]) -> list[Refreshed]:
+    return [Refreshed(str(r[0]), r[1], tuple(r[2] or ()), r[3]) for r in rows]
+
+
+def refreshed_problems(found: Iterable[Refreshed]) -> dict[str, str]:
+    """`problems` for the read-function path: tables with a WAL-captured source."""
+    out: dict[str, str] = {}
+    for f in found:
+        if f.wal_sources:
+            mode, _, source = f.wal_sources[0].partition(" ")
+            out[f.table] = (
+                f"Stream table `{f.table}`: wait_for_sources cannot tell whether changes to "
+                f"source `{source}` committed before the wait began are refreshed: pg_trickle "
+                f"captures that source from the WAL (cdc_mode {mode}), so a change reaches "
+                "its change buffer only when the WAL decoder polls it. Set "
+                "`cdc_mode => 'trigger'` on the stream tables reading it, or wait without "
+                "wait_for_sources."
+            )
+    return out
+
+
+def refreshed_pending(
+    found: Iterable[Refreshed], pairs: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], int]:
+    """(table, token) -> `UNREFRESHED` for each pair whose table has not completed a refresh
+    started at or after the token's time; tables with `refreshed_problems` are left out."""
+    found = list(found)
+    blocked = refreshed_problems(found)
+    by_table = {f.table: f for f in found if f.table not in blocked}
+    out: dict[tuple[str, str], int] = {}
+    for name, token in set(pairs):
+        f = by_table.get(name)
+        if f is None or f.refresh_mode == "IMMEDIATE":
+            continue
+        _, at = split_token(token)
+        if at is None or f.refreshed_at is None or f.refreshed_at < at:
+            out[(name, token)] = UNREFRESHED
+    return out
+
+
 def gate(report: HealthReport, pending: Mapping[str, int]) -> HealthReport:
     """Healthy tables with pending changes (by qualified name) become waiting."""
     tables = tuple(
-        TableHealth(
-            t.stream_table,
-            HealthState.WAITING,
-            f"has {pending[t.stream_table]} source change(s) committed before the sensor "
-            "started that are not refreshed yet",
-        )
-        if t.state is HealthState.HEALTHY and pending.get(t.stream_table, 0) > 0
+        TableHealth(t.stream_table, HealthState.WAITING, _pending_reason(pending[t.stream_table]))
+        if t.state is HealthState.HEALTHY and pending.get(t.stream_table, 0) != 0
         else t
         for t in report.tables
     )
     return HealthReport(tables=tables, missing=report.missing)
+
+
+def _pending_reason(count: int) -> str:
+    if count == UNREFRESHED:
+        return (
+            "has completed no refresh since the sensor started, so source changes committed "
+            "before the sensor started may not be refreshed yet"
+        )
+    return (
+        f"has {count} source change(s) committed before the sensor started that are not "
+        "refreshed yet"
+    )

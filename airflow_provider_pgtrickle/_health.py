@@ -16,6 +16,7 @@ from typing import Any
 
 from psycopg import sql
 
+from airflow_provider_pgtrickle.capabilities import ReadPath
 from airflow_provider_pgtrickle.types import (
     HealthReport,
     HealthRow,
@@ -26,7 +27,10 @@ from airflow_provider_pgtrickle.types import (
 from airflow_provider_pgtrickle.vocabulary.health import (
     COLUMNS,
     LOOKUP,
+    LOOKUP_BY_FUNCTIONS,
+    ST_BY_FUNCTIONS,
     VERDICT_JOIN,
+    VERDICT_JOIN_BY_FUNCTIONS,
     VERDICT_JOIN_FRESHNESS,
     Verdict,
 )
@@ -53,8 +57,9 @@ class Judged:
     row: HealthRow | None
 
 
-# Reads the catalog table itself, not `pgtrickle.pg_stat_stream_tables`: that view aggregates
-# the whole refresh history of every row it returns, and filtering it on a computed name keeps
+# `ReadPath.CATALOG` (pg_trickle 0.67.0) reads the catalog table itself, not
+# `pgtrickle.pg_stat_stream_tables`: that view aggregates the whole refresh history of every
+# row it returns, and filtering it on a computed name keeps
 # the planner from using the catalog's unique index on (pgt_schema, pgt_name) (pg_trickle
 # sql/archive/pg_trickle--0.67.0.sql, idx_pgt_name). Each request row carries its own rule
 # parameters, so one query answers any mix of waiting sensors; its cost follows the number of
@@ -113,6 +118,28 @@ def _queries(join: str) -> dict[str, sql.SQL]:
 _QUERIES = {False: _queries(VERDICT_JOIN), True: _queries(VERDICT_JOIN_FRESHNESS)}
 
 
+# The same three shapes over the read functions (pg_trickle 0.96.0 and later, where the role
+# may not read the catalog; `ReadPath.FUNCTIONS`). The functions return every stream table
+# once per query; the names asked for filter their rows.
+_F_BY_NAMES = sql.SQL(
+    _REQ_BY_NAMES + LOOKUP_BY_FUNCTIONS + VERDICT_JOIN_BY_FUNCTIONS + " ORDER BY req.ord"
+)
+_F_BY_SCHEMA = sql.SQL(
+    " FROM (SELECT NULL::text AS pgt_schema, NULL::text AS pgt_name, u.*"
+    f" FROM unnest({_RULE_ARRAYS}) WITH ORDINALITY AS u({_RULE_COLUMNS}, ord)) AS req"
+    f" CROSS JOIN {ST_BY_FUNCTIONS} AS st"
+    + VERDICT_JOIN_BY_FUNCTIONS
+    + " WHERE st.pgt_schema = %s ORDER BY req.ord, st.pgt_name"
+)
+_F_EVERY_TABLE = sql.SQL(
+    " FROM (SELECT NULL::text AS pgt_schema, NULL::text AS pgt_name, u.*"
+    f" FROM unnest({_RULE_ARRAYS}) WITH ORDINALITY AS u({_RULE_COLUMNS}, ord)) AS req"
+    f" CROSS JOIN {ST_BY_FUNCTIONS} AS st"
+    + VERDICT_JOIN_BY_FUNCTIONS
+    + " ORDER BY req.ord, st.pgt_schema, st.pgt_name"
+)
+
+
 def _rule_params(rules: Sequence[Rules]) -> list[Any]:
     return [
         [r.max_staleness for r in rules],
@@ -128,39 +155,59 @@ def _with_freshness(rules: Iterable[Rules], freshness: bool | None) -> bool:
 
 
 def query_by_names(
-    pairs: Sequence[tuple[str, Rules]], *, freshness: bool | None = None
+    pairs: Sequence[tuple[str, Rules]],
+    read_path: ReadPath = ReadPath.CATALOG,
+    *,
+    freshness: bool | None = None,
 ) -> tuple[sql.Composed, list[Any]]:
     """Each (validated `schema.table`, rules) pair judged once, in the order given.
 
     ``freshness``: the server has ``pgtrickle.freshness()`` (read the SLA state); ``None``:
-    only when a rule requires the state.
+    only when a rule requires the state. The read functions' path always reads it (0.104+).
     """
-    queries = _QUERIES[_with_freshness((r for _, r in pairs), freshness)]
-    source = queries["one_by_one"] if len(pairs) <= _ONE_BY_ONE_MAX else queries["joined"]
+    if read_path is ReadPath.FUNCTIONS:
+        source = _F_BY_NAMES
+    else:
+        queries = _QUERIES[_with_freshness((r for _, r in pairs), freshness)]
+        source = queries["one_by_one"] if len(pairs) <= _ONE_BY_ONE_MAX else queries["joined"]
     params = [[name for name, _ in pairs], *_rule_params([rules for _, rules in pairs])]
     return sql.Composed([_SELECT, source]), params
 
 
 def query_by_schema(
-    schema: str, rules: Sequence[Rules], *, freshness: bool | None = None
+    schema: str,
+    rules: Sequence[Rules],
+    read_path: ReadPath = ReadPath.CATALOG,
+    *,
+    freshness: bool | None = None,
 ) -> tuple[sql.Composed, list[Any]]:
     """Every table of `schema`, judged under each rule set."""
-    query = _QUERIES[_with_freshness(rules, freshness)]["schema"]
-    return sql.Composed([_SELECT, query]), [*_rule_params(rules), schema]
+    if read_path is ReadPath.FUNCTIONS:
+        source = _F_BY_SCHEMA
+    else:
+        source = _QUERIES[_with_freshness(rules, freshness)]["schema"]
+    return sql.Composed([_SELECT, source]), [*_rule_params(rules), schema]
 
 
 def query_every_table(
-    rules: Sequence[Rules], *, freshness: bool | None = None
+    rules: Sequence[Rules],
+    read_path: ReadPath = ReadPath.CATALOG,
+    *,
+    freshness: bool | None = None,
 ) -> tuple[sql.Composed, list[Any]]:
     """Every table of the catalog, judged under each rule set."""
-    query = _QUERIES[_with_freshness(rules, freshness)]["every"]
-    return sql.Composed([_SELECT, query]), _rule_params(rules)
+    if read_path is ReadPath.FUNCTIONS:
+        source = _F_EVERY_TABLE
+    else:
+        source = _QUERIES[_with_freshness(rules, freshness)]["every"]
+    return sql.Composed([_SELECT, source]), _rule_params(rules)
 
 
 def health_query(
     names: Sequence[str],
     schema: str | None,
     rules: Rules | None = None,
+    read_path: ReadPath = ReadPath.CATALOG,
     *,
     freshness: bool | None = None,
 ) -> tuple[sql.Composed, list[Any]]:
@@ -171,10 +218,10 @@ def health_query(
     """
     rules = rules or Rules()
     if names:
-        return query_by_names([(name, rules) for name in names], freshness=freshness)
+        return query_by_names([(name, rules) for name in names], read_path, freshness=freshness)
     if schema is not None:
-        return query_by_schema(schema, [rules], freshness=freshness)
-    return query_every_table([rules], freshness=freshness)
+        return query_by_schema(schema, [rules], read_path, freshness=freshness)
+    return query_every_table([rules], read_path, freshness=freshness)
 
 
 # Enum lookups by value through a dict: `StreamTableStatus(value)` costs a few microseconds,

@@ -78,6 +78,35 @@ class Feature(str, Enum):
     ERROR_CATALOG = "error_catalog"
     PGT_STATUS = "pgt_status"
     STREAM_TABLE_SPEC = "stream_table_spec"
+    ST_REFRESH_STATS = "st_refresh_stats"
+    FUSE_STATUS = "fuse_status"
+    GET_REFRESH_HISTORY = "get_refresh_history"
+    LIST_SOURCES = "list_sources"
+
+
+class ReadPath(str, Enum):
+    """How the provider reads pg_trickle's state (`Capabilities.read_path`).
+
+    ``CATALOG``: SELECT on ``pgtrickle.pgt_stream_tables``, ``pgt_refresh_history`` and
+    ``pgt_dependencies`` (pg_trickle 0.67.0, where the read functions need those grants too).
+    ``FUNCTIONS``: only the read functions upstream grants to PUBLIC from 0.96.0 on, when it
+    also defined ``pgtrickle_reader`` and left the catalog ungranted (``pgt_status()``,
+    ``st_refresh_stats()``, ``fuse_status()``, ``get_refresh_history()``, ``list_sources()``;
+    sql/archive/pg_trickle--0.108.3.sql, the ``public_read`` block).
+    """
+
+    CATALOG = "catalog"
+    FUNCTIONS = "functions"
+
+
+# The read functions the FUNCTIONS path calls; `read_path` takes it only when all exist.
+READ_FUNCTIONS: tuple[Feature, ...] = (
+    Feature.PGT_STATUS,
+    Feature.ST_REFRESH_STATS,
+    Feature.FUSE_STATUS,
+    Feature.GET_REFRESH_HISTORY,
+    Feature.LIST_SOURCES,
+)
 
 
 class CatalogColumn(str, Enum):
@@ -101,6 +130,10 @@ SINCE: dict[Feature | CatalogColumn, str] = {
     Feature.ERROR_CATALOG: "0.96.0",
     Feature.PGT_STATUS: OLDEST_SUPPORTED,  # in every supported version
     Feature.STREAM_TABLE_SPEC: "0.62.0",
+    Feature.ST_REFRESH_STATS: OLDEST_SUPPORTED,
+    Feature.FUSE_STATUS: OLDEST_SUPPORTED,
+    Feature.GET_REFRESH_HISTORY: OLDEST_SUPPORTED,
+    Feature.LIST_SOURCES: OLDEST_SUPPORTED,
     CatalogColumn.ORCHESTRATION_MODE: "0.93.0",
     CatalogColumn.TARGET_FRESHNESS_MODE: "0.86.0",
     CatalogColumn.LAST_ERROR_CODE: "0.85.0",
@@ -118,12 +151,16 @@ class Capabilities:
     :param columns: the probed `CatalogColumn` columns `pgtrickle.pgt_stream_tables` has.
     :param can_read_catalog: the role may SELECT `pgtrickle.pgt_stream_tables` (USAGE on the
         schema and SELECT on the table; 0.108.3 grants neither to its predefined roles).
+    :param reader_role: this database's pg_trickle grants USAGE on schema ``pgtrickle`` to the
+        predefined role ``pgtrickle_reader`` (0.96.0 and later; the role is cluster-wide, the
+        grant is not, so a 0.67.0 database next to a newer one answers ``False``).
     """
 
     extversion: str | None
     functions: frozenset[Feature]
     columns: frozenset[CatalogColumn]
     can_read_catalog: bool
+    reader_role: bool = False
 
     @property
     def installed(self) -> bool:
@@ -133,6 +170,17 @@ class Capabilities:
     def supported(self) -> bool:
         """Whether the installed version is one the provider is tested against."""
         return is_supported(self.extversion)
+
+    @property
+    def read_path(self) -> ReadPath:
+        """FUNCTIONS where the database's pg_trickle grants reading to ``pgtrickle_reader``
+        (0.96.0 and later, which grant that role no catalog table: the read functions are the
+        way in) and has every read function the provider calls; CATALOG otherwise (0.67.0).
+        Chosen by what the server has, not by who asks, so a superuser reads the same way as
+        a role that only holds ``pgtrickle_reader``."""
+        if self.reader_role and all(f in self.functions for f in READ_FUNCTIONS):
+            return ReadPath.FUNCTIONS
+        return ReadPath.CATALOG
 
     def has(self, feature: Feature | CatalogColumn) -> bool:
         if isinstance(feature, Feature):
@@ -197,31 +245,48 @@ PROBE_QUERY = (
     "   FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n"
     "   ON n.oid = c.relnamespace"
     "   WHERE n.nspname = 'pgtrickle' AND c.relname = 'pgt_stream_tables'), false)"
-    " AS can_read_catalog"
+    " AS can_read_catalog,"
+    " COALESCE((SELECT has_schema_privilege(r.oid, n.oid, 'USAGE')"
+    "   FROM pg_catalog.pg_roles AS r, pg_catalog.pg_namespace AS n"
+    "   WHERE r.rolname = 'pgtrickle_reader' AND n.nspname = 'pgtrickle'), false)"
+    " AS reader_role"
 )
+
+
+def _probe_params() -> list[Any]:
+    return [[f.value for f in Feature], [c.value for c in CatalogColumn]]
 
 
 def probe(conn: psycopg.Connection[Any]) -> Capabilities:
     """Ask the server behind ``conn`` what it offers (one statement; read-only)."""
     with conn.cursor() as cur:
-        cur.execute(
-            PROBE_QUERY,
-            [[f.value for f in Feature], [c.value for c in CatalogColumn]],
-        )
+        cur.execute(PROBE_QUERY, _probe_params())
         found = cur.fetchone()
+    return _capabilities(found)
+
+
+async def aprobe(conn: psycopg.AsyncConnection[Any]) -> Capabilities:
+    """`probe` on an async connection (the triggers')."""
+    cur = await conn.execute(PROBE_QUERY, _probe_params())
+    return _capabilities(await cur.fetchone())
+
+
+def _capabilities(found: Any) -> Capabilities:
     assert found is not None  # a SELECT without FROM returns exactly one row
     if isinstance(found, dict):
-        extversion, functions, columns, readable = (
+        extversion, functions, columns, readable, reader_role = (
             found["extversion"],
             found["functions"],
             found["columns"],
             found["can_read_catalog"],
+            found["reader_role"],
         )
     else:
-        extversion, functions, columns, readable = found
+        extversion, functions, columns, readable, reader_role = found
     return Capabilities(
         extversion=extversion,
         functions=frozenset(Feature(f) for f in functions),
         columns=frozenset(CatalogColumn(c) for c in columns),
         can_read_catalog=bool(readable),
+        reader_role=bool(reader_role),
     )

@@ -137,9 +137,11 @@ class StreamTable(_JsonMixin):
 
 @dataclasses.dataclass(frozen=True)
 class StreamTableStats(_JsonMixin):
-    """One row of the monitoring view `pgtrickle.pg_stat_stream_tables`."""
+    """One row of the monitoring view `pgtrickle.pg_stat_stream_tables` (`pgt_id`,
+    `needs_reinit` and `cdc_modes` are None where it is read through pg_trickle's read
+    functions, which do not return them)."""
 
-    pgt_id: int
+    pgt_id: int | None
     schema: str
     name: str
     status: StreamTableStatus
@@ -150,7 +152,7 @@ class StreamTableStats(_JsonMixin):
     staleness: timedelta | None
     stale: bool | None
     consecutive_errors: int
-    needs_reinit: bool
+    needs_reinit: bool | None
     last_refresh_at: datetime | None
     total_refreshes: int
     successful_refreshes: int

@@ -55,7 +55,7 @@ from airflow_provider_pgtrickle._validation import (
     validate_schedule,
     validate_schema,
 )
-from airflow_provider_pgtrickle.capabilities import Capabilities, CatalogColumn, Feature
+from airflow_provider_pgtrickle.capabilities import Capabilities, CatalogColumn, Feature, ReadPath
 from airflow_provider_pgtrickle.exceptions import (
     PgTrickleConnectionLostError,
     PgTrickleDatabaseError,
@@ -101,9 +101,26 @@ from airflow_provider_pgtrickle.vocabulary.config import (
     FRESHNESS,
     Surface,
 )
+from airflow_provider_pgtrickle.vocabulary.health import NEEDS_RECREATION
 
 if TYPE_CHECKING:
     from psycopg.errors import Diagnostic
+
+
+# `get_stats()` where the role may not read `pg_stat_stream_tables` (pg_trickle 0.96.0 and
+# later grant it to no role): the same columns, by name, from `st_refresh_stats()` and
+# `pgt_status()` (src/monitor/mod.rs, src/api/diagnostics.rs). They carry no pgt_id,
+# needs_reinit or cdc_modes: those are NULL here.
+_STATS_BY_FUNCTIONS = (
+    "SELECT NULL::bigint AS pgt_id, s.pgt_schema, s.pgt_name, s.status, s.refresh_mode,"
+    " s.is_populated, p.data_timestamp, s.schedule, now() - s.last_refresh_at AS staleness,"
+    " s.stale, s.consecutive_errors, NULL::boolean AS needs_reinit, s.last_refresh_at,"
+    " s.total_refreshes, s.successful_refreshes, s.failed_refreshes, s.total_rows_inserted,"
+    " s.total_rows_deleted, s.avg_duration_ms, s.last_refresh_action AS last_action,"
+    " s.last_refresh_status AS last_status, NULL::text[] AS cdc_modes, s.refresh_tier"
+    " FROM pgtrickle.st_refresh_stats() AS s LEFT JOIN pgtrickle.pgt_status() AS p"
+    " ON p.name = s.pgt_schema || '.' || s.pgt_name"
+)
 
 
 class PgTrickleHook(PostgresHook):
@@ -588,11 +605,17 @@ class PgTrickleHook(PostgresHook):
                 self._refuse_rejected_query(cur, qualified, args["query"][0])
                 self._refuse_misfilling_query(cur, qualified, args["query"][0])
             if "status" in args:
-                row = cur.execute(
-                    "SELECT status FROM pgtrickle.pgt_stream_tables"
-                    " WHERE pgt_schema = %s AND pgt_name = %s",
-                    [schema, table],
-                ).fetchone()
+                if self.capabilities(cur.connection).read_path is ReadPath.FUNCTIONS:
+                    row = cur.execute(
+                        "SELECT p.status FROM pgtrickle.pgt_status() AS p WHERE p.name = %s",
+                        [qualified],
+                    ).fetchone()
+                else:
+                    row = cur.execute(
+                        "SELECT status FROM pgtrickle.pgt_stream_tables"
+                        " WHERE pgt_schema = %s AND pgt_name = %s",
+                        [schema, table],
+                    ).fetchone()
                 current = row["status"] if row is not None else None
                 rest = {key: value for key, value in args.items() if key != "status"}
                 # pause_stream_table refuses any table that is not ACTIVE (an INITIALIZING
@@ -682,17 +705,28 @@ class PgTrickleHook(PostgresHook):
         )
         cur.execute(statement, params)
 
-    @staticmethod
-    def _refuse_misfilling_query(cur: psycopg.Cursor[Any], qualified: str, query: str) -> None:
+    def _refuse_misfilling_query(
+        self, cur: psycopg.Cursor[Any], qualified: str, query: str
+    ) -> None:
         """Refuse, before any change, a query pg_trickle would migrate in place into the wrong
         columns (vocabulary/lifecycle.py, IN_PLACE_QUERY_SQL); a missing table is left to
         pg_trickle's own error."""
         schema, table = split_name(qualified)
-        row = cur.execute(
-            "SELECT pgt_relid FROM pgtrickle.pgt_stream_tables"
-            " WHERE pgt_schema = %s AND pgt_name = %s",
-            [schema, table],
-        ).fetchone()
+        if self.capabilities(cur.connection).read_path is ReadPath.FUNCTIONS:
+            # stream_table_spec(text) (src/api/spec.rs): the storage table's oid, NULL for a
+            # name that is no stream table.
+            row = cur.execute(
+                "SELECT (pgtrickle.stream_table_spec(%s::text) ->> 'oid')::oid AS pgt_relid",
+                [qualified],
+            ).fetchone()
+            if row is not None and (row["pgt_relid"] if isinstance(row, dict) else row[0]) is None:
+                row = None
+        else:
+            row = cur.execute(
+                "SELECT pgt_relid FROM pgtrickle.pgt_stream_tables"
+                " WHERE pgt_schema = %s AND pgt_name = %s",
+                [schema, table],
+            ).fetchone()
         if row is None:
             return
         relid = row["pgt_relid"] if isinstance(row, dict) else row[0]
@@ -718,7 +752,16 @@ class PgTrickleHook(PostgresHook):
         qualified = qualify(name)
         schema, table = split_name(qualified)
         with self._transaction(operation="drop_stream_table", stream_table=qualified) as cur:
-            if if_exists:
+            if if_exists and self.capabilities(cur.connection).read_path is ReadPath.FUNCTIONS:
+                # The catalog is not granted (0.96.0 and later): stream_table_spec is NULL for
+                # a name that is no stream table.
+                cur.execute(
+                    "SELECT pgtrickle.drop_stream_table(name => %s::text, cascade => %s::boolean)"
+                    " WHERE pgtrickle.stream_table_spec(%s::text) IS NOT NULL",
+                    [qualified, bool(cascade), qualified],
+                )
+                dropped = cur.rowcount > 0
+            elif if_exists:
                 cur.execute(
                     "SELECT pgtrickle.drop_stream_table(name => %s::text, cascade => %s::boolean)"
                     " FROM pgtrickle.pgt_stream_tables WHERE pgt_schema = %s AND pgt_name = %s",
@@ -764,16 +807,26 @@ class PgTrickleHook(PostgresHook):
                 history = None
                 if skip is None:
                     # Our row lock on the stream table is held until commit, so the newest
-                    # MANUAL history row of this table is the one this call wrote.
-                    history = cur.execute(
-                        "SELECT h.action, h.rows_inserted, h.rows_deleted, h.data_timestamp"
-                        " FROM pgtrickle.pgt_refresh_history AS h"
-                        " JOIN pgtrickle.pgt_stream_tables AS st ON st.pgt_id = h.pgt_id"
-                        " WHERE st.pgt_schema = %s AND st.pgt_name = %s"
-                        " AND h.initiated_by = 'MANUAL'"
-                        " ORDER BY h.refresh_id DESC LIMIT 1",
-                        [schema, table],
-                    ).fetchone()
+                    # MANUAL history row of this table is the one this call wrote (on the
+                    # read-function path the newest row: no other refresh of the table can
+                    # write one before we commit).
+                    if self.capabilities(conn).read_path is ReadPath.FUNCTIONS:
+                        history = cur.execute(
+                            "SELECT h.action, h.rows_inserted, h.rows_deleted, h.data_timestamp"
+                            " FROM pgtrickle.get_refresh_history(name => %s::text,"
+                            " max_rows => 1) AS h",
+                            [qualified],
+                        ).fetchone()
+                    else:
+                        history = cur.execute(
+                            "SELECT h.action, h.rows_inserted, h.rows_deleted, h.data_timestamp"
+                            " FROM pgtrickle.pgt_refresh_history AS h"
+                            " JOIN pgtrickle.pgt_stream_tables AS st ON st.pgt_id = h.pgt_id"
+                            " WHERE st.pgt_schema = %s AND st.pgt_name = %s"
+                            " AND h.initiated_by = 'MANUAL'"
+                            " ORDER BY h.refresh_id DESC LIMIT 1",
+                            [schema, table],
+                        ).fetchone()
             # Measured here: the history row's start_time and end_time are both the
             # transaction's now(), so its duration always reads 0 ms.
             duration_ms = round((time.monotonic() - started) * 1000.0, 3)
@@ -1033,10 +1086,15 @@ class PgTrickleHook(PostgresHook):
     ) -> list[StreamTableStats]:
         """Rows of the monitoring view `pgtrickle.pg_stat_stream_tables`."""
         where, params = self._filter(schema, names)
-        query = sql.SQL(
-            "SELECT {} FROM pgtrickle.pg_stat_stream_tables{} ORDER BY pgt_schema, pgt_name"
-        ).format(STATS_COLUMNS, where)
         with self._reader(operation="get_stats") as cur:
+            if self.capabilities(cur.connection).read_path is ReadPath.FUNCTIONS:
+                query = sql.SQL("SELECT * FROM (" + _STATS_BY_FUNCTIONS + ") AS s{} {}").format(
+                    where, sql.SQL("ORDER BY pgt_schema, pgt_name")
+                )
+            else:
+                query = sql.SQL(
+                    "SELECT {} FROM pgtrickle.pg_stat_stream_tables{} ORDER BY pgt_schema, pgt_name"
+                ).format(STATS_COLUMNS, where)
             return [stats_from_row(r) for r in cur.execute(query, params).fetchall()]
 
     @staticmethod
@@ -1054,6 +1112,26 @@ class PgTrickleHook(PostgresHook):
         if not clauses:
             return sql.SQL(""), params
         return sql.SQL(" WHERE ") + sql.SQL(" AND ").join(clauses), params
+
+    def stream_tables_needing_recreation(self) -> list[str]:
+        """Stream tables a pg_trickle upgrade left with row identity V1, which 0.87.16 and
+        later reject until the table is dropped and created again (`__pgt_row_id` is not
+        ``BYTEA NOT NULL``, upstream's recreation preflight's storage check). Always empty
+        on 0.67.0, whose only row identity is V1. One statement."""
+        with self._reader(operation="read row identity") as cur:
+            if self.capabilities(cur.connection).read_path is not ReadPath.FUNCTIONS:
+                return []
+            rows = cur.execute(
+                "SELECT st.pgt_schema || '.' || st.pgt_name AS name"
+                " FROM pgtrickle.st_refresh_stats() AS st WHERE "
+                + NEEDS_RECREATION
+                + " ORDER BY st.pgt_schema, st.pgt_name"
+            ).fetchall()
+        return [r["name"] for r in rows]
+
+    def read_path(self) -> ReadPath:
+        """How this hook reads pg_trickle's state (`Capabilities.read_path`)."""
+        return self.capabilities().read_path
 
     def health_check(self) -> list[HealthCheck]:
         """`pgtrickle.health_check()` rows in server order."""
@@ -1081,6 +1159,16 @@ class PgTrickleHook(PostgresHook):
     def dependency_graph(self) -> list[DependencyEdge]:
         """Every (stream table, source) edge of `pgtrickle.pgt_dependencies`."""
         with self._reader(operation="dependency_graph") as cur:
+            if self.capabilities(cur.connection).read_path is ReadPath.FUNCTIONS:
+                # One `list_sources` call per stream table: the graph covers them all.
+                rows = cur.execute(
+                    "SELECT s.pgt_schema || '.' || s.pgt_name AS stream_table,"
+                    " l.source_table AS source, l.source_type, l.cdc_mode"
+                    " FROM pgtrickle.st_refresh_stats() AS s CROSS JOIN LATERAL"
+                    " pgtrickle.list_sources(name => s.pgt_schema || '.' || s.pgt_name) AS l"
+                    " ORDER BY 1, 2"
+                ).fetchall()
+                return [DependencyEdge(**r) for r in rows]
             rows = cur.execute(
                 "SELECT st.pgt_schema || '.' || st.pgt_name AS stream_table,"
                 " COALESCE(n.nspname || '.' || c.relname, d.source_relid::text) AS source,"
@@ -1096,6 +1184,20 @@ class PgTrickleHook(PostgresHook):
     def refresh_plan(self) -> list[RefreshPlanEntry]:
         """Every stream table with its status and upstream stream tables, in one query."""
         with self._reader(operation="read refresh plan") as cur:
+            if self.capabilities(cur.connection).read_path is ReadPath.FUNCTIONS:
+                rows = cur.execute(
+                    "SELECT s.pgt_schema || '.' || s.pgt_name AS name, s.status,"
+                    " ARRAY(SELECT l.source_table FROM pgtrickle.list_sources("
+                    "name => s.pgt_schema || '.' || s.pgt_name) AS l"
+                    "       WHERE l.source_type = 'STREAM_TABLE' ORDER BY 1) AS upstream"
+                    " FROM pgtrickle.st_refresh_stats() AS s ORDER BY s.pgt_schema, s.pgt_name"
+                ).fetchall()
+                return [
+                    RefreshPlanEntry(
+                        r["name"], StreamTableStatus(r["status"]), tuple(r["upstream"])
+                    )
+                    for r in rows
+                ]
             rows = cur.execute(
                 "SELECT st.pgt_schema || '.' || st.pgt_name AS name, st.status,"
                 " ARRAY(SELECT up.pgt_schema || '.' || up.pgt_name"
@@ -1113,8 +1215,10 @@ class PgTrickleHook(PostgresHook):
     def fetch_health(self, names: Sequence[str] = (), schema: str | None = None) -> list[HealthRow]:
         """The health sensor's single query (see `airflow_provider_pgtrickle._health`)."""
         with self._reader(operation="read stream table health") as cur:
-            freshness = self.capabilities(cur.connection).has(Feature.FRESHNESS)
-            query, params = _health.health_query(names, schema, freshness=freshness)
+            caps = self.capabilities(cur.connection)
+            query, params = _health.health_query(
+                names, schema, read_path=caps.read_path, freshness=caps.has(Feature.FRESHNESS)
+            )
             cur.row_factory = psycopg.rows.tuple_row  # type: ignore[assignment]
             rows = cur.execute(query, params).fetchall()
         return _health.rows_to_health(cast("list[Sequence[Any]]", rows))

@@ -21,7 +21,7 @@ from airflow_provider_pgtrickle._validation import (
     validate_number,
     validate_schema,
 )
-from airflow_provider_pgtrickle.capabilities import Feature
+from airflow_provider_pgtrickle.capabilities import Feature, ReadPath
 from airflow_provider_pgtrickle.exceptions import (
     PgTrickleConnectionError,
     PgTrickleSensorTimeout,
@@ -219,7 +219,9 @@ class PgTrickleHealthSensor(BaseSensorOperator):
             self._min_data_timestamp(context),
             require_sla=self.require_sla_meeting,
         )
-        query, params = _health.health_query(names, self._schema(), rules)
+        query, params = _health.health_query(
+            names, self._schema(), rules, read_path=self._read_path()
+        )
         rows = self._read(query, params, "read stream table health")
         report = _health.classify(
             _health.judged_rows(rows),
@@ -242,11 +244,26 @@ class PgTrickleHealthSensor(BaseSensorOperator):
         [(lsn, at)] = self._read(_caught_up.START_POSITION, [], "read the WAL position")
         self._sources_since = _caught_up.start_token(str(lsn), at)
 
+    def _read_path(self) -> ReadPath:
+        """How to read pg_trickle's state, probed once per hook (`Capabilities.read_path`)."""
+        return self.hook.capabilities().read_path
+
     def _gate_on_sources(self, report: HealthReport) -> HealthReport:
         from airflow_provider_pgtrickle import _caught_up
 
         since = str(self._sources_since)
         names = report.table_names()
+        if not _caught_up.counts_buffers(self.hook.capabilities()):
+            query, params = _caught_up.refreshed_query(names)
+            found_refreshed = _caught_up.refreshed(
+                self._read(query, params, "read the refresh history")
+            )
+            blocked = _caught_up.refreshed_problems(found_refreshed)
+            if blocked:
+                table = min(blocked)
+                raise PgTrickleSourcesUncheckableError(blocked[table], stream_table=table)
+            waiting = _caught_up.refreshed_pending(found_refreshed, [(n, since) for n in names])
+            return _caught_up.gate(report, {n: waiting.get((n, since), 0) for n in names})
         query, params = _caught_up.buffers_query(names)
         found = _caught_up.buffers(self._read(query, params, "read the change buffers"))
         blocked = _caught_up.problems(found)

@@ -57,6 +57,10 @@ _SERVER_SETTINGS = {
     "max_connections": "200",
     "log_line_prefix": "'%m [%p] db=%d '",
     "lc_messages": "'C'",
+    # Lets tests see which statements a role sent (tests/provider/test_reader_role.py):
+    # `top` counts only what the client sent, not what functions run inside.
+    "shared_preload_libraries": "'pg_stat_statements'",
+    "pg_stat_statements.track": "top",
 }
 
 

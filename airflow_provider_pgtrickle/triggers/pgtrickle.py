@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
+from airflow_provider_pgtrickle.capabilities import ReadPath
 from airflow_provider_pgtrickle.types import REPORT_LIMIT, HealthReport, HealthRow, HealthState
 
 if TYPE_CHECKING:
@@ -256,10 +257,11 @@ class _Hub:
             for row in i.selector.pick(rows)
         }
 
-    def queries_for(self) -> list[tuple[Any, list[Any]]]:
+    def queries_for(self, read_path: ReadPath = ReadPath.CATALOG) -> list[tuple[Any, list[Any]]]:
         """The fewest health queries that cover every interest: usually exactly one.
 
         Each (table, rule set) pair is judged once however many triggers wait for it.
+        ``read_path`` is how the connection reads pg_trickle's state (`Capabilities`).
         """
         from airflow_provider_pgtrickle import _health
 
@@ -269,16 +271,20 @@ class _Hub:
         # from the catalog (a whole-catalog query has no row for it).
         names = sorted({(name, r) for s, r in wanted for name in s.names}, key=repr)
         if names:
-            out.append(_health.query_by_names(names))
+            out.append(_health.query_by_names(names, read_path))
         unnamed = [(s, r) for s, r in wanted if not s.names]
         if any(s.schema is None for s, _ in unnamed):
-            out.append(_health.query_every_table(sorted({r for _, r in unnamed}, key=repr)))
+            out.append(
+                _health.query_every_table(sorted({r for _, r in unnamed}, key=repr), read_path)
+            )
             return out
         by_schema: dict[str, set[Rules]] = {}
         for s, r in unnamed:
             by_schema.setdefault(str(s.schema), set()).add(r)
         for schema in sorted(by_schema):
-            out.append(_health.query_by_schema(schema, sorted(by_schema[schema], key=repr)))
+            out.append(
+                _health.query_by_schema(schema, sorted(by_schema[schema], key=repr), read_path)
+            )
         return out
 
 
@@ -295,6 +301,20 @@ CHANGED_AT = (
     " AND h.rows_inserted + h.rows_deleted > 0 ORDER BY h.start_time DESC LIMIT 1) END)"
     " FROM pgtrickle.pgt_stream_tables AS st"
     " WHERE st.pgt_schema || '.' || st.pgt_name = ANY(%s::text[])"
+)
+
+# `CHANGED_AT` where the role may not read the catalog (pg_trickle 0.96.0 and later):
+# `data_timestamp` from `pgt_status()`, by name. No read function says which tables are TopK,
+# so the history rule above applies to every watched table: its newest completed refresh
+# after data_timestamp that changed rows (`get_refresh_history`, newest 20 rows). A refresh
+# that changes rows of a table that is not TopK also moves its data_timestamp, so for those
+# the answer is data_timestamp. One history call per watched table per poll.
+CHANGED_AT_BY_FUNCTIONS = (
+    "SELECT p.name, GREATEST(p.data_timestamp, (SELECT max(h.start_time)"
+    " FROM pgtrickle.get_refresh_history(name => p.name, max_rows => 20) AS h"
+    " WHERE h.status = 'COMPLETED' AND h.start_time > COALESCE(p.data_timestamp, '-infinity')"
+    " AND h.rows_inserted + h.rows_deleted > 0))"
+    " FROM pgtrickle.pgt_status() AS p WHERE p.name = ANY(%s::text[])"
 )
 
 # One hub per (shared stream key, event loop): the triggerer runs one loop, tests run several.
@@ -382,11 +402,13 @@ async def _listen(conn_id: str, key: Hashable) -> AsyncGenerator[Snapshot, None]
     import psycopg
     from psycopg import sql
 
-    from airflow_provider_pgtrickle import _caught_up, _health
+    from airflow_provider_pgtrickle import _caught_up, _health, capabilities
 
     hub = hub_for(key)
     hub.streams += 1
     conn: Any = None
+    read_path = capabilities.ReadPath.CATALOG
+    exact_gate = True
     last_query = float("-inf")
     last_query_at = datetime.min.replace(tzinfo=timezone.utc)
     next_connect = 0.0
@@ -406,6 +428,10 @@ async def _listen(conn_id: str, key: Hashable) -> AsyncGenerator[Snapshot, None]
                     hub.connections += 1
                     for channel in CHANNELS:
                         await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+                    # Probed once per connection: how this role reads pg_trickle's state.
+                    found_caps = await capabilities.aprobe(conn)
+                    read_path = found_caps.read_path
+                    exact_gate = _caught_up.counts_buffers(found_caps)
                     database_oid = await _database_oid(conn)
                 except Exception as error:  # every failure becomes an event
                     if conn is not None:
@@ -444,7 +470,7 @@ async def _listen(conn_id: str, key: Hashable) -> AsyncGenerator[Snapshot, None]
                 blocked: dict[str, str] = {}
                 changed: dict[str, datetime] = {}
                 try:
-                    for query, params in hub.queries_for():
+                    for query, params in hub.queries_for(read_path):
                         hub.queries += 1
                         cur = await conn.execute(query, params)
                         for one in _health.judged_rows(await cur.fetchall()):
@@ -453,10 +479,21 @@ async def _listen(conn_id: str, key: Hashable) -> AsyncGenerator[Snapshot, None]
                                 rows[one.stream_table] = one.row
                     watched = hub.watched()
                     if watched:
-                        cur = await conn.execute(CHANGED_AT, [sorted(watched)])
+                        changed_at = (
+                            CHANGED_AT_BY_FUNCTIONS
+                            if read_path is capabilities.ReadPath.FUNCTIONS
+                            else CHANGED_AT
+                        )
+                        cur = await conn.execute(changed_at, [sorted(watched)])
                         changed = {str(n): t for n, t in await cur.fetchall() if t is not None}
                     pairs = hub.pending_pairs(rows)
-                    if pairs:
+                    if pairs and not exact_gate:
+                        query, params = _caught_up.refreshed_query(name for name, _ in pairs)
+                        cur = await conn.execute(query, params)
+                        found_refreshed = _caught_up.refreshed(await cur.fetchall())
+                        blocked = _caught_up.refreshed_problems(found_refreshed)
+                        pending = _caught_up.refreshed_pending(found_refreshed, pairs)
+                    elif pairs:
                         query, params = _caught_up.buffers_query(name for name, _ in pairs)
                         cur = await conn.execute(query, params)
                         found = _caught_up.buffers(await cur.fetchall())

@@ -2,6 +2,10 @@
 
 One page load costs two catalog queries (`overview`: the stream tables with their health
 fields, and the hook's `dependency_graph`), each a single pass over the pg_trickle catalog.
+Where the role may not read the catalog (pg_trickle 0.96.0 and later), the same columns come
+from the read functions (`ReadPath.FUNCTIONS`): one call of each per page load, plus one
+`get_refresh_history` per table for the last completed refresh and one `list_sources` per
+table for the graph.
 The last error falls back to the newest failed history row since the last refresh, an index
 probe on `pgt_refresh_history (pgt_id, refresh_id)` per table, exactly as the health sensor
 does. Nothing here aggregates the refresh history, so the cost follows the number of stream
@@ -18,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_pgtrickle.capabilities import Feature
+from airflow_provider_pgtrickle.capabilities import Feature, ReadPath
 from airflow_provider_pgtrickle.types import (
     RefreshHistoryEntry,
     StreamTableStatus,
@@ -26,8 +30,13 @@ from airflow_provider_pgtrickle.types import (
 )
 from airflow_provider_pgtrickle.vocabulary.health import (
     ERROR_CODE,
+    HISTORY_ROWS,
     LAST_ERROR,
+    LAST_ERROR_BY_FUNCTIONS,
+    NEEDS_RECREATION,
+    ST_BY_FUNCTIONS,
     VERDICT_JOIN,
+    VERDICT_JOIN_BY_FUNCTIONS,
     VERDICT_JOIN_FRESHNESS,
     Verdict,
 )
@@ -38,31 +47,62 @@ if TYPE_CHECKING:
 # Connection types whose connections the page offers (both use PgTrickleHook's fields).
 CONNECTION_TYPES = ("postgres", "pgtrickle")
 
-_OVERVIEW_SQL = (
-    "SELECT verdict.pair[1] AS health, verdict.pair[2] AS health_reason,"
-    " st.pgt_schema, st.pgt_name, st.status, st.refresh_mode, st.schedule,"
-    # The last completed refresh as the health rules read it (`seen`, vocabulary.health):
-    # some refreshes write no catalog timestamp.
-    " st.is_populated, st.consecutive_errors, seen.refreshed_at AS last_refresh_at,"
-    " st.data_timestamp, EXTRACT(EPOCH FROM now() - seen.refreshed_at)::float8"
-    " AS staleness_seconds, st.stale,"
-    " st.fuse_mode, st.fuse_state, st.last_error_at,"
-    # Auto-suspension records no last_error_message (only the history does): the health
-    # rules' fallback (vocabulary.health.LAST_ERROR).
-    f" {LAST_ERROR} AS last_error_message,"
-    # The freshness SLA state and the last error's code, as the health rules read them.
-    " sla.status AS sla_status,"
-    " CASE WHEN st.consecutive_errors > 0 OR st.status IN ('ERROR', 'SUSPENDED')"
-    f" THEN {ERROR_CODE} END AS error_code"
-    # stream_tables_info is the catalog plus staleness and `stale`, without the history
-    # aggregates of pg_stat_stream_tables (pg_trickle sql/archive/pg_trickle--0.67.0.sql).
-    # The health rules are the sensor's (vocabulary.health), judged in the query; the page
-    # also flags tables older than their own schedule (`within_schedule`).
-    " FROM pgtrickle.stream_tables_info AS st CROSS JOIN (SELECT NULL::float8 AS max_staleness,"
-    " NULL::timestamptz AS min_data_timestamp, true AS within_schedule,"
-    " false AS require_sla) AS req"
+
+# No read function returns the catalog's last_error_at: on the read-function path it is
+# when the newest failed refresh in the history ended, asked only for tables that show an
+# error (one `get_refresh_history` call each).
+_LAST_ERROR_AT_BY_FUNCTIONS = (
+    "CASE WHEN st.last_error_message IS NOT NULL OR st.consecutive_errors > 0"
+    " OR st.status IN ('ERROR', 'SUSPENDED') THEN (SELECT max(COALESCE(h.end_time, h.start_time))"
+    " FROM pgtrickle.get_refresh_history(name => st.pgt_schema || '.' || st.pgt_name,"
+    f" max_rows => {HISTORY_ROWS}) AS h WHERE h.status = 'FAILED') END"
 )
-_OVERVIEW_ORDER = " ORDER BY st.pgt_schema, st.pgt_name"
+
+
+def _overview_sql(read_path: ReadPath, freshness: bool) -> str:
+    functions = read_path is ReadPath.FUNCTIONS
+    if functions:
+        join = VERDICT_JOIN_BY_FUNCTIONS
+    else:
+        # The freshness SLA state where the server has freshness() (pg_trickle 0.90.0+).
+        join = VERDICT_JOIN_FRESHNESS if freshness else VERDICT_JOIN
+    return (
+        "SELECT verdict.pair[1] AS health, verdict.pair[2] AS health_reason,"
+        " st.pgt_schema, st.pgt_name, st.status, st.refresh_mode, st.schedule,"
+        # The last completed refresh as the health rules read it (`seen`,
+        # vocabulary.health): some refreshes write no catalog timestamp.
+        " st.is_populated, st.consecutive_errors, seen.refreshed_at AS last_refresh_at,"
+        " st.data_timestamp, EXTRACT(EPOCH FROM now() - seen.refreshed_at)::float8"
+        " AS staleness_seconds, st.stale,"
+        " st.fuse_mode, st.fuse_state,"
+        f" {_LAST_ERROR_AT_BY_FUNCTIONS if functions else 'st.last_error_at'} AS last_error_at,"
+        # Auto-suspension records no last_error_message (only the history does): the health
+        # rules' fallback (vocabulary.health.LAST_ERROR).
+        f" {LAST_ERROR_BY_FUNCTIONS if functions else LAST_ERROR} AS last_error_message,"
+        # On 0.67.0 V1 is the only row identity (vocabulary.health.NEEDS_RECREATION).
+        f" {NEEDS_RECREATION if functions else 'false'} AS needs_recreation,"
+        # The freshness SLA state and the last error's code, as the health rules read them.
+        " sla.status AS sla_status,"
+        " CASE WHEN st.consecutive_errors > 0 OR st.status IN ('ERROR', 'SUSPENDED')"
+        f" THEN {ERROR_CODE} END AS error_code"
+        # stream_tables_info is the catalog plus staleness and `stale`, without the history
+        # aggregates of pg_stat_stream_tables (pg_trickle sql/archive/pg_trickle--0.67.0.sql);
+        # where the role may not read it (0.96.0 and later), the read functions give the
+        # same columns (vocabulary.health.ST_BY_FUNCTIONS). The health rules are the
+        # sensor's, judged in the query; the page also flags tables older than their own
+        # schedule (`within_schedule`).
+        f" FROM {ST_BY_FUNCTIONS if functions else 'pgtrickle.stream_tables_info'} AS st"
+        " CROSS JOIN (SELECT NULL::float8 AS max_staleness,"
+        " NULL::timestamptz AS min_data_timestamp, true AS within_schedule,"
+        " false AS require_sla) AS req" + join + " ORDER BY st.pgt_schema, st.pgt_name"
+    )
+
+
+_OVERVIEW_SQL = {
+    (path, freshness): _overview_sql(path, freshness)
+    for path in ReadPath
+    for freshness in (False, True)
+}
 
 
 class Health(str, enum.Enum):
@@ -91,6 +131,7 @@ class StreamTableView(_JsonMixin):
     last_error_at: datetime | None
     fuse_mode: str
     fuse_state: str
+    needs_recreation: bool  # row identity V1 left by an upgrade: drop and create it again
     dbt_model: str | None  # unique_id of the dbt model that manages it, when known
     dbt_managed: bool | None  # None: no dbt manifest configured, so unknown
     health: Health
@@ -173,13 +214,8 @@ def overview(
 ) -> Overview:
     """The table rows and the dependency graph for one connection."""
     with hook._reader(operation="read stream tables for the UI") as cur:
-        # The freshness SLA state where the server has freshness() (pg_trickle 0.90.0+).
-        join = (
-            VERDICT_JOIN_FRESHNESS
-            if hook.capabilities(cur.connection).has(Feature.FRESHNESS)
-            else VERDICT_JOIN
-        )
-        rows = cur.execute(_OVERVIEW_SQL + join + _OVERVIEW_ORDER).fetchall()
+        caps = hook.capabilities(cur.connection)
+        rows = cur.execute(_OVERVIEW_SQL[caps.read_path, caps.has(Feature.FRESHNESS)]).fetchall()
     edges = hook.dependency_graph()
     tables: list[StreamTableView] = []
     for row, (health, reason) in zip(rows, judge(rows), strict=True):
@@ -201,6 +237,7 @@ def overview(
                 last_error_at=row["last_error_at"],
                 fuse_mode=row["fuse_mode"],
                 fuse_state=row["fuse_state"],
+                needs_recreation=bool(row["needs_recreation"]),
                 dbt_model=model,
                 dbt_managed=None if dbt_models is None else model is not None,
                 health=health,

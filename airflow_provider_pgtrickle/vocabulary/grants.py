@@ -17,7 +17,10 @@ ends the server process (every session restarts), so the grants must be checked 
 anything is called (`PgTrickleHook.test_connection()` does). 0.96 and later define the roles
 ``pgtrickle_reader``, ``pgtrickle_operator`` and ``pgtrickle_admin`` and revoke the lifecycle
 functions from PUBLIC; the 0.108.3 rows follow its install script
-(``sql/archive/pg_trickle--0.108.3.sql``), not an experiment.
+(``sql/archive/pg_trickle--0.108.3.sql``) and the functions' source, not an experiment: its
+predefined roles get no SELECT on any catalog table, and its read functions (plain C functions,
+not SECURITY DEFINER) read the catalog as the caller, so on 0.108.3 the reader is a member of
+``pgtrickle_reader`` AND holds SELECT on the catalog tables those functions read.
 
 Rendered into ``docs/roles-and-grants.md`` by ``scripts/generate_vocabulary.py``; read by
 `PgTrickleHook.test_connection()` (one query of ``has_*_privilege`` checks) and by the test
@@ -174,6 +177,20 @@ _READ_CATALOG = {
     "pgtrickle.pgt_change_tracking": "caught-up (the change buffer of each source)",
 }
 
+# The catalog tables the 0.108.3 read functions the product calls read as the caller, and
+# where upstream reads them (from the source, not an experiment).
+_READ_FUNCTION_TABLES = {
+    "pgtrickle.pgt_stream_tables": "pgt_status (src/api/diagnostics.rs), st_refresh_stats, "
+    "fuse_status, get_refresh_history, list_sources, stream_table_spec (src/monitor/mod.rs, "
+    "src/api/spec.rs): every read (the health query, caught-up, the hook, the UI)",
+    "pgtrickle.pgt_refresh_history": "st_refresh_stats, get_refresh_history "
+    "(src/monitor/mod.rs): the health query's last error, caught-up, refresh history",
+    "pgtrickle.pgt_dependencies": "list_sources (src/monitor/mod.rs): caught-up, the hook's "
+    "dependency graph",
+    "pgtrickle.stream_tables_info": "health_check (src/monitor/mod.rs): the hook's "
+    "`health_check()`",
+}
+
 # pg_trickle 0.67.0 leaves EXECUTE on its functions to PUBLIC (PostgreSQL's default); the
 # grant matters only where an administrator revoked it.
 _PUBLIC = " (PUBLIC holds it unless revoked)"
@@ -255,10 +272,30 @@ GRANTS: dict[str, dict[Part, tuple[Grant, ...]]] = {
     },
     "0.108.3": {
         Part.READER: (
-            _g(R, "pgtrickle_reader", "", "USAGE on schema pgtrickle (upstream's reader role)"),
-            _g(T, "pgtrickle.pg_stat_stream_tables", "SELECT", "the hook's `get_stats()`"),
-            _g(S, "pgtrickle_changes", "USAGE", "caught-up: counting a source's change buffer"),
-            _g(B, "pgtrickle_changes", "SELECT", "caught-up: counting a source's change buffer"),
+            # Every read goes through the read functions (`capabilities.ReadPath.FUNCTIONS`).
+            # They are not SECURITY DEFINER upstream: their SPI reads of the catalog are
+            # checked against the caller, and 0.96's upgrade script grants the roles EXECUTE
+            # and schema USAGE but no SELECT. From the source, not an experiment.
+            _g(
+                R,
+                "pgtrickle_reader",
+                "",
+                "USAGE on schema pgtrickle and EXECUTE on the read functions every read calls "
+                "(upstream's reader role; sql/pg_trickle--0.95.0--0.96.0.sql)",
+            ),
+            *(_g(T, table, "SELECT", why) for table, why in _READ_FUNCTION_TABLES.items()),
+            _g(
+                S,
+                "pgtrickle_changes",
+                "USAGE",
+                "health_check (its change-buffer backlog check): the hook's `health_check()`",
+            ),
+            _g(
+                T,
+                "pgtrickle_changes.pgt_pending",
+                "SELECT",
+                "health_check (its change-buffer backlog check): the hook's `health_check()`",
+            ),
         ),
         Part.OPERATOR: (
             _g(

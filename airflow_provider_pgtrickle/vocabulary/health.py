@@ -10,7 +10,9 @@ decides health; Python only maps the state the database returns (and `fail_on_er
 The expression reads two relations by alias:
 
 - ``st``: a row of ``pgtrickle.pgt_stream_tables`` (all columns NULL when the requested table
-  is not in the catalog);
+  is not in the catalog), or, for a role that may not read the catalog (pg_trickle 0.96.0 and
+  later grant it to no role), the same columns from the read functions (`ST_BY_FUNCTIONS`,
+  with `LOOKUP_BY_FUNCTIONS` and `VERDICT_JOIN_BY_FUNCTIONS`);
 - ``req``: the request, with columns ``max_staleness`` (float8 seconds since the last refresh,
   NULL for no limit), ``min_data_timestamp`` (timestamptz the table must be current as of,
   NULL for no such rule) and ``within_schedule`` (boolean: also stale when the last refresh is
@@ -37,7 +39,7 @@ The decisions behind the rules (docs/health.md, "What healthy means", keeps them
   or by another version), never a live error; upstream's own dbt test ignores it too.
 - Freshness is judged on the last completed refresh (``seen.refreshed_at``): the later of
   ``last_refresh_at`` and the newest COMPLETED row of ``pgt_refresh_history``, because some
-  completed refreshes write no catalog timestamp (TopK, fused; see `_REFRESHED_AT`).
+  completed refreshes write no catalog timestamp (TopK, fused; see `_refreshed_at`).
 - A blown fuse is a failure, whatever the status says. Blowing it suspends the table
   (pg_trickle src/catalog.rs, blow_fuse), but `resume_stream_table` sets ACTIVE and leaves the
   fuse blown (src/api/alter.rs, resume_stream_table_impl), and the scheduler refreshes no table
@@ -108,27 +110,51 @@ class Rule:
 # refresh. Only the rules for failed or failing tables read it, and SQL evaluates a CASE branch
 # only when it is taken, so healthy tables never pay for the history probe (one index probe by
 # pgt_id).
-LAST_ERROR = (
-    "COALESCE(st.last_error_message, (SELECT h.error_message"
-    " FROM pgtrickle.pgt_refresh_history AS h WHERE h.pgt_id = st.pgt_id"
-    " AND h.status = 'FAILED' AND h.start_time >= COALESCE(st.last_refresh_at, '-infinity')"
-    " ORDER BY h.refresh_id DESC LIMIT 1))"
+# Where the history rules read refresh history rows ``h`` of the table ``st``: the catalog
+# table by its pgt_id (0.67.0), or `get_refresh_history` by the table's name (0.96.0 and
+# later, where the catalog is not granted; it returns the newest rows first, `HISTORY_ROWS` of
+# them, so a completed refresh or failure older than that many refreshes is not seen there).
+HISTORY_ROWS = 20
+_CATALOG_HISTORY = "pgtrickle.pgt_refresh_history AS h WHERE h.pgt_id = st.pgt_id AND"
+_FUNCTION_HISTORY = (
+    "pgtrickle.get_refresh_history(name => st.pgt_schema || '.' || st.pgt_name,"
+    f" max_rows => {HISTORY_ROWS}) AS h WHERE"
 )
-# When the table last completed a refresh (`seen.refreshed_at`, computed once per row in
-# VERDICT_JOIN). `last_refresh_at` alone misses refreshes: a manual TopK refresh writes no
-# catalog timestamp (pg_trickle src/api/refresh_ops.rs, execute_manual_refresh: the TopK path,
-# src/refresh/merge/insert.rs, execute_topk_refresh), nor does the scheduler's NO_DATA action
-# on a TopK table (src/scheduler/mod.rs, execute_scheduled_refresh), and the fused path
-# writes only the frontier (try_fused_chain_refresh). Every one of them records a COMPLETED
-# row in pgt_refresh_history whose start_time is the refresh transaction's start (RefreshRecord
-# insert with now()). Only rows newer than last_refresh_at are read, newest first on the
-# install script's idx_hist_pgt_start (pgt_id, start_time): usually one index probe.
-_REFRESHED_AT = (
-    "GREATEST(st.last_refresh_at, (SELECT h.start_time FROM pgtrickle.pgt_refresh_history AS h"
-    " WHERE h.pgt_id = st.pgt_id AND h.status = 'COMPLETED'"
-    " AND h.start_time > COALESCE(st.last_refresh_at, '-infinity')"
-    " ORDER BY h.start_time DESC LIMIT 1))"
-)
+
+
+def _last_error(history: str) -> str:
+    # The last error: auto-suspension after retryable failures records no
+    # last_error_message (only the refresh history does), so fall back to the newest failure
+    # since the last successful refresh. Only the rules for failed or failing tables read it,
+    # and SQL evaluates a CASE branch only when it is taken, so healthy tables never pay for
+    # the history probe (one index probe by pgt_id, or one history call).
+    return (
+        f"COALESCE(st.last_error_message, (SELECT h.error_message FROM {history}"
+        " h.status = 'FAILED' AND h.start_time >= COALESCE(st.last_refresh_at, '-infinity')"
+        " ORDER BY h.refresh_id DESC LIMIT 1))"
+    )
+
+
+def _refreshed_at(history: str) -> str:
+    # When the table last completed a refresh (`seen.refreshed_at`, computed once per row in
+    # the verdict join). `last_refresh_at` alone misses refreshes: a manual TopK refresh
+    # writes no catalog timestamp (pg_trickle src/api/refresh_ops.rs, execute_manual_refresh:
+    # the TopK path, src/refresh/merge/insert.rs, execute_topk_refresh), nor does the
+    # scheduler's NO_DATA action on a TopK table (src/scheduler/mod.rs,
+    # execute_scheduled_refresh), and the fused path writes only the frontier
+    # (try_fused_chain_refresh). Every one of them records a COMPLETED row in
+    # pgt_refresh_history whose start_time is the refresh transaction's start (RefreshRecord
+    # insert with now()). Only rows newer than last_refresh_at are read, newest first on the
+    # install script's idx_hist_pgt_start (pgt_id, start_time): usually one index probe.
+    return (
+        f"GREATEST(st.last_refresh_at, (SELECT h.start_time FROM {history}"
+        " h.status = 'COMPLETED' AND h.start_time > COALESCE(st.last_refresh_at, '-infinity')"
+        " ORDER BY h.start_time DESC LIMIT 1))"
+    )
+
+
+LAST_ERROR = _last_error(_CATALOG_HISTORY)
+LAST_ERROR_BY_FUNCTIONS = _last_error(_FUNCTION_HISTORY)
 _SINCE_REFRESH = "EXTRACT(EPOCH FROM now() - seen.refreshed_at)"
 # pg_trickle's error code of the last failure (0.85.0+; NULL on 0.67.0).
 ERROR_CODE = "(to_jsonb(st) ->> 'last_error_code')"
@@ -139,8 +165,8 @@ _REFRESH_REASON = "(to_jsonb(st) ->> 'refresh_reason')"
 # (`VERDICT_JOIN_FRESHNESS`); elsewhere the state of a table with a deadline is NULL
 # (unknown). The subquery runs only on the branch of tables with a deadline.
 _SLA_KNOWN = (
-    "CASE WHEN st.pgt_id IS NULL THEN NULL"
-    " WHEN st.freshness_deadline_ms IS NULL THEN 'NOT_APPLICABLE'"
+    "CASE WHEN st.pgt_name IS NULL THEN NULL"
+    " WHEN (to_jsonb(st) ->> 'freshness_deadline_ms') IS NULL THEN 'NOT_APPLICABLE'"
 )
 _SLA = _SLA_KNOWN + " END"
 _SLA_FRESHNESS = (
@@ -151,32 +177,40 @@ _SLA_FRESHNESS = (
 _ISO = '\'YYYY-MM-DD"T"HH24:MI:SS.US"Z"\''
 _CURRENT_AS_OF = "GREATEST(st.data_timestamp, seen.refreshed_at)"
 
+
+def _fields(last_error: str) -> dict[str, str]:
+    return {
+        "status": "st.status",
+        "blow_reason": "COALESCE(st.blow_reason, 'no reason recorded')",
+        "last_error": f"COALESCE({last_error}, 'no error message recorded')",
+        "last_error_suffix": f"COALESCE('; last: ' || {last_error}, '')",
+        "consecutive_errors": "st.consecutive_errors::text",
+        "error_code_suffix": f"COALESCE(' [' || {ERROR_CODE} || ']', '')",
+        "refresh_reason": f"COALESCE({_REFRESH_REASON}, 'no reason code')",
+        "refresh_reason_detail": (
+            "COALESCE(to_jsonb(st) ->> 'refresh_reason_detail', 'no detail recorded')"
+        ),
+        "sla": "COALESCE(sla.status, 'unknown')",
+        "age": f"COALESCE(round({_SINCE_REFRESH})::bigint::text || 's ago', 'never')",
+        "max_staleness": "req.max_staleness::text",
+        "schedule": "st.schedule",
+        "current_as_of": (
+            f"COALESCE(to_char({_CURRENT_AS_OF} AT TIME ZONE 'UTC', {_ISO}), 'never')"
+        ),
+        "min_data_timestamp": f"to_char(req.min_data_timestamp AT TIME ZONE 'UTC', {_ISO})",
+    }
+
+
 # SQL expressions the reasons may name. None becomes the text given after the expression.
-FIELDS: dict[str, str] = {
-    "status": "st.status",
-    "blow_reason": "COALESCE(st.blow_reason, 'no reason recorded')",
-    "last_error": f"COALESCE({LAST_ERROR}, 'no error message recorded')",
-    "last_error_suffix": f"COALESCE('; last: ' || {LAST_ERROR}, '')",
-    "consecutive_errors": "st.consecutive_errors::text",
-    "error_code_suffix": f"COALESCE(' [' || {ERROR_CODE} || ']', '')",
-    "refresh_reason": f"COALESCE({_REFRESH_REASON}, 'no reason code')",
-    "refresh_reason_detail": (
-        "COALESCE(to_jsonb(st) ->> 'refresh_reason_detail', 'no detail recorded')"
-    ),
-    "sla": "COALESCE(sla.status, 'unknown')",
-    "age": f"COALESCE(round({_SINCE_REFRESH})::bigint::text || 's ago', 'never')",
-    "max_staleness": "req.max_staleness::text",
-    "schedule": "st.schedule",
-    "current_as_of": (f"COALESCE(to_char({_CURRENT_AS_OF} AT TIME ZONE 'UTC', {_ISO}), 'never')"),
-    "min_data_timestamp": f"to_char(req.min_data_timestamp AT TIME ZONE 'UTC', {_ISO})",
-}
+FIELDS: dict[str, str] = _fields(LAST_ERROR)
 
 _SCHEDULED = "st.refresh_mode <> 'IMMEDIATE'"
 
 RULES: tuple[Rule, ...] = (
     Rule(
         Verdict.MISSING,
-        "st.pgt_id IS NULL",
+        # pgt_name is NOT NULL in the catalog and in every read function's rows.
+        "st.pgt_name IS NULL",
         "is not in the pg_trickle catalog",
         doc="the name is not in the pg_trickle catalog",
         example="`is not in the pg_trickle catalog`",
@@ -203,7 +237,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         Verdict.PAUSED,
         "st.status = 'SUSPENDED' AND st.consecutive_errors = 0 AND st.last_error_message IS NULL"
-        f" AND st.needs_reinit AND {_REFRESH_REASON} = 'SCHEMA_CHANGED'",
+        f" AND (to_jsonb(st) ->> 'needs_reinit')::boolean AND {_REFRESH_REASON} = 'SCHEMA_CHANGED'",
         "is paused (SUSPENDED by pgtrickle.pause_stream_table, not by a failure): it refreshes"
         " again after pgtrickle.resume_stream_table",
         doc="`SUSPENDED` by `pause_stream_table` (the reinitialize mark it writes, no error;"
@@ -310,40 +344,47 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _reason_sql(template: str) -> str:
+def _reason_sql(template: str, fields: dict[str, str]) -> str:
     parts: list[str] = []
     for i, piece in enumerate(re.split(r"\{(\w+)\}", template)):
         if i % 2:
-            parts.append(f"({FIELDS[piece]})")
+            parts.append(f"({fields[piece]})")
         elif piece:
             parts.append(_quote(piece))
     return " || ".join(parts)
 
 
-def _case(rules: tuple[Rule, ...]) -> str:
+def _case(rules: tuple[Rule, ...], fields: dict[str, str]) -> str:
     branches = " ".join(
-        f"WHEN {rule.when} THEN ARRAY[{_quote(rule.state.value)}, {_reason_sql(rule.reason)}]"
+        f"WHEN {rule.when} THEN ARRAY[{_quote(rule.state.value)},"
+        f" {_reason_sql(rule.reason, fields)}]"
         for rule in rules[:-1]
     )
     last = rules[-1]
-    return f"CASE {branches} ELSE ARRAY[{_quote(last.state.value)}, {_reason_sql(last.reason)}] END"
+    return (
+        f"CASE {branches} ELSE ARRAY[{_quote(last.state.value)},"
+        f" {_reason_sql(last.reason, fields)}] END"
+    )
+
+
+def _verdict_join(history: str, *, freshness: bool) -> str:
+    """The joins that judge each (st, req) row; ``freshness``: the server has freshness()."""
+    return (
+        f" CROSS JOIN LATERAL (SELECT {_refreshed_at(history)} AS refreshed_at OFFSET 0) AS seen"
+        f" CROSS JOIN LATERAL (SELECT {_SLA_FRESHNESS if freshness else _SLA} AS status"
+        " OFFSET 0) AS sla"
+        " CROSS JOIN LATERAL (SELECT"
+        f" {_case(RULES, _fields(_last_error(history)))} AS pair OFFSET 0) AS verdict"
+    )
 
 
 # The verdict of every (st, req) row: `verdict.pair[1]` is the state, `verdict.pair[2]` the
 # reason. Lateral subqueries (OFFSET 0 keeps the planner from inlining them into every use),
 # so the last refresh is looked up, and the CASE runs, once per row.
-def verdict_join(*, freshness: bool) -> str:
-    """The joins that judge each (st, req) row; ``freshness``: the server has freshness()."""
-    return (
-        f" CROSS JOIN LATERAL (SELECT {_REFRESHED_AT} AS refreshed_at OFFSET 0) AS seen"
-        f" CROSS JOIN LATERAL (SELECT {_SLA_FRESHNESS if freshness else _SLA} AS status"
-        " OFFSET 0) AS sla"
-        f" CROSS JOIN LATERAL (SELECT {_case(RULES)} AS pair OFFSET 0) AS verdict"
-    )
-
-
-VERDICT_JOIN = verdict_join(freshness=False)
-VERDICT_JOIN_FRESHNESS = verdict_join(freshness=True)
+VERDICT_JOIN = _verdict_join(_CATALOG_HISTORY, freshness=False)
+VERDICT_JOIN_FRESHNESS = _verdict_join(_CATALOG_HISTORY, freshness=True)
+# The same rules over the read functions' `st` (`ST_BY_FUNCTIONS`; 0.104+, so freshness()).
+VERDICT_JOIN_BY_FUNCTIONS = _verdict_join(_FUNCTION_HISTORY, freshness=True)
 
 # The columns every health query returns, in this order (`_health.COLUMN_NAMES` reads them).
 COLUMNS = (
@@ -373,6 +414,53 @@ LOOKUP = (
 )
 
 
+# ``st`` for a role that may not read the catalog (pg_trickle 0.96.0 and later): the columns
+# the rules and the UI read, from the read functions upstream grants to PUBLIC
+# (sql/archive/pg_trickle--0.108.3.sql; src/monitor/mod.rs, st_refresh_stats;
+# src/api/diagnostics.rs, pgt_status and fuse_status), matched by name, every column read by
+# its name. Each function runs once per query (the CTE is materialized, so a nested loop
+# over many requested names rescans its rows, not the function); they return every stream
+# table, so this costs one pass over the catalog per query, not one call per table.
+# `last_error_at` has no read function and is NULL here.
+ST_BY_FUNCTIONS = (
+    "(WITH st AS MATERIALIZED (SELECT s.pgt_schema, s.pgt_name, s.status, s.refresh_mode,"
+    " s.is_populated, s.consecutive_errors, s.schedule, s.last_refresh_at,"
+    " s.last_error_message, s.stale, p.data_timestamp, f.fuse_mode, f.fuse_state,"
+    " f.blow_reason, NULL::timestamptz AS last_error_at,"
+    # The interval target, where freshness() reports one (0.90.0+): the SLA rules read it.
+    " (EXTRACT(EPOCH FROM fr.target) * 1000)::bigint AS freshness_deadline_ms"
+    " FROM pgtrickle.st_refresh_stats() AS s"
+    " LEFT JOIN pgtrickle.pgt_status() AS p ON p.name = s.pgt_schema || '.' || s.pgt_name"
+    " LEFT JOIN pgtrickle.fuse_status() AS f"
+    " ON f.stream_table = s.pgt_schema || '.' || s.pgt_name"
+    " LEFT JOIN pgtrickle.freshness() AS fr"
+    " ON fr.stream_table = s.pgt_schema || '.' || s.pgt_name) SELECT * FROM st)"
+)
+# `LOOKUP` over the read functions: every requested name joined to their rows.
+LOOKUP_BY_FUNCTIONS = (
+    f" LEFT JOIN {ST_BY_FUNCTIONS} AS st"
+    " ON st.pgt_schema = req.pgt_schema AND st.pgt_name = req.pgt_name"
+)
+
+
+# Whether the stream table ``st`` (its pgt_schema, pgt_name) needs recreation after an
+# upgrade to pg_trickle 0.87.16 or later. Row identity V2 makes `__pgt_row_id` BYTEA NOT NULL,
+# and the upgrade does not convert a V1 table (BIGINT): pg_trickle rejects it until it is
+# dropped and created again. Upstream's own recreation preflight counts storage without
+# `__pgt_row_id BYTEA NOT NULL` (sql/archive/pg_trickle--0.108.3.sql,
+# row_identity_v2_recreation_preflight, STORAGE_SCHEMA); the catalog's row_identity_version
+# says the same but no read function returns it. pg_attribute is readable by every role and
+# is looked up by the table's names, so no privilege on its schema is needed.
+NEEDS_RECREATION = (
+    "EXISTS (SELECT FROM pg_catalog.pg_attribute AS a"
+    " JOIN pg_catalog.pg_class AS c ON c.oid = a.attrelid"
+    " JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace"
+    " WHERE n.nspname = st.pgt_schema AND c.relname = st.pgt_name"
+    " AND a.attname = '__pgt_row_id' AND NOT a.attisdropped"
+    " AND (a.atttypid <> 'pg_catalog.bytea'::pg_catalog.regtype OR NOT a.attnotnull))"
+)
+
+
 def jinja_macros() -> dict[str, str]:
     path, content = render_macro(
         "pgtrickle_health_vocabulary",
@@ -381,13 +469,22 @@ def jinja_macros() -> dict[str, str]:
             The health rules (airflow_provider_pgtrickle/vocabulary/health.py, jinja_macros)
             as the SQL the Airflow health sensor runs: a dict of columns, lookup (joins `req`
             to `st`), verdict (health and reason from `st` and `req`) and states. Build `req`
-            from literals (pgtrickle_sql_value), never pasted text.
+            from literals (pgtrickle_sql_value), never pasted text. lookup and verdict read
+            pg_trickle's catalog tables (0.67.0); `by_functions` holds the same keys (plus
+            `st`, the relation of every stream table) reading only the functions pg_trickle
+            0.96.0 and later grant to PUBLIC, for a role without SELECT on the catalog.
             """
         ),
         {
             "columns": COLUMNS,
             "lookup": LOOKUP,
             "verdict": VERDICT_JOIN,
+            "by_functions": {
+                "columns": COLUMNS,
+                "lookup": LOOKUP_BY_FUNCTIONS,
+                "verdict": VERDICT_JOIN_BY_FUNCTIONS,
+                "st": ST_BY_FUNCTIONS,
+            },
             "states": [state.value for state in Verdict],
             "failed_statuses": list(FAILED_STATUSES),
         },

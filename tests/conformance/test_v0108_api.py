@@ -90,6 +90,18 @@ RESULTS: dict[str, list[tuple[str, str]]] = {
         ("downstream_publication", "text"),
     ],
     "pgtrickle.health_check()": [("check_name", "text"), ("severity", "text"), ("detail", "text")],
+    # src/api/diagnostics.rs, fuse_status; src/monitor/mod.rs, list_sources (the health query
+    # and the dependency graph read them by name where the catalog is not granted).
+    "pgtrickle.fuse_status()": [
+        ("stream_table", "text"), ("fuse_mode", "text"), ("fuse_state", "text"),
+        ("fuse_ceiling", "bigint"), ("effective_ceiling", "bigint"),
+        ("fuse_sensitivity", "integer"), ("blown_at", "timestamp with time zone"),
+        ("blow_reason", "text"),
+    ],
+    "pgtrickle.list_sources(text)": [
+        ("source_table", "text"), ("source_oid", "bigint"), ("source_type", "text"),
+        ("cdc_mode", "text"), ("columns_used", "text"),
+    ],
     "pgtrickle.freshness()": [
         ("stream_table", "text"), ("target", "interval"), ("p50", "interval"),
         ("p95", "interval"), ("p99", "interval"), ("status", "text"),

@@ -92,26 +92,86 @@ def test_no_role_can_read_the_catalog(pgtrickle_conn: Conn, role: str) -> None:
         )
 
 
-def test_reader_reads_through_the_functions_not_the_tables(
+# What each read function reads as the caller (src/api/diagnostics.rs pgt_status, fuse_status;
+# src/monitor/mod.rs st_refresh_stats, get_refresh_history, list_sources, health_check;
+# src/api/spec.rs stream_table_spec).
+READS = {
+    "SELECT * FROM pgtrickle.pgt_status()": ("pgtrickle.pgt_stream_tables",),
+    "SELECT * FROM pgtrickle.fuse_status()": ("pgtrickle.pgt_stream_tables",),
+    "SELECT * FROM pgtrickle.st_refresh_stats()": (
+        "pgtrickle.pgt_stream_tables",
+        "pgtrickle.pgt_refresh_history",
+    ),
+    "SELECT * FROM pgtrickle.get_refresh_history(name => 'public.t')": (
+        "pgtrickle.pgt_stream_tables",
+        "pgtrickle.pgt_refresh_history",
+    ),
+    "SELECT * FROM pgtrickle.list_sources(name => 'public.t')": (
+        "pgtrickle.pgt_stream_tables",
+        "pgtrickle.pgt_dependencies",
+    ),
+    "SELECT pgtrickle.stream_table_spec('public.t')": ("pgtrickle.pgt_stream_tables",),
+}
+
+
+def test_reader_role_alone_is_refused_by_the_read_functions(
     pgtrickle_db: TestDatabase, owned_table: str
 ) -> None:
+    """The read functions are not SECURITY DEFINER: they read the catalog as the caller, and
+    `pgtrickle_reader` holds no SELECT on it (sql/pg_trickle--0.95.0--0.96.0.sql)."""
     with (
         logins(pgtrickle_db, ("pgtrickle_reader",)) as (reader,),
         reader.connect(pgtrickle_db) as conn,
     ):
         for relation in CATALOG:
             assert sqlstate_of(conn, f"SELECT 1 FROM {relation} LIMIT 1") == "42501", relation
-        status = rows(conn, "SELECT name, status FROM pgtrickle.pgt_status()")
-        assert [(s["name"], s["status"]) for s in status] == [("public.t", "ACTIVE")]
-        history = rows(conn, "SELECT action, status FROM pgtrickle.get_refresh_history('public.t')")
-        assert [(h["action"], h["status"]) for h in history] == [("FULL", "COMPLETED")]
-        stats = rows(conn, "SELECT pgt_name, total_refreshes FROM pgtrickle.st_refresh_stats()")
-        assert [(s["pgt_name"], s["total_refreshes"]) for s in stats] == [("t", 1)]
-        assert rows(conn, "SELECT * FROM pgtrickle.health_check()")
-        spec = scalar(conn, "SELECT pgtrickle.stream_table_spec('public.t')")
-        assert spec["name"] == "t"
-        assert rows(conn, "SELECT * FROM pgtrickle.freshness()") == []
-        assert sqlstate_of(conn, "SELECT pgtrickle.refresh_stream_table('public.t')") == "42501"
+        for statement in READS:
+            assert sqlstate_of(conn, statement) == "42501", statement
+        assert sqlstate_of(conn, "SELECT * FROM pgtrickle.pgt_status()") == "42501"
+
+
+@pytest.mark.parametrize("statement", sorted(READS))
+def test_read_function_works_with_select_on_exactly_the_tables_it_reads(
+    pgtrickle_db: TestDatabase, owned_table: str, statement: str
+) -> None:
+    with logins(pgtrickle_db, ("pgtrickle_reader",)) as (reader,):
+        tables = READS[statement]
+        with pgtrickle_db.connect() as admin:
+            for table in tables[:-1]:
+                admin.execute(f"GRANT SELECT ON {table} TO {reader.name}")
+        with reader.connect(pgtrickle_db) as conn:
+            # one table short: still refused
+            assert sqlstate_of(conn, statement) == "42501"
+        with pgtrickle_db.connect() as admin:
+            admin.execute(f"GRANT SELECT ON {tables[-1]} TO {reader.name}")
+        with reader.connect(pgtrickle_db) as conn:
+            assert sqlstate_of(conn, statement) is None
+
+
+def test_reader_reads_through_the_functions_once_granted_the_catalog(
+    pgtrickle_db: TestDatabase, owned_table: str
+) -> None:
+    with logins(pgtrickle_db, ("pgtrickle_reader",)) as (reader,):
+        with pgtrickle_db.connect() as admin:
+            for relation in CATALOG:
+                admin.execute(f"GRANT SELECT ON {relation} TO {reader.name}")
+            # health_check also reads the change-buffer backlog
+            admin.execute(f"GRANT USAGE ON SCHEMA pgtrickle_changes TO {reader.name}")
+            admin.execute(f"GRANT SELECT ON pgtrickle_changes.pgt_pending TO {reader.name}")
+        with reader.connect(pgtrickle_db) as conn:
+            status = rows(conn, "SELECT name, status FROM pgtrickle.pgt_status()")
+            assert [(s["name"], s["status"]) for s in status] == [("public.t", "ACTIVE")]
+            history = rows(
+                conn, "SELECT action, status FROM pgtrickle.get_refresh_history('public.t')"
+            )
+            assert [(h["action"], h["status"]) for h in history] == [("FULL", "COMPLETED")]
+            stats = rows(conn, "SELECT pgt_name, total_refreshes FROM pgtrickle.st_refresh_stats()")
+            assert [(s["pgt_name"], s["total_refreshes"]) for s in stats] == [("t", 1)]
+            assert rows(conn, "SELECT * FROM pgtrickle.health_check()")
+            spec = scalar(conn, "SELECT pgtrickle.stream_table_spec('public.t')")
+            assert spec["name"] == "t"
+            assert rows(conn, "SELECT * FROM pgtrickle.freshness()") == []
+            assert sqlstate_of(conn, "SELECT pgtrickle.refresh_stream_table('public.t')") == "42501"
 
 
 def _history_count(pgtrickle_db: TestDatabase) -> int:

@@ -47,8 +47,9 @@ def orders(pgtrickle_conn: psycopg.Connection[Any]) -> str:
 
 
 def catalog(db: TestDatabase) -> list[tuple[Any, ...]]:
-    """The catalog as seen from a separate connection (only committed state)."""
-    with db.connect() as conn:
+    """The catalog as seen from a separate connection (only committed state), as the superuser:
+    pg_trickle 0.108.3 grants no role SELECT on it."""
+    with db.admin_connect() as conn:
         return conn.execute(
             "SELECT pgt_schema, pgt_name, status, schedule, refresh_mode, is_populated"
             " FROM pgtrickle.pgt_stream_tables ORDER BY 1, 2"
@@ -67,7 +68,9 @@ def relations(db: TestDatabase) -> set[str]:
 
 
 def fetch(db: TestDatabase, query: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
-    with db.connect() as conn:
+    """Committed state read on a separate superuser connection (the catalog is not granted to
+    the least-privilege role on pg_trickle 0.108.3)."""
+    with db.admin_connect() as conn:
         return conn.execute(query, params).fetchall()
 
 

@@ -21,6 +21,7 @@ from airflow_provider_pgtrickle.capabilities import (
     Capabilities,
     CatalogColumn,
     Feature,
+    ReadPath,
     probe,
 )
 from airflow_provider_pgtrickle.exceptions import PgTrickleFeatureUnavailableError
@@ -34,25 +35,33 @@ ST = "public.order_totals"
 V067, V0108 = "0.67.0", "0.108.3"
 
 # Functions and columns each version certainly has (the 0.108.3 double leaves out the
-# graph APIs that a real 0.108.3 has, so those are not required).
+# graph / explain / error-catalog APIs that a real 0.108.3 has, so those are not required).
+# The read functions are in both (sql/archive/pg_trickle--0.67.0.sql, --0.108.3.sql); the
+# 0.67.0 double leaves out st_refresh_stats, which a real 0.67.0 has: neither required nor
+# refused there.
+_READ = {Feature.PGT_STATUS, Feature.FUSE_STATUS, Feature.GET_REFRESH_HISTORY, Feature.LIST_SOURCES}
 HAS = {
-    V067: ({Feature.PGT_STATUS, Feature.STREAM_TABLE_SPEC}, set()),
+    V067: ({Feature.STREAM_TABLE_SPEC, *_READ}, set()),
     V0108: (
         {
-            Feature.PGT_STATUS,
             Feature.STREAM_TABLE_SPEC,
             Feature.PAUSE_STREAM_TABLE,
             Feature.ERROR_CATALOG,
             Feature.EXPLAIN_ALTER,
             Feature.FRESHNESS,
+            Feature.ST_REFRESH_STATS,
+            *_READ,
         },
         set(CatalogColumn),
     ),
 }
 LACKS = {
-    V067: (set(Feature) - HAS[V067][0], set(CatalogColumn)),
+    V067: (set(Feature) - HAS[V067][0] - {Feature.ST_REFRESH_STATS}, set(CatalogColumn)),
     V0108: (set(), set()),
 }
+# How each version is read (`Capabilities.read_path`): 0.108.3 grants reading to
+# pgtrickle_reader through functions only.
+READ_PATH = {V067: ReadPath.CATALOG, V0108: ReadPath.FUNCTIONS}
 
 
 def _expect(version: str) -> tuple[tuple[set[Feature], set[CatalogColumn]], ...]:
@@ -71,14 +80,17 @@ def test_probe_reports_version_functions_and_columns(
     assert not lacks_f & found.functions
     assert has_c <= found.columns
     assert not lacks_c & found.columns
-    assert found.can_read_catalog is True  # the test database's owner, a superuser
+    # A superuser reads it; so does a least-privilege role on either version (0.108.3's read
+    # functions read it as the caller, so its reader grants include it).
+    assert found.can_read_catalog is True
     assert found.supported
 
 
 def test_probe_follows_the_database_not_the_version(
-    pgtrickle_conn: psycopg.Connection[Any],
+    admin_conn: psycopg.Connection[Any],
 ) -> None:
     """A function that is gone is reported gone, whatever the version says."""
+    pgtrickle_conn = admin_conn  # dropping an extension's function takes its owner
     assert Feature.STREAM_TABLE_SPEC in probe(pgtrickle_conn).functions
     for (signature,) in pgtrickle_conn.execute(
         "SELECT oid::regprocedure::text FROM pg_proc"
@@ -159,12 +171,19 @@ def test_require_names_the_feature_and_the_release_that_brings_it(
 @pytest.mark.requires_double
 def test_untested_version_warns_once_per_hook(
     hook: PgTrickleHook,
-    pgtrickle_conn: psycopg.Connection[Any],
+    admin_conn: psycopg.Connection[Any],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """A server outside the tested range (here the catalog says 0.90.0) still works, with one
     warning naming the tested versions, and test_connection() says so."""
-    pgtrickle_conn.execute(
+    superuser = hook.get_first("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")[0]
+    if not superuser:
+        pytest.skip(
+            "a least-privilege role holds the grants of the real version; faking 0.90.0 "
+            "makes test_connection() check the 0.67.0 grants instead"
+        )
+    hook._capabilities = None  # probed again below, after the version is faked
+    admin_conn.execute(  # pg_extension is the superuser's to write
         "UPDATE pg_extension SET extversion = '0.90.0' WHERE extname = 'pg_trickle'"
     )
     capsys.readouterr()
@@ -237,7 +256,7 @@ def test_suspending_uses_pause_stream_table_where_it_exists(
         assert calls == ["pgtrickle.alter_stream_table", "pgtrickle.pause_stream_table"]
     else:
         assert calls == ["pgtrickle.alter_stream_table"]
-    with pgtrickle_db.connect() as other:
+    with pgtrickle_db.admin_connect() as other:
         found = other.execute(
             "SELECT status, schedule, needs_reinit FROM pgtrickle.pgt_stream_tables"
             " WHERE pgt_schema = 'public' AND pgt_name = 'order_totals'"
@@ -258,15 +277,25 @@ def test_pausing_an_error_table_keeps_it_suspended(
     """pg_trickle resets an ERROR table to ACTIVE at the end of an alter (src/api/alter.rs);
     the status asked for is the one the table keeps, on either path."""
     hook.create_stream_table(ST, ORDERS_QUERY, schedule="1h")
-    with pgtrickle_db.connect() as admin:
+    with pgtrickle_db.admin_connect() as admin:
         admin.execute(
             "UPDATE pgtrickle.pgt_stream_tables SET status = 'ERROR'"
             " WHERE pgt_schema = 'public' AND pgt_name = 'order_totals'"
         )
     hook.alter_stream_table(ST, status="SUSPENDED", schedule="3h")
-    with pgtrickle_db.connect() as other:
+    with pgtrickle_db.admin_connect() as other:
         found = other.execute(
             "SELECT status, schedule FROM pgtrickle.pgt_stream_tables"
             " WHERE pgt_schema = 'public' AND pgt_name = 'order_totals'"
         ).fetchone()
     assert found == ("SUSPENDED", "3h")
+
+
+def test_read_path_follows_the_server(
+    pgtrickle_conn: psycopg.Connection[Any], pgtrickle_version: str
+) -> None:
+    """0.67.0 is read through its catalog; 0.108.3, whose schema pgtrickle is granted to
+    pgtrickle_reader, through its read functions, whoever asks (a superuser too)."""
+    found = probe(pgtrickle_conn)
+    assert found.reader_role is (pgtrickle_version == V0108)
+    assert found.read_path is READ_PATH[pgtrickle_version]

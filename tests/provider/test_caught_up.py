@@ -59,7 +59,10 @@ def test_poke_waits_for_earlier_source_changes_until_a_refresh(
     waiting = s.poke({})
     assert waiting.is_done is False
     assert s._last_report is not None
-    assert "1 source change(s) committed before the sensor started" in s._last_report.message
+    if _caught_up.counts_buffers(hook.capabilities()):
+        assert "1 source change(s) committed before the sensor started" in s._last_report.message
+    else:  # the read functions' path (0.96.0+): the refresh rule
+        assert "has completed no refresh since the sensor started" in s._last_report.message
     # Without the option the same table counts as healthy now.
     plain = PgTrickleHealthSensor(task_id="plain", stream_tables=[ST], poke_interval=0)
     assert plain.poke({}).is_done is True
@@ -70,11 +73,16 @@ def test_poke_waits_for_earlier_source_changes_until_a_refresh(
 
 @pytest.mark.usefixtures("pgtrickle_airflow_conn", "order_totals")
 def test_changes_committed_after_the_start_do_not_hold_the_sensor(
-    pgtrickle_conn: psycopg.Connection[Any],
+    pgtrickle_conn: psycopg.Connection[Any], hook: PgTrickleHook
 ) -> None:
     s = sensor(deferrable=False)
     s._start_sources_wait()
     pgtrickle_conn.execute("INSERT INTO public.orders VALUES (4, 3, 1)")
+    if not _caught_up.counts_buffers(hook.capabilities()):
+        # The refresh rule cannot tell later changes from earlier ones: it waits for the
+        # next completed refresh (docs/pg_trickle-contract.md, section 11).
+        assert s.poke({}).is_done is False
+        hook.refresh_stream_table(ST)
     assert s.poke({}).is_done is True
 
 
@@ -119,7 +127,9 @@ TOPK = "public.top_orders"
 
 @pytest.mark.usefixtures("pgtrickle_airflow_conn", "orders")
 def test_topk_table_is_caught_up_after_a_refresh_started_after_the_sensor(
-    pgtrickle_conn: psycopg.Connection[Any], hook: PgTrickleHook
+    pgtrickle_conn: psycopg.Connection[Any],
+    hook: PgTrickleHook,
+    admin_conn: psycopg.Connection[Any],
 ) -> None:
     # A TopK refresh stores no frontier, so its source's buffer rows stay (pg_trickle
     # src/refresh/merge/insert.rs, execute_topk_refresh): judged by the refresh history.
@@ -135,14 +145,14 @@ def test_topk_table_is_caught_up_after_a_refresh_started_after_the_sensor(
     assert s.poke({}).is_done is False
     assert s._last_report is not None
     assert "committed before the sensor started" in s._last_report.message
-    frontier = pgtrickle_conn.execute(
+    frontier = admin_conn.execute(
         "SELECT frontier FROM pgtrickle.pgt_stream_tables WHERE pgt_name = 'top_orders'"
     ).fetchone()
     hook.refresh_stream_table(TOPK)
     assert s.poke({}).is_done is True, s._last_report
     # pg_trickle did not move the frontier: the old rule would have waited for good.
     assert (
-        pgtrickle_conn.execute(
+        admin_conn.execute(
             "SELECT frontier FROM pgtrickle.pgt_stream_tables WHERE pgt_name = 'top_orders'"
         ).fetchone()
         == frontier
@@ -154,12 +164,13 @@ def wal_captured(pgtrickle_db: TestDatabase, order_totals: str) -> Iterator[str]
     """`public.orders` recorded as captured from the WAL, as pg_trickle's decoder records it
     (src/wal_decoder.rs: StDependency::update_cdc_mode_for_source), written by hand. A share
     lock on the row keeps a real scheduler from writing it back while the test runs."""
-    with pgtrickle_db.connect(autocommit=True) as conn:
+    # pg_trickle's own state, written as its owner (no role is granted the catalog on 0.108.3).
+    with pgtrickle_db.admin_connect(autocommit=True) as conn:
         conn.execute(
             "UPDATE pgtrickle.pgt_dependencies SET cdc_mode = 'WAL'"
             " WHERE source_relid = 'public.orders'::regclass"
         )
-    with pgtrickle_db.connect(autocommit=False) as holder:
+    with pgtrickle_db.admin_connect(autocommit=False) as holder:
         holder.execute(
             "SELECT 1 FROM pgtrickle.pgt_dependencies"
             " WHERE source_relid = 'public.orders'::regclass FOR SHARE"
@@ -250,6 +261,8 @@ def test_a_role_without_grants_on_the_change_buffers_is_told_which_grant_to_run(
 ) -> None:
     # pg_trickle's install script revokes everything on schema pgtrickle_changes from PUBLIC;
     # its buffers belong to whoever created the stream table.
+    if not _caught_up.counts_buffers(hook.capabilities()):
+        pytest.skip("the read functions' path (0.96.0+) reads no change buffer")
     pgtrickle_conn.execute("INSERT INTO public.orders VALUES (4, 3, 1)")
     s = sensor(deferrable=False, postgres_conn_id="reader")
     s._start_sources_wait()

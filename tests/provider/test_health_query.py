@@ -17,6 +17,7 @@ import psycopg
 import pytest
 
 from airflow_provider_pgtrickle import _health
+from airflow_provider_pgtrickle.capabilities import ReadPath, probe
 from airflow_provider_pgtrickle.hooks.pgtrickle import PgTrickleHook
 from airflow_provider_pgtrickle.types import StreamTableStatus
 
@@ -65,8 +66,11 @@ def rows_read(
 
 
 def test_health_rows_read_follow_the_names_asked_for_not_the_catalog(
-    pgtrickle_conn: psycopg.Connection[Any], hook: PgTrickleHook, orders: str
+    admin_conn: psycopg.Connection[Any], hook: PgTrickleHook, orders: str
 ) -> None:
+    """The catalog path (`ReadPath.CATALOG`, pg_trickle 0.67.0), run as the superuser so it
+    can be measured on any version (0.108.3 grants the catalog to no role)."""
+    pgtrickle_conn = admin_conn
     hook.create_stream_table("public.order_totals", ORDERS_QUERY)
     hook.create_stream_table("public.broken", ORDERS_QUERY)
     hook.alter_stream_table("public.broken", status="ERROR")
@@ -102,3 +106,33 @@ def test_health_rows_read_follow_the_names_asked_for_not_the_catalog(
     rows, read = rows_read(pgtrickle_conn, [], "public")
     assert len(rows) == 2
     assert read["pgt_stream_tables"] == 2
+
+
+def test_the_read_function_path_calls_each_function_once_per_query(
+    admin_conn: psycopg.Connection[Any], hook: PgTrickleHook, orders: str
+) -> None:
+    """`ReadPath.FUNCTIONS` (0.96.0 and later): one call of each whole-catalog read function
+    per health query, however many names are asked for, and one history call per table
+    found (pg_stat_xact_user_functions, with track_functions = 'all')."""
+    if probe(admin_conn).read_path is not ReadPath.FUNCTIONS:
+        pytest.skip("this server is read through its catalog (pg_trickle 0.67.0)")
+    hook.create_stream_table("public.order_totals", ORDERS_QUERY)
+    hook.create_stream_table("public.broken", ORDERS_QUERY)
+    hook.alter_stream_table("public.broken", status="ERROR")
+    fill_catalog(admin_conn, 50)
+    names = ["public.order_totals", "public.broken", "bulk.st_7", "bulk.st_40", "nope.x"]
+    query, params = _health.health_query(names, None, read_path=ReadPath.FUNCTIONS)
+    counters = (
+        "SELECT funcname, calls FROM pg_stat_xact_user_functions WHERE schemaname = 'pgtrickle'"
+        " AND funcname IN ('st_refresh_stats', 'pgt_status', 'fuse_status',"
+        " 'get_refresh_history')"
+    )
+    with admin_conn.transaction():
+        admin_conn.execute("SET LOCAL track_functions = 'all'")
+        rows = admin_conn.execute(query, params).fetchall()
+        calls = {str(n): int(c) for n, c in admin_conn.execute(counters).fetchall()}
+    assert [f"{r[0]}.{r[1]}" for r in rows] == names
+    assert [r[11] for r in rows] == ["healthy", "failed", "healthy", "healthy", "missing"]
+    assert calls["st_refresh_stats"] == calls["pgt_status"] == calls["fuse_status"] == 1
+    # The last completed refresh of each table found, plus the failing table's last error.
+    assert calls["get_refresh_history"] <= 4 + 1, calls

@@ -15,15 +15,20 @@ import psycopg
 import pytest
 
 from airflow_provider_pgtrickle._health import Judged, Rules, classify, health_query
+from airflow_provider_pgtrickle.capabilities import ReadPath, probe
 from airflow_provider_pgtrickle.types import HealthState
-from airflow_provider_pgtrickle.vocabulary.health import VERDICT_JOIN, Verdict
+from airflow_provider_pgtrickle.vocabulary.health import (
+    VERDICT_JOIN,
+    VERDICT_JOIN_BY_FUNCTIONS,
+    Verdict,
+)
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=timezone.utc)
 
 _ROW = {
     "pgt_id": 1,
     "pgt_schema": "public",
-    "pgt_name": "t",
+    "pgt_name": "synthetic_row",
     "status": "ACTIVE",
     "refresh_mode": "DIFFERENTIAL",
     "schedule": "1m",
@@ -78,7 +83,14 @@ def verdict(
         "SELECT verdict.pair[1], verdict.pair[2] FROM (SELECT %s::float8 AS max_staleness,"
         " %s::timestamptz AS min_data_timestamp, %s::boolean AS within_schedule,"
         " %s::boolean AS require_sla) AS req"
-        f" LEFT JOIN LATERAL (SELECT * FROM {st}) AS st ON true" + VERDICT_JOIN
+        f" LEFT JOIN LATERAL (SELECT * FROM {st}) AS st ON true"
+        # The rules as the server's read path renders them: their history probes read the
+        # catalog (0.67.0) or get_refresh_history (0.96.0 and later).
+        + (
+            VERDICT_JOIN_BY_FUNCTIONS
+            if probe(conn).read_path is ReadPath.FUNCTIONS
+            else VERDICT_JOIN
+        )
     )
     params = [
         rules.max_staleness,

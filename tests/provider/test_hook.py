@@ -544,6 +544,7 @@ def test_refresh_sends_one_transaction_of_two_queries(
     hook: PgTrickleHook, orders: str, sent: Any
 ) -> None:
     hook.create_stream_table(ST, ORDERS_QUERY)
+    hook.capabilities()  # probed once per hook: how to read the history row back
     sent.mark()
     hook.refresh_stream_table(ST)
     statements = [s.strip().split()[0].upper() for s in sent.statements()]

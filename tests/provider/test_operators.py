@@ -287,7 +287,7 @@ def test_on_kill_cancels_the_running_refresh(
 
         worker = threading.Thread(target=run)
         worker.start()
-        with pgtrickle_db.connect() as watcher:
+        with pgtrickle_db.admin_connect() as watcher:  # reads pg_trickle's history
             _wait_until_a_refresh_waits_for_a_lock(watcher)
         op.on_kill()
         worker.join(timeout=60)
@@ -326,7 +326,7 @@ def _refresh_blocked_on_a_lock(
         blocker.execute("LOCK TABLE public.orders IN ACCESS EXCLUSIVE MODE")
         worker = threading.Thread(target=op.execute, args=(context(),))
         worker.start()
-        with pgtrickle_db.connect() as watcher:
+        with pgtrickle_db.admin_connect() as watcher:  # reads pg_trickle's history
             _wait_until_a_refresh_waits_for_a_lock(watcher)
             # Give b_free ample time to finish if it is allowed to run now.
             for _ in range(40):

@@ -271,7 +271,9 @@ def test_deadline_passes_without_a_poll_interval_elapsing(
 
 def test_refresh_watcher_fires_when_data_changes_not_on_no_data_refreshes(
     pgtrickle_airflow_conn: str,
+    *,
     pgtrickle_conn: psycopg.Connection[Any],
+    admin_conn: psycopg.Connection[Any],
     hook: PgTrickleHook,
     orders: str,
     pgtrickle_tick: Callable[[], list[dict[str, Any]]],
@@ -305,7 +307,7 @@ def test_refresh_watcher_fires_when_data_changes_not_on_no_data_refreshes(
     assert quiet == []
     assert event["stream_table"] == ST
     assert event["notified"] is True
-    stamp = pgtrickle_conn.execute(
+    stamp = admin_conn.execute(  # pg_trickle's record, as its owner reads it
         "SELECT data_timestamp FROM pgtrickle.pgt_stream_tables WHERE pgt_name = 'order_totals'"
     ).fetchone()
     assert stamp is not None
@@ -400,18 +402,20 @@ def test_unreachable_database_times_out_every_waiting_trigger_by_its_deadline(
 
 @pytest.mark.usefixtures("pgtrickle_airflow_conn", "orders")
 def test_one_stream_judges_each_trigger_by_its_own_rules(
-    pgtrickle_conn: psycopg.Connection[Any], hook: PgTrickleHook
+    pgtrickle_conn: psycopg.Connection[Any],
+    hook: PgTrickleHook,
+    admin_conn: psycopg.Connection[Any],
 ) -> None:
     """Triggers with different rules (a staleness limit or none) and selections (names with an
     unknown one, the whole catalog) share one stream; each gets its own verdict, and a name
     missing from the catalog fails its trigger even next to a whole-catalog one."""
     # A 2 h schedule keeps a real scheduler from refreshing the aged table meanwhile.
     hook.create_stream_table(ST, ORDERS_QUERY, schedule="2h")
-    pgtrickle_conn.execute(
+    admin_conn.execute(  # what pg_trickle's worker writes
         "UPDATE pgtrickle.pgt_stream_tables SET last_refresh_at = now() - interval '1 hour'"
     )
     # The health rules also read the newest completed refresh from the history.
-    pgtrickle_conn.execute(
+    admin_conn.execute(  # what pg_trickle's worker writes
         "UPDATE pgtrickle.pgt_refresh_history SET start_time = start_time - interval '1 hour'"
     )
     triggers = [
@@ -512,7 +516,9 @@ def test_a_blown_fuse_ends_a_wait_at_once_through_pgtrickle_alert(
 
 @pytest.mark.usefixtures("pgtrickle_airflow_conn", "orders")
 def test_refresh_watcher_fires_on_a_manual_topk_refresh(
-    pgtrickle_conn: psycopg.Connection[Any], hook: PgTrickleHook
+    pgtrickle_conn: psycopg.Connection[Any],
+    hook: PgTrickleHook,
+    admin_conn: psycopg.Connection[Any],
 ) -> None:
     # A manual TopK refresh moves no catalog timestamp (pg_trickle src/api/refresh_ops.rs,
     # execute_manual_refresh); its history row with changed rows is the signal.
@@ -541,7 +547,7 @@ def test_refresh_watcher_fires_on_a_manual_topk_refresh(
 
     [event] = asyncio.run(scenario())
     assert event["stream_table"] == topk
-    refreshed = pgtrickle_conn.execute(
+    refreshed = admin_conn.execute(  # pg_trickle's history, as its owner reads it
         "SELECT h.start_time FROM pgtrickle.pgt_refresh_history h"
         " JOIN pgtrickle.pgt_stream_tables s USING (pgt_id) WHERE s.pgt_name = 'top_orders'"
         " ORDER BY h.refresh_id DESC LIMIT 1"

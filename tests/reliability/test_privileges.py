@@ -71,7 +71,9 @@ def test_test_connection_names_every_missing_grant_part_by_part(
     ok, message = hook.test_connection()
     assert not ok
     assert f"as `{bare_role}`" in message
-    assert "USAGE on schema pgtrickle" in message
+    # 0.67.0 needs the schema granted; 0.108.3 gives it (and nothing else) with its role.
+    expected = "USAGE on schema pgtrickle" if version == "0.67.0" else "membership in role"
+    assert expected in message
     for grant in grants.grants(version, [grants.Part.READER]):
         # PUBLIC holds EXECUTE on pg_trickle 0.67.0's functions, so those are not missing.
         held_by_public = grant.target is grants.Target.FUNCTION and version == "0.67.0"

@@ -18,7 +18,12 @@ SOURCES = ("public.customers", "public.orders")
 FAILURE = 'disk on fire: could not extend file "base/16384/24576": No space left on device'
 
 
-def build(conn: psycopg.Connection[Any], tick: Any) -> None:
+def build(
+    conn: psycopg.Connection[Any], tick: Any, admin: psycopg.Connection[Any] | None = None
+) -> None:
+    """Create the scenario on `conn`; `admin` (default `conn`) is a superuser connection for
+    the double's test helpers and the catalog check (not granted to a least-privilege role)."""
+    admin = admin or conn
     conn.execute("CREATE SCHEMA analytics")
     conn.execute(
         "CREATE TABLE public.orders (id int PRIMARY KEY, customer_id int NOT NULL,"
@@ -54,10 +59,10 @@ def build(conn: psycopg.Connection[Any], tick: Any) -> None:
         )
         conn.execute("SELECT pgtrickle.refresh_stream_table(%s)", [HEALTHY])
     conn.execute(create, [BROKEN, "SELECT id, amount FROM public.orders WHERE amount > 6", "1s"])
-    conn.execute("SELECT pgtrickle_test.inject_failure(%s, %s, true)", [BROKEN, FAILURE])
-    conn.execute("SELECT pgtrickle_test.age_stream_table(%s, '1 hour')", [BROKEN])
+    admin.execute("SELECT pgtrickle_test.inject_failure(%s, %s, true)", [BROKEN, FAILURE])
+    admin.execute("SELECT pgtrickle_test.age_stream_table(%s, '1 hour')", [BROKEN])
     tick()
-    status = conn.execute(
+    status = admin.execute(
         "SELECT status FROM pgtrickle.pgt_stream_tables WHERE pgt_schema || '.' || pgt_name = %s",
         [BROKEN],
     ).fetchone()

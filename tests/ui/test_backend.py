@@ -29,7 +29,8 @@ def warehouse(
     pgtrickle_tick: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> TestDatabase:
-    build(pgtrickle_conn, pgtrickle_tick)
+    with pgtrickle_db.admin_connect() as admin:
+        build(pgtrickle_conn, pgtrickle_tick, admin)
     for key, value in pgtrickle_db.airflow_env(CONN).items():
         monkeypatch.setenv(key, value)
     return pgtrickle_db
@@ -74,8 +75,8 @@ def test_overview_lists_every_stream_table_with_its_health(
     assert broken["last_error_message"] == FAILURE  # the full text, not a truncation
     assert broken["last_error_at"] is not None
     assert FAILURE in broken["health_reason"]
-    # The catalog agrees, read from a separate connection.
-    with warehouse.connect() as conn:
+    # The catalog agrees, read from a separate (superuser) connection.
+    with warehouse.admin_connect() as conn:
         catalog = dict(
             conn.execute(
                 "SELECT pgt_schema || '.' || pgt_name, status FROM pgtrickle.pgt_stream_tables"
@@ -142,7 +143,7 @@ def test_history_lists_refreshes_oldest_first(
     response = client.get(f"/api/connections/{CONN}/stream-tables/{HEALTHY}/history")
     assert response.status_code == 200, response.text
     history = response.json()["history"]
-    with psycopg.connect(warehouse.dsn) as conn:
+    with warehouse.admin_connect() as conn:
         expected = [
             r[0]
             for r in conn.execute(
@@ -285,23 +286,25 @@ def test_actions_need_permission_to_edit_the_connection(
 ) -> None:
     monkeypatch.setenv("AIRFLOW__PGTRICKLE_UI__ENABLE_ACTIONS", "True")
     count = "SELECT count(*) FROM pgtrickle.pgt_refresh_history"
-    before = pgtrickle_conn.execute(count).fetchone()
+    admin = warehouse.admin_connect()
+    before = admin.execute(count).fetchone()
     refresh = f"/api/connections/{CONN}/stream-tables/{HEALTHY}/refresh"
     response = client.post(refresh)  # a viewer
     assert response.status_code == 403
     assert "permission to edit" in response.json()["detail"]
-    assert pgtrickle_conn.execute(count).fetchone() == before
+    assert admin.execute(count).fetchone() == before
 
     client.cookies.set("_token", token_for("admin"))
     response = client.post(refresh)
     assert response.status_code == 200, response.text
     assert response.json()["result"]["action"] == "refreshed"
-    assert pgtrickle_conn.execute(count).fetchone()[0] == before[0] + 1  # type: ignore[index]
+    assert admin.execute(count).fetchone()[0] == before[0] + 1  # type: ignore[index]
 
-    pgtrickle_conn.execute("SELECT pgtrickle_test.clear_failures(%s)", [BROKEN])
+    admin.execute("SELECT pgtrickle_test.clear_failures(%s)", [BROKEN])
+    admin.close()
     response = client.post(f"/api/connections/{CONN}/stream-tables/{BROKEN}/resume")
     assert response.status_code == 200, response.text
-    with psycopg.connect(warehouse.dsn) as conn:
+    with warehouse.admin_connect() as conn:
         status = conn.execute(
             "SELECT status FROM pgtrickle.pgt_stream_tables WHERE pgt_name = 'order_audit'"
         ).fetchone()
@@ -335,12 +338,13 @@ def test_a_resumed_table_with_a_blown_fuse_is_failed_by_the_health_rules(
 ) -> None:
     """What `resume_stream_table` leaves after a fuse blew (ACTIVE, fuse still blown, so the
     scheduler holds it): failed, in the health rules' words, as the sensor says too."""
-    pgtrickle_conn.execute(
-        "UPDATE pgtrickle.pgt_stream_tables SET fuse_mode = 'on', fuse_state = 'blown',"
-        " blown_at = now(), blow_reason = 'too many changes'"
-        " WHERE pgt_schema || '.' || pgt_name = %s",
-        [HEALTHY],
-    )
+    with warehouse.admin_connect() as admin:  # what pg_trickle's own worker writes
+        admin.execute(
+            "UPDATE pgtrickle.pgt_stream_tables SET fuse_mode = 'on', fuse_state = 'blown',"
+            " blown_at = now(), blow_reason = 'too many changes'"
+            " WHERE pgt_schema || '.' || pgt_name = %s",
+            [HEALTHY],
+        )
     rows = {
         t["name"]: t
         for t in client.get(f"/api/connections/{CONN}/overview").json()["stream_tables"]

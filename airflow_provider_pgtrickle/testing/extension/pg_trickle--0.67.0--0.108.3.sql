@@ -1465,8 +1465,9 @@ $$;
 -- Deny-first privileges (0.84.0) and predefined roles (0.96.0), as the ACL block at the end
 -- of sql/archive/pg_trickle--0.108.3.sql: every function is revoked from PUBLIC, the
 -- read-only diagnostics are granted back to PUBLIC, lifecycle functions go to the roles.
--- The catalog tables and views get no grant at all: a non-superuser reads through the
--- functions, which are SECURITY DEFINER here for that reason (upstream's run in Rust).
+-- The catalog tables and views get no grant at all. The read functions run as the caller
+-- (upstream's do), so a non-superuser needs SELECT on the tables they read; the lifecycle
+-- functions are SECURITY DEFINER here.
 -- Roles are cluster-wide and several databases install the extension: create them once.
 -- ---------------------------------------------------------------------------------------
 DO $$
@@ -1511,8 +1512,22 @@ BEGIN
     LOOP
         IF to_regprocedure(f) IS NOT NULL THEN
             EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO PUBLIC', f);
-            EXECUTE format('ALTER FUNCTION %s SECURITY DEFINER', f);
+            -- a fixed search_path keeps the planner from inlining them (upstream's are C
+            -- functions, called once per statement, never inlined)
+            EXECUTE format('ALTER FUNCTION %s SET search_path = pgtrickle, pg_catalog', f);
         END IF;
+    END LOOP;
+    -- They run as the caller, as upstream's (plain C functions whose SPI reads of the
+    -- catalog are checked against the caller: src/api/diagnostics.rs pgt_status,
+    -- src/monitor/mod.rs): a caller needs SELECT on the tables each one reads. The SQL
+    -- helpers they call stand for upstream's Rust internals, so the caller may run them.
+    FOR f IN
+        SELECT p.oid::regprocedure::text FROM pg_catalog.pg_proc p
+        WHERE p.pronamespace = 'pgtrickle'::regnamespace
+          AND p.proname IN ('_parse_name', '_parse_duration', '_is_stale', '_spec_of',
+                            '_pgt_full_query')
+    LOOP
+        EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO PUBLIC', f);
     END LOOP;
     -- owner_lifecycle functions granted to the operator role
     FOREACH f IN ARRAY ARRAY[

@@ -285,7 +285,10 @@ function renderTable(tables) {
       title: sentence(t),
       onclick: () => select(t.name),
     },
-      el("td", { class: "name" }, t.name),
+      el("td", { class: "name" }, t.name, t.needs_recreation ? el("span", {
+        class: "pill failed needs-recreation",
+        title: "Row identity V1 left by an upgrade: pg_trickle rejects this table until it is dropped and created again",
+      }, "recreate") : null),
       el("td", {}, el("span", { class: "pill " + t.health }, t.status)),
       el("td", {}, t.refresh_mode),
       el("td", {}, t.schedule || "—"),
@@ -481,6 +484,11 @@ function renderDetail(table, history) {
     el("span", { class: "pill " + table.health }, table.status + " · " + healthLabel(table.health)),
     el("p", { class: "reason" }, sentence(table)),
   );
+  if (table.needs_recreation) {
+    panel.append(el("p", { class: "reason needs-recreation" },
+      "Needs recreation: its storage still has row identity V1 (__pgt_row_id is not BYTEA " +
+      "NOT NULL), which this pg_trickle rejects; drop and create it again."));
+  }
   if (table.last_error_message) {
     panel.append(el("div", { class: "muted" }, "Last error" +
       (table.last_error_at ? " at " + when(table.last_error_at) : "")),
