@@ -189,6 +189,8 @@ _READ_FUNCTION_TABLES = {
     "dependency graph",
     "pgtrickle.stream_tables_info": "health_check (src/monitor/mod.rs): the hook's "
     "`health_check()`",
+    "pgtrickle.pgt_freshness_controller_state": "freshness (0.90.0; src/api/diagnostics.rs): "
+    "the health query's freshness SLA state",
 }
 
 # pg_trickle 0.67.0 leaves EXECUTE on its functions to PUBLIC (PostgreSQL's default); the

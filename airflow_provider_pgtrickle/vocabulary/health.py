@@ -422,19 +422,33 @@ LOOKUP = (
 # over many requested names rescans its rows, not the function); they return every stream
 # table, so this costs one pass over the catalog per query, not one call per table.
 # `last_error_at` has no read function and is NULL here.
+#
+# Why a table is suspended or failing (``refresh_reason``, ``refresh_reason_detail``,
+# ``needs_reinit``, ``last_error_code``; the pause and source-DDL rules and the error code)
+# is in no read function's result (src/api/diagnostics.rs, pgt_status; src/monitor/mod.rs,
+# st_refresh_stats): those four columns come from the catalog row itself, for tables that
+# are not ACTIVE or have errors only. That is the reader path's one direct catalog read
+# (`REASONS`, its alias named so tests can tell it from any other); it needs no grant beyond
+# what the read functions need, since they read the same table as the caller.
+REASONS = "pgtrickle.pgt_stream_tables AS reasons"
 ST_BY_FUNCTIONS = (
     "(WITH st AS MATERIALIZED (SELECT s.pgt_schema, s.pgt_name, s.status, s.refresh_mode,"
     " s.is_populated, s.consecutive_errors, s.schedule, s.last_refresh_at,"
     " s.last_error_message, s.stale, p.data_timestamp, f.fuse_mode, f.fuse_state,"
     " f.blow_reason, NULL::timestamptz AS last_error_at,"
     # The interval target, where freshness() reports one (0.90.0+): the SLA rules read it.
-    " (EXTRACT(EPOCH FROM fr.target) * 1000)::bigint AS freshness_deadline_ms"
+    " (EXTRACT(EPOCH FROM fr.target) * 1000)::bigint AS freshness_deadline_ms,"
+    " reasons.refresh_reason, reasons.refresh_reason_detail, reasons.needs_reinit,"
+    " reasons.last_error_code"
     " FROM pgtrickle.st_refresh_stats() AS s"
     " LEFT JOIN pgtrickle.pgt_status() AS p ON p.name = s.pgt_schema || '.' || s.pgt_name"
     " LEFT JOIN pgtrickle.fuse_status() AS f"
     " ON f.stream_table = s.pgt_schema || '.' || s.pgt_name"
     " LEFT JOIN pgtrickle.freshness() AS fr"
-    " ON fr.stream_table = s.pgt_schema || '.' || s.pgt_name) SELECT * FROM st)"
+    " ON fr.stream_table = s.pgt_schema || '.' || s.pgt_name"
+    f" LEFT JOIN {REASONS} ON reasons.pgt_schema = s.pgt_schema"
+    " AND reasons.pgt_name = s.pgt_name"
+    " AND (s.status <> 'ACTIVE' OR s.consecutive_errors > 0)) SELECT * FROM st)"
 )
 # `LOOKUP` over the read functions: every requested name joined to their rows.
 LOOKUP_BY_FUNCTIONS = (
