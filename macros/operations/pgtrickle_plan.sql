@@ -25,7 +25,9 @@
       {%- do log("pg_trickle: plan: " ~ st.model_name ~ " (" ~ st.qualified_name ~ "): " ~ words[plan.action]
           ~ (" (" ~ plan.labels | join(', ') ~ ")" if plan.labels and plan.action != 'none' else "")
           ~ (" and drop + create again dependents " ~ plan.dependents | join(', ') if plan.dependents else "")
-          ~ ("; stays " ~ plan.held ~ " (pg_trickle set it; pgtrickle_resume to clear)" if plan.held else ""), info=true) -%}
+          ~ ("; stays " ~ plan.held ~ " (pg_trickle set it; pgtrickle_resume to clear)" if plan.held else "")
+          ~ ("; NEEDS RECREATION (created before pg_trickle 0.87.16's row identity): run `dbt run --full-refresh -s " ~ st.model_name ~ "`"
+             if infos.get(st.qualified_name) and infos[st.qualified_name].needs_recreation and plan.action != 'recreate' else ""), info=true) -%}
     {%- endfor -%}
     {{ return(actions) }}
   {% endif %}
