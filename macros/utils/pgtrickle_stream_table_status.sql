@@ -49,7 +49,7 @@
         and s.pgt_name = " ~ dbt_pg_trickle.pgtrickle_sql_value(relation.identifier)) -%}
     {%- else -%}
       {#- st_refresh_stats(): the same figures from a function pg_trickle grants every role
-          (upstream src/monitor/mod.rs; staleness_secs is now() - last_refresh_at, as the view) -#}
+          (upstream st_refresh_stats; staleness_secs is now() - last_refresh_at, as the view) -#}
       {%- set result = run_query("
       select s.status as st_status, s.staleness_secs::bigint as staleness_seconds,
              s.consecutive_errors, s.last_refresh_at, s.total_refreshes, s.is_populated, s.stale,

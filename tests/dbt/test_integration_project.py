@@ -270,7 +270,7 @@ def test_each_stream_table_is_its_compiled_sql(project: DbtProject, dbt_db: Test
     """What pg_trickle stores is the model's compiled SQL, and the content is that SQL's result."""
     project.dbt("compile")  # target/compiled as the models are now, whatever ran before
     compiled_dir = project.path / "target" / "compiled" / "pgtrickle_integration_tests" / "models"
-    with dbt_db.connect(row_factory=dict_row) as conn:
+    with dbt_db.admin_connect(row_factory=dict_row) as conn:
         stored = {
             row["qname"]: row
             for row in conn.execute(

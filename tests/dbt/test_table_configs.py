@@ -264,7 +264,7 @@ def statement_log(pgtrickle_server: TestServer, dbt_db: TestDatabase) -> Stateme
 
 def catalog(db: TestDatabase) -> dict[str, dict[str, Any]]:
     """`name` -> catalog row of the project's stream tables, read on a new connection."""
-    with db.connect(row_factory=dict_row) as conn:
+    with db.admin_connect(row_factory=dict_row) as conn:
         rows = conn.execute(
             "select pgt_name, pgt_id, pgt_relid, defining_query, status"
             " from pgtrickle.pgt_stream_tables where pgt_schema = %s",
@@ -651,7 +651,7 @@ def test_full_refresh_with_a_changed_create_time_setting_recreates_with_dependen
     assert after["parent"]["pgt_id"] == before["parent"]["pgt_id"]
     for name in ("child", "grandchild", "outsider"):
         assert after[name]["pgt_id"] != before[name]["pgt_id"], name
-    with dbt_db.connect() as conn:
+    with dbt_db.admin_connect() as conn:
         row = conn.execute(
             "select temporal_mode from pgtrickle.pgt_stream_tables where pgt_name = 'child'"
         ).fetchone()
