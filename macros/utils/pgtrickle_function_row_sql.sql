@@ -7,7 +7,9 @@
   pgt_status() (name, status, refresh_mode, is_populated, consecutive_errors, schedule,
   data_timestamp); spec - stream_table_spec(text) (jsonb: name, schema, query (original_query,
   else defining_query), cdc_mode (requested_cdc_mode), oid); fuse - a row of fuse_status()
-  (fuse_mode, fuse_state, fuse_ceiling, fuse_sensitivity, blow_reason), or NULLs.
+  (fuse_mode, fuse_state, fuse_ceiling, fuse_sensitivity, blow_reason), or NULLs; and
+  last_error_message from st_refresh_stats(), read only for a table that is failing or held
+  (ERROR, SUSPENDED, consecutive errors), since that function aggregates every table's history.
   Args: the SQL aliases of the three.
   Returns: SQL text (a jsonb expression).
 #}
@@ -30,13 +32,15 @@
     'fuse_state', {{ fuse }}.fuse_state,
     'fuse_ceiling', {{ fuse }}.fuse_ceiling,
     'fuse_sensitivity', {{ fuse }}.fuse_sensitivity,
-    'blow_reason', {{ fuse }}.blow_reason)
+    'blow_reason', {{ fuse }}.blow_reason,
+    'last_error_message', case when {{ status }}.consecutive_errors > 0 or {{ status }}.status in ('ERROR', 'SUSPENDED')
+        then (select e.last_error_message from pgtrickle.st_refresh_stats() e
+              where e.pgt_schema = {{ spec }} ->> 'schema' and e.pgt_name = {{ spec }} ->> 'name') end)
     {#- the catalog columns no granted function shows: present, NULL (pgtrickle_unread_settings) -#}
     {%- for column in ['pgt_id', 'topk_limit', 'topk_order_by', 'topk_offset', 'st_partition_key',
                        'is_append_only', 'diamond_consistency', 'diamond_schedule_policy',
                        'max_differential_joins', 'max_delta_fraction', 'temporal_mode',
-                       'pooler_compatibility_mode', 'storage_backend', 'last_error_message',
-                       'last_refresh_at'] %}
+                       'pooler_compatibility_mode', 'storage_backend', 'last_refresh_at'] %}
     || jsonb_build_object('{{ column }}', null)
     {%- endfor %})
   {%- endset -%}

@@ -128,7 +128,8 @@ def test_an_unchanged_run_reads_each_models_own_catalog_rows_only(
         # Through the read functions: pgt_status() and fuse_status() return every stream table
         # (no granted function reports one table's status), so each describe scans the
         # catalog twice and nothing more: no history beyond its newest row, no sources.
-        assert all(n <= 2 * (PADDING + len(MODELS)) + 4 for n in read), read
+        # (a walk of the padded dependency chain would read it over and over: far more)
+        assert all(n <= 3 * (PADDING + len(MODELS)) for n in read), read
         assert not any("list_sources" in stmt for stmt in reads), reads
 
 

@@ -223,6 +223,13 @@ models:
 @pytest.fixture(scope="module")
 def dbt_db(pgtrickle_server: TestServer) -> Iterator[TestDatabase]:
     db = pgtrickle_server.create_database()
+    # the role the models' `grants` name; creating roles is an administrator's job (the
+    # on-run-start hook only covers a superuser's run)
+    with db.admin_connect() as conn:
+        conn.execute(
+            f"do $$ begin if not exists (select from pg_roles where rolname = '{READER}')"
+            f" then create role {READER}; end if; end $$"
+        )
     with db.connect() as conn:
         conn.execute(f"create schema {RAW}")
         conn.execute(
