@@ -382,12 +382,14 @@ def test_first_run_creates_what_works_and_refuses_the_rest(
     assert "| amount      | DECIMAL         | TEXT          | data type mismatch |" in run.output
     cat = catalog(dbt_db)
     assert not set(REFUSED) & set(cat)
-    # nothing at all was sent to pg_trickle for a refused model
+    # no pg_trickle call changed anything for a refused model (reading whether it exists,
+    # which through pg_trickle's read functions names it, comes before the checks)
     sent = mutating_calls(statement_log)
     if statement_log is not None:
         assert sent
         for stmt in statement_log.statements():
-            assert not any(f"{SCHEMA}.{model}'" in stmt for model in REFUSED), stmt
+            if MUTATING_CALL.search(stmt):
+                assert not any(f"{SCHEMA}.{model}'" in stmt for model in REFUSED), stmt
 
     # indexes: dbt-postgres's names without the timestamp; pg_trickle's own index stays
     on_indexed = indexes(dbt_db, "indexed")
@@ -592,6 +594,8 @@ def test_full_refresh_that_must_recreate_the_parent_recreates_every_dependent(
             " schedule => '1h', refresh_mode => 'FULL')",
             (f"{SCHEMA}.outsider", f"select customer_id from {SCHEMA}.child"),
         )
+    # hiding an extension's function is the superuser's to do
+    with dbt_db.admin_connect() as conn:
         conn.execute("alter function pgtrickle.create_or_replace_stream_table rename to hidden_cor")
     before = catalog(dbt_db)
     try:
@@ -600,7 +604,7 @@ def test_full_refresh_that_must_recreate_the_parent_recreates_every_dependent(
         )
         run = project.dbt("run", "--full-refresh", "-s", "parent")
     finally:
-        with dbt_db.connect() as conn:
+        with dbt_db.admin_connect() as conn:
             conn.execute(
                 "alter function pgtrickle.hidden_cor rename to create_or_replace_stream_table"
             )
@@ -644,6 +648,16 @@ def test_full_refresh_that_must_recreate_the_parent_recreates_every_dependent(
 def test_full_refresh_with_a_changed_create_time_setting_recreates_with_dependents(
     project: DbtProject, dbt_db: TestDatabase
 ) -> None:
+    with dbt_db.admin_connect() as conn:
+        [(reads_catalog,)] = conn.execute(
+            "select has_table_privilege(%s, 'pgtrickle.pgt_stream_tables', 'select')",
+            [dbt_db.user],
+        ).fetchall()
+    if not reads_catalog:
+        pytest.skip(
+            "no read function pg_trickle grants shows `temporal`: a role without catalog access "
+            "does not compare it (docs/upgrading.md, section 3)"
+        )
     before = catalog(dbt_db)
     project.edit("models/child.sql", "{{ config(", "{{ config(temporal=true, ")
 
