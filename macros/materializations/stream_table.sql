@@ -60,6 +60,9 @@
   {%- if plan.held -%}
     {%- do exceptions.warn("pg_trickle: model `" ~ model.name ~ "`: stream table `" ~ actual.qualified_name ~ "` is " ~ plan.held ~ "; pg_trickle set that status, so dbt leaves it. Fix the cause, then `dbt run-operation pgtrickle_resume --args '{model_name: " ~ model.name ~ "}'` or run with --full-refresh.") -%}
   {%- endif -%}
+  {%- if actual and actual.needs_recreation and plan.action != 'recreate' -%}
+    {%- do exceptions.warn("pg_trickle: model `" ~ model.name ~ "`: stream table `" ~ actual.qualified_name ~ "` was created before pg_trickle 0.87.16's row identity, so this pg_trickle will not refresh it; create it again with `dbt run --full-refresh -s " ~ model.name ~ "` (docs/upgrading.md).") -%}
+  {%- endif -%}
   {%- do store_raw_result(name='main', message=outcome, code=plan.action, rows_affected=-1) -%}
 
   {%- do dbt_pg_trickle.pgtrickle_apply_grants(target_relation, config.get('grants'), plan.action in ['create', 'recreate'], actual.has_grants if actual else false) -%}

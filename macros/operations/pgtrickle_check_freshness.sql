@@ -1,7 +1,8 @@
 {#
   pgtrickle_check_freshness(model_name=none, warn_seconds=600, error_seconds=1800)
   Upstream dbt-pgtrickle name and arguments. run-operation: for each ACTIVE stream table (or
-  only model_name's), how long since its last refresh (pg_stat_stream_tables.staleness); more
+  only model_name's), how long since its last refresh (pg_stat_stream_tables.staleness, or
+  st_refresh_stats() for a role that cannot read pg_trickle's catalog); more
   than warn_seconds is a warning, more than error_seconds fails the operation (non-zero exit,
   for CI), naming every table over it. Consecutive refresh errors are warnings. Changes nothing.
   model_name: a stream-table model of this project (its stream_table_name / schema apply), a
@@ -28,10 +29,15 @@
         {%- do where.append("and pgt_name = " ~ dbt_pg_trickle.pgtrickle_sql_value(model_name)) -%}
       {%- endif -%}
     {%- endif -%}
+    {#- st_refresh_stats() has the view's figures and is granted to every role (pg_trickle
+        0.96+ grants no SELECT on the view): pgtrickle_reads_catalog -#}
+    {%- set source = "(select pgt_schema, pgt_name, status, consecutive_errors, staleness_secs as age from pgtrickle.st_refresh_stats()) s"
+        if not dbt_pg_trickle.pgtrickle_reads_catalog()
+        else "(select pgt_schema, pgt_name, status, consecutive_errors, extract(epoch from staleness) as age from pgtrickle.pg_stat_stream_tables) s" -%}
     {%- set result = run_query("
       select pgt_schema || '.' || pgt_name as name,
-             extract(epoch from staleness)::bigint as staleness_seconds, consecutive_errors
-      from pgtrickle.pg_stat_stream_tables
+             age::bigint as staleness_seconds, consecutive_errors
+      from " ~ source ~ "
       where status = 'ACTIVE' " ~ where | join(' ') ~ "
       order by pgt_schema, pgt_name") -%}
     {%- if model_name is not none and result.rows | length == 0 -%}

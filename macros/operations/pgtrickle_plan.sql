@@ -30,7 +30,9 @@
           ~ (" (" ~ plan.labels | join(', ') ~ ")" if plan.labels and plan.action != 'none' else "")
           ~ ("; query change: " ~ plan.query_class ~ (" (" ~ plan.query_class_reason ~ ")" if plan.query_class != 'compatible' else "") if plan.get('query_class') else "")
           ~ (" and drop + create again dependents " ~ plan.dependents | join(', ') if plan.dependents else "")
-          ~ ("; stays " ~ plan.held ~ " (pg_trickle set it; pgtrickle_resume to clear)" if plan.held else ""), info=true) -%}
+          ~ ("; stays " ~ plan.held ~ " (pg_trickle set it; pgtrickle_resume to clear)" if plan.held else "")
+          ~ ("; NEEDS RECREATION (created before pg_trickle 0.87.16's row identity): run `dbt run --full-refresh -s " ~ st.model_name ~ "`"
+             if infos.get(st.qualified_name) and infos[st.qualified_name].needs_recreation and plan.action != 'recreate' else ""), info=true) -%}
     {%- endfor -%}
     {{ return(actions) }}
   {% endif %}

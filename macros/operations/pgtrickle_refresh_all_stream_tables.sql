@@ -4,7 +4,8 @@
   overrides included), upstream before downstream, each in its own committed transaction.
   schema: only the managed stream tables in this schema (the upstream package's argument).
   SUSPENDED / ERROR tables and ones not created yet are skipped with a warning. pg_trickle has
-  no server-side "refresh all" (docs/pg_trickle-contract.md), so the order comes from pgt_dependencies.
+  no server-side "refresh all" (docs/pg_trickle-contract.md), so the order comes from its
+  dependency graph (pgt_dependencies, or list_sources() for a role that cannot read the catalog).
 #}
 {% macro pgtrickle_refresh_all_stream_tables(schema=none) %}
   {% if execute %}

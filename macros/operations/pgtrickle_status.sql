@@ -7,6 +7,9 @@
   seconds) judges staleness as the sensor's max_staleness does. Changes nothing. The first
   line names the installed pg_trickle version and whether it is a tested one (the range comes
   from airflow_provider_pgtrickle/capabilities.py through the generated config vocabulary).
+  Then one line per stream table that must be created again before this pg_trickle maintains
+  it (pgtrickle_stream_tables_needing_recreation, after an upgrade across 0.87.16; a warning
+  names them all).
 #}
 {% macro pgtrickle_status(max_staleness=none) %}
   {% if execute %}
@@ -33,5 +36,16 @@
           ~ (", model " ~ model[0].model_name if model else ", not managed by this project"), info=true) -%}
     {%- endfor -%}
     {%- do log("pg_trickle: " ~ result.rows | length ~ " stream table(s)", info=true) -%}
+    {#- after an upgrade across pg_trickle 0.87.16 (docs/upgrading.md) -#}
+    {%- set stale_shape = dbt_pg_trickle.pgtrickle_stream_tables_needing_recreation() -%}
+    {%- for name in stale_shape -%}
+      {%- set model = managed | selectattr('qualified_name', 'equalto', name) | list -%}
+      {%- do log("pg_trickle: " ~ name ~ ": NEEDS RECREATION: created before pg_trickle 0.87.16's row identity; "
+          ~ ("run `dbt run --full-refresh -s " ~ model[0].model_name ~ "`" if model
+             else "not managed by this project: drop it and create it again (docs/upgrading.md)"), info=true) -%}
+    {%- endfor -%}
+    {%- if stale_shape -%}
+      {%- do exceptions.warn("pg_trickle: " ~ stale_shape | length ~ " stream table(s) need recreation before this pg_trickle maintains them: " ~ stale_shape | join(', ') ~ "; see docs/upgrading.md.") -%}
+    {%- endif -%}
   {% endif %}
 {% endmacro %}

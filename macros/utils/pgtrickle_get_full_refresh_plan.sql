@@ -10,7 +10,9 @@
     refresh_stream_table (that FULL refresh, now: TRUNCATE and re-run the query;
       pg_trickle src/api/refresh_ops.rs, the needs_reinit path),
     and status => 'SUSPENDED' again when the model asks for it.
-  Only when a relation it reads was dropped (pg_trickle follows sources by OID: only a new
+  Only when it was created before this pg_trickle's row identity (info.needs_recreation:
+  pg_trickle 0.87.16+ refreshes no table of the old shape; docs/upgrading.md), when a relation
+  it reads was dropped (pg_trickle follows sources by OID: only a new
   stream table reads the one created again in its place, e.g. by `dbt seed --full-refresh`),
   when create-time settings differ from the catalog's (temporal, pooler_compatibility_mode,
   storage_backend: create_stream_table is the only call that sets them), or the query changed and this pg_trickle cannot replace a query in place
@@ -25,8 +27,9 @@
   {%- set relation = desired.relation -%}
   {%- set changes = dbt_pg_trickle.pgtrickle_stream_table_changes(desired, actual) -%}
   {%- set create_time = [] -%}
-  {%- if (desired.temporal or false) != (actual.temporal or false) -%}{%- do create_time.append('temporal') -%}{%- endif -%}
-  {%- if (desired.pooler_compatibility_mode or false) != (actual.pooler_compatibility_mode or false) -%}
+  {%- set unknown = actual.unknown or [] -%}
+  {%- if 'temporal' not in unknown and (desired.temporal or false) != (actual.temporal or false) -%}{%- do create_time.append('temporal') -%}{%- endif -%}
+  {%- if 'pooler_compatibility_mode' not in unknown and (desired.pooler_compatibility_mode or false) != (actual.pooler_compatibility_mode or false) -%}
     {%- do create_time.append('pooler_compatibility_mode') -%}
   {%- endif -%}
   {%- if desired.storage_backend is not none and actual.storage_backend is not none and desired.storage_backend != actual.storage_backend -%}
@@ -34,11 +37,12 @@
   {%- endif -%}
   {%- set lost_source = dbt_pg_trickle.pgtrickle_has_lost_source(actual) -%}
   {%- set no_replace = changes.query_changed and not dbt_pg_trickle.pgtrickle_has_create_or_replace() -%}
-  {%- if lost_source or create_time or no_replace -%}
+  {%- if lost_source or create_time or no_replace or actual.needs_recreation -%}
     {%- set dependents = dbt_pg_trickle.pgtrickle_get_recreate_dependents_plan(actual) -%}
     {{ return({'action': 'recreate', 'statements': recreate_statements + dependents.statements,
                'outcome': 'recreated (full refresh; '
-                   ~ ('a source relation was dropped' if lost_source
+                   ~ ("created before pg_trickle 0.87.16's row identity" if actual.needs_recreation
+                      else 'a source relation was dropped' if lost_source
                       else ('create-time settings changed: ' ~ create_time | join(', ')) if create_time
                       else 'this pg_trickle cannot replace a query in place') ~ ')',
                'labels': changes.labels, 'dependents': dependents.names, 'recreated': dependents.recreated, 'held': none}) }}

@@ -39,7 +39,10 @@
     {{ return({'action': 'create', 'statements': create_statements, 'outcome': 'created', 'labels': [], 'dependents': [], 'held': none}) }}
   {%- endif -%}
 
-  {%- set drop_sql = dbt_pg_trickle.pgtrickle_get_drop_stream_table_sql(relation, cascade=actual.has_dependents) -%}
+  {#- has_dependents is none when the description came through the read functions, which tell
+      no table's readers without walking them all: cascade then, as a drop that finds none
+      drops only this table, and a recreate creates again whatever it took along -#}
+  {%- set drop_sql = dbt_pg_trickle.pgtrickle_get_drop_stream_table_sql(relation, cascade=(actual.has_dependents is not sameas false)) -%}
   {%- if full_refresh -%}
     {{ return(dbt_pg_trickle.pgtrickle_get_full_refresh_plan(desired, actual, [drop_sql] + create_statements)) }}
   {%- endif -%}

@@ -8,7 +8,9 @@
   counts as ACTIVE; a status pg_trickle set (pgtrickle_held_reason: ERROR, a blown fuse, the
   error limit) is not compared, so a run never overrides it (pgtrickle_resume does); keys dbt
   does not manage (cdc_mode, fuse_ceiling, fuse_sensitivity left unset) are not compared, nor
-  an append-only mark pg_trickle set by itself (append_only not asked for).
+  an append-only mark pg_trickle set by itself (append_only not asked for), nor the settings a
+  description read through pg_trickle's read functions could not see (actual.unknown,
+  pgtrickle_unread_settings): unknown is not different.
   Returns: dict(query_changed: bool, settings: {alter argument: value to send} for every
     setting that differs, in alter's argument order, labels: names of what changed,
     held: pgtrickle_held_reason(actual), orchestration_mode: the mode to set through
@@ -16,6 +18,7 @@
 #}
 {% macro pgtrickle_stream_table_changes(desired, actual) %}
   {%- set settings = {} -%}
+  {%- set unknown = actual.unknown or [] -%}
   {%- set query_changed = not dbt_pg_trickle.pgtrickle_query_matches(desired.query, actual) -%}
   {%- set mode = dbt_pg_trickle.pgtrickle_resolve_refresh_mode(desired.refresh_mode, actual.refresh_mode) -%}
 
@@ -36,10 +39,10 @@
   {%- if held is none and desired.status != have_status -%}
     {%- do settings.update({'status': desired.status}) -%}
   {%- endif -%}
-  {%- if desired.diamond_consistency != actual.diamond_consistency -%}
+  {%- if 'diamond_consistency' not in unknown and desired.diamond_consistency != actual.diamond_consistency -%}
     {%- do settings.update({'diamond_consistency': desired.diamond_consistency}) -%}
   {%- endif -%}
-  {%- if desired.diamond_schedule_policy != actual.diamond_schedule_policy -%}
+  {%- if 'diamond_schedule_policy' not in unknown and desired.diamond_schedule_policy != actual.diamond_schedule_policy -%}
     {%- do settings.update({'diamond_schedule_policy': desired.diamond_schedule_policy}) -%}
   {%- endif -%}
   {%- if desired.cdc_mode is not none and desired.cdc_mode != actual.cdc_mode -%}
@@ -48,7 +51,7 @@
   {#- pg_trickle marks a DIFFERENTIAL table append-only by itself after a refresh that saw only
       INSERTs and clears the mark at the first UPDATE or DELETE (src/refresh/merge/mod.rs,
       execute_differential_refresh): a mark the model did not ask for is not a change. -#}
-  {%- if desired.append_only and not actual.append_only -%}
+  {%- if 'append_only' not in unknown and desired.append_only and not actual.append_only -%}
     {%- do settings.update({'append_only': desired.append_only}) -%}
   {%- endif -%}
   {%- if desired.fuse != actual.fuse -%}
@@ -60,15 +63,15 @@
   {%- if desired.fuse_sensitivity is not none and desired.fuse_sensitivity != (actual.fuse_sensitivity | int if actual.fuse_sensitivity is not none else none) -%}
     {%- do settings.update({'fuse_sensitivity': desired.fuse_sensitivity}) -%}
   {%- endif -%}
-  {%- if (desired.partition_by or '') != (actual.partition_by or '') -%}
+  {%- if 'partition_by' not in unknown and (desired.partition_by or '') != (actual.partition_by or '') -%}
     {#- '' removes partitioning (pg_trickle src/api/alter.rs, alter_stream_table_impl) -#}
     {%- do settings.update({'partition_by': desired.partition_by or ''}) -%}
   {%- endif -%}
   {#- 0 stores NULL = no limit (pg_trickle src/api/alter.rs, alter_stream_table_impl) -#}
-  {%- if (desired.max_differential_joins or none) != ((actual.max_differential_joins | int) if actual.max_differential_joins is not none else none) -%}
+  {%- if 'max_differential_joins' not in unknown and (desired.max_differential_joins or none) != ((actual.max_differential_joins | int) if actual.max_differential_joins is not none else none) -%}
     {%- do settings.update({'max_differential_joins': desired.max_differential_joins or 0}) -%}
   {%- endif -%}
-  {%- if (desired.max_delta_fraction or none) != ((actual.max_delta_fraction | float) if actual.max_delta_fraction is not none else none) -%}
+  {%- if 'max_delta_fraction' not in unknown and (desired.max_delta_fraction or none) != ((actual.max_delta_fraction | float) if actual.max_delta_fraction is not none else none) -%}
     {%- do settings.update({'max_delta_fraction': desired.max_delta_fraction or 0}) -%}
   {%- endif -%}
 

@@ -2,9 +2,10 @@
   pgtrickle_stream_table_info_from_row(row_json, last_refresh_json=none, extra={})
   Turn one `pgtrickle.pgt_stream_tables` row (read as JSON text, so columns an older
   pg_trickle lacks read as none) into the dict pgtrickle_get_stream_tables_info documents.
-  Args: row_json - to_jsonb(row)::text; last_refresh_json - the newest refresh history row as
+  Args: row_json - to_jsonb(row)::text, or the same keys built from the read functions
+    (pgtrickle_function_row_sql); last_refresh_json - the newest refresh history row as
     JSON text, or none; extra - keys the describing query computed (depth, dependents,
-    has_dependents), merged last.
+    has_dependents, needs_recreation, unknown), merged last.
   Returns: the dict.
 #}
 {% macro pgtrickle_stream_table_info_from_row(row_json, last_refresh_json=none, extra={}) %}
@@ -60,6 +61,8 @@
       'dependents': none,
       'has_dependents': false,
       'last_refresh': fromjson(last_refresh_json) if last_refresh_json else none,
+      'needs_recreation': false,
+      'unknown': [],
   } -%}
   {%- do info.update(extra) -%}
   {{ return(info) }}

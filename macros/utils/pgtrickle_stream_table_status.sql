@@ -8,7 +8,8 @@
     pg_trickle clears on every way back to ACTIVE, as the health rules say), 'initializing'
     (never populated), 'healthy'. Only 'error' and 'suspended' refuse a manual refresh.
   - given a name ('schema.name' or 'name' in the target schema), the upstream dbt-pgtrickle
-    macro of this name: reads pg_stat_stream_tables and returns dict(status: 'drained' (the
+    macro of this name: reads pg_stat_stream_tables (st_refresh_stats() when this role cannot
+    read pg_trickle's catalog: pgtrickle_reads_catalog) and returns dict(status: 'drained' (the
     scheduler is drained), 'paused' (SUSPENDED, or CDC paused), 'erroring' (consecutive errors or
     ERROR), 'stale' (pg_trickle calls it stale, or more than warn_seconds since the last
     refresh), 'healthy' or 'not_found'; staleness_seconds, consecutive_errors, last_refresh_at,
@@ -33,16 +34,30 @@
       {{ exceptions.raise_compiler_error("pg_trickle: pgtrickle_stream_table_status: warn_seconds `" ~ warn_seconds ~ "` is not a number of seconds; pass e.g. `warn_seconds=300`.") }}
     {%- endif -%}
     {%- set relation = dbt_pg_trickle.pgtrickle_relation_from_name(name) -%}
-    {%- set result = run_query("
-      select s.status as st_status, extract(epoch from s.staleness)::bigint as staleness_seconds,
-             s.consecutive_errors, s.last_refresh_at, s.total_refreshes, s.is_populated, s.stale,
-             s.refresh_mode,
+    {%- set settings_sql -%}
              coalesce(current_setting('pg_trickle.cdc_paused', true) = 'on', false) as cdc_paused,
              coalesce(current_setting('pg_trickle.force_full_refresh', true) = 'on', false) as force_full,
              pgtrickle.is_drained() as is_drained
+    {%- endset -%}
+    {%- if dbt_pg_trickle.pgtrickle_reads_catalog() -%}
+      {%- set result = run_query("
+      select s.status as st_status, extract(epoch from s.staleness)::bigint as staleness_seconds,
+             s.consecutive_errors, s.last_refresh_at, s.total_refreshes, s.is_populated, s.stale,
+             s.refresh_mode, " ~ settings_sql ~ "
       from pgtrickle.pg_stat_stream_tables s
       where s.pgt_schema = " ~ dbt_pg_trickle.pgtrickle_sql_value(relation.schema) ~ "
         and s.pgt_name = " ~ dbt_pg_trickle.pgtrickle_sql_value(relation.identifier)) -%}
+    {%- else -%}
+      {#- st_refresh_stats(): the same figures from a function pg_trickle grants every role
+          (upstream st_refresh_stats; staleness_secs is now() - last_refresh_at, as the view) -#}
+      {%- set result = run_query("
+      select s.status as st_status, s.staleness_secs::bigint as staleness_seconds,
+             s.consecutive_errors, s.last_refresh_at, s.total_refreshes, s.is_populated, s.stale,
+             s.refresh_mode, " ~ settings_sql ~ "
+      from pgtrickle.st_refresh_stats() s
+      where s.pgt_schema = " ~ dbt_pg_trickle.pgtrickle_sql_value(relation.schema) ~ "
+        and s.pgt_name = " ~ dbt_pg_trickle.pgtrickle_sql_value(relation.identifier)) -%}
+    {%- endif -%}
     {%- if result.rows | length > 0 -%}
       {%- set row = result.rows[0] -%}
       {%- for key in found.keys() if key != 'status' -%}

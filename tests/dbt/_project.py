@@ -175,8 +175,9 @@ class DbtProject:
 
 
 def drop_every_stream_table(db: TestDatabase) -> None:
-    """Empty pg_trickle's catalog, whoever created the tables (cheaper than a dbt operation)."""
-    with db.connect() as conn:
+    """Empty pg_trickle's catalog, whoever created the tables (cheaper than a dbt operation).
+    As the superuser: pg_trickle 0.96+ grants no other role SELECT on its catalog."""
+    with db.admin_connect() as conn:
         while True:
             row = conn.execute(
                 "select pgt_schema || '.' || pgt_name from pgtrickle.pgt_stream_tables"

@@ -132,7 +132,7 @@ def vocab_db(pgtrickle_server: TestServer) -> Iterator[TestDatabase]:
                 hook.create_stream_table(
                     f"{SCHEMA}.{name}", QUERY, schedule="2h", refresh_mode=case.refresh_mode
                 )
-        with db.connect() as conn:
+        with db.admin_connect() as conn:
             for name, case in CASES.items():
                 if case.refresh_mode is not None:
                     conn.execute(

@@ -87,7 +87,7 @@ SEEDS = ("orders", "customers", "expected_order_totals")
 
 
 def state(db: TestDatabase) -> tuple[Any, ...]:
-    with db.connect() as conn:
+    with db.admin_connect() as conn:
         tables = conn.execute(
             f"select {_STATE_COLUMNS} from pgtrickle.pgt_stream_tables order by 1"
         ).fetchall()
@@ -118,7 +118,7 @@ def statement_log(pgtrickle_server: TestServer, dbt_db: TestDatabase) -> Stateme
 
 def catalog(db: TestDatabase) -> dict[str, dict[str, Any]]:
     """`schema.name` -> catalog row, read on a new connection."""
-    with db.connect(row_factory=dict_row) as conn:
+    with db.admin_connect(row_factory=dict_row) as conn:
         rows = conn.execute(
             "select pgt_schema || '.' || pgt_name as qname, pgt_id, pgt_relid, schedule,"
             " refresh_mode, status, is_populated, requested_cdc_mode, st_partition_key,"
@@ -130,7 +130,7 @@ def catalog(db: TestDatabase) -> dict[str, dict[str, Any]]:
 
 
 def rows_of(db: TestDatabase, query: str) -> list[tuple[Any, ...]]:
-    with db.connect() as conn:
+    with db.admin_connect() as conn:
         return conn.execute(query).fetchall()
 
 
@@ -231,7 +231,7 @@ def test_each_stream_table_is_its_compiled_sql(project: DbtProject, dbt_db: Test
     """What pg_trickle stores is the model's compiled SQL, and the content is that SQL's result."""
     project.dbt("compile")  # target/compiled as the models are now, whatever ran before
     compiled_dir = project.path / "target" / "compiled" / "pgtrickle_integration_tests" / "models"
-    with dbt_db.connect(row_factory=dict_row) as conn:
+    with dbt_db.admin_connect(row_factory=dict_row) as conn:
         stored = {
             row["qname"]: row
             for row in conn.execute(
@@ -339,7 +339,7 @@ def test_an_append_only_mark_pg_trickle_set_is_not_a_change(
     saw only INSERTs (src/refresh/merge/mod.rs, execute_differential_refresh) and clears the
     mark at the first UPDATE or DELETE; the double does not, so the catalog is written here."""
     auto = f"{SCHEMA}.orders_auto"
-    with dbt_db.connect() as conn:
+    with dbt_db.admin_connect() as conn:
         conn.execute(
             "update pgtrickle.pgt_stream_tables set is_append_only = true"
             " where pgt_schema = %s and pgt_name = 'orders_auto'",
@@ -355,7 +355,7 @@ def test_an_append_only_mark_pg_trickle_set_is_not_a_change(
         assert catalog(dbt_db) == before
         assert before[auto]["is_append_only"] is True
     finally:
-        with dbt_db.connect() as conn:
+        with dbt_db.admin_connect() as conn:
             conn.execute(
                 "update pgtrickle.pgt_stream_tables set is_append_only = false"
                 " where pgt_schema = %s and pgt_name = 'orders_auto'",
@@ -411,7 +411,7 @@ def test_edited_query_is_replaced_in_place(
 
 def stored_topk(db: TestDatabase, qname: str) -> tuple[Any, ...]:
     schema, name = qname.split(".")
-    with db.connect() as conn:
+    with db.admin_connect() as conn:
         row = conn.execute(
             "select topk_order_by, topk_limit, topk_offset from pgtrickle.pgt_stream_tables"
             " where pgt_schema = %s and pgt_name = %s",
@@ -481,7 +481,7 @@ def test_a_model_with_trailing_semicolon_and_comment_is_created(
     try:
         run = project.dbt("run", "--select", "with_semicolon")
         assert run.messages() == {"with_semicolon": "created"}
-        with dbt_db.connect() as conn:
+        with dbt_db.admin_connect() as conn:
             stored = conn.execute(
                 "select coalesce(original_query, defining_query) from pgtrickle.pgt_stream_tables"
                 " where pgt_name = 'with_semicolon'"
@@ -496,7 +496,7 @@ def test_a_model_with_trailing_semicolon_and_comment_is_created(
         assert again.messages() == {"with_semicolon": "unchanged"}
     finally:
         project.remove("models/with_semicolon.sql")
-        with dbt_db.connect() as conn:
+        with dbt_db.admin_connect() as conn:
             conn.execute(
                 "select pgtrickle.drop_stream_table(pgt_schema || '.' || pgt_name)"
                 " from pgtrickle.pgt_stream_tables where pgt_name = 'with_semicolon'"
@@ -572,7 +572,7 @@ def test_a_failing_change_leaves_the_catalog_as_it_was(
     project: DbtProject, dbt_db: TestDatabase
 ) -> None:
     before = catalog(dbt_db)
-    with dbt_db.connect() as conn:
+    with dbt_db.admin_connect() as conn:
         query_before = conn.execute(DEFINING_QUERY_OF_ORDERS_AUTO).fetchone()
     # pg_trickle rejects LIMIT without ORDER BY; the status change in the same model must not stay
     project.edit("models/orders_auto.sql", "= 'paid'", "= 'paid' limit 3")
@@ -582,7 +582,7 @@ def test_a_failing_change_leaves_the_catalog_as_it_was(
 
     assert "LIMIT" in failed.output
     assert catalog(dbt_db) == before
-    with dbt_db.connect() as conn:
+    with dbt_db.admin_connect() as conn:
         assert conn.execute(DEFINING_QUERY_OF_ORDERS_AUTO).fetchone() == query_before
 
 
@@ -672,7 +672,7 @@ def test_an_auto_model_whose_new_query_needs_full_goes_full_in_place(
     assert run.messages() == {"orders_auto": "query replaced in place"}
     after = catalog(dbt_db)[f"{SCHEMA}.orders_auto"]
     assert (after["pgt_id"], after["refresh_mode"]) == (before["pgt_id"], "FULL")
-    with dbt_db.connect() as conn:
+    with dbt_db.admin_connect() as conn:
         [(stored,)] = conn.execute(DEFINING_QUERY_OF_ORDERS_AUTO).fetchall()
         assert "orders_mv" in stored
         assert differing_rows(conn, f"{SCHEMA}.orders_auto", stored) == 0
@@ -842,7 +842,7 @@ def test_a_status_pg_trickle_set_is_left_alone_until_resumed(
     assert "is SUSPENDED by its fuse (simulated blow)" in blown.output
     rearmed = project.dbt(*resume)
     assert "resumed (was SUSPENDED; fuse re-armed)" in rearmed.output
-    with dbt_db.connect() as conn:
+    with dbt_db.admin_connect() as conn:
         assert conn.execute(
             "select status, fuse_state from pgtrickle.pgt_stream_tables"
             " where pgt_schema = %s and pgt_name = 'order_labels'",
@@ -851,7 +851,7 @@ def test_a_status_pg_trickle_set_is_left_alone_until_resumed(
 
     # resume_stream_table leaves a blown fuse blown (pg_trickle src/api/alter.rs): the table
     # is ACTIVE yet held by the scheduler, failed by the health rules; pgtrickle_resume re-arms
-    with dbt_db.connect() as conn:
+    with dbt_db.admin_connect() as conn:
         conn.execute(
             "update pgtrickle.pgt_stream_tables set fuse_state = 'blown', blown_at = now(),"
             " blow_reason = 'simulated blow' where pgt_schema = %s and pgt_name = 'order_labels'",
@@ -859,7 +859,7 @@ def test_a_status_pg_trickle_set_is_left_alone_until_resumed(
         )
     rearmed = project.dbt(*resume)
     assert "resumed (was ACTIVE; fuse re-armed)" in rearmed.output
-    with dbt_db.connect() as conn:
+    with dbt_db.admin_connect() as conn:
         assert conn.execute(
             "select status, fuse_state from pgtrickle.pgt_stream_tables"
             " where pgt_schema = %s and pgt_name = 'order_labels'",

@@ -31,7 +31,8 @@ def dbt_db(pgtrickle_server: TestServer) -> Iterator[TestDatabase]:
 
 
 def rows_of(db: TestDatabase, query: str) -> list[tuple[Any, ...]]:
-    with db.connect() as conn:
+    # as the superuser: pg_trickle 0.96+ grants no other role its catalog
+    with db.admin_connect() as conn:
         return conn.execute(query).fetchall()
 
 

@@ -223,6 +223,13 @@ models:
 @pytest.fixture(scope="module")
 def dbt_db(pgtrickle_server: TestServer) -> Iterator[TestDatabase]:
     db = pgtrickle_server.create_database()
+    # the role the models' `grants` name; creating roles is an administrator's job (the
+    # on-run-start hook only covers a superuser's run)
+    with db.admin_connect() as conn:
+        conn.execute(
+            f"do $$ begin if not exists (select from pg_roles where rolname = '{READER}')"
+            f" then create role {READER}; end if; end $$"
+        )
     with db.connect() as conn:
         conn.execute(f"create schema {RAW}")
         conn.execute(
@@ -264,7 +271,7 @@ def statement_log(pgtrickle_server: TestServer, dbt_db: TestDatabase) -> Stateme
 
 def catalog(db: TestDatabase) -> dict[str, dict[str, Any]]:
     """`name` -> catalog row of the project's stream tables, read on a new connection."""
-    with db.connect(row_factory=dict_row) as conn:
+    with db.admin_connect(row_factory=dict_row) as conn:
         rows = conn.execute(
             "select pgt_name, pgt_id, pgt_relid, defining_query, status"
             " from pgtrickle.pgt_stream_tables where pgt_schema = %s",
@@ -375,12 +382,14 @@ def test_first_run_creates_what_works_and_refuses_the_rest(
     assert "| amount      | DECIMAL         | TEXT          | data type mismatch |" in run.output
     cat = catalog(dbt_db)
     assert not set(REFUSED) & set(cat)
-    # nothing at all was sent to pg_trickle for a refused model
+    # no pg_trickle call changed anything for a refused model (reading whether it exists,
+    # which through pg_trickle's read functions names it, comes before the checks)
     sent = mutating_calls(statement_log)
     if statement_log is not None:
         assert sent
         for stmt in statement_log.statements():
-            assert not any(f"{SCHEMA}.{model}'" in stmt for model in REFUSED), stmt
+            if MUTATING_CALL.search(stmt):
+                assert not any(f"{SCHEMA}.{model}'" in stmt for model in REFUSED), stmt
 
     # indexes: dbt-postgres's names without the timestamp; pg_trickle's own index stays
     on_indexed = indexes(dbt_db, "indexed")
@@ -585,6 +594,8 @@ def test_full_refresh_that_must_recreate_the_parent_recreates_every_dependent(
             " schedule => '1h', refresh_mode => 'FULL')",
             (f"{SCHEMA}.outsider", f"select customer_id from {SCHEMA}.child"),
         )
+    # hiding an extension's function is the superuser's to do
+    with dbt_db.admin_connect() as conn:
         conn.execute("alter function pgtrickle.create_or_replace_stream_table rename to hidden_cor")
     before = catalog(dbt_db)
     try:
@@ -593,7 +604,7 @@ def test_full_refresh_that_must_recreate_the_parent_recreates_every_dependent(
         )
         run = project.dbt("run", "--full-refresh", "-s", "parent")
     finally:
-        with dbt_db.connect() as conn:
+        with dbt_db.admin_connect() as conn:
             conn.execute(
                 "alter function pgtrickle.hidden_cor rename to create_or_replace_stream_table"
             )
@@ -637,6 +648,16 @@ def test_full_refresh_that_must_recreate_the_parent_recreates_every_dependent(
 def test_full_refresh_with_a_changed_create_time_setting_recreates_with_dependents(
     project: DbtProject, dbt_db: TestDatabase
 ) -> None:
+    with dbt_db.admin_connect() as conn:
+        [(reads_catalog,)] = conn.execute(
+            "select has_table_privilege(%s, 'pgtrickle.pgt_stream_tables', 'select')",
+            [dbt_db.user],
+        ).fetchall()
+    if not reads_catalog:
+        pytest.skip(
+            "no read function pg_trickle grants shows `temporal`: a role without catalog access "
+            "does not compare it (docs/upgrading.md, section 3)"
+        )
     before = catalog(dbt_db)
     project.edit("models/child.sql", "{{ config(", "{{ config(temporal=true, ")
 
@@ -651,7 +672,7 @@ def test_full_refresh_with_a_changed_create_time_setting_recreates_with_dependen
     assert after["parent"]["pgt_id"] == before["parent"]["pgt_id"]
     for name in ("child", "grandchild", "outsider"):
         assert after[name]["pgt_id"] != before[name]["pgt_id"], name
-    with dbt_db.connect() as conn:
+    with dbt_db.admin_connect() as conn:
         row = conn.execute(
             "select temporal_mode from pgtrickle.pgt_stream_tables where pgt_name = 'child'"
         ).fetchone()

@@ -76,7 +76,7 @@ def project(tmp_path_factory: pytest.TempPathFactory, dbt_db: TestDatabase) -> D
 
 def catalog(db: TestDatabase) -> dict[str, dict[str, Any]]:
     """`schema.name` -> catalog row, read on a new connection."""
-    with db.connect(row_factory=dict_row) as conn:
+    with db.admin_connect(row_factory=dict_row) as conn:
         rows = conn.execute(
             "select pgt_schema || '.' || pgt_name as qname, schedule, refresh_mode, status,"
             " is_populated, requested_cdc_mode, is_append_only, fuse_mode, fuse_ceiling,"
@@ -112,7 +112,8 @@ def refreshes(db: TestDatabase) -> dict[str, int]:
 
 
 def rows_of(db: TestDatabase, query: str) -> list[tuple[Any, ...]]:
-    with db.connect() as conn:
+    # as the superuser: pg_trickle 0.96+ grants no other role its catalog
+    with db.admin_connect() as conn:
         return conn.execute(query).fetchall()
 
 
@@ -233,7 +234,7 @@ def test_health_operations_and_helper_macros(project: DbtProject, dbt_db: TestDa
     active = [name for name, row in catalog(dbt_db).items() if row["status"] == "ACTIVE"]
     # A real server's scheduler may refresh a table (a CALCULATED one: every second) right
     # before or during the check, and such a table is not yet over 0 s; every other one is.
-    with dbt_db.connect() as conn:
+    with dbt_db.admin_connect() as conn:
         [(just_refreshed,)] = conn.execute(
             "select count(*) from pgtrickle.pgt_stream_tables"
             " where status = 'ACTIVE' and last_refresh_at >= %s - interval '1 second'",
@@ -267,7 +268,7 @@ def test_health_operations_and_helper_macros(project: DbtProject, dbt_db: TestDa
     )
     if has_monitoring:
         assert "pg_trickle: self-monitoring enabled" in monitoring.output
-        with dbt_db.connect() as conn:
+        with dbt_db.admin_connect() as conn:
             row = conn.execute(
                 "select count(*) from pgtrickle.pgt_stream_tables where pgt_name like 'df\\_%'"
             ).fetchone()
