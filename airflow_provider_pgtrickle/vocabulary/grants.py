@@ -191,6 +191,8 @@ _READ_FUNCTION_TABLES = {
     "`health_check()`",
     "pgtrickle.pgt_freshness_controller_state": "freshness (0.90.0; src/api/diagnostics.rs): "
     "the health query's freshness SLA state",
+    "pgtrickle.pg_stat_stream_tables": "the statistics view st_refresh_stats mirrors: dbt's "
+    "`pgtrickle_check_freshness` where the catalog is readable",
 }
 
 # pg_trickle 0.67.0 leaves EXECUTE on its functions to PUBLIC (PostgreSQL's default); the

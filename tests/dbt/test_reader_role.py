@@ -1,12 +1,13 @@
-"""dbt's read-only paths as a role that is only a member of `pgtrickle_reader`.
+"""dbt's read-only paths as a role with the least grants of a reader on pg_trickle 0.108.3.
 
-pg_trickle 0.96+ grants its predefined roles no SELECT on its catalog (pgt_stream_tables,
-pgt_refresh_history, pgt_dependencies, stream_tables_info); the supported read path is the
-functions it grants (docs/pg_trickle-contract.md "Reading the catalog"). The stream tables are
-created by the database's own role; the plan, the generic test, the freshness check and the
-status operation then run as a second LOGIN role holding `pgtrickle_reader` plus what dbt
-needs to reach the models (CONNECT, USAGE on their schemas, SELECT on their tables). The first
-test proves that role is refused every catalog table, so a macro reading one would fail here.
+pg_trickle 0.96+ grants its predefined roles no SELECT on its catalog, but its read functions
+read the catalog as the caller (docs/pg_trickle-contract.md section 11), so the least reader
+is `pgtrickle_reader` plus SELECT on the tables those functions read, exactly the reader
+grants of `vocabulary/grants.py`. The stream tables are created by the database's own role;
+the plan, the generic test, the freshness check and the status operation then run as a second
+LOGIN role holding those grants plus what dbt needs to reach the models (CONNECT, USAGE on
+their schemas, SELECT on their tables). The first tests prove that role is refused every
+catalog relation the grants leave out, so a macro reading one would fail here.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from psycopg import sql
 
 from airflow_provider_pgtrickle.testing.server import TestDatabase, TestServer
 from airflow_provider_pgtrickle.testing.versions import DoubleVersion
+from airflow_provider_pgtrickle.vocabulary import grants
 
 from ._project import DbtProject
 
@@ -28,12 +30,20 @@ pytestmark = [pytest.mark.slow, pytest.mark.story]
 
 MODELS = ("order_totals", "customer_orders", "top_orders")  # customer_orders reads order_totals
 SCHEMA = "integration"
-CATALOG = (
-    "pgtrickle.pgt_stream_tables",
-    "pgtrickle.pgt_refresh_history",
-    "pgtrickle.pgt_dependencies",
-    "pgtrickle.stream_tables_info",
-    "pgtrickle.pg_stat_stream_tables",
+READER_GRANTS = grants.grants("0.108.3", [grants.Part.READER])
+# Catalog relations a reader is not granted: reading one directly would fail as that role.
+CATALOG = tuple(
+    table
+    for table in (
+        "pgtrickle.pgt_stream_tables",
+        "pgtrickle.pgt_refresh_history",
+        "pgtrickle.pgt_dependencies",
+        "pgtrickle.stream_tables_info",
+        "pgtrickle.pg_stat_stream_tables",
+        "pgtrickle.pgt_change_tracking",
+        "pgtrickle.pgt_scheduler_jobs",
+    )
+    if not any(g.name == table for g in READER_GRANTS)
 )
 
 
@@ -70,16 +80,16 @@ def owner(tmp_path_factory: pytest.TempPathFactory, db: TestDatabase) -> DbtProj
 
 @pytest.fixture(scope="module")
 def reader(owner: DbtProject, db: TestDatabase) -> Iterator[TestDatabase]:
-    """A LOGIN role with `pgtrickle_reader` and read access to the models, nothing else."""
+    """A LOGIN role with the reader grants and read access to the models, nothing else."""
     role = f"pgt_dbt_reader_{uuid.uuid4().hex[:8]}"
     password = uuid.uuid4().hex
     ident = sql.Identifier(role)
     with db.admin_connect() as conn:
         conn.execute(
-            sql.SQL("CREATE ROLE {} LOGIN PASSWORD {} IN ROLE pgtrickle_reader").format(
-                ident, sql.Literal(password)
-            )
+            sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(ident, sql.Literal(password))
         )
+        for statement in grants.statements("0.108.3", [grants.Part.READER], role):
+            conn.execute(statement.encode())
         conn.execute(
             sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(db.dbname), ident)
         )
@@ -151,11 +161,6 @@ def test_freshness_check_as_the_reader(as_reader: DbtProject) -> None:
         assert f"pg_trickle: freshness: {SCHEMA}.{model}: fresh" in result.output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pgtrickle_status prints the health verdicts, whose SQL (vocabulary/health.py) still "
-    "reads the catalog until the `reader` branch moves it to the read functions",
-)
 def test_status_as_the_reader(as_reader: DbtProject) -> None:
     result = as_reader.dbt("run-operation", "pgtrickle_status")
     for model in MODELS:
