@@ -470,7 +470,8 @@ def test_topk_changes_are_applied(
     project: DbtProject, dbt_db: TestDatabase, statement_log: StatementLog | None
 ) -> None:
     """pg_trickle's create_or_replace compares a TopK query without its ORDER BY / LIMIT and
-    would drop these changes; the run sends them through alter_stream_table(query => ...)."""
+    would drop these changes; the run sends them through alter_stream_table(query => ...),
+    then refreshes: pg_trickle repopulates from the query without ORDER BY / LIMIT."""
     top_orders = f"{SCHEMA}.top_orders"
     pgt_id = catalog(dbt_db)[top_orders]["pgt_id"]
     project.edit("models/top_orders.sql", "limit 3", "limit 2")
@@ -481,8 +482,13 @@ def test_topk_changes_are_applied(
 
     assert limited.messages() == {"top_orders": "query replaced in place"}
     if statement_log is not None:
-        assert mutating_calls(statement_log) == ["pgtrickle.alter_stream_table("]
-    assert stored_topk(dbt_db, top_orders) == ("amount desc, order_id", 2, None)
+        # the refresh trims what pg_trickle's repopulation filled from the query without its
+        # ORDER BY / LIMIT (tests/conformance/test_alter.py, test_topk_repopulation_...)
+        assert mutating_calls(statement_log) == [
+            "pgtrickle.alter_stream_table(",
+            "pgtrickle.refresh_stream_table(",
+        ]
+    assert stored_topk(dbt_db, top_orders) == ("amount DESC, order_id", 2, None)
     with dbt_db.connect() as conn:
         assert differing_rows(conn, top_orders, compiled_sql(project, "top_orders")) == 0
     assert rows_of(dbt_db, f"select count(*) from {top_orders}") == [(2,)]
@@ -506,7 +512,7 @@ def test_topk_changes_are_applied(
     )
     project.edit("models/top_orders.sql", "limit 2", "limit 3")
     project.dbt("run", "--select", "top_orders")
-    assert stored_topk(dbt_db, top_orders) == ("amount desc, order_id", 3, None)
+    assert stored_topk(dbt_db, top_orders) == ("amount DESC, order_id", 3, None)
 
 
 def test_a_model_with_trailing_semicolon_and_comment_is_created(
