@@ -600,6 +600,8 @@ def test_full_refresh_that_must_recreate_the_parent_recreates_every_dependent(
             " schedule => '1h', refresh_mode => 'FULL')",
             (f"{SCHEMA}.outsider", f"select customer_id from {SCHEMA}.child"),
         )
+    # hiding one of pg_trickle's functions takes the extension's owner (PGTRICKLE_TEST_ROLE=least)
+    with dbt_db.admin_connect() as conn:
         conn.execute("alter function pgtrickle.create_or_replace_stream_table rename to hidden_cor")
     before = catalog(dbt_db)
     try:
@@ -608,7 +610,7 @@ def test_full_refresh_that_must_recreate_the_parent_recreates_every_dependent(
         )
         run = project.dbt("run", "--full-refresh", "-s", "parent")
     finally:
-        with dbt_db.connect() as conn:
+        with dbt_db.admin_connect() as conn:
             conn.execute(
                 "alter function pgtrickle.hidden_cor rename to create_or_replace_stream_table"
             )
