@@ -765,9 +765,13 @@ def test_refresh_operations(project: DbtProject, dbt_db: TestDatabase) -> None:
 
     every = project.dbt("run-operation", "refresh_all_stream_tables")
     assert "orders_paused (integration.orders_paused): skipped, status SUSPENDED" in every.output
-    refreshed = len(STREAM_TABLES) - 1
+    # A real scheduler may be refreshing a table at that moment: the operation then reports it
+    # skipped (pgtrickle_log_refresh_result); the double's scheduler runs only when asked.
+    busy = every.output.count("refresh skipped, another refresh of it was in progress")
+    assert busy == 0 or not dbt_db.is_double
+    refreshed = len(STREAM_TABLES) - 1 - busy
     assert (
-        f"refresh_all_stream_tables: {refreshed} refreshed, 1 skipped, 0 not created"
+        f"refresh_all_stream_tables: {refreshed} refreshed, {1 + busy} skipped, 0 not created"
         in every.output
     )
     # SUSPENDED: not refreshed, so the new order is not in it
