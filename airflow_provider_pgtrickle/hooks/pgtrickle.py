@@ -103,6 +103,20 @@ from airflow_provider_pgtrickle.vocabulary.config import (
 )
 from airflow_provider_pgtrickle.vocabulary.health import NEEDS_RECREATION
 
+# What makes pg_trickle repopulate a stream table (src/api/alter.rs): alter arguments, and the
+# catalog fields a create-or-replace changes with them (a new partition key, or a query that
+# changes the storage's columns, gives a new pgt_relid).
+_REPOPULATING_ARGS = frozenset({"query", "refresh_mode", "partition_by"})
+_REPOPULATING_FIELDS = (
+    "defining_query",
+    "original_query",
+    "refresh_mode",
+    "pgt_relid",
+    "topk_order_by",
+    "topk_limit",
+    "topk_offset",
+)
+
 if TYPE_CHECKING:
     from psycopg.errors import Diagnostic
 
@@ -494,6 +508,14 @@ class PgTrickleHook(PostgresHook):
                     cur.execute(statement, params)
             owner_after = _ownership_snapshot(cur, schema, table) if owned else {}
             after = cur.execute(DEPLOY_SNAPSHOT, [schema, table]).fetchone()
+            repopulated = (
+                before is not None
+                and after is not None
+                and not recreated
+                and any(before[f] != after[f] for f in _REPOPULATING_FIELDS)
+            )
+            if repopulated:
+                self._refresh_repopulated_topk(cur, qualified)
         changed: tuple[str, ...] = ()
         if before is None:
             outcome = DeployOutcome.CREATED
@@ -637,6 +659,8 @@ class PgTrickleHook(PostgresHook):
                 else:
                     statement, params = named_call("alter_stream_table", call)
                 cur.execute(statement, params)
+                if _REPOPULATING_ARGS & call.keys():
+                    self._refresh_repopulated_topk(cur, qualified)
             if mode == "EXTERNAL":
                 self._set_orchestration_mode(cur, qualified, mode)
         self.log.info("pg_trickle: altered stream table %s (%s)", qualified, ", ".join(args))
@@ -644,6 +668,26 @@ class PgTrickleHook(PostgresHook):
     _EXPLAIN_ALTER_SQL = (
         "SELECT pgtrickle.explain_alter(name => %s::text, new_query => %s::text) AS explained"
     )
+
+    @staticmethod
+    def _refresh_repopulated_topk(cur: psycopg.Cursor[Row], qualified: str) -> None:
+        """Refresh a TopK table that pg_trickle has just repopulated, in the same transaction.
+
+        A query, refresh-mode or partition-key change repopulates the table from
+        defining_query, for a TopK table the query without its ORDER BY / LIMIT / OFFSET
+        (pg_trickle src/api/alter.rs, through execute_manual_full_refresh): every row of it
+        lands until the next refresh, a TopK MERGE, trims it. pg_trickle refuses to refresh a
+        SUSPENDED table, so one stays untrimmed until it is resumed.
+        """
+        schema, table = split_name(qualified)
+        row = cur.execute(
+            "SELECT topk_limit IS NOT NULL AND status = 'ACTIVE' AS trim"
+            " FROM pgtrickle.pgt_stream_tables WHERE pgt_schema = %s AND pgt_name = %s",
+            [schema, table],
+        ).fetchone()
+        if row is not None and row["trim"]:
+            statement, params = named_call("refresh_stream_table", {"name": (qualified, "text")})
+            cur.execute(statement, params)
 
     @staticmethod
     def _query_change_plan(qualified: str, explained: dict[str, Any]) -> QueryChangePlan:

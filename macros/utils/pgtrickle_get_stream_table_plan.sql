@@ -117,6 +117,16 @@
     {#- a new query only FULL can maintain: FULL, as AUTO picks at create (pgtrickle_get_auto_fallback_sql) -#}
     {%- set statements = [dbt_pg_trickle.pgtrickle_get_auto_fallback_sql(relation, statements[0])] -%}
   {%- endif -%}
+  {#- pg_trickle repopulates a table whose query, refresh mode or partition key changes from
+      defining_query, for a TopK table the query without its ORDER BY / LIMIT: every row lands
+      until the next refresh, a TopK MERGE, trims it (pg_trickle src/api/alter.rs, through
+      execute_manual_full_refresh). That refresh goes right after the alter, while the table is
+      ACTIVE (pg_trickle refuses to refresh a SUSPENDED one; it stays untrimmed until resumed) -#}
+  {%- set repopulated = changes.query_changed or 'refresh_mode' in send or 'partition_by' in send -%}
+  {%- set active_after = send.get('status', 'ACTIVE' if changes.query_changed or actual.status == 'ERROR' else actual.status) != 'SUSPENDED' -%}
+  {%- if repopulated and active_after and dbt_pg_trickle.pgtrickle_is_topk_query(desired.query) -%}
+    {%- do statements.append(dbt_pg_trickle.pgtrickle_get_refresh_stream_table_sql(relation)) -%}
+  {%- endif -%}
   {%- if status_after -%}
     {%- do statements.append(dbt_pg_trickle.pgtrickle_get_alter_stream_table_sql(relation, {'status': status_after})) -%}
   {%- endif -%}

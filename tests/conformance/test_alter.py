@@ -183,6 +183,33 @@ def test_13_10_query_change_repopulates_without_history(
         assert len(history(other, "public.t")) == 1
 
 
+@pytest.mark.parametrize(
+    "change",
+    [{"query": "SELECT id, v FROM src ORDER BY v DESC LIMIT 1"}, {"refresh_mode": "FULL"}],
+    ids=["query", "refresh_mode"],
+)
+def test_topk_repopulation_fills_the_whole_base_query_until_the_next_refresh(
+    pgtrickle_db: TestDatabase, pgtrickle_conn: Conn, change: dict[str, str]
+) -> None:
+    """Mirrors pg_trickle src/api/alter.rs: alter_stream_table_query and the refresh-mode
+    change repopulate through execute_manual_full_refresh (src/api/refresh_ops.rs), which runs
+    defining_query, for a TopK table the query without ORDER BY / LIMIT: every source row
+    lands. The next refresh (execute_topk_refresh: a MERGE that deletes what is not in the
+    top rows) trims it; a client changing a TopK query refreshes after the alter."""
+    make_source(pgtrickle_conn)
+    create_st(pgtrickle_conn, "public.t", "SELECT id, v FROM src ORDER BY v DESC LIMIT 2")
+    assert content(pgtrickle_conn, "public.t") == [(2, 20), (3, 30)]
+
+    alter(pgtrickle_conn, "public.t", **change)
+
+    with pgtrickle_db.connect() as other:
+        assert content(other, "public.t") == [(1, 10), (2, 20), (3, 30)]
+    call(pgtrickle_conn, "refresh_stream_table", name="public.t")
+    top = [(3, 30)] if "query" in change else [(2, 20), (3, 30)]
+    with pgtrickle_db.connect() as other:
+        assert content(other, "public.t") == top
+
+
 def test_13_10_query_change_resets_suspended_to_active(pgtrickle_conn: Conn) -> None:
     make_source(pgtrickle_conn)
     create_st(pgtrickle_conn, "public.t")

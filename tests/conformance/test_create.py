@@ -541,6 +541,30 @@ def test_topk_stores_base_query_and_keeps_the_user_text(pgtrickle_conn: Conn) ->
     assert (entry["topk_limit"], entry["topk_offset"]) == (2, 1)
 
 
+@pytest.mark.parametrize(
+    ("order_by", "stored"),
+    [
+        ("v desc, id", "v DESC, id"),
+        ("V Asc  NULLS   last ,ID", "v ASC NULLS LAST, id"),
+        ('src.v DESC, "id"', '"src"."v" DESC, id'),
+        ("2 desc", "2 DESC"),
+    ],
+)
+def test_topk_order_by_is_stored_as_pg_trickle_deparses_it(
+    pgtrickle_conn: Conn, order_by: str, stored: str
+) -> None:
+    """Mirrors pg_trickle src/dvm/parser/sublinks/mod.rs: deparse_sort_clause: topk_order_by
+    is rebuilt from the parse tree (direction and NULLS in capitals, names as parsed, a
+    qualified column quoted), not the user's spelling; the refresh then orders by it."""
+    make_source(pgtrickle_conn)
+    create_st(pgtrickle_conn, "public.t", f"SELECT id, v FROM src ORDER BY {order_by} LIMIT 2")
+    entry = st(pgtrickle_conn, "public.t")
+    assert entry is not None
+    assert entry["topk_order_by"] == stored
+    expected = [(2, 20), (3, 30)] if "desc" in order_by.lower() else [(1, 10), (2, 20)]
+    assert pgtrickle_conn.execute("SELECT id, v FROM public.t ORDER BY id").fetchall() == expected
+
+
 SELECT_STAR_WARNING = (
     "pg_trickle: defining query uses SELECT *. If source table columns are added or removed,"
     " the stream table will require reinitialization. Consider listing columns explicitly"

@@ -430,7 +430,8 @@ def test_topk_changes_are_applied(
     project: DbtProject, dbt_db: TestDatabase, statement_log: StatementLog | None
 ) -> None:
     """pg_trickle's create_or_replace compares a TopK query without its ORDER BY / LIMIT and
-    would drop these changes; the run sends them through alter_stream_table(query => ...)."""
+    would drop these changes; the run sends them through alter_stream_table(query => ...),
+    then refreshes: pg_trickle repopulates from the query without ORDER BY / LIMIT."""
     top_orders = f"{SCHEMA}.top_orders"
     pgt_id = catalog(dbt_db)[top_orders]["pgt_id"]
     project.edit("models/top_orders.sql", "limit 3", "limit 2")
@@ -441,8 +442,13 @@ def test_topk_changes_are_applied(
 
     assert limited.messages() == {"top_orders": "query replaced in place"}
     if statement_log is not None:
-        assert mutating_calls(statement_log) == ["pgtrickle.alter_stream_table("]
-    assert stored_topk(dbt_db, top_orders) == ("amount desc, order_id", 2, None)
+        # the refresh trims what pg_trickle's repopulation filled from the query without its
+        # ORDER BY / LIMIT (tests/conformance/test_alter.py, test_topk_repopulation_...)
+        assert mutating_calls(statement_log) == [
+            "pgtrickle.alter_stream_table(",
+            "pgtrickle.refresh_stream_table(",
+        ]
+    assert stored_topk(dbt_db, top_orders) == ("amount DESC, order_id", 2, None)
     with dbt_db.connect() as conn:
         assert differing_rows(conn, top_orders, compiled_sql(project, "top_orders")) == 0
     assert rows_of(dbt_db, f"select count(*) from {top_orders}") == [(2,)]
@@ -466,7 +472,7 @@ def test_topk_changes_are_applied(
     )
     project.edit("models/top_orders.sql", "limit 2", "limit 3")
     project.dbt("run", "--select", "top_orders")
-    assert stored_topk(dbt_db, top_orders) == ("amount desc, order_id", 3, None)
+    assert stored_topk(dbt_db, top_orders) == ("amount DESC, order_id", 3, None)
 
 
 def test_a_model_with_trailing_semicolon_and_comment_is_created(
@@ -726,9 +732,13 @@ def test_refresh_operations(project: DbtProject, dbt_db: TestDatabase) -> None:
 
     every = project.dbt("run-operation", "refresh_all_stream_tables")
     assert "orders_paused (integration.orders_paused): skipped, status SUSPENDED" in every.output
-    refreshed = len(STREAM_TABLES) - 1
+    # A real scheduler may be refreshing a table at that moment: the operation then reports it
+    # skipped (pgtrickle_log_refresh_result); the double's scheduler runs only when asked.
+    busy = every.output.count("refresh skipped, another refresh of it was in progress")
+    assert busy == 0 or not dbt_db.is_double
+    refreshed = len(STREAM_TABLES) - 1 - busy
     assert (
-        f"refresh_all_stream_tables: {refreshed} refreshed, 1 skipped, 0 not created"
+        f"refresh_all_stream_tables: {refreshed} refreshed, {1 + busy} skipped, 0 not created"
         in every.output
     )
     # SUSPENDED: not refreshed, so the new order is not in it

@@ -87,17 +87,18 @@ def test_probe_reports_version_functions_and_columns(
 
 
 def test_probe_follows_the_database_not_the_version(
-    admin_conn: psycopg.Connection[Any],
+    pgtrickle_db: TestDatabase, pgtrickle_conn: psycopg.Connection[Any]
 ) -> None:
     """A function that is gone is reported gone, whatever the version says."""
-    pgtrickle_conn = admin_conn  # dropping an extension's function takes its owner
     assert Feature.STREAM_TABLE_SPEC in probe(pgtrickle_conn).functions
-    for (signature,) in pgtrickle_conn.execute(
-        "SELECT oid::regprocedure::text FROM pg_proc"
-        " WHERE pronamespace = 'pgtrickle'::regnamespace AND proname = 'stream_table_spec'"
-    ).fetchall():
-        pgtrickle_conn.execute(f"ALTER EXTENSION pg_trickle DROP FUNCTION {signature}")
-        pgtrickle_conn.execute(f"DROP FUNCTION {signature}")
+    # Removing it takes the extension's owner (PGTRICKLE_TEST_ROLE=least tests as another role).
+    with pgtrickle_db.admin_connect() as admin:
+        for (signature,) in admin.execute(
+            "SELECT oid::regprocedure::text FROM pg_proc"
+            " WHERE pronamespace = 'pgtrickle'::regnamespace AND proname = 'stream_table_spec'"
+        ).fetchall():
+            admin.execute(f"ALTER EXTENSION pg_trickle DROP FUNCTION {signature}")
+            admin.execute(f"DROP FUNCTION {signature}")
     assert Feature.STREAM_TABLE_SPEC not in probe(pgtrickle_conn).functions
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 import pytest
@@ -20,6 +20,7 @@ from airflow_provider_pgtrickle.exceptions import (
     StreamTableStateError,
 )
 from airflow_provider_pgtrickle.hooks.pgtrickle import PgTrickleHook
+from airflow_provider_pgtrickle.testing.pytest_plugin import StatementLog
 from airflow_provider_pgtrickle.testing.server import TestDatabase, TestServer
 from airflow_provider_pgtrickle.types import (
     DeployOutcome,
@@ -633,24 +634,41 @@ def topk(db: TestDatabase) -> tuple[Any, ...]:
     return (*row, [r[0] for r in ids])
 
 
+@pytest.fixture
+def sent_if_logged(
+    pgtrickle_server: TestServer, request: pytest.FixtureRequest
+) -> StatementLog | None:
+    """`sent` where the server's log can be read (the test server), else None."""
+    if pgtrickle_server.log_path is None:
+        return None
+    return cast(StatementLog, request.getfixturevalue("sent"))
+
+
 def test_create_or_replace_applies_a_topk_change(
-    hook: PgTrickleHook, orders: str, pgtrickle_db: TestDatabase, sent: Any
+    hook: PgTrickleHook,
+    orders: str,
+    pgtrickle_db: TestDatabase,
+    sent_if_logged: StatementLog | None,
 ) -> None:
     """pg_trickle's create_or_replace compares a TopK query without its ORDER BY / LIMIT and
-    would drop these changes; they go through alter_stream_table(query => ...)."""
+    would drop these changes; they go through alter_stream_table(query => ...), then a refresh
+    trims the table pg_trickle repopulated from the query without ORDER BY / LIMIT."""
     with pgtrickle_db.connect() as conn:
         conn.execute("INSERT INTO public.orders VALUES (4, 3, 1), (5, 3, 20), (6, 2, 8)")
     query = "SELECT id, amount FROM public.orders ORDER BY amount DESC, id LIMIT {}"
     assert hook.create_or_replace_stream_table(TOP, query.format(5)).action is DeployOutcome.CREATED
     assert topk(pgtrickle_db) == ("amount DESC, id", 5, None, [1, 2, 3, 5, 6])
-    sent.mark()
+    if sent_if_logged is not None:
+        sent_if_logged.mark()
 
     limited = hook.create_or_replace_stream_table(TOP, query.format(3))
 
     assert limited.action is DeployOutcome.ALTERED
     assert "topk_limit" in limited.changed
     assert topk(pgtrickle_db) == ("amount DESC, id", 3, None, [1, 5, 6])
-    assert len(sent.calls(ALTER_CALL)) == 1
+    if sent_if_logged is not None:
+        assert len(sent_if_logged.calls(ALTER_CALL)) == 1
+        assert len(sent_if_logged.calls(r'pgtrickle\."?refresh_stream_table"?\(')) == 1
 
     reordered = hook.create_or_replace_stream_table(
         TOP, "SELECT id, amount FROM public.orders ORDER BY amount, id LIMIT 3"
@@ -663,6 +681,39 @@ def test_create_or_replace_applies_a_topk_change(
         TOP, "SELECT id, amount FROM public.orders ORDER BY amount, id LIMIT 3"
     )
     assert again.action is DeployOutcome.UNCHANGED
+
+
+@pytest.mark.parametrize(
+    ("change", "top"),
+    [
+        (
+            {"query": "SELECT id, amount FROM public.orders ORDER BY amount DESC, id LIMIT 2"},
+            [1, 3],
+        ),
+        ({"refresh_mode": "FULL"}, [2, 3]),
+    ],
+    ids=["query", "refresh_mode"],
+)
+def test_alter_leaves_only_the_top_rows_of_a_topk_table(
+    hook: PgTrickleHook,
+    orders: str,
+    pgtrickle_db: TestDatabase,
+    change: dict[str, str],
+    top: list[int],
+) -> None:
+    """pg_trickle repopulates a TopK table from its query without ORDER BY / LIMIT on a query
+    or mode change; the hook refreshes it in the same transaction, so no reader sees more."""
+    hook.create_stream_table(
+        TOP,
+        "SELECT id, amount FROM public.orders ORDER BY amount, id LIMIT 2",
+        schedule="1h",
+        refresh_mode="DIFFERENTIAL",
+    )
+    assert topk(pgtrickle_db)[3] == [2, 3]
+
+    hook.alter_stream_table(TOP, **change)
+
+    assert topk(pgtrickle_db)[3] == top
 
 
 def test_alter_status_of_a_table_in_error_is_kept(

@@ -136,12 +136,18 @@ def test_each_reader_grant_is_checked(
 
 
 def _caught_up_count(hook: PgTrickleHook) -> Any:
+    """What wait_for_sources reads: the change buffers, then their change counts. A buffer the
+    role may not read fails no query: `problems` reports it with the GRANT that fixes it,
+    raised here as the permission error it stands for."""
     with hook.new_connection() as conn:
         query, params = _caught_up.buffers_query([ST])
-        buffers = conn.execute(query, params).fetchall()
-        assert buffers, "the stream table's change buffer is visible"
-        since = conn.execute(_caught_up.START_POSITION).fetchone()[0]
-        counted = _caught_up.count_query(buffers, [(ST, since)])
+        found = _caught_up.buffers(conn.execute(query, params).fetchall())
+        assert found, "the stream table's change buffer is visible"
+        blocked = _caught_up.problems(found)
+        if blocked:
+            raise PermissionError(f"permission denied: {blocked[ST]}")
+        lsn, at = conn.execute(_caught_up.START_POSITION).fetchone()
+        counted = _caught_up.count_query(found, [(ST, _caught_up.start_token(lsn, at))])
         assert counted is not None
         return conn.execute(*counted).fetchall()
 
@@ -176,6 +182,8 @@ def test_a_read_without_its_grant_names_the_grant_and_works_with_it(
         # The project error names the GRANT that fixes it.
         assert "GRANT " in str(caught.value)
         assert obj.rpartition(".")[2] in str(caught.value)
+    if isinstance(caught.value, PermissionError):
+        assert f"GRANT USAGE ON SCHEMA {obj} TO {bare_role}" in str(caught.value)
     _grant(pgtrickle_db, [g.statement(bare_role) for g in _reader_grants() if g.name == obj])
     read(PgTrickleHook(postgres_conn_id="bare"))
 

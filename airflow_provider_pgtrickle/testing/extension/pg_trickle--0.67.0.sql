@@ -572,6 +572,79 @@ $$;
 -- Removes comments, string literals and quoted identifiers, for lexical checks only.
 CREATE FUNCTION pgtrickle._strip_sql(p_query text) RETURNS text
 LANGUAGE sql STABLE AS $$ SELECT (pgtrickle._scan_sql(p_query)).stripped $$;
+-- The ORDER BY of a TopK query as pg_trickle stores it in topk_order_by: re-deparsed from the
+-- parse tree, not the user's text (src/dvm/parser/sublinks/mod.rs, deparse_sort_clause and
+-- deparse_sort_by; src/dvm/parser/types.rs, Expr::to_sql_into). Items are joined by ", ",
+-- an explicit direction is written ASC / DESC and NULLS FIRST / LAST in capitals; a bare
+-- column is its name as parsed (folded to lower case, quotes dropped, so "Amount" comes back
+-- as Amount), a qualified one "table"."column" (a schema is dropped). Other expressions keep
+-- the user's text with whitespace collapsed: the engine's own deparse of them (operators
+-- parenthesised, for one) is not imitated.
+CREATE FUNCTION pgtrickle._topk_order_by_sql(p_order_by text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    items text[] := '{}';
+    out_items text[] := '{}';
+    item text;
+    depth integer := 0;
+    quote text := NULL;
+    start integer := 1;
+    ch text;
+    m text[];
+    dir text;
+    nulls text;
+    parts text[];
+BEGIN
+    -- Split on the commas outside parentheses, string literals and quoted identifiers.
+    FOR i IN 1 .. length(p_order_by) LOOP
+        ch := substr(p_order_by, i, 1);
+        IF quote IS NOT NULL THEN
+            IF ch = quote THEN
+                quote := NULL;
+            END IF;
+        ELSIF ch IN ('''', '"') THEN
+            quote := ch;
+        ELSIF ch = '(' THEN
+            depth := depth + 1;
+        ELSIF ch = ')' THEN
+            depth := depth - 1;
+        ELSIF ch = ',' AND depth = 0 THEN
+            items := items || substr(p_order_by, start, i - start);
+            start := i + 1;
+        END IF;
+    END LOOP;
+    items := items || substr(p_order_by, start);
+    FOREACH item IN ARRAY items LOOP
+        item := btrim(regexp_replace(item, '\s+', ' ', 'g'));
+        nulls := '';
+        dir := '';
+        m := regexp_match(item, '^(.*\S)\s+nulls\s+(first|last)$', 'i');
+        IF m IS NOT NULL THEN
+            item := m[1];
+            nulls := ' NULLS ' || upper(m[2]);
+        END IF;
+        m := regexp_match(item, '^(.*\S)\s+(asc|desc)$', 'i');
+        IF m IS NOT NULL THEN
+            item := m[1];
+            dir := ' ' || upper(m[2]);
+        END IF;
+        BEGIN
+            parts := parse_ident(item);
+        EXCEPTION WHEN OTHERS THEN
+            parts := NULL;
+        END;
+        IF cardinality(parts) = 1 THEN
+            item := parts[1];
+        ELSIF cardinality(parts) IN (2, 3) THEN
+            item := format('"%s"."%s"', replace(parts[cardinality(parts) - 1], '"', '""'),
+                           replace(parts[cardinality(parts)], '"', '""'));
+        END IF;
+        out_items := out_items || (item || dir || nulls);
+    END LOOP;
+    RETURN array_to_string(out_items, ', ');
+END
+$$;
+
 -- ---------------------------------------------------------------------------------------
 -- Query analysis: statement count, LIMIT/OFFSET rules, TopK stripping, output columns,
 -- referenced relations (through a temporary probe view's pg_depend rows), volatility.
@@ -729,7 +802,7 @@ BEGIN
         defining_query := m[1];
         -- The stored base query differs from the user's text, which upstream then keeps.
         original_query := p_query;
-        topk_order_by := m[2];
+        topk_order_by := pgtrickle._topk_order_by_sql(m[2]);
         topk_limit := m[3]::integer;
         topk_offset := m[4]::integer;
     ELSIF has_view THEN
@@ -1122,7 +1195,10 @@ DECLARE
         '__pgt_q::text || ''#'' || (row_number() OVER (PARTITION BY __pgt_q::text))::text');
 BEGIN
     SELECT * INTO st FROM pgtrickle.pgt_stream_tables WHERE pgt_id = p_id;
-    q := pgtrickle._pgt_full_query(p_id);
+    -- _repopulate asks for defining_query alone (see there).
+    q := CASE WHEN current_setting('pgtrickle_test.repopulating', true) = 'on'
+              THEN regexp_replace(st.defining_query, E'\\s+$', '')
+              ELSE pgtrickle._pgt_full_query(p_id) END;
     qual := st.pgt_relid::regclass::text;
     SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum),
            string_agg('__pgt_n.' || quote_ident(attname), ', ' ORDER BY attnum)
@@ -2007,11 +2083,18 @@ $$;
 
 -- Full repopulation without a history row (alter: query / mode / partition changes).
 -- effective_refresh_mode is left as it was: upstream sets it at create (initialize_st) and
--- after each refresh, not when alter_stream_table repopulates.
+-- after each refresh, not when alter_stream_table repopulates. Upstream repopulates through
+-- execute_manual_full_refresh (src/api/refresh_ops.rs), which runs defining_query: for a
+-- TopK table that is the base query without its ORDER BY / LIMIT / OFFSET, so EVERY row of
+-- it lands in the table, until the next refresh (a TopK MERGE) trims it to the top rows
+-- (alter_stream_table_query, alter_stream_table_partition_key and the refresh-mode change
+-- in src/api/alter.rs).
 CREATE FUNCTION pgtrickle._repopulate(p_id bigint) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
+    PERFORM set_config('pgtrickle_test.repopulating', 'on', true);
     PERFORM pgtrickle._pgt_apply(p_id, true);
+    PERFORM set_config('pgtrickle_test.repopulating', '', true);
     UPDATE pgtrickle.pgt_stream_tables SET
         status = 'ACTIVE', is_populated = true, data_timestamp = now(), last_refresh_at = now(),
         consecutive_errors = 0, last_error_message = NULL, last_error_at = NULL,
