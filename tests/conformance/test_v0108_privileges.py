@@ -27,6 +27,8 @@ CATALOG = (
     "pgtrickle.pgt_refresh_history",
     "pgtrickle.pgt_dependencies",
     "pgtrickle.stream_tables_info",
+    # freshness(): the controller's state (0.90.0)
+    "pgtrickle.pgt_freshness_controller_state",
 )
 
 
