@@ -106,6 +106,8 @@ from airflow_provider_pgtrickle.vocabulary.health import NEEDS_RECREATION
 # What makes pg_trickle repopulate a stream table (src/api/alter.rs): alter arguments, and the
 # catalog fields a create-or-replace changes with them (a new partition key, or a query that
 # changes the storage's columns, gives a new pgt_relid).
+# SQLSTATE of a missing privilege (PostgreSQL errcodes.txt).
+_INSUFFICIENT_PRIVILEGE = "42501"
 _REPOPULATING_ARGS = frozenset({"query", "refresh_mode", "partition_by"})
 _REPOPULATING_FIELDS = (
     "defining_query",
@@ -919,6 +921,10 @@ class PgTrickleHook(PostgresHook):
         every refresh failure stays a plain, retried `PgTrickleDatabaseError` (0.67.0)."""
         if isinstance(error, self._NOT_REFRESH_FAILURES) or conn.closed:
             return None
+        if error.sqlstate == _INSUFFICIENT_PRIVILEGE:
+            # The connection's role lacks a grant: not the table's failure. The privilege
+            # error already names the GRANT to give (`_privileges`); keep it.
+            return None
         try:
             caps = self.capabilities(conn)
             hints = self.error_hints(conn) if caps.has(CatalogColumn.LAST_ERROR_CODE) else {}
@@ -938,16 +944,16 @@ class PgTrickleHook(PostgresHook):
         state = f"SQLSTATE {error.sqlstate}" if error.sqlstate else "no SQLSTATE"
         if failure.retryable:
             cls: type[StreamTableRefreshFailedError] = StreamTableRefreshFailedError
-            outcome = "retryable, so Airflow retries the task (refreshing again is safe)"
+            outcome = "It is retryable, so Airflow retries the task (refreshing again is safe)"
         else:
             cls = StreamTableRefreshPermanentError
             outcome = (
-                "a retry cannot cure it, so the task fails without retrying; "
+                "A retry cannot cure it, so the task fails without retrying; "
                 "fix the cause, then clear the task"
             )
         return cls(
             f"Stream table `{table}`: refresh_stream_table failed with {failure.code.value} "
-            f"({state}): {detail}. Hint: {hint}. This failure is {outcome}.",
+            f"({state}): {detail}. Hint: {hint}. {outcome}.",
             error_code=failure.code.value,
             hint=hint,
             sqlstate=error.sqlstate,
