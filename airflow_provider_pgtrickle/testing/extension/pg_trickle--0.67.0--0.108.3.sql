@@ -1512,9 +1512,11 @@ BEGIN
     LOOP
         IF to_regprocedure(f) IS NOT NULL THEN
             EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO PUBLIC', f);
-            -- a fixed search_path keeps the planner from inlining them (upstream's are C
-            -- functions, called once per statement, never inlined)
-            EXECUTE format('ALTER FUNCTION %s SET search_path = pgtrickle, pg_catalog', f);
+            -- any SET clause keeps the planner from inlining them (upstream's are C
+            -- functions, called once per statement, never inlined); a setting of the
+            -- double's own, so they still run under the caller's search_path (a regclass
+            -- prints as the caller sees it, as upstream's do)
+            EXECUTE format('ALTER FUNCTION %s SET pgtrickle_double.not_inlined = on', f);
         END IF;
     END LOOP;
     -- They run as the caller, as upstream's (plain C functions whose SPI reads of the
