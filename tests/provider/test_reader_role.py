@@ -40,14 +40,13 @@ from airflow_provider_pgtrickle.testing.server import TestDatabase
 from airflow_provider_pgtrickle.triggers.pgtrickle import (
     PgTrickleHealthTrigger,
     PgTrickleStreamTableRefreshedTrigger,
-    hub_for,
 )
 from airflow_provider_pgtrickle.ui import data
 from airflow_provider_pgtrickle.vocabulary import grants
 from airflow_provider_pgtrickle.vocabulary.health import REASONS
 
 from .conftest import ORDERS_QUERY
-from .test_trigger_shared import KEY, Triggerer, until
+from .test_trigger_shared import Triggerer, hub_of, until
 
 pytestmark = pytest.mark.requires_double
 
@@ -388,7 +387,7 @@ def test_health_sensor_defers_to_its_trigger(
         triggerer = Triggerer()
         try:
             triggerer.start([trigger])
-            hub = hub_for(KEY)
+            hub = hub_of(trigger)
             await until(lambda: hub.queries >= 1)
             await asyncio.sleep(0.5)
             before = list(triggerer.events[0])
@@ -413,7 +412,7 @@ def test_refresh_watcher_fires(reader: TestDatabase, watch: StatementWatch | NoW
         )
         try:
             triggerer.start([watcher])
-            hub = hub_for(KEY)
+            hub = hub_of(watcher)
             await until(lambda: hub.queries >= 1)
             await asyncio.sleep(0.5)
             quiet = list(triggerer.events[0])
