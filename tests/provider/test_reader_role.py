@@ -25,7 +25,7 @@ from airflow_support import TaskDeferred, context
 from fastapi.testclient import TestClient
 from psycopg import sql
 from ui._auth import token_for
-from ui.conftest import ui_app  # noqa: F401  (the UI app fixture, shared)
+from ui.conftest import ui_app  # noqa: F401  (the UI app fixture)
 
 from airflow_provider_pgtrickle.capabilities import ReadPath
 from airflow_provider_pgtrickle.exceptions import PgTrickleUnhealthyError
@@ -78,7 +78,7 @@ def _make_role(db: TestDatabase, upstream_role: str, *parts: grants.Part) -> Tes
         )
         if _is_newer(db):
             # upstream's role and SELECT on the catalog tables the read functions read as
-            # the caller (they are not SECURITY DEFINER; docs/pg_trickle-contract.md §11)
+            # the caller (not SECURITY DEFINER: src/api/diagnostics.rs, pgt_status)
             assert any(upstream_role in s for s in grants.statements("0.108.3", parts, role))
             for statement in grants.statements("0.108.3", parts, role):
                 conn.execute(statement.encode())
