@@ -606,6 +606,7 @@ class _PgTrickleStreamTrigger(BaseEventTrigger):
     async def _filter(
         self, shared_stream: AsyncIterator[Any], key: Hashable
     ) -> AsyncGenerator[TriggerEvent, None]:
+        await self._before_first_check()
         hub = hub_for(key)
         iid = hub.register(self._interest())
         try:
@@ -617,11 +618,19 @@ class _PgTrickleStreamTrigger(BaseEventTrigger):
                     yield event
                     if self._ends_after_event:
                         return
+                await self._after_check()
         finally:
             hub.unregister(iid)
             _release(key)
 
     _ends_after_event = True
+
+    async def _before_first_check(self) -> None:
+        """Runs once before the first snapshot is judged (nothing, unless a subclass keeps
+        state across restarts)."""
+
+    async def _after_check(self) -> None:
+        """Runs after each judged snapshot, once its event (if any) was handed over."""
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         # Without the triggerer's shared streams (Airflow < 3.3, or called directly): the
@@ -909,26 +918,14 @@ class PgTrickleStreamTableRefreshedTrigger(_PgTrickleStreamTrigger):
             return
         self._stored = self._seen
 
-    async def _filter(
-        self, shared_stream: AsyncIterator[Any], key: Hashable
-    ) -> AsyncGenerator[TriggerEvent, None]:
-        # The shared plumbing, plus the announcement record around it: read before the first
-        # check, written after each event has been handed to the triggerer (so a crash between
-        # the two repeats that one event rather than losing it) and after the first check.
+    # The announcement record around the shared plumbing: read before the first check,
+    # written after each event has been handed to the triggerer (so a crash between the two
+    # repeats that one event rather than losing it) and after the first check.
+    async def _before_first_check(self) -> None:
         await self._restore()
-        hub = hub_for(key)
-        iid = hub.register(self._interest())
-        try:
-            async for snapshot in shared_stream:
-                if iid not in snapshot.covered:
-                    continue
-                event = self._judge(snapshot)
-                if event is not None:
-                    yield event
-                await self._remember()
-        finally:
-            hub.unregister(iid)
-            _release(key)
+
+    async def _after_check(self) -> None:
+        await self._remember()
 
     def _judge(self, snapshot: Snapshot) -> TriggerEvent | None:
         if snapshot.failure is not None:
